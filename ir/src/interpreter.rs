@@ -1,0 +1,162 @@
+//! The reference integer interpreter: exactly what the circuit computes, value for value.
+//!
+//! It is the oracle the circuit is tested against (outputs equal, always) and is itself tested
+//! against float inference (within the quantization bound). Range checks here mirror the
+//! circuit's lookups: where the circuit would have no valid witness, this returns an error
+//! naming the node, so calibration can say which layer overflows.
+
+use crate::quant::{checked_range, rescale};
+use crate::{Arith, ArithKind, Graph, IrError, Linear, Node, Op};
+
+/// Every node's output, by node index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trace {
+    pub values: Vec<Vec<i64>>,
+}
+
+impl Trace {
+    /// The values of the model outputs, in order.
+    pub fn outputs(&self, graph: &Graph) -> Vec<Vec<i64>> {
+        graph.outputs.iter().map(|&t| self.values[t].clone()).collect()
+    }
+}
+
+/// Largest magnitude an intermediate value may reach.
+const OVERFLOW: i128 = 1 << 62;
+
+struct Ctx<'a> {
+    id: usize,
+    node: &'a Node,
+    range: (i64, i64),
+    bits: u32,
+}
+
+impl Ctx<'_> {
+    fn in_range(&self, op: &'static str, v: i128) -> Result<i64, IrError> {
+        if v < i128::from(self.range.0) || v > i128::from(self.range.1) {
+            return Err(IrError::OutOfRange {
+                node: self.id,
+                name: self.node.name.clone(),
+                op,
+                value: v,
+                min: self.range.0,
+                max: self.range.1,
+                bits: self.bits,
+            });
+        }
+        Ok(v as i64)
+    }
+
+    fn no_overflow(&self, op: &'static str, v: i128) -> Result<i64, IrError> {
+        if v.abs() >= OVERFLOW {
+            return Err(IrError::Overflow { node: self.id, name: self.node.name.clone(), op, value: v });
+        }
+        Ok(v as i64)
+    }
+}
+
+/// Runs `graph` on quantized `inputs` (one flat vector per model input) with activations
+/// range-checked to `lookup_bits` signed bits.
+pub fn run(graph: &Graph, inputs: &[Vec<i64>], lookup_bits: u32) -> Result<Trace, IrError> {
+    graph.validate()?;
+    if inputs.len() != graph.inputs.len() {
+        return Err(IrError::InputCount { expected: graph.inputs.len(), got: inputs.len() });
+    }
+    let range = checked_range(lookup_bits);
+    let mut values: Vec<Vec<i64>> = Vec::with_capacity(graph.nodes.len());
+    for (id, node) in graph.nodes.iter().enumerate() {
+        let cx = Ctx { id, node, range, bits: lookup_bits };
+        let out = match &node.op {
+            Op::Input { index } => input(&cx, *index, inputs)?,
+            Op::Const { values } => values.clone(),
+            Op::Linear(l) => linear(&cx, l, &values[l.input])?,
+            Op::Arith(a) => arith(&cx, a, &values[a.a], &values[a.b])?,
+            Op::Rescale { input, shift } => {
+                if *shift > lookup_bits {
+                    return Err(IrError::ShiftTooLarge { node: id, name: node.name.clone(), shift: *shift, bits: lookup_bits });
+                }
+                values[*input]
+                    .iter()
+                    .map(|&x| cx.in_range("Rescale", rescale(i128::from(x), *shift).0))
+                    .collect::<Result<_, _>>()?
+            }
+            Op::Relu { input } => values[*input]
+                .iter()
+                .map(|&x| cx.in_range("Relu", i128::from(x)).map(|v| v.max(0)))
+                .collect::<Result<_, _>>()?,
+            Op::MaxPool { input, windows } => max_pool(&cx, windows, &values[*input])?,
+            Op::Gather { input, indices } => indices.iter().map(|&i| values[*input][i as usize]).collect(),
+        };
+        values.push(out);
+    }
+    Ok(Trace { values })
+}
+
+fn input(cx: &Ctx<'_>, index: usize, inputs: &[Vec<i64>]) -> Result<Vec<i64>, IrError> {
+    let data = &inputs[index];
+    if data.len() != cx.node.len() {
+        return Err(IrError::InputLength {
+            index,
+            name: cx.node.name.clone(),
+            shape: cx.node.shape.clone(),
+            expected: cx.node.len(),
+            got: data.len(),
+        });
+    }
+    data.iter().map(|&v| cx.in_range("Input", i128::from(v))).collect()
+}
+
+fn linear(cx: &Ctx<'_>, l: &Linear, x: &[i64]) -> Result<Vec<i64>, IrError> {
+    l.rows
+        .iter()
+        .map(|row| {
+            let mut acc: i128 = row.bias.map_or(0, |b| i128::from(l.weights[b as usize]));
+            for &(i, w) in &row.terms {
+                acc += i128::from(x[i as usize]) * i128::from(l.weights[w as usize]);
+            }
+            cx.no_overflow("Linear", acc)
+        })
+        .collect()
+}
+
+fn arith(cx: &Ctx<'_>, op: &Arith, a: &[i64], b: &[i64]) -> Result<Vec<i64>, IrError> {
+    op.pairs
+        .iter()
+        .map(|&(i, j)| {
+            let (x, y) = (i128::from(a[i as usize]), i128::from(b[j as usize]));
+            let v = match op.kind {
+                ArithKind::Add { ca, cb } => i128::from(ca) * x + i128::from(cb) * y,
+                ArithKind::Mul => x * y,
+            };
+            cx.no_overflow(op.kind_name(), v)
+        })
+        .collect()
+}
+
+fn max_pool(cx: &Ctx<'_>, windows: &[Vec<u32>], x: &[i64]) -> Result<Vec<i64>, IrError> {
+    windows
+        .iter()
+        .map(|w| {
+            let mut m = x[w[0] as usize];
+            for &i in &w[1..] {
+                let v = x[i as usize];
+                // the circuit computes max(m, v) = m + relu(v - m), range-checking v - m
+                cx.in_range("MaxPool", i128::from(v) - i128::from(m))?;
+                m = m.max(v);
+            }
+            Ok(m)
+        })
+        .collect()
+}
+
+impl Arith {
+    fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ArithKind::Add { .. } => "Add",
+            ArithKind::Mul => "Mul",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,98 @@
+use super::*;
+use crate::{LinearRow, Node};
+
+fn node(name: &str, op: Op, shape: Vec<usize>) -> Node {
+    Node { name: name.into(), origin: "test".into(), op, shape, scale: 0 }
+}
+
+/// x (2) -> linear 2x2 with bias -> rescale 1 -> relu -> maxpool over both.
+fn small_graph() -> Graph {
+    let lin = Linear {
+        input: 0,
+        weights: vec![3, -2, 1, 4, 10, -10],
+        rows: vec![
+            LinearRow { terms: vec![(0, 0), (1, 1)], bias: Some(4) },
+            LinearRow { terms: vec![(0, 2), (1, 3)], bias: Some(5) },
+        ],
+    };
+    Graph {
+        nodes: vec![
+            node("x", Op::Input { index: 0 }, vec![2]),
+            node("fc", Op::Linear(lin), vec![2]),
+            node("rs", Op::Rescale { input: 1, shift: 1 }, vec![2]),
+            node("relu", Op::Relu { input: 2 }, vec![2]),
+            node("pool", Op::MaxPool { input: 3, windows: vec![vec![0, 1]] }, vec![1]),
+        ],
+        inputs: vec![0],
+        outputs: vec![4],
+    }
+}
+
+#[test]
+fn computes_each_op() {
+    let t = run(&small_graph(), &[vec![5, 7]], 8).unwrap();
+    // fc: [3*5 - 2*7 + 10, 5 + 28 - 10] = [11, 23]
+    assert_eq!(t.values[1], vec![11, 23]);
+    // rescale by 2, half up: [6, 12]
+    assert_eq!(t.values[2], vec![6, 12]);
+    assert_eq!(t.values[3], vec![6, 12]);
+    assert_eq!(t.values[4], vec![12]);
+    assert_eq!(t.outputs(&small_graph()), vec![vec![12]]);
+}
+
+#[test]
+fn relu_zeroes_negatives_and_arith_combines() {
+    let g = Graph {
+        nodes: vec![
+            node("a", Op::Input { index: 0 }, vec![3]),
+            node("c", Op::Const { values: vec![1, 2, 3] }, vec![3]),
+            node(
+                "sub",
+                Op::Arith(Arith { a: 0, b: 1, pairs: vec![(0, 0), (1, 1), (2, 2)], kind: ArithKind::Add { ca: 1, cb: -1 } }),
+                vec![3],
+            ),
+            node("mul", Op::Arith(Arith { a: 2, b: 2, pairs: vec![(0, 0), (1, 1), (2, 2)], kind: ArithKind::Mul }), vec![3]),
+            node("relu", Op::Relu { input: 2 }, vec![3]),
+            node("t", Op::Gather { input: 4, indices: vec![2, 1, 0] }, vec![3]),
+        ],
+        inputs: vec![0],
+        outputs: vec![3, 5],
+    };
+    let t = run(&g, &[vec![0, 5, -1]], 8).unwrap();
+    assert_eq!(t.values[2], vec![-1, 3, -4]);
+    assert_eq!(t.values[3], vec![1, 9, 16]);
+    assert_eq!(t.values[5], vec![0, 3, 0]);
+}
+
+#[test]
+fn out_of_range_names_the_node() {
+    // rescale output 23+... with 4 bits: range [-8, 7]
+    let err = run(&small_graph(), &[vec![5, 7]], 4).unwrap_err();
+    match err {
+        IrError::OutOfRange { node, name, op, .. } => {
+            assert_eq!((node, name.as_str(), op), (2, "rs", "Rescale"));
+        }
+        e => panic!("unexpected {e:?}"),
+    }
+    let err = run(&small_graph(), &[vec![500, 7]], 8).unwrap_err();
+    assert!(matches!(err, IrError::OutOfRange { node: 0, op: "Input", .. }), "{err:?}");
+}
+
+#[test]
+fn wrong_inputs_are_errors() {
+    let g = small_graph();
+    assert_eq!(run(&g, &[], 8).unwrap_err(), IrError::InputCount { expected: 1, got: 0 });
+    assert!(matches!(run(&g, &[vec![1]], 8).unwrap_err(), IrError::InputLength { expected: 2, got: 1, .. }));
+}
+
+#[test]
+fn validate_rejects_bad_indices() {
+    let mut g = small_graph();
+    if let Op::Gather { .. } | Op::MaxPool { .. } = g.nodes[4].op {
+        g.nodes[4].op = Op::MaxPool { input: 3, windows: vec![vec![0, 9]] };
+    }
+    assert!(matches!(g.validate().unwrap_err(), IrError::IndexOutOfRange { node: 4, index: 9, .. }));
+    let mut g = small_graph();
+    g.nodes[1].op = Op::Relu { input: 3 };
+    assert!(matches!(g.validate().unwrap_err(), IrError::BadInput { node: 1, input: 3, .. }));
+}

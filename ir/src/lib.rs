@@ -1,0 +1,21 @@
+//! `zkonnx-ir`: the quantized graph IR that every other zkonnx crate speaks, the run settings,
+//! and the reference integer interpreter.
+//!
+//! Place in the crate map: the root. `compiler` lowers ONNX into a [`Graph`]; `circuits` lays the
+//! same graph out as halo2 constraints; the [`interpreter`] computes exactly what the circuit
+//! computes and is the oracle both sides are tested against. This crate has no workspace deps.
+//!
+//! Numbers are fixed point: a tensor with scale `s` stores `round(x * 2^s)` as an `i64`.
+//! Every activation that leaves a range-checked op lies in `[-2^(B-1), 2^(B-1))`, where `B` is
+//! [`RunArgs::lookup_bits`]; the interpreter rejects a value outside it, naming the node.
+
+mod error;
+mod graph;
+pub mod interpreter;
+pub mod quant;
+mod settings;
+
+pub use error::IrError;
+pub use graph::{Arith, ArithKind, Graph, Linear, LinearRow, Node, Op, TensorId};
+pub use interpreter::{run, Trace};
+pub use settings::{ModelInfo, RunArgs, Settings, Visibility, SETTINGS_VERSION};

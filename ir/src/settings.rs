@@ -1,0 +1,138 @@
+//! Run settings (`settings.json`): how a model is quantized and laid out, and what is public.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::IrError;
+
+/// Version of the settings format; readers refuse any other.
+pub const SETTINGS_VERSION: u32 = 1;
+
+/// Who sees a tensor, in EZKL's vocabulary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Visibility {
+    /// In the witness only.
+    #[default]
+    Private,
+    /// A public input of the proof (an instance value).
+    Public,
+    /// Baked into the circuit's fixed columns (params only): part of the verifying key.
+    Fixed,
+}
+
+/// The knobs of quantization and circuit layout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct RunArgs {
+    /// Fractional bits of inputs and activations.
+    pub input_scale: u32,
+    /// Fractional bits of weights.
+    pub param_scale: u32,
+    /// Bits of the signed range table: activations live in `[-2^(B-1), 2^(B-1))`.
+    pub lookup_bits: u32,
+    /// `k`: the circuit has `2^k` rows.
+    pub logrows: u32,
+    /// Parallel lanes of advice columns (the circuit's width).
+    pub lanes: usize,
+    pub input_visibility: Visibility,
+    pub output_visibility: Visibility,
+    pub param_visibility: Visibility,
+    /// Values for symbolic ONNX dimensions (`N=4`); unset ones default to 1.
+    pub dims: BTreeMap<String, usize>,
+}
+
+impl Default for RunArgs {
+    fn default() -> Self {
+        Self {
+            input_scale: 7,
+            param_scale: 7,
+            lookup_bits: 14,
+            logrows: 15,
+            lanes: 2,
+            input_visibility: Visibility::Private,
+            output_visibility: Visibility::Public,
+            param_visibility: Visibility::Fixed,
+            dims: BTreeMap::new(),
+        }
+    }
+}
+
+impl RunArgs {
+    /// Rejects combinations the circuit cannot build.
+    pub fn validate(&self) -> Result<(), IrError> {
+        let bad = |field, value: String, reason| Err(IrError::InvalidSettings { field, value, reason });
+        if self.input_scale > 24 {
+            return bad("input_scale", self.input_scale.to_string(), "must be at most 24");
+        }
+        if self.param_scale > 24 {
+            return bad("param_scale", self.param_scale.to_string(), "must be at most 24");
+        }
+        if !(2..=24).contains(&self.lookup_bits) {
+            return bad("lookup_bits", self.lookup_bits.to_string(), "must be in 2..=24");
+        }
+        if self.logrows <= self.lookup_bits || self.logrows > 26 {
+            return bad(
+                "logrows",
+                self.logrows.to_string(),
+                "must exceed lookup_bits (the table needs 2^lookup_bits rows) and be at most 26",
+            );
+        }
+        if !(1..=16).contains(&self.lanes) {
+            return bad("lanes", self.lanes.to_string(), "must be in 1..=16");
+        }
+        if self.input_visibility == Visibility::Fixed || self.output_visibility == Visibility::Fixed {
+            return bad("visibility", "fixed".into(), "only params can be fixed");
+        }
+        if self.param_visibility == Visibility::Public {
+            return bad("param_visibility", "public".into(), "params are `fixed` or `private`");
+        }
+        Ok(())
+    }
+}
+
+/// What a verifier needs to know about the compiled model, beside the run args.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct ModelInfo {
+    pub input_shapes: Vec<Vec<usize>>,
+    pub input_scales: Vec<u32>,
+    pub output_shapes: Vec<Vec<usize>>,
+    pub output_scales: Vec<u32>,
+    /// Rows the layout uses (without the table), as counted by the circuit.
+    pub rows_used: usize,
+    /// Hex SHA-256 of the compiled model file the settings belong to.
+    pub model_hash: String,
+}
+
+/// The `settings.json` artifact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Settings {
+    pub version: u32,
+    pub run_args: RunArgs,
+    pub model: ModelInfo,
+}
+
+impl Settings {
+    /// Settings for the given run args and model description.
+    pub fn new(run_args: RunArgs, model: ModelInfo) -> Self {
+        Self { version: SETTINGS_VERSION, run_args, model }
+    }
+
+    /// Number of public values (instance cells) of a proof under these settings.
+    pub fn num_instances(&self) -> usize {
+        let count = |shapes: &[Vec<usize>]| shapes.iter().map(|s| s.iter().product::<usize>()).sum::<usize>();
+        let mut n = 0;
+        if self.run_args.input_visibility == Visibility::Public {
+            n += count(&self.model.input_shapes);
+        }
+        if self.run_args.output_visibility == Visibility::Public {
+            n += count(&self.model.output_shapes);
+        }
+        n
+    }
+}
