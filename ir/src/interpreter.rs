@@ -149,6 +149,31 @@ fn max_pool(cx: &Ctx<'_>, windows: &[Vec<u32>], x: &[i64]) -> Result<Vec<i64>, I
         .collect()
 }
 
+/// The largest magnitude among the values the circuit range-checks (model inputs, rescale
+/// outputs, ReLU inputs, max-pool differences): the table must hold it.
+pub fn checked_magnitude(graph: &Graph, trace: &Trace) -> i128 {
+    let mut m: i128 = 0;
+    let mut see = |v: i128| m = m.max(v.abs());
+    for (id, node) in graph.nodes.iter().enumerate() {
+        match &node.op {
+            Op::Input { .. } | Op::Rescale { .. } => trace.values[id].iter().for_each(|&v| see(i128::from(v))),
+            Op::Relu { input } => trace.values[*input].iter().for_each(|&v| see(i128::from(v))),
+            Op::MaxPool { input, windows } => {
+                let x = &trace.values[*input];
+                for w in windows {
+                    let mut cur = x[w[0] as usize];
+                    for &i in &w[1..] {
+                        see(i128::from(x[i as usize]) - i128::from(cur));
+                        cur = cur.max(x[i as usize]);
+                    }
+                }
+            }
+            Op::Const { .. } | Op::Linear(_) | Op::Arith(_) | Op::Gather { .. } => {}
+        }
+    }
+    m
+}
+
 impl Arith {
     fn kind_name(&self) -> &'static str {
         match self.kind {

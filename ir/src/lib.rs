@@ -17,5 +17,5 @@ mod settings;
 
 pub use error::IrError;
 pub use graph::{Arith, ArithKind, Graph, Linear, LinearRow, Node, Op, TensorId};
-pub use interpreter::{run, Trace};
+pub use interpreter::{checked_magnitude, run, Trace};
 pub use settings::{ModelInfo, RunArgs, Settings, Visibility, SETTINGS_VERSION};

@@ -96,3 +96,12 @@ fn validate_rejects_bad_indices() {
     g.nodes[1].op = Op::Relu { input: 3 };
     assert!(matches!(g.validate().unwrap_err(), IrError::BadInput { node: 1, input: 3, .. }));
 }
+
+#[test]
+fn checked_magnitude_covers_every_checked_value() {
+    let g = small_graph();
+    let t = run(&g, &[vec![5, -7]], 8).unwrap();
+    // inputs 5, -7; fc = [15+14+10, 5-28-10] = [39, -33]; rescale = [20, -16]; pool diff = 0-20
+    assert_eq!(t.values[2], vec![20, -16]);
+    assert_eq!(checked_magnitude(&g, &t), 20);
+}
