@@ -1,1 +1,89 @@
-//! placeholder
+//! `zkonnx-compiler`: lowers an ONNX model into the quantized [`zkonnx_ir::Graph`] that the
+//! rest of zkonnx proves.
+//!
+//! Place in the crate map: `ir <- compiler`. This is the only crate that links tract; it
+//! depends on `ir` alone, and nothing but `cli` (and tests/benches) depends on it, so a proving
+//! server needs no ONNX stack. No tract type appears in the public API.
+//!
+//! Pipeline: [`OnnxModel::load`] parses the file with tract and fixes every symbolic dimension;
+//! [`compile`] walks tract's typed graph (see `lower.rs` for why before decluttering) and
+//! lowers each op family (`ops/linear.rs`, `ops/elementwise.rs`, `ops/pool.rs`,
+//! `ops/shape.rs`) to IR ops under EZKL-style uniform scales:
+//!
+//! - model inputs and activations at `S = input_scale` bits, weights at `P = param_scale`;
+//! - a linear op (Gemm, MatMul, Conv, AveragePool, GlobalAveragePool, with BatchNorm and any
+//!   constant per-element `Mul`/`Add` after it folded in, in float) runs at `S + P`, its bias
+//!   quantized at that scale, and is followed by `Rescale { shift: P }` back to `S`;
+//! - `Mul` of two tensors runs at `sa + sb` and is rescaled back to `S`; `Add`/`Sub` align
+//!   scales with `2^diff` factors;
+//! - Relu, MaxPool and data movement (Reshape, Flatten, Transpose, Identity) keep the scale.
+//!
+//! [`OnnxModel::run_float`] is the float oracle: tests check the IR interpreter against it
+//! within [`float_error_bound`].
+
+mod calibrate;
+mod error;
+mod index;
+mod lower;
+mod model;
+mod ops;
+
+use zkonnx_ir::quant::{dequantize, quantize};
+use zkonnx_ir::{Graph, RunArgs};
+
+pub use calibrate::{calibrate, tolerance, CalibrationReport, CalibrationTarget, Candidate, MAX_ACCURACY_BITS};
+pub use error::CompileError;
+pub use model::OnnxModel;
+
+/// Lowers `model` to a validated IR graph under the scales of `args`.
+///
+/// Fails with [`CompileError::UnsupportedOp`] on the first ONNX node (in file order) whose op
+/// type this release does not lower, and with [`CompileError::NonConstant`] where a weight
+/// operand (MatMul's second operand, Conv's kernel) is computed at run time.
+pub fn compile(model: &OnnxModel, args: &RunArgs) -> Result<Graph, CompileError> {
+    args.validate()?;
+    if let Some((node, op)) = model.onnx_nodes.iter().find(|(_, op)| !model::SUPPORTED_OPS.contains(&op.as_str())) {
+        return Err(CompileError::UnsupportedOp { node: node.clone(), op: op.clone() });
+    }
+    lower::Lowerer::run(model, args)
+}
+
+/// Quantizes float inputs (one flat row-major vector per model input) at each input node's
+/// scale.
+pub fn quantize_inputs(graph: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<i64>>, CompileError> {
+    let nodes: Vec<_> = graph.inputs.iter().filter_map(|&t| graph.nodes.get(t)).collect();
+    model::check_inputs(nodes.iter().map(|n| (n.name.as_str(), n.len())), inputs.iter().map(Vec::len))?;
+    Ok(nodes.iter().zip(inputs).map(|(n, xs)| xs.iter().map(|&x| quantize(f64::from(x), n.scale)).collect()).collect())
+}
+
+/// Turns the interpreter's (or the circuit's) output integers back into floats, at each
+/// output node's scale.
+pub fn dequantize_outputs(graph: &Graph, outputs: &[Vec<i64>]) -> Vec<Vec<f64>> {
+    graph
+        .outputs
+        .iter()
+        .zip(outputs)
+        .map(|(&t, qs)| {
+            let scale = graph.nodes.get(t).map_or(0, |n| n.scale);
+            qs.iter().map(|&q| dequantize(q, scale)).collect()
+        })
+        .collect()
+}
+
+/// The largest difference between float inference and the dequantized integer result that
+/// the tests accept for an output whose float values reach `max_abs_output` in magnitude:
+/// `6.4 * 2^-min(S, P) * (1 + max_abs_output)`, i.e. `0.05 * (1 + max|y|)` at the default
+/// scales `S = P = 7`.
+///
+/// Why this shape: every quantized weight is off by at most half a step, `2^-(P+1)`, and every
+/// rescaled activation by `2^-(S+1)`. Through one linear layer with fan-in `n` this gives an
+/// absolute error of about `2^-(P+1) * sum|x_i| + 2^-(S+1)` (the weight errors are independent,
+/// so they add like `sqrt(n)` in practice), which is a relative error proportional to the size
+/// of the layer's output; the next layers carry it forward multiplied by their gain. For the
+/// small networks zkonnx targets (depth up to ~6, weights of magnitude below 1, fan-in up to a
+/// few hundred) the measured worst case stays several times below this bound (see
+/// `tests/float_vs_ir.rs`, which prints the measured errors); it is an empirical bound, not a
+/// guarantee for arbitrary models: very deep or badly conditioned models need larger scales.
+pub fn float_error_bound(args: &RunArgs, max_abs_output: f64) -> f64 {
+    6.4 * 2f64.powi(-(args.input_scale.min(args.param_scale) as i32)) * (1.0 + max_abs_output)
+}

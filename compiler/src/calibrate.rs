@@ -1,0 +1,161 @@
+//! Calibration: choose scales and the lookup range from sample inputs.
+//!
+//! For each candidate scale the model is compiled and run by the integer interpreter on every
+//! sample with a wide table; the largest range-checked magnitude gives the table size needed
+//! (plus one bit of headroom for inputs a little beyond the samples), and the dequantized
+//! outputs give the error against tract's float inference. `Resources` picks the smallest table
+//! whose error is within tolerance; `Accuracy` the smallest error. The circuit size (logrows)
+//! depends on the layout, which this crate does not know: callers set it from the graph.
+
+use zkonnx_ir::{checked_magnitude, RunArgs};
+
+use crate::{compile, dequantize_outputs, quantize_inputs, CompileError, OnnxModel};
+
+/// What calibration optimizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CalibrationTarget {
+    /// The smallest circuit whose output error is within tolerance.
+    Resources,
+    /// The smallest output error whose table stays at most [`MAX_ACCURACY_BITS`] bits.
+    Accuracy,
+}
+
+/// Largest table `Accuracy` may choose (2^20 rows of table).
+pub const MAX_ACCURACY_BITS: u32 = 20;
+/// Largest table any candidate may use.
+const MAX_BITS: u32 = 24;
+const SCALES: [u32; 8] = [5, 6, 7, 8, 9, 10, 11, 12];
+
+/// One evaluated candidate.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Candidate {
+    pub input_scale: u32,
+    pub param_scale: u32,
+    pub lookup_bits: u32,
+    /// Largest |quantized output - float output| over all samples and outputs.
+    pub max_abs_error: f64,
+    /// Largest |float output|.
+    pub max_abs_output: f64,
+    /// Why the candidate was rejected, or empty.
+    pub note: String,
+}
+
+/// Calibration's choice and everything it tried.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CalibrationReport {
+    /// `base` with the chosen scales and lookup bits.
+    pub run_args: RunArgs,
+    pub chosen_error: f64,
+    pub candidates: Vec<Candidate>,
+}
+
+/// Output error tolerated by `Resources`: 2% of the output magnitude (at least 0.01).
+pub fn tolerance(max_abs_output: f64) -> f64 {
+    (0.02 * max_abs_output).max(0.01)
+}
+
+/// Chooses scales and lookup bits for `model` from `samples` (each a list of model inputs).
+pub fn calibrate(
+    model: &OnnxModel,
+    samples: &[Vec<Vec<f32>>],
+    base: &RunArgs,
+    target: CalibrationTarget,
+) -> Result<CalibrationReport, CompileError> {
+    let floats = samples.iter().map(|s| model.run_float(s)).collect::<Result<Vec<_>, _>>()?;
+    let max_abs_output = floats.iter().flatten().flatten().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
+    let mut candidates = Vec::new();
+    let mut last_err = None;
+    for scale in SCALES {
+        match evaluate(model, samples, &floats, base, scale, max_abs_output) {
+            Ok(c) => candidates.push(c),
+            Err(e) => {
+                candidates.push(Candidate {
+                    input_scale: scale,
+                    param_scale: scale,
+                    lookup_bits: 0,
+                    max_abs_error: f64::INFINITY,
+                    max_abs_output,
+                    note: e.to_string(),
+                });
+                last_err = Some(e);
+            }
+        }
+    }
+    let usable = |c: &&Candidate| c.note.is_empty();
+    let chosen = match target {
+        CalibrationTarget::Resources => candidates
+            .iter()
+            .filter(usable)
+            .filter(|c| c.max_abs_error <= tolerance(max_abs_output))
+            .min_by_key(|c| (c.lookup_bits, c.input_scale)),
+        CalibrationTarget::Accuracy => None,
+    }
+    .or_else(|| {
+        candidates
+            .iter()
+            .filter(usable)
+            .filter(|c| c.lookup_bits <= MAX_ACCURACY_BITS)
+            .min_by(|a, b| a.max_abs_error.total_cmp(&b.max_abs_error))
+    });
+    let Some(chosen) = chosen.cloned() else {
+        return Err(last_err.unwrap_or(CompileError::Calibration {
+            reason: "no candidate scale fits the lookup table".into(),
+        }));
+    };
+    let mut run_args = base.clone();
+    run_args.input_scale = chosen.input_scale;
+    run_args.param_scale = chosen.param_scale;
+    run_args.lookup_bits = chosen.lookup_bits;
+    run_args.logrows = run_args.logrows.max(chosen.lookup_bits + 1);
+    Ok(CalibrationReport { run_args, chosen_error: chosen.max_abs_error, candidates })
+}
+
+fn evaluate(
+    model: &OnnxModel,
+    samples: &[Vec<Vec<f32>>],
+    floats: &[Vec<Vec<f32>>],
+    base: &RunArgs,
+    scale: u32,
+    max_abs_output: f64,
+) -> Result<Candidate, CompileError> {
+    let mut args = base.clone();
+    args.input_scale = scale;
+    args.param_scale = scale;
+    args.lookup_bits = MAX_BITS;
+    args.logrows = MAX_BITS + 1; // only to pass validation: the probe never builds a circuit
+    let graph = compile(model, &args)?;
+    let mut magnitude = 0i128;
+    let mut traces = Vec::with_capacity(samples.len());
+    for sample in samples {
+        let q = quantize_inputs(&graph, sample)?;
+        let trace = zkonnx_ir::run(&graph, &q, MAX_BITS)?;
+        magnitude = magnitude.max(checked_magnitude(&graph, &trace));
+        traces.push(trace);
+    }
+    // sign bit + magnitude bits + one bit of headroom; the rescale remainder needs >= scale bits
+    let bits = (128 - magnitude.leading_zeros()) + 2;
+    let lookup_bits = bits.max(scale + 1).max(8);
+    if lookup_bits > MAX_BITS {
+        return Err(CompileError::Calibration {
+            reason: format!("scale {scale}: values reach {magnitude}, beyond a {MAX_BITS}-bit table"),
+        });
+    }
+    let mut max_abs_error = 0f64;
+    for (trace, float) in traces.iter().zip(floats) {
+        let deq = dequantize_outputs(&graph, &trace.outputs(&graph));
+        for (q, f) in deq.iter().flatten().zip(float.iter().flatten()) {
+            max_abs_error = max_abs_error.max((q - f64::from(*f)).abs());
+        }
+    }
+    Ok(Candidate {
+        input_scale: scale,
+        param_scale: scale,
+        lookup_bits,
+        max_abs_error,
+        max_abs_output,
+        note: String::new(),
+    })
+}

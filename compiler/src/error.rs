@@ -1,0 +1,46 @@
+//! The compiler's error type.
+
+use zkonnx_ir::IrError;
+
+/// Everything that can go wrong between an ONNX file and a checked IR graph.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompileError {
+    /// The file cannot be read, is not ONNX, or is ONNX that tract cannot build a graph from.
+    #[error("cannot load ONNX model `{path}`: {reason}")]
+    Load { path: String, reason: String },
+    /// An ONNX op this release does not lower.
+    #[error("node `{node}`: ONNX op {op} is not supported")]
+    UnsupportedOp { node: String, op: String },
+    /// A supported op used with an attribute or form this release does not lower.
+    #[error("node `{node}` ({op}): {what} is not supported")]
+    UnsupportedAttribute { node: String, op: String, what: String },
+    /// A shape that is not concrete, or that does not fit the op.
+    #[error("tensor `{tensor}`: {reason}")]
+    Shape { tensor: String, reason: String },
+    /// The caller gave the wrong number of input tensors.
+    #[error("the model takes {expected} input tensor(s), got {got}")]
+    InputCount { expected: usize, got: usize },
+    /// An input tensor has the wrong number of elements.
+    #[error("input `{input}` needs {expected} values, got {got}")]
+    InputLength { input: String, expected: usize, got: usize },
+    /// An operand that must be a constant (a weight) is computed at run time.
+    #[error("node `{node}`: {what} must be a constant in this version")]
+    NonConstant { node: String, what: String },
+    /// Calibration found no scale whose values fit the lookup table.
+    #[error("calibration: {reason}")]
+    Calibration { reason: String },
+    /// IR validation or interpretation failed (e.g. a value outside the lookup range, naming the node).
+    #[error(transparent)]
+    Ir(#[from] IrError),
+    /// Any other tract failure (typing, running the float model).
+    #[error("tract failed while {context}: {reason}")]
+    Tract { context: String, reason: String },
+}
+
+impl CompileError {
+    /// Wraps a tract (anyhow) error, keeping its whole cause chain as text.
+    pub(crate) fn tract(context: &str, err: impl std::fmt::Display) -> Self {
+        CompileError::Tract { context: context.to_string(), reason: format!("{err:#}") }
+    }
+}

@@ -1,0 +1,258 @@
+//! Walks tract's typed graph and builds the IR graph.
+//!
+//! # Why the typed graph *before* `into_decluttered()`
+//!
+//! Decluttering is an optimizer: it removes size-1 axes (so `fc1` becomes `"mk,nk->n"` and
+//! a Flatten disappears into an `EinSum "mkba,nk->mn"`), merges nodes under synthesized names
+//! (`conv1.bn1.mul.kernel`), and swaps padding specs for equivalent ones. Walking the graph
+//! right after `into_typed()` instead gives tensors with exactly the ONNX shapes (so the IR's
+//! shapes, `table` output and errors match what the user sees in Netron), node names that are
+//! the ONNX name plus a `.suffix`, and a small, stable set of core ops: `EinSum` (Gemm,
+//! MatMul), `Conv`, `SumPool` (AveragePool), `MaxPool`, `Reduce<Sum>` + `Div`
+//! (GlobalAveragePool), `TypedBinOp` (`Add`/`Sub`/`Mul`/`Div`, and `Max(x, 0)` for Relu),
+//! `AxisOp` (Reshape, Flatten, Transpose, Unsqueeze) and `Identity`. The folding that
+//! decluttering would do (BatchNorm and Gemm's alpha/beta into the weights) we do ourselves,
+//! in float, before quantizing: a linear op stays *pending* (see [`PendingLinear`]) until
+//! something other than a per-element constant `Mul`/`Add`/`Sub`/`Div` consumes it.
+//!
+//! The float oracle ([`crate::OnnxModel::run_float`]) does run the decluttered plan; the
+//! differential tests check that both agree within the quantization bound.
+
+use std::collections::HashMap;
+
+use tract_onnx::prelude::*;
+use zkonnx_ir::quant::quantize;
+use zkonnx_ir::{Graph, Node, Op, RunArgs, TensorId};
+
+use crate::ops::linear::PendingLinear;
+use crate::{ops, CompileError, OnnxModel};
+
+/// What a tract outlet has been lowered to so far.
+#[derive(Clone, Debug)]
+pub(crate) enum Value {
+    /// An IR tensor.
+    Tensor(TensorId),
+    /// A constant known at compile time (float, not yet quantized).
+    Const(ConstVal),
+    /// A linear map of an IR tensor whose float weights may still absorb a following
+    /// constant scale or shift.
+    Pending(Box<PendingLinear>),
+}
+
+/// A constant tensor in float.
+#[derive(Clone, Debug)]
+pub(crate) struct ConstVal {
+    pub(crate) shape: Vec<usize>,
+    pub(crate) data: Vec<f64>,
+}
+
+/// What the op lowerers know about the node at hand.
+#[derive(Clone, Debug)]
+pub(crate) struct NodeCx {
+    /// ONNX node name (the tract node name without tract's `.suffix`).
+    pub(crate) name: String,
+    /// ONNX op type, or tract's op name for a node with no ONNX counterpart.
+    pub(crate) origin: String,
+    /// Concrete shape of the node's (single) output.
+    pub(crate) shape: Vec<usize>,
+    pub(crate) inputs: Vec<OutletId>,
+}
+
+impl NodeCx {
+    pub(crate) fn unsupported(&self, what: impl Into<String>) -> CompileError {
+        CompileError::UnsupportedAttribute { node: self.name.clone(), op: self.origin.clone(), what: what.into() }
+    }
+
+    pub(crate) fn shape_err(&self, reason: impl Into<String>) -> CompileError {
+        CompileError::Shape { tensor: self.name.clone(), reason: reason.into() }
+    }
+
+    pub(crate) fn non_constant(&self, what: impl Into<String>) -> CompileError {
+        CompileError::NonConstant { node: self.name.clone(), what: what.into() }
+    }
+}
+
+/// The state of one compilation.
+pub(crate) struct Lowerer<'a> {
+    pub(crate) model: &'a TypedModel,
+    pub(crate) args: &'a RunArgs,
+    onnx_nodes: HashMap<&'a str, &'a str>,
+    pub(crate) graph: Graph,
+    values: HashMap<OutletId, Value>,
+}
+
+impl<'a> Lowerer<'a> {
+    fn new(model: &'a OnnxModel, args: &'a RunArgs) -> Self {
+        Lowerer {
+            model: &model.typed,
+            args,
+            onnx_nodes: model.onnx_nodes.iter().map(|(n, o)| (n.as_str(), o.as_str())).collect(),
+            graph: Graph { nodes: vec![], inputs: vec![], outputs: vec![] },
+            values: HashMap::new(),
+        }
+    }
+
+    /// Lowers the whole model.
+    pub(crate) fn run(model: &'a OnnxModel, args: &'a RunArgs) -> Result<Graph, CompileError> {
+        let mut lw = Lowerer::new(model, args);
+        let typed = lw.model;
+        let inputs = typed.input_outlets().map_err(|e| CompileError::tract("listing inputs", e))?;
+        for (index, outlet) in inputs.iter().enumerate() {
+            let node = typed.node(outlet.node);
+            let shape = lw.concrete_shape(*outlet, &node.name)?;
+            let t = lw.emit(&node.name, "Input", Op::Input { index }, shape, args.input_scale);
+            lw.graph.inputs.push(t);
+            lw.values.insert(*outlet, Value::Tensor(t));
+        }
+        let order = typed.eval_order().map_err(|e| CompileError::tract("ordering the graph", e))?;
+        for id in order {
+            lw.lower_node(id)?;
+        }
+        let outputs = typed.output_outlets().map_err(|e| CompileError::tract("listing outputs", e))?;
+        let (origin, scale) = ("Output", args.input_scale);
+        for outlet in outputs {
+            let name = typed.node(outlet.node).name.clone();
+            let mut t = lw.tensor(*outlet, &name, origin, scale)?;
+            let shape = lw.outlet_shape(*outlet)?;
+            if lw.shape(t) != shape.as_slice() {
+                // an aliased reshape: give the output its ONNX shape (a free, identity gather)
+                let indices = (0..shape.iter().product::<usize>() as u32).collect();
+                let origin = lw.graph.nodes[t].origin.clone();
+                t = lw.emit(&name, &origin, Op::Gather { input: t, indices }, shape, lw.scale(t));
+            }
+            lw.graph.outputs.push(t);
+        }
+        lw.graph.validate()?;
+        Ok(lw.graph)
+    }
+
+    fn lower_node(&mut self, id: usize) -> Result<(), CompileError> {
+        let node = self.model.node(id);
+        let outlet = OutletId::new(id, 0);
+        if self.values.contains_key(&outlet) {
+            return Ok(()); // a model input, already emitted
+        }
+        let (name, origin) = self.onnx_name(&node.name, node.op.name().as_ref());
+        if let Some(fact) = node.outputs.first() {
+            if let Some(k) = &fact.fact.konst {
+                self.values.insert(outlet, Value::Const(ops::shape::const_value(k, &name)?));
+                return Ok(());
+            }
+        }
+        if node.outputs.len() != 1 {
+            return Err(CompileError::UnsupportedOp { node: name, op: origin });
+        }
+        let cx = NodeCx { shape: self.concrete_shape(outlet, &name)?, name, origin, inputs: node.inputs.clone() };
+        match ops::lower(self, node, &cx)? {
+            Some(v) => {
+                self.values.insert(outlet, v);
+                Ok(())
+            }
+            None => Err(CompileError::UnsupportedOp { node: cx.name, op: cx.origin }),
+        }
+    }
+
+    /// Maps a tract node name back to the ONNX node it came from: tract names the nodes it
+    /// synthesizes `<onnx name>.<suffix>` (`fc1.ab`, `bn1.slope`, `relu1.low`).
+    fn onnx_name(&self, tract_name: &str, tract_op: &str) -> (String, String) {
+        let mut candidate = tract_name;
+        loop {
+            if let Some(op) = self.onnx_nodes.get(candidate) {
+                return (candidate.to_string(), op.to_string());
+            }
+            match candidate.rsplit_once('.') {
+                Some((head, _)) => candidate = head,
+                None => return (tract_name.to_string(), tract_op.to_string()),
+            }
+        }
+    }
+
+    /// The ONNX (tract) shape of an outlet. Use this, not the IR tensor's shape, for operands:
+    /// a reshape is lowered as an alias of its input's IR tensor.
+    pub(crate) fn outlet_shape(&self, outlet: OutletId) -> Result<Vec<usize>, CompileError> {
+        self.concrete_shape(outlet, &self.model.node(outlet.node).name)
+    }
+
+    fn concrete_shape(&self, outlet: OutletId, name: &str) -> Result<Vec<usize>, CompileError> {
+        let fact = self.model.outlet_fact(outlet).map_err(|e| CompileError::tract("reading a shape", e))?;
+        fact.shape.as_concrete().map(<[usize]>::to_vec).ok_or_else(|| CompileError::Shape {
+            tensor: name.to_string(),
+            reason: format!("shape {:?} is not concrete", fact.shape),
+        })
+    }
+
+    /// The lowered value of an outlet.
+    pub(crate) fn value(&self, outlet: OutletId) -> Result<&Value, CompileError> {
+        self.values.get(&outlet).ok_or_else(|| CompileError::Shape {
+            tensor: self.model.node(outlet.node).name.clone(),
+            reason: "used before it was lowered (graph not in topological order)".into(),
+        })
+    }
+
+    /// The outlet's value if it is a compile-time constant.
+    pub(crate) fn const_of(&self, outlet: OutletId) -> Option<&ConstVal> {
+        match self.values.get(&outlet) {
+            Some(Value::Const(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// True when `outlet` feeds exactly one node and is not a model output, so a consumer
+    /// may fold itself into it.
+    pub(crate) fn sole_use(&self, outlet: OutletId) -> bool {
+        let is_output = self.model.output_outlets().map(|o| o.contains(&outlet)).unwrap_or(true);
+        !is_output && self.model.outlet_successors(outlet).len() == 1
+    }
+
+    /// The IR tensor holding `outlet`'s value, emitting the pending linear op or the constant
+    /// (at `const_scale`) if needed. `name`/`origin` label an emitted constant.
+    pub(crate) fn tensor(
+        &mut self,
+        outlet: OutletId,
+        name: &str,
+        origin: &str,
+        const_scale: u32,
+    ) -> Result<TensorId, CompileError> {
+        let t = match self.value(outlet)?.clone() {
+            Value::Tensor(t) => return Ok(t),
+            Value::Const(c) => {
+                let values = c.data.iter().map(|&x| quantize(x, const_scale)).collect();
+                self.emit(name, origin, Op::Const { values }, c.shape, const_scale)
+            }
+            Value::Pending(p) => p.materialize(self),
+        };
+        self.values.insert(outlet, Value::Tensor(t));
+        Ok(t)
+    }
+
+    /// The IR tensor for a computed operand (constants land at the input scale).
+    pub(crate) fn operand(&mut self, outlet: OutletId, cx: &NodeCx) -> Result<TensorId, CompileError> {
+        let scale = self.args.input_scale;
+        self.tensor(outlet, &cx.name, &cx.origin, scale)
+    }
+
+    /// Appends a node and returns its tensor id.
+    pub(crate) fn emit(&mut self, name: &str, origin: &str, op: Op, shape: Vec<usize>, scale: u32) -> TensorId {
+        self.graph.nodes.push(Node { name: name.to_string(), origin: origin.to_string(), op, shape, scale });
+        self.graph.nodes.len() - 1
+    }
+
+    pub(crate) fn scale(&self, t: TensorId) -> u32 {
+        self.graph.nodes[t].scale
+    }
+
+    pub(crate) fn shape(&self, t: TensorId) -> &[usize] {
+        &self.graph.nodes[t].shape
+    }
+
+    /// Brings `t` back to the activation scale `S` with a rescale, if it is above it.
+    pub(crate) fn rescale_to_activation(&mut self, t: TensorId) -> TensorId {
+        let (scale, target) = (self.scale(t), self.args.input_scale);
+        if scale <= target {
+            return t;
+        }
+        let node = &self.graph.nodes[t];
+        let (name, origin, shape) = (node.name.clone(), node.origin.clone(), node.shape.clone());
+        self.emit(&name, &origin, Op::Rescale { input: t, shift: scale - target }, shape, target)
+    }
+}

@@ -1,0 +1,32 @@
+//! Lowering of tract's typed ops, one module per op family.
+//!
+//! Dispatch is a table: each family looks at the node (downcasting with `op_as::<T>()`) and
+//! either lowers it or says it is not one of its ops. A node no family claims is reported as
+//! [`crate::CompileError::UnsupportedOp`] with its ONNX name and op type.
+
+use tract_onnx::prelude::*;
+
+use crate::lower::{Lowerer, NodeCx, Value};
+use crate::CompileError;
+
+pub(crate) mod elementwise;
+pub(crate) mod linear;
+pub(crate) mod pool;
+pub(crate) mod shape;
+
+/// A family's entry point: `Ok(None)` when the node's op is not one of the family's.
+type LowerFn = fn(&mut Lowerer<'_>, &TypedNode, &NodeCx) -> Result<Option<Value>, CompileError>;
+
+/// The op families, tried in order.
+const FAMILIES: &[(&str, LowerFn)] =
+    &[("linear", linear::lower), ("elementwise", elementwise::lower), ("pool", pool::lower), ("shape", shape::lower)];
+
+/// Lowers one node, or returns `Ok(None)` when no family supports its op.
+pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
+    for (_family, lower) in FAMILIES {
+        if let Some(v) = lower(lw, node, cx)? {
+            return Ok(Some(v));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,166 @@
+//! Element-wise binary ops: `Add`, `Sub`, `Mul`, `Div` (by a constant) and `Max(x, 0)`
+//! (tract's form of Relu), with numpy broadcasting resolved into explicit index pairs.
+//!
+//! Scale rules: `Add`/`Sub` align the operands with factors `2^diff` and produce the larger
+//! scale; `Mul` of two tensors produces `sa + sb` and is rescaled back to the activation
+//! scale; a constant operand of `Add`/`Sub` becomes an `Op::Const` at the other operand's
+//! scale; `Mul`/`Div` by a constant folds into a preceding linear op, or becomes a diagonal
+//! linear op.
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use zkonnx_ir::quant::quantize;
+use zkonnx_ir::{Arith, ArithKind, Op};
+
+use crate::index::broadcast_map;
+use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
+use crate::ops::linear::diagonal;
+use crate::CompileError;
+
+/// The binary ops this family lowers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bin {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Max,
+}
+
+/// Lowers the family's ops; `Ok(None)` for any other op.
+pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
+    let Some(op) = node.op_as::<TypedBinOp>() else { return Ok(None) };
+    let bin = match op.0.name() {
+        "Add" => Bin::Add,
+        "Sub" => Bin::Sub,
+        "Mul" => Bin::Mul,
+        "Div" => Bin::Div,
+        "Max" => Bin::Max,
+        _ => return Ok(None),
+    };
+    if cx.inputs.len() != 2 {
+        return Err(cx.shape_err("a binary op needs two operands"));
+    }
+    let (a, b) = (cx.inputs[0], cx.inputs[1]);
+    let value = match (bin, lw.const_of(a).cloned(), lw.const_of(b).cloned()) {
+        (_, Some(ca), Some(cb)) => fold_constants(bin, &ca, &cb, cx)?,
+        (Bin::Max, ca, cb) => relu(lw, ca.or(cb), cx)?,
+        (_, None, None) => tensor_tensor(lw, bin, a, b, cx)?,
+        (_, None, Some(c)) => with_const(lw, bin, a, &c, false, cx)?,
+        (_, Some(c), None) => with_const(lw, bin, b, &c, true, cx)?,
+    };
+    Ok(Some(value))
+}
+
+/// The broadcast map of `outlet`'s ONNX shape to the node's output shape.
+fn map_to_output(shape: &[usize], cx: &NodeCx) -> Result<Vec<u32>, CompileError> {
+    broadcast_map(shape, &cx.shape)
+        .ok_or_else(|| cx.shape_err(format!("{shape:?} does not broadcast to {:?}", cx.shape)))
+}
+
+/// Both operands constant (e.g. Gemm's `beta * C`, which tract leaves unfolded before
+/// decluttering): computed in float at compile time.
+fn fold_constants(bin: Bin, a: &ConstVal, b: &ConstVal, cx: &NodeCx) -> Result<Value, CompileError> {
+    let (ma, mb) = (map_to_output(&a.shape, cx)?, map_to_output(&b.shape, cx)?);
+    let data = ma
+        .iter()
+        .zip(&mb)
+        .map(|(&i, &j)| {
+            let (x, y) = (a.data[i as usize], b.data[j as usize]);
+            match bin {
+                Bin::Add => x + y,
+                Bin::Sub => x - y,
+                Bin::Mul => x * y,
+                Bin::Div => x / y,
+                Bin::Max => x.max(y),
+            }
+        })
+        .collect();
+    Ok(Value::Const(ConstVal { shape: cx.shape.clone(), data }))
+}
+
+/// `Max(x, 0)` is Relu; any other `Max` is not supported.
+fn relu(lw: &mut Lowerer<'_>, zero: Option<ConstVal>, cx: &NodeCx) -> Result<Value, CompileError> {
+    let Some(zero) = zero.filter(|c| c.data.iter().all(|&v| v == 0.0)) else {
+        return Err(cx.unsupported("Max other than Max(x, 0) (Relu)"));
+    };
+    let x_outlet = if lw.const_of(cx.inputs[0]).is_some() { cx.inputs[1] } else { cx.inputs[0] };
+    let x_shape = lw.outlet_shape(x_outlet)?;
+    let map = map_to_output(&x_shape, cx)?;
+    map_to_output(&zero.shape, cx)?;
+    let mut x = lw.operand(x_outlet, cx)?;
+    if map.len() != x_shape.iter().product::<usize>() {
+        let scale = lw.scale(x);
+        x = lw.emit(&cx.name, &cx.origin, Op::Gather { input: x, indices: map }, cx.shape.clone(), scale);
+    }
+    let scale = lw.scale(x);
+    Ok(Value::Tensor(lw.emit(&cx.name, &cx.origin, Op::Relu { input: x }, cx.shape.clone(), scale)))
+}
+
+/// Both operands computed.
+fn tensor_tensor(lw: &mut Lowerer<'_>, bin: Bin, a: OutletId, b: OutletId, cx: &NodeCx) -> Result<Value, CompileError> {
+    let (ma, mb) = (map_to_output(&lw.outlet_shape(a)?, cx)?, map_to_output(&lw.outlet_shape(b)?, cx)?);
+    let (ta, tb) = (lw.operand(a, cx)?, lw.operand(b, cx)?);
+    let (sa, sb) = (lw.scale(ta), lw.scale(tb));
+    let pairs = ma.into_iter().zip(mb).collect();
+    let (kind, scale) = match bin {
+        Bin::Add | Bin::Sub => {
+            let s = sa.max(sb);
+            let sign = if bin == Bin::Sub { -1 } else { 1 };
+            (ArithKind::Add { ca: 1 << (s - sa), cb: sign << (s - sb) }, s)
+        }
+        Bin::Mul => (ArithKind::Mul, sa + sb),
+        Bin::Div | Bin::Max => return Err(cx.unsupported("division by a computed tensor")),
+    };
+    let op = Op::Arith(Arith { a: ta, b: tb, pairs, kind });
+    let t = lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale);
+    Ok(Value::Tensor(lw.rescale_to_activation(t)))
+}
+
+/// One computed operand `x` and one constant `c`; `const_first` when `c` is the left operand.
+fn with_const(
+    lw: &mut Lowerer<'_>,
+    bin: Bin,
+    x: OutletId,
+    c: &ConstVal,
+    const_first: bool,
+    cx: &NodeCx,
+) -> Result<Value, CompileError> {
+    let x_shape = lw.outlet_shape(x)?;
+    let (mx, mc) = (map_to_output(&x_shape, cx)?, map_to_output(&c.shape, cx)?);
+    let per_out = |f: &dyn Fn(f64) -> f64| -> Vec<f64> { mc.iter().map(|&i| f(c.data[i as usize])).collect() };
+    let factors = match (bin, const_first) {
+        (Bin::Mul, _) => Some(per_out(&|v| v)),
+        (Bin::Div, false) => Some(per_out(&|v| 1.0 / v)),
+        (Bin::Div, true) => return Err(cx.unsupported("division by a computed tensor")),
+        _ => None,
+    };
+    // fold into a preceding linear op that nothing else reads
+    let foldable = x_shape == cx.shape && lw.sole_use(x);
+    if let (true, Value::Pending(p)) = (foldable, lw.value(x)?) {
+        let mut p = p.clone();
+        match (&factors, bin, const_first) {
+            (Some(f), ..) => p.scale_rows(|o| f[o]),
+            (None, Bin::Sub, true) => {
+                p.scale_rows(|_| -1.0);
+                p.shift_rows(|o| c.data[mc[o] as usize]);
+            }
+            (None, Bin::Sub, false) => p.shift_rows(|o| -c.data[mc[o] as usize]),
+            (None, ..) => p.shift_rows(|o| c.data[mc[o] as usize]),
+        }
+        return Ok(Value::Pending(p));
+    }
+    let t = lw.operand(x, cx)?;
+    if let Some(f) = factors {
+        return Ok(Value::Pending(Box::new(diagonal(t, &mx, &f, cx))));
+    }
+    // Add/Sub: the constant becomes an IR tensor at x's scale
+    let scale = lw.scale(t);
+    let values = c.data.iter().map(|&v| quantize(v, scale)).collect();
+    let k = lw.emit(&cx.name, &cx.origin, Op::Const { values }, c.shape.clone(), scale);
+    let cb = if bin == Bin::Sub { -1 } else { 1 };
+    let (a, b, pairs) =
+        if const_first { (k, t, mc.into_iter().zip(mx).collect()) } else { (t, k, mx.into_iter().zip(mc).collect()) };
+    let op = Op::Arith(Arith { a, b, pairs, kind: ArithKind::Add { ca: 1, cb } });
+    Ok(Value::Tensor(lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale)))
+}

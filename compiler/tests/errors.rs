@@ -1,0 +1,107 @@
+//! Error paths: malformed files, unsupported ops, computed weights, wrong inputs. None may
+//! panic.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use zkonnx_compiler::{compile, quantize_inputs, CompileError, OnnxModel};
+use zkonnx_ir::RunArgs;
+
+fn no_dims() -> BTreeMap<String, usize> {
+    BTreeMap::new()
+}
+
+#[test]
+fn missing_file_is_a_load_error() {
+    let err = OnnxModel::load(std::path::Path::new("/nonexistent/model.onnx"), &no_dims()).unwrap_err();
+    assert!(matches!(err, CompileError::Load { ref path, .. } if path.contains("nonexistent")), "{err}");
+}
+
+#[test]
+fn garbage_bytes_are_a_load_error() {
+    for bytes in [&b"this is not onnx"[..], &[0xff; 64][..], &[][..], &[0x0a, 0xff, 0xff, 0xff, 0x0f][..]] {
+        let err = OnnxModel::from_bytes(bytes, "junk", &no_dims()).unwrap_err();
+        assert!(matches!(err, CompileError::Load { .. }), "{err}");
+    }
+}
+
+/// Every truncation of a valid model fails cleanly (or, rarely, still parses) without a panic.
+#[test]
+fn truncated_models_never_panic() {
+    for name in ["gemm", "conv"] {
+        let bytes = std::fs::read(model_path(name)).unwrap();
+        for len in 0..bytes.len() {
+            if let Ok(m) = OnnxModel::from_bytes(&bytes[..len], name, &no_dims()) {
+                let _ = compile(&m, &RunArgs::default());
+            }
+        }
+    }
+}
+
+#[test]
+fn fixture_bad_models_are_load_errors() {
+    for file in ["malformed.onnx", "not_onnx.onnx"] {
+        let path = fixtures().join("bad").join(file);
+        if !path.exists() {
+            continue;
+        }
+        let err = OnnxModel::load(&path, &no_dims()).unwrap_err();
+        assert!(matches!(err, CompileError::Load { .. }), "{file}: {err}");
+    }
+}
+
+#[test]
+fn unsupported_op_names_node_and_op() {
+    let model = load(&model_path("unsupported"));
+    let err = compile(&model, &RunArgs::default()).unwrap_err();
+    match err {
+        CompileError::UnsupportedOp { node, op } => assert_eq!((node.as_str(), op.as_str()), ("act0", "Sigmoid")),
+        other => panic!("expected UnsupportedOp, got {other}"),
+    }
+    let path = fixtures().join("bad/unsupported_op.onnx");
+    if path.exists() {
+        let err = OnnxModel::load(&path, &no_dims()).and_then(|m| compile(&m, &RunArgs::default())).unwrap_err();
+        assert!(matches!(err, CompileError::UnsupportedOp { ref op, .. } if op == "Softmax"), "{err}");
+    }
+}
+
+#[test]
+fn computed_matmul_weights_are_non_constant() {
+    let model = load(&model_path("dynamic_matmul"));
+    let err = compile(&model, &RunArgs::default()).unwrap_err();
+    assert!(matches!(err, CompileError::NonConstant { ref node, .. } if node == "mm_dyn"), "{err}");
+}
+
+#[test]
+fn wrong_input_length_and_count() {
+    let model = load(&model_path("gemm"));
+    let graph = compile(&model, &RunArgs::default()).unwrap();
+    let err = quantize_inputs(&graph, &[vec![0.0; 3]]).unwrap_err();
+    assert!(matches!(err, CompileError::InputLength { ref input, expected: 4, got: 3 } if input == "x"), "{err}");
+    let err = model.run_float(&[vec![0.0; 5]]).unwrap_err();
+    assert!(matches!(err, CompileError::InputLength { expected: 4, got: 5, .. }), "{err}");
+    let err = quantize_inputs(&graph, &[]).unwrap_err();
+    assert!(matches!(err, CompileError::InputCount { expected: 1, got: 0 }), "{err}");
+    let err = model.run_float(&[vec![0.0; 4], vec![0.0; 4]]).unwrap_err();
+    assert!(matches!(err, CompileError::InputCount { expected: 1, got: 2 }), "{err}");
+
+    let bad = fixtures().join("bad/wrong_length.input.json");
+    let digits = fixtures().join("digits_cnn/model.onnx");
+    if bad.exists() && digits.exists() {
+        let model = load(&digits);
+        let graph = compile(&model, &RunArgs::default()).unwrap();
+        let inputs = read_json_floats(&bad, "input_data");
+        let err = quantize_inputs(&graph, &inputs).unwrap_err();
+        assert!(matches!(err, CompileError::InputLength { expected: 64, got: 63, .. }), "{err}");
+    }
+}
+
+#[test]
+fn invalid_run_args_are_ir_errors() {
+    let model = load(&model_path("gemm"));
+    let mut args = RunArgs::default();
+    args.lookup_bits = 30;
+    assert!(matches!(compile(&model, &args), Err(CompileError::Ir(_))));
+}

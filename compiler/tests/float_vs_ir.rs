@@ -1,0 +1,84 @@
+//! Differential test: tract float inference vs the IR interpreter, dequantized, for every op
+//! family's test model and every fixture model, within `float_error_bound`.
+
+mod common;
+
+use common::*;
+use zkonnx_compiler::{compile, float_error_bound};
+use zkonnx_ir::RunArgs;
+
+/// One model per op family (see `tests/models/make.py`): Gemm (alpha, beta, transB 0/1,
+/// symbolic batch), batched MatMul + broadcast Add/Sub/Mul constants (folded), Conv + BN +
+/// Relu + MaxPool + AveragePool(pads) + GlobalAveragePool + Flatten + Gemm, Conv SAME_UPPER +
+/// AveragePool, tensor-tensor Add/Mul/Sub with broadcasting + Relu, Reshape/Transpose/
+/// Identity/Constant/Flatten.
+#[test]
+fn op_models_match_float_within_bound() {
+    let args = RunArgs::default();
+    for name in ["gemm", "matmul", "conv", "conv_same", "elementwise", "shape"] {
+        let model = load(&model_path(name));
+        check_within_bound(name, &model, &args, 8);
+    }
+}
+
+/// Every fixture model (if the fixtures are present): its own input and random inputs.
+#[test]
+fn fixture_models_match_float_within_bound() {
+    let args = RunArgs::default();
+    let mut cases = vec![];
+    for dir in ["digits_cnn", "mlp", "lenet"] {
+        cases.push((dir.to_string(), fixtures().join(dir).join("model.onnx"), fixtures().join(dir).join("input.json")));
+    }
+    for tiny in ["relu", "gemm", "conv", "add_sub_mul", "pools", "transpose_reshape", "symbolic_batch"] {
+        let dir = fixtures().join("tiny");
+        cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));
+    }
+    let mut ran = 0;
+    for (label, path, input) in cases {
+        assert!(path.exists(), "{label}: fixture {} is missing", path.display());
+        let model = load(&path);
+        let worst_random = check_within_bound(&label, &model, &args, 4);
+        let graph = compile(&model, &args).expect("compile");
+        let inputs = read_json_floats(&input, "input_data");
+        let c = compare(&model, &graph, &args, &inputs);
+        let bound = float_error_bound(&args, c.max_abs);
+        println!("{label}: fixture input error {:.5} (bound {bound:.4}), random inputs {worst_random:.5}", c.max_err);
+        assert!(c.max_err <= bound, "{label}: error {} > bound {bound}", c.max_err);
+        // the float oracle itself agrees with onnx's reference evaluator
+        let expected_path = input.to_string_lossy().replace("input.json", "expected.json");
+        let expected = read_json_floats(std::path::Path::new(&expected_path), "outputs");
+        for (e, f) in expected.iter().flatten().zip(c.float.iter().flatten()) {
+            assert!((e - f).abs() <= 1e-3 * (1.0 + e.abs()), "{label}: tract {f} vs reference {e}");
+        }
+        ran += 1;
+    }
+    println!("{ran} fixture models checked");
+}
+
+/// Names and origins come from the ONNX nodes; BatchNorm and Gemm's alpha/beta fold into the
+/// linear op (one Linear + one Rescale per layer, no diagonal Linear left over).
+#[test]
+fn lowered_graph_keeps_onnx_names_and_folds_constants() {
+    let args = RunArgs::default();
+    let graph = compile(&load(&model_path("gemm")), &args).unwrap();
+    let summary: Vec<(&str, &str, &str)> =
+        graph.nodes.iter().map(|n| (n.name.as_str(), n.origin.as_str(), n.op.kind())).collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("x", "Input", "Input"),
+            ("fc1", "Gemm", "Linear"),
+            ("fc1", "Gemm", "Rescale"),
+            ("relu1", "Relu", "Relu"),
+            ("fc2", "Gemm", "Linear"),
+            ("fc2", "Gemm", "Rescale"),
+        ]
+    );
+    assert_eq!(graph.nodes[1].scale, args.input_scale + args.param_scale);
+    assert_eq!(graph.nodes[2].scale, args.input_scale);
+
+    let graph = compile(&load(&model_path("conv")), &args).unwrap();
+    let linears: Vec<&str> =
+        graph.nodes.iter().filter(|n| n.op.kind() == "Linear").map(|n| n.origin.as_str()).collect();
+    assert_eq!(linears, vec!["Conv", "AveragePool", "GlobalAveragePool", "Gemm"]);
+}

@@ -1,0 +1,125 @@
+"""Generates the tiny ONNX models the compiler tests use (one per op family).
+
+Run from anywhere: `python3 compiler/tests/models/make.py` (needs `onnx` and `numpy`).
+Opset 13, ir_version 8 (what tract-onnx 0.23 loads). Weights come from a seeded RNG, so
+re-running the script rewrites identical files.
+"""
+
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RNG = np.random.default_rng(7)
+
+
+def w(name, *shape, scale=0.5):
+    return numpy_helper.from_array((RNG.standard_normal(shape) * scale).astype(np.float32), name)
+
+
+def save(name, nodes, inputs, outputs, inits):
+    graph = helper.make_graph(nodes, name, inputs, outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(HERE, name + ".onnx"))
+
+
+def vi(name, shape):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+
+def gemm():
+    # symbolic batch N; Gemm with alpha/beta/transB=1, Relu, Gemm with transB=0 and a 1-D bias
+    nodes = [
+        helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1", alpha=0.5, beta=2.0, transB=1),
+        helper.make_node("Relu", ["h"], ["r"], name="relu1"),
+        helper.make_node("Gemm", ["r", "w2", "b2"], ["y"], name="fc2"),
+    ]
+    inits = [w("w1", 6, 4), w("b1", 6), w("w2", 6, 3), w("b2", 3)]
+    save("gemm", nodes, [vi("x", ["N", 4])], [vi("y", ["N", 3])], inits)
+
+
+def matmul():
+    # batched MatMul by a constant, then Add/Sub/Mul with broadcast constants
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["m"], name="mm"),
+        helper.make_node("Add", ["m", "b"], ["a"], name="add_b"),
+        helper.make_node("Sub", ["c", "a"], ["s"], name="sub_c"),
+        helper.make_node("Mul", ["s", "k"], ["y"], name="mul_k"),
+    ]
+    inits = [w("w", 4, 5), w("b", 5), w("c", 3, 1), w("k", 1, 5, scale=1.0)]
+    save("matmul", nodes, [vi("x", [2, 3, 4])], [vi("y", [2, 3, 5])], inits)
+
+
+def conv():
+    # Conv(stride 2, pads, bias) -> BatchNorm -> Relu -> MaxPool(pads) -> AvgPool(pads) -> GAP -> Flatten -> Gemm
+    nodes = [
+        helper.make_node("Conv", ["x", "cw", "cb"], ["c"], name="conv1", strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c", "g", "be", "mu", "var"], ["bn"], name="bn1"),
+        helper.make_node("Relu", ["bn"], ["r"], name="relu1"),
+        helper.make_node("MaxPool", ["r"], ["mp"], name="pool1", kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1]),
+        helper.make_node("AveragePool", ["mp"], ["ap"], name="pool2", kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 1, 1]),
+        helper.make_node("GlobalAveragePool", ["ap"], ["gap"], name="gap"),
+        helper.make_node("Flatten", ["gap"], ["f"], name="flat"),
+        helper.make_node("Gemm", ["f", "fw", "fb"], ["y"], name="fc", transB=1),
+    ]
+    var = numpy_helper.from_array((RNG.random(4) + 0.5).astype(np.float32), "var")
+    inits = [w("cw", 4, 2, 3, 3), w("cb", 4), w("g", 4), w("be", 4), w("mu", 4), var, w("fw", 3, 4), w("fb", 3)]
+    save("conv", nodes, [vi("x", [1, 2, 9, 9])], [vi("y", [1, 3])], inits)
+
+
+def conv_same():
+    # auto_pad SAME_UPPER, stride 2, no bias, non-square input; AvgPool without padding
+    nodes = [
+        helper.make_node("Conv", ["x", "cw"], ["c"], name="conv_same", auto_pad="SAME_UPPER", strides=[2, 2],
+                         kernel_shape=[3, 2]),
+        helper.make_node("AveragePool", ["c"], ["y"], name="avg", kernel_shape=[2, 2]),
+    ]
+    save("conv_same", nodes, [vi("x", [1, 2, 7, 6])], [vi("y", [1, 3, 3, 2])], [w("cw", 3, 2, 3, 2)])
+
+
+def elementwise():
+    # tensor-tensor Add/Sub/Mul with numpy broadcasting; two inputs, two outputs
+    nodes = [
+        helper.make_node("Add", ["a", "b"], ["s"], name="add"),
+        helper.make_node("Mul", ["a", "b"], ["p"], name="mul"),
+        helper.make_node("Sub", ["p", "s"], ["d"], name="sub"),
+        helper.make_node("Relu", ["d"], ["y"], name="relu"),
+    ]
+    save("elementwise", nodes, [vi("a", [2, 3, 4]), vi("b", [3, 1])], [vi("y", [2, 3, 4]), vi("s", [2, 3, 4])], [])
+
+
+def shape():
+    # Reshape, Transpose, Identity, Constant, Flatten
+    shp = numpy_helper.from_array(np.array([2, 3, 4], dtype=np.int64), "shp")
+    cval = helper.make_tensor("cval", TensorProto.FLOAT, [4, 1, 3], (RNG.standard_normal(12)).tolist())
+    nodes = [
+        helper.make_node("Reshape", ["x", "shp"], ["r"], name="reshape"),
+        helper.make_node("Transpose", ["r"], ["t"], name="transpose", perm=[2, 0, 1]),
+        helper.make_node("Identity", ["t"], ["i"], name="ident"),
+        helper.make_node("Constant", [], ["k"], name="konst", value=cval),
+        helper.make_node("Add", ["i", "k"], ["a"], name="add_k"),
+        helper.make_node("Flatten", ["a"], ["y"], name="flat", axis=2),
+    ]
+    save("shape", nodes, [vi("x", [6, 4])], [vi("y", [8, 3])], [shp])
+
+
+def unsupported():
+    nodes = [
+        helper.make_node("Gemm", ["x", "w1"], ["h"], name="fc1", transB=1),
+        helper.make_node("Sigmoid", ["h"], ["y"], name="act0"),
+    ]
+    save("unsupported", nodes, [vi("x", [1, 4])], [vi("y", [1, 2])], [w("w1", 2, 4)])
+
+
+def dynamic_matmul():
+    nodes = [helper.make_node("MatMul", ["a", "b"], ["y"], name="mm_dyn")]
+    save("dynamic_matmul", nodes, [vi("a", [2, 3]), vi("b", [3, 2])], [vi("y", [2, 2])], [])
+
+
+if __name__ == "__main__":
+    for f in [gemm, matmul, conv, conv_same, elementwise, shape, unsupported, dynamic_matmul]:
+        f()
