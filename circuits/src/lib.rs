@@ -1,1 +1,114 @@
-//! placeholder
+//! `zkonnx-circuits`: the halo2 chips and the model circuit that proves an IR graph's inference.
+//!
+//! Place in the crate map: `ir <- circuits <- verifier <- prover`. This crate lays the
+//! [`zkonnx_ir::Graph`] out as halo2-axiom constraints (KZG over BN254); the witness is the
+//! [`zkonnx_ir::Trace`] of the reference interpreter, and the circuit's public outputs equal the
+//! interpreter's outputs exactly. It knows nothing about ONNX, keys on disk or proof files.
+//!
+//! # Layout
+//!
+//! One region, split into `lanes` lanes by a row allocator (`layout.rs`): each job (a dot chain,
+//! a rescale row, ...) takes contiguous rows in the lane whose next free row is lowest. Row 0 of
+//! every lane stays empty. Per lane:
+//!
+//! | columns | use |
+//! |---|---|
+//! | `a0..a4` advice, equality on | operands, outputs, witnessed intermediates |
+//! | `f0..f5` fixed | weights / coefficients / rescale constants, `f4` chain-continue, `f5` bias |
+//! | 6 selectors | `dot fixed`, `dot private`, `arith`, `rescale`, `relu`, `max` |
+//! | 4 lookups | `rescale r lower`, `rescale r upper`, `rescale q range` into `t_in`; `relu/max` into `(t_in, t_relu)` |
+//!
+//! Shared: one instance column (equality on) and the range table `(t_in, t_relu) = (v, max(v,0))`
+//! for `v` in `[-H, H)`, `H = 2^(lookup_bits-1)`, which needs `lookup_bits <= k - 1`.
+//!
+//! Gates (highest degree 4; lookups with degree-2 inputs make the circuit degree 5, which costs
+//! the same extended domain as 4):
+//! - `dot fixed`: `a4 = f4*a4[prev] + sum_{c<4} a_c*f_c + f5`
+//! - `dot private`: `a4 = f4*a4[prev] + a0*a1 + a2*a3`
+//! - `arith`: `a2 = f0*a0*a1 + f1*a0 + f2*a1 + f3`
+//! - `rescale`: `a0 + f0 - a1*f1 - a2 = 0` (`x + d/2 = q*d + r`), with `r` and `q` range-checked
+//! - `max`: `a3 = a0 + a2`, with `a2 = relu(a1 - a0)` by the `relu/max` lookup
+//!
+//! Every model input is range-checked (it is the input cell of a ReLU row). Public inputs and
+//! outputs are copy-constrained to the instance column, inputs first (see [`public_instances`]).
+//! Params are fixed columns (`param_visibility = fixed`, part of the verifying key) or advice
+//! (`private`: every use of a weight is copy-constrained to its first use; the weights are
+//! otherwise unconstrained, i.e. the proof shows *some* weights give these outputs).
+
+mod chips;
+mod error;
+mod field;
+mod layout;
+mod layouts;
+mod model;
+mod params;
+
+use halo2_proofs::plonk::ConstraintSystem;
+use zkonnx_ir::{Graph, Trace, Visibility};
+
+pub use chips::{ADVICE_PER_LANE, FIXED_PER_LANE, LOOKUPS_PER_LANE};
+pub use error::CircuitError;
+pub use field::{field_from_i64, i64_from_field};
+pub use halo2_proofs::halo2curves::bn256::Fr;
+pub use model::{ModelCircuit, ModelConfig};
+pub use params::CircuitParams;
+
+use crate::chips::table::TableConfig;
+
+/// The halo2 types callers of this crate name most often.
+pub mod halo2 {
+    pub use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+    pub use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+}
+
+/// The public values of one inference: public inputs (flattened, in input order), then public
+/// outputs (flattened, in output order).
+pub fn public_instances(graph: &Graph, params: &CircuitParams, trace: &Trace) -> Vec<Fr> {
+    let take = |ids: &[usize]| ids.iter().map(|&t| trace.values[t].clone()).collect::<Vec<_>>();
+    instances_from_values(params, &take(&graph.inputs), &take(&graph.outputs))
+}
+
+/// [`public_instances`] from the values alone (what a verifier has): `inputs` and `outputs` are
+/// flat per tensor, in the graph's input and output order.
+pub fn instances_from_values(params: &CircuitParams, inputs: &[Vec<i64>], outputs: &[Vec<i64>]) -> Vec<Fr> {
+    let mut out = Vec::new();
+    let mut push = |vs: &[Vec<i64>]| out.extend(vs.iter().flatten().map(|&v| field_from_i64(v)));
+    if params.input_visibility == Visibility::Public {
+        push(inputs);
+    }
+    if params.output_visibility == Visibility::Public {
+        push(outputs);
+    }
+    out
+}
+
+/// Rows the layout uses (without the table and halo2's blinding rows), computed by the same
+/// allocator walk synthesis uses. An invalid graph or params give an error.
+pub fn try_rows_needed(graph: &Graph, params: &CircuitParams) -> Result<usize, CircuitError> {
+    model::check_graph(graph, params)?;
+    let mut cs = ConstraintSystem::default();
+    let cfg = ModelConfig::configure(&mut cs, params);
+    model::dry_run(&cfg, graph, params)
+}
+
+/// [`try_rows_needed`], with 0 for a graph that cannot be laid out (check it with
+/// [`ModelCircuit::check`] or [`try_rows_needed`] for the reason).
+pub fn rows_needed(graph: &Graph, params: &CircuitParams) -> usize {
+    try_rows_needed(graph, params).unwrap_or(0)
+}
+
+/// The smallest `k` at which the layout, the `2^lookup_bits` table and the instance values all
+/// fit below halo2's blinding rows (and `k > lookup_bits`). `params.k` is ignored.
+pub fn min_k(graph: &Graph, params: &CircuitParams) -> u32 {
+    let mut cs = ConstraintSystem::default();
+    let cfg = ModelConfig::configure(&mut cs, params);
+    let needed = rows_needed(graph, params)
+        .max(TableConfig::rows(params.lookup_bits.min(40)))
+        .max(model::num_instances(graph, params))
+        .max(cs.minimum_rows());
+    let mut k = params.lookup_bits + 1;
+    while cfg.usable_rows(k) < needed {
+        k += 1;
+    }
+    k
+}

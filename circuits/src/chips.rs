@@ -1,0 +1,42 @@
+//! The chips: each owns a selector and its gates/lookups over a lane's shared columns.
+//!
+//! A lane is 5 advice columns `a0..a4` (equality enabled) and 6 fixed columns `f0..f5`. Every
+//! chip in a lane reads those same columns with its own meaning; a row belongs to exactly one
+//! job, so exactly one of the lane's selectors is on at any row, and every gate and lookup is
+//! multiplied by its selector.
+
+pub(crate) mod arith;
+pub(crate) mod dot;
+pub(crate) mod relu_max;
+pub(crate) mod rescale;
+pub(crate) mod table;
+#[cfg(test)]
+pub(crate) mod testing;
+
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Fixed};
+
+/// Advice columns per lane.
+pub const ADVICE_PER_LANE: usize = 5;
+/// Fixed columns per lane (not counting selectors).
+pub const FIXED_PER_LANE: usize = 6;
+/// Lookup arguments per lane: three for rescale, one for relu/max.
+pub const LOOKUPS_PER_LANE: usize = 4;
+
+/// The columns of one lane.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LaneColumns {
+    pub(crate) a: [Column<Advice>; ADVICE_PER_LANE],
+    pub(crate) f: [Column<Fixed>; FIXED_PER_LANE],
+}
+
+impl LaneColumns {
+    pub(crate) fn configure(meta: &mut ConstraintSystem<Fr>) -> Self {
+        let a = [(); ADVICE_PER_LANE].map(|_| meta.advice_column());
+        for &c in &a {
+            meta.enable_equality(c);
+        }
+        let f = [(); FIXED_PER_LANE].map(|_| meta.fixed_column());
+        Self { a, f }
+    }
+}

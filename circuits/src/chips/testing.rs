@@ -1,0 +1,195 @@
+//! Test support: a circuit that runs one chip script in the model's region, a way to force
+//! witness values into cells, and exact-failure assertions for MockProver.
+
+use std::sync::Arc;
+
+use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
+use halo2_proofs::dev::{FailureLocation, MockProver, VerifyFailure};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::plonk::{Any, Circuit, ConstraintSystem, Error};
+use zkonnx_ir::Visibility;
+
+use crate::field::field_from_i64;
+use crate::layout::{Assigner, Tamper, FIRST_ROW};
+use crate::model::ModelConfig;
+use crate::CircuitParams;
+
+/// `lookup_bits` of chip tests: the table is `[-32, 32)`.
+pub(crate) const BITS: u32 = 6;
+/// `k` of chip tests.
+pub(crate) const K: u32 = 8;
+
+/// Lays out a chip's rows; returns the cells to expose as instance rows 0, 1, ...
+pub(crate) type Script = dyn Fn(&ModelConfig, &mut Assigner<'_>) -> Result<Vec<Cell>, Error> + Send + Sync;
+
+/// A witness value forced into advice column `a{col}` of `lane` at `row`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Poke {
+    pub(crate) lane: usize,
+    pub(crate) col: usize,
+    pub(crate) row: usize,
+    pub(crate) value: i64,
+}
+
+/// `Poke` in lane 0.
+pub(crate) fn poke(col: usize, row: usize, value: i64) -> Poke {
+    Poke { lane: 0, col, row, value }
+}
+
+/// A circuit with the full model configuration whose region holds only `script`'s rows.
+#[derive(Clone)]
+pub(crate) struct ChipCircuit {
+    pub(crate) params: CircuitParams,
+    pub(crate) script: Arc<Script>,
+    pub(crate) pokes: Vec<Poke>,
+}
+
+impl std::fmt::Debug for ChipCircuit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChipCircuit").field("pokes", &self.pokes).finish()
+    }
+}
+
+/// Chip-test params with `lanes` lanes.
+pub(crate) fn params(lanes: usize) -> CircuitParams {
+    CircuitParams {
+        k: K,
+        lookup_bits: BITS,
+        lanes,
+        input_visibility: Visibility::Private,
+        output_visibility: Visibility::Public,
+        param_visibility: Visibility::Fixed,
+    }
+}
+
+impl Circuit<Fr> for ChipCircuit {
+    type Config = ModelConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = CircuitParams;
+
+    fn without_witnesses(&self) -> Self {
+        self.clone()
+    }
+
+    fn params(&self) -> CircuitParams {
+        self.params.clone()
+    }
+
+    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: CircuitParams) -> ModelConfig {
+        ModelConfig::configure(meta, &params)
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> ModelConfig {
+        ModelConfig::configure(meta, &CircuitParams::default())
+    }
+
+    fn synthesize(&self, config: ModelConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        config.table.load(&mut layouter)?;
+        let tamper = self
+            .pokes
+            .iter()
+            .map(|p| Tamper { column: config.lanes[p.lane].a[p.col], row: p.row, value: field_from_i64(p.value) })
+            .collect();
+        let cells = layouter.assign_region(
+            || "model",
+            |region| {
+                let mut asg = Assigner::new(region, config.lanes.len());
+                asg.set_tamper(tamper);
+                (self.script)(&config, &mut asg)
+            },
+        )?;
+        for (row, cell) in cells.into_iter().enumerate() {
+            layouter.constrain_instance(cell, config.instance, row);
+        }
+        Ok(())
+    }
+}
+
+/// Runs `script` in MockProver with `pokes` applied and `public` as the instance column.
+pub(crate) fn run(script: Arc<Script>, pokes: Vec<Poke>, public: &[i64]) -> Result<(), Vec<VerifyFailure>> {
+    let circuit = ChipCircuit { params: params(1), script, pokes };
+    let instance = public.iter().map(|&v| field_from_i64(v)).collect();
+    let prover = MockProver::run(K, &circuit, vec![instance]).expect("synthesis");
+    prover.verify().map_err(|mut fails| {
+        fails.iter_mut().for_each(strip_values);
+        fails
+    })
+}
+
+/// Pins `values` as arith constants on the next rows, returning their cells.
+pub(crate) fn consts(cfg: &ModelConfig, asg: &mut Assigner<'_>, values: &[i64]) -> Result<Vec<Cell>, Error> {
+    values.iter().map(|&v| cfg.arith_chip().constant(asg, field_from_i64(v))).collect()
+}
+
+/// Known witness value.
+pub(crate) fn known(v: i64) -> Value<Fr> {
+    Value::known(field_from_i64(v))
+}
+
+/// Drops the cell-value dump of a constraint failure so failures compare exactly otherwise.
+fn strip_values(f: &mut VerifyFailure) {
+    if let VerifyFailure::ConstraintNotSatisfied { cell_values, .. } = f {
+        cell_values.clear();
+    }
+}
+
+/// Where MockProver reports a gate or lookup failure at absolute `row`. halo2-axiom's regions
+/// only record the columns of *fixed* assignments, so a failing expression that reads a fixed
+/// column is placed in region 1 ("model"; region 0 is the table) at an offset from the
+/// region's first row (`FIRST_ROW`), and one that reads only advice columns is reported by
+/// absolute row.
+pub(crate) fn at(row: usize, reads_fixed: bool) -> FailureLocation {
+    if reads_fixed {
+        FailureLocation::InRegion { region: (1, "model").into(), offset: row - FIRST_ROW }
+    } else {
+        FailureLocation::OutsideRegion { row }
+    }
+}
+
+/// Gates with one lane, in configure order, and whether each reads a fixed column.
+pub(crate) const GATES: [(&str, bool); 5] =
+    [("dot fixed", true), ("dot private", true), ("arith", true), ("rescale", true), ("max", false)];
+/// Lookups with one lane, in configure order, and whether each input reads a fixed column.
+pub(crate) const LOOKUPS: [(&str, bool); 4] =
+    [("rescale r lower", false), ("rescale r upper", true), ("rescale q range", false), ("relu/max", false)];
+
+/// Gate `name` (its only constraint) not satisfied at absolute `row`.
+pub(crate) fn gate(name: &str, row: usize) -> VerifyFailure {
+    let index = GATES.iter().position(|g| g.0 == name).expect("gate name");
+    VerifyFailure::ConstraintNotSatisfied {
+        constraint: ((index, name).into(), 0, "").into(),
+        location: at(row, GATES[index].1),
+        cell_values: vec![],
+    }
+}
+
+/// Lookup `name` not satisfied at absolute `row`.
+pub(crate) fn lookup(name: &str, row: usize) -> VerifyFailure {
+    let lookup_index = LOOKUPS.iter().position(|g| g.0 == name).expect("lookup name");
+    VerifyFailure::Lookup { name: name.to_string(), lookup_index, location: at(row, LOOKUPS[lookup_index].1) }
+}
+
+/// A copy constraint broken at advice column `a{col}` (lane 0) at absolute `row`
+/// (halo2-axiom's MockProver reports permutation failures by absolute row).
+pub(crate) fn copy(col: usize, row: usize) -> VerifyFailure {
+    VerifyFailure::Permutation { column: (Any::advice(), col).into(), location: FailureLocation::OutsideRegion { row } }
+}
+
+/// A copy constraint broken at instance row `row`.
+pub(crate) fn instance(row: usize) -> VerifyFailure {
+    VerifyFailure::Permutation { column: (Any::Instance, 0).into(), location: FailureLocation::OutsideRegion { row } }
+}
+
+/// Sorts failures into a stable order so lists compare exactly.
+pub(crate) fn sorted(mut v: Vec<VerifyFailure>) -> Vec<VerifyFailure> {
+    v.sort_by_key(|f| format!("{f:?}"));
+    v
+}
+
+/// Asserts the run fails with exactly `expected` (in any order).
+pub(crate) fn assert_fails(got: Result<(), Vec<VerifyFailure>>, expected: Vec<VerifyFailure>) {
+    match got {
+        Ok(()) => panic!("expected failures {expected:#?}, but the circuit verified"),
+        Err(got) => assert_eq!(sorted(got), sorted(expected)),
+    }
+}

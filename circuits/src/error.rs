@@ -1,0 +1,30 @@
+//! Errors of circuit construction: everything that can be known wrong before halo2 runs.
+
+use zkonnx_ir::IrError;
+
+/// Why a model cannot be laid out as a circuit (or why a witness does not fit it).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CircuitError {
+    /// The layout needs more rows than `2^k` leaves after halo2's blinding rows.
+    #[error("the circuit needs {needed} usable rows but k = {k} leaves {available}; raise logrows (see `min_k`)")]
+    TooManyRows { needed: usize, available: usize, k: u32 },
+    /// The `2^lookup_bits`-row range table does not fit in `2^k` rows.
+    #[error("the 2^{lookup_bits}-row lookup table does not fit in k = {k} ({available} usable rows)")]
+    TableTooLarge { lookup_bits: u32, available: usize, k: u32 },
+    /// A rescale divides by more than the range table can check.
+    #[error("node {node} (`{name}`): rescale by 2^{shift} needs lookup_bits >= {shift}, have {bits}")]
+    ShiftTooLarge { node: usize, name: String, shift: u32, bits: u32 },
+    /// A circuit parameter is out of its allowed range.
+    #[error("invalid circuit params: {field} = {value}: {reason}")]
+    InvalidParams { field: &'static str, value: String, reason: &'static str },
+    /// The IR has an op this version of the circuit does not know.
+    #[error("node {node} (`{name}`): op {op} has no circuit layout")]
+    UnsupportedOp { node: usize, name: String, op: &'static str },
+    /// The witness trace does not belong to the graph.
+    #[error("trace does not match the graph at node {node}: expected {expected} values, got {got}")]
+    TraceMismatch { node: usize, expected: usize, got: usize },
+    /// The graph itself is malformed.
+    #[error(transparent)]
+    Graph(#[from] IrError),
+}

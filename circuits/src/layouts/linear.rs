@@ -1,0 +1,75 @@
+//! `Op::Linear`: one dot chain per output element.
+//!
+//! Fixed params: weights and bias in fixed columns (`dot fixed`, 4 terms a row). Private
+//! params: weights as advice (`dot private`, 2 terms a row); each weight's first use is its
+//! canonical cell and every later use of the same weight is copy-constrained to it; a bias is
+//! the term `one * b` with `one` the pinned constant-one cell.
+
+use halo2_proofs::circuit::Cell;
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::plonk::Error;
+use zkonnx_ir::Linear;
+
+use super::Ctx;
+use crate::chips::dot::{FixedTerm, PrivateTerm};
+use crate::field::field_from_i64;
+use crate::layout::Assigner;
+
+/// Lays out a Linear node.
+pub(crate) fn linear(cx: &Ctx<'_>, asg: &mut Assigner<'_>, l: &Linear) -> Result<Vec<Cell>, Error> {
+    if cx.params.private_params() {
+        private(cx, asg, l)
+    } else {
+        fixed(cx, asg, l)
+    }
+}
+
+fn fixed(cx: &Ctx<'_>, asg: &mut Assigner<'_>, l: &Linear) -> Result<Vec<Cell>, Error> {
+    let chip = cx.cfg.dot_chip();
+    let x = &cx.cells[l.input];
+    l.rows
+        .iter()
+        .map(|row| {
+            let terms: Vec<FixedTerm> = row
+                .terms
+                .iter()
+                .map(|&(i, w)| FixedTerm {
+                    x: x[i as usize],
+                    xv: cx.value(l.input, i as usize).map(field_from_i64),
+                    w: field_from_i64(l.weights[w as usize]),
+                })
+                .collect();
+            let bias = row.bias.map_or(Fr::ZERO, |b| field_from_i64(l.weights[b as usize]));
+            chip.fixed(asg, &terms, bias)
+        })
+        .collect()
+}
+
+fn private(cx: &Ctx<'_>, asg: &mut Assigner<'_>, l: &Linear) -> Result<Vec<Cell>, Error> {
+    let chip = cx.cfg.dot_chip();
+    let pinned = cx.pinned.ok_or(Error::Synthesis)?;
+    let x = &cx.cells[l.input];
+    let weight = |w: usize| cx.witness(field_from_i64(l.weights[w]));
+    let mut canonical: Vec<Option<Cell>> = vec![None; l.weights.len()];
+    l.rows
+        .iter()
+        .map(|row| {
+            let mut terms: Vec<PrivateTerm> = row
+                .terms
+                .iter()
+                .map(|&(i, w)| PrivateTerm {
+                    x: x[i as usize],
+                    xv: cx.value(l.input, i as usize).map(field_from_i64),
+                    w: w as usize,
+                    wv: weight(w as usize),
+                })
+                .collect();
+            if let Some(b) = row.bias {
+                let b = b as usize;
+                terms.push(PrivateTerm { x: pinned.one, xv: cx.witness(Fr::ONE), w: b, wv: weight(b) });
+            }
+            chip.private(asg, &terms, pinned.zero, &mut canonical)
+        })
+        .collect()
+}

@@ -1,0 +1,307 @@
+//! [`ModelCircuit`]: the whole IR graph as one halo2 circuit.
+
+use std::sync::Arc;
+
+use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::plonk::{Circuit, Column, ConstraintSystem, Error, Instance};
+use zkonnx_ir::{ArithKind, Graph, Op, Trace, Visibility};
+
+use crate::chips::arith::{ArithChip, ArithConfig};
+use crate::chips::dot::{DotChip, DotConfig};
+use crate::chips::relu_max::{ReluMaxChip, ReluMaxConfig};
+use crate::chips::rescale::{RescaleChip, RescaleConfig};
+use crate::chips::table::TableConfig;
+use crate::chips::LaneColumns;
+use crate::layout::Assigner;
+use crate::layouts::{self, Ctx, Pinned};
+use crate::{CircuitError, CircuitParams};
+
+/// Columns, selectors, gates and lookups of a model circuit (see the crate docs for the layout).
+#[derive(Clone, Debug)]
+pub struct ModelConfig {
+    pub(crate) lanes: Vec<LaneColumns>,
+    pub(crate) dot: Vec<DotConfig>,
+    pub(crate) arith: Vec<ArithConfig>,
+    pub(crate) rescale: Vec<RescaleConfig>,
+    pub(crate) relu_max: Vec<ReluMaxConfig>,
+    pub(crate) table: TableConfig,
+    pub(crate) instance: Column<Instance>,
+    /// Rows at the end of the circuit halo2 keeps for blinding (`blinding_factors + 1`).
+    pub(crate) reserved_rows: usize,
+}
+
+impl ModelConfig {
+    /// Configures `params.lanes` lanes (at least one) and the shared table and instance column.
+    pub(crate) fn configure(meta: &mut ConstraintSystem<Fr>, params: &CircuitParams) -> Self {
+        // out-of-range params are rejected by `CircuitParams::validate` before synthesis;
+        // clamping here only keeps `configure` itself from panicking on them
+        let table = TableConfig::configure(meta, params.lookup_bits.clamp(2, 24));
+        let n = params.lanes.clamp(1, 16);
+        let lanes: Vec<LaneColumns> = (0..n).map(|_| LaneColumns::configure(meta)).collect();
+        let dot = lanes.iter().map(|&c| DotConfig::configure(meta, c)).collect();
+        let arith = lanes.iter().map(|&c| ArithConfig::configure(meta, c)).collect();
+        let rescale = lanes.iter().map(|&c| RescaleConfig::configure(meta, c, &table)).collect();
+        let relu_max = lanes.iter().map(|&c| ReluMaxConfig::configure(meta, c, &table)).collect();
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        let reserved_rows = meta.blinding_factors() + 1;
+        Self { lanes, dot, arith, rescale, relu_max, table, instance, reserved_rows }
+    }
+
+    pub(crate) fn dot_chip(&self) -> DotChip<'_> {
+        DotChip::new(&self.dot)
+    }
+
+    pub(crate) fn arith_chip(&self) -> ArithChip<'_> {
+        ArithChip::new(&self.arith)
+    }
+
+    pub(crate) fn rescale_chip(&self) -> RescaleChip<'_> {
+        RescaleChip::new(&self.rescale)
+    }
+
+    pub(crate) fn relu_max_chip(&self) -> ReluMaxChip<'_> {
+        ReluMaxChip::new(&self.relu_max)
+    }
+
+    /// Rows of a `2^k` circuit the layout and the table may use.
+    pub(crate) fn usable_rows(&self, k: u32) -> usize {
+        (1usize << k).saturating_sub(self.reserved_rows)
+    }
+}
+
+/// A model's inference as a halo2 circuit. Without a trace it is the keygen circuit; its shape
+/// never depends on the witness.
+#[derive(Clone, Debug)]
+pub struct ModelCircuit {
+    graph: Arc<Graph>,
+    params: CircuitParams,
+    trace: Option<Arc<Trace>>,
+}
+
+impl ModelCircuit {
+    /// The circuit without a witness (for key generation).
+    pub fn new(graph: Arc<Graph>, params: CircuitParams) -> Self {
+        Self { graph, params, trace: None }
+    }
+
+    /// The circuit with the interpreter's trace of one inference as its witness.
+    pub fn with_witness(graph: Arc<Graph>, params: CircuitParams, trace: Arc<Trace>) -> Self {
+        Self { graph, params, trace: Some(trace) }
+    }
+
+    /// The graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The circuit params.
+    pub fn circuit_params(&self) -> &CircuitParams {
+        &self.params
+    }
+
+    /// Everything synthesis would reject, with a structured error: bad params, a malformed
+    /// graph, an op without a layout, a rescale shift over `lookup_bits`, a trace of the wrong
+    /// shape, or a layout or table that does not fit `2^k` rows.
+    pub fn check(&self) -> Result<(), CircuitError> {
+        let mut cs = ConstraintSystem::default();
+        let cfg = ModelConfig::configure(&mut cs, &self.params);
+        check(&cfg, &self.graph, &self.params, self.trace.as_deref())
+    }
+}
+
+/// See [`ModelCircuit::check`]; `cfg` must come from `params`.
+pub(crate) fn check(
+    cfg: &ModelConfig,
+    graph: &Graph,
+    params: &CircuitParams,
+    trace: Option<&Trace>,
+) -> Result<(), CircuitError> {
+    params.validate()?;
+    check_graph(graph, params)?;
+    if let Some(trace) = trace {
+        if trace.values.len() != graph.nodes.len() {
+            let (expected, got) = (graph.nodes.len(), trace.values.len());
+            return Err(CircuitError::TraceMismatch { node: expected.min(got), expected, got });
+        }
+        for (node, (n, v)) in graph.nodes.iter().zip(&trace.values).enumerate() {
+            if n.len() != v.len() {
+                return Err(CircuitError::TraceMismatch { node, expected: n.len(), got: v.len() });
+            }
+        }
+    }
+    let (k, available) = (params.k, cfg.usable_rows(params.k));
+    if TableConfig::rows(params.lookup_bits) > available {
+        return Err(CircuitError::TableTooLarge { lookup_bits: params.lookup_bits, available, k });
+    }
+    let needed = dry_run(cfg, graph, params)?.max(num_instances(graph, params));
+    if needed > available {
+        return Err(CircuitError::TooManyRows { needed, available, k });
+    }
+    Ok(())
+}
+
+/// Graph-level checks that do not need a constraint system.
+pub(crate) fn check_graph(graph: &Graph, params: &CircuitParams) -> Result<(), CircuitError> {
+    graph.validate()?;
+    for (node, n) in graph.nodes.iter().enumerate() {
+        let unsupported = || CircuitError::UnsupportedOp { node, name: n.name.clone(), op: n.op.kind() };
+        match &n.op {
+            Op::Rescale { shift, .. } if *shift > params.lookup_bits => {
+                return Err(CircuitError::ShiftTooLarge {
+                    node,
+                    name: n.name.clone(),
+                    shift: *shift,
+                    bits: params.lookup_bits,
+                });
+            }
+            Op::Arith(a) if !matches!(a.kind, ArithKind::Add { .. } | ArithKind::Mul) => return Err(unsupported()),
+            Op::Input { .. }
+            | Op::Const { .. }
+            | Op::Linear(_)
+            | Op::Arith(_)
+            | Op::Rescale { .. }
+            | Op::Relu { .. }
+            | Op::MaxPool { .. }
+            | Op::Gather { .. } => {}
+            // `Op` is `#[non_exhaustive]` (defined in another crate), so a wildcard is required
+            _ => return Err(unsupported()),
+        }
+    }
+    Ok(())
+}
+
+/// Number of public values (instance rows).
+pub(crate) fn num_instances(graph: &Graph, params: &CircuitParams) -> usize {
+    let count = |ids: &[usize]| ids.iter().map(|&t| graph.nodes.get(t).map_or(0, |n| n.len())).sum::<usize>();
+    let mut n = 0;
+    if params.input_visibility == Visibility::Public {
+        n += count(&graph.inputs);
+    }
+    if params.output_visibility == Visibility::Public {
+        n += count(&graph.outputs);
+    }
+    n
+}
+
+/// Rows the layout uses: the same walk as synthesis, without a region.
+pub(crate) fn dry_run(cfg: &ModelConfig, graph: &Graph, params: &CircuitParams) -> Result<usize, CircuitError> {
+    let mut asg = Assigner::dry(cfg.lanes.len());
+    lay_out(cfg, graph, params, None, &mut asg).map_err(|_| CircuitError::UnsupportedOp {
+        node: graph.nodes.len(),
+        name: String::new(),
+        op: "unknown",
+    })?;
+    Ok(asg.rows_used())
+}
+
+/// Walks the graph in order, laying out every node; returns each node's output cells.
+pub(crate) fn lay_out(
+    cfg: &ModelConfig,
+    graph: &Graph,
+    params: &CircuitParams,
+    trace: Option<&Trace>,
+    asg: &mut Assigner<'_>,
+) -> Result<Vec<Vec<Cell>>, Error> {
+    let mut cx = Ctx { cfg, params, graph, trace, cells: Vec::with_capacity(graph.nodes.len()), pinned: None };
+    if params.private_params() && graph.nodes.iter().any(|n| matches!(n.op, Op::Linear(_))) {
+        let arith = cfg.arith_chip();
+        let zero = arith.constant(asg, Fr::ZERO)?;
+        let one = arith.constant(asg, Fr::ONE)?;
+        cx.pinned = Some(Pinned { zero, one });
+    }
+    for (id, node) in graph.nodes.iter().enumerate() {
+        let cells = match &node.op {
+            Op::Input { .. } => layouts::input::input(&cx, asg, id)?,
+            Op::Const { values } => layouts::constant::constant(&cx, asg, values)?,
+            Op::Linear(l) => layouts::linear::linear(&cx, asg, l)?,
+            Op::Arith(a) => layouts::arith::arith(&cx, asg, a)?,
+            Op::Rescale { input, shift } => layouts::rescale::rescale(&cx, asg, *input, *shift)?,
+            Op::Relu { input } => layouts::activation::relu(&cx, asg, *input)?,
+            Op::MaxPool { input, windows } => layouts::activation::max_pool(&cx, asg, *input, windows)?,
+            Op::Gather { input, indices } => layouts::shape::gather(&cx, *input, indices),
+            // `Op` is `#[non_exhaustive]`; `check_graph` names the node before we get here
+            _ => return Err(Error::Synthesis),
+        };
+        cx.cells.push(cells);
+    }
+    Ok(cx.cells)
+}
+
+fn to_halo2(e: CircuitError, k: u32) -> Error {
+    match e {
+        CircuitError::TooManyRows { .. } | CircuitError::TableTooLarge { .. } => {
+            Error::NotEnoughRowsAvailable { current_k: k }
+        }
+        _ => Error::Synthesis,
+    }
+}
+
+impl Circuit<Fr> for ModelCircuit {
+    type Config = ModelConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = CircuitParams;
+
+    fn without_witnesses(&self) -> Self {
+        Self { graph: Arc::clone(&self.graph), params: self.params.clone(), trace: None }
+    }
+
+    fn params(&self) -> CircuitParams {
+        self.params.clone()
+    }
+
+    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: CircuitParams) -> ModelConfig {
+        ModelConfig::configure(meta, &params)
+    }
+
+    /// Only reachable without `circuit-params`; configures the default params.
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> ModelConfig {
+        ModelConfig::configure(meta, &CircuitParams::default())
+    }
+
+    fn synthesize(&self, config: ModelConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        let trace = self.trace.as_deref();
+        check(&config, &self.graph, &self.params, trace).map_err(|e| to_halo2(e, self.params.k))?;
+        config.table.load(&mut layouter)?;
+        let cells = layouter.assign_region(
+            || "model",
+            |region| {
+                let mut asg = Assigner::new(region, config.lanes.len());
+                lay_out(&config, &self.graph, &self.params, trace, &mut asg)
+            },
+        )?;
+        constrain_public(&config, &self.graph, &self.params, &cells, &mut layouter);
+        Ok(())
+    }
+}
+
+/// Ties public inputs, then public outputs, to consecutive instance rows.
+fn constrain_public(
+    cfg: &ModelConfig,
+    graph: &Graph,
+    params: &CircuitParams,
+    cells: &[Vec<Cell>],
+    layouter: &mut impl Layouter<Fr>,
+) {
+    let mut row = 0;
+    let mut tie = |ids: &[usize], layouter: &mut dyn FnMut(Cell, usize)| {
+        for &t in ids {
+            for &cell in &cells[t] {
+                layouter(cell, row);
+                row += 1;
+            }
+        }
+    };
+    let mut constrain = |cell: Cell, r: usize| layouter.constrain_instance(cell, cfg.instance, r);
+    if params.input_visibility == Visibility::Public {
+        tie(&graph.inputs, &mut constrain);
+    }
+    if params.output_visibility == Visibility::Public {
+        tie(&graph.outputs, &mut constrain);
+    }
+}
+
+#[cfg(test)]
+mod tests;

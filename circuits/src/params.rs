@@ -1,0 +1,70 @@
+//! The parameters that fix a circuit's shape (they reach `configure` as `Circuit::Params`).
+
+use serde::{Deserialize, Serialize};
+use zkonnx_ir::{RunArgs, Visibility};
+
+use crate::CircuitError;
+
+/// Everything besides the graph that decides the circuit's columns, gates and rows.
+///
+/// Two circuits with equal params and equal graphs have identical layouts, with or without a
+/// witness, so a verifying key made from one verifies proofs of the other.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircuitParams {
+    /// The circuit has `2^k` rows.
+    pub k: u32,
+    /// Bits of the signed range table: values checked lie in `[-2^(bits-1), 2^(bits-1))`.
+    pub lookup_bits: u32,
+    /// Parallel lanes (each 5 advice + 6 fixed columns).
+    pub lanes: usize,
+    /// Model inputs: `Private` (witness only) or `Public` (instance values).
+    pub input_visibility: Visibility,
+    /// Model outputs: `Private` or `Public`.
+    pub output_visibility: Visibility,
+    /// Linear weights: `Fixed` (in the verifying key) or `Private` (witness).
+    pub param_visibility: Visibility,
+}
+
+impl CircuitParams {
+    /// The circuit params implied by run settings.
+    pub fn from_run_args(a: &RunArgs) -> Self {
+        Self {
+            k: a.logrows,
+            lookup_bits: a.lookup_bits,
+            lanes: a.lanes,
+            input_visibility: a.input_visibility,
+            output_visibility: a.output_visibility,
+            param_visibility: a.param_visibility,
+        }
+    }
+
+    /// Rejects params the circuit cannot be built with.
+    pub fn validate(&self) -> Result<(), CircuitError> {
+        let bad = |field, value: String, reason| Err(CircuitError::InvalidParams { field, value, reason });
+        if !(2..=24).contains(&self.lookup_bits) {
+            return bad("lookup_bits", self.lookup_bits.to_string(), "must be in 2..=24");
+        }
+        if self.k <= self.lookup_bits || self.k > 28 {
+            return bad("k", self.k.to_string(), "must exceed lookup_bits and be at most 28");
+        }
+        if !(1..=16).contains(&self.lanes) {
+            return bad("lanes", self.lanes.to_string(), "must be in 1..=16");
+        }
+        let io = [Visibility::Private, Visibility::Public];
+        if !io.contains(&self.input_visibility) {
+            return bad("input_visibility", format!("{:?}", self.input_visibility), "must be private or public");
+        }
+        if !io.contains(&self.output_visibility) {
+            return bad("output_visibility", format!("{:?}", self.output_visibility), "must be private or public");
+        }
+        if ![Visibility::Fixed, Visibility::Private].contains(&self.param_visibility) {
+            return bad("param_visibility", format!("{:?}", self.param_visibility), "must be fixed or private");
+        }
+        Ok(())
+    }
+
+    /// True if Linear weights are witnessed (private) instead of fixed.
+    pub(crate) fn private_params(&self) -> bool {
+        self.param_visibility == Visibility::Private
+    }
+}
