@@ -1,1 +1,25 @@
-//! placeholder
+//! `zkonnx-verifier`: the artifact formats (settings, compiled model, keys, SRS, witness,
+//! proof) and native verification of zkonnx proofs.
+//!
+//! Place in the crate map: `ir <- circuits <- verifier <- prover`. A party that only checks
+//! proofs needs this crate and nothing of the ONNX stack.
+//!
+//! Proofs are halo2 PLONK over BN254 with KZG commitments, SHPLONK multi-opening and a Keccak
+//! transcript the EVM can replay ([`transcript`]). Every artifact carries a format version and
+//! is written atomically (temp file + rename); reading a corrupt or unknown-version file is an
+//! [`ArtifactError`] that names the file.
+
+pub mod artifact;
+mod container;
+mod error;
+pub mod keys;
+mod proof;
+pub mod srs;
+pub mod transcript;
+mod verify;
+
+pub use artifact::{read_json, write_json, CompiledModel, JsonArtifact, Witness};
+pub use error::{ArtifactError, VerifyError};
+pub use proof::{ProofArtifact, PROTOCOL};
+pub use srs::{read_srs, SrsOrigin};
+pub use verify::{verify_artifact, verify_proof_bytes};

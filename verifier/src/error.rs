@@ -1,0 +1,39 @@
+//! Errors of reading, writing and checking artifacts.
+
+use std::path::PathBuf;
+
+/// What can go wrong with an artifact file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArtifactError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: not a valid {kind} file: {reason}")]
+    Parse { path: PathBuf, kind: &'static str, reason: String },
+    #[error("{path}: expected a {expected} file, found `{got}`")]
+    WrongKind { path: PathBuf, expected: &'static str, got: String },
+    #[error("{path}: {kind} format version {got} is not supported (this zkonnx reads version {expected}); regenerate it")]
+    Version { path: PathBuf, kind: &'static str, expected: u32, got: u32 },
+    #[error("{path}: corrupt {kind} file: {reason}")]
+    Corrupt { path: PathBuf, kind: &'static str, reason: String },
+    #[error("{path}: {kind} k = {k} is outside the supported range 1..={max}")]
+    TooLarge { path: PathBuf, kind: &'static str, k: u32, max: u32 },
+}
+
+/// Why a proof was not accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    #[error("the SRS has k = {srs_k}, the verifying key needs k = {vk_k}: use an SRS at least that large")]
+    SrsTooSmall { srs_k: u32, vk_k: u32 },
+    #[error("the settings expect {expected} public values, the proof carries {got}")]
+    InstanceCount { expected: usize, got: usize },
+    #[error("the verifying key belongs to a circuit with k = {vk_k}, the settings say logrows = {settings_k}")]
+    KeyMismatch { vk_k: u32, settings_k: u32 },
+    #[error("public value {index} is not a field element: {reason}")]
+    BadInstance { index: usize, reason: String },
+    #[error("the proof does not verify: {reason}")]
+    Rejected { reason: String },
+}

@@ -1,0 +1,69 @@
+//! `proof.json`: the proof bytes with the public values they prove.
+
+use serde::{Deserialize, Serialize};
+
+use halo2_proofs::halo2curves::bn256::Fr;
+
+use crate::artifact::JsonArtifact;
+use crate::transcript::{fr_from_be, fr_to_be};
+use crate::VerifyError;
+
+/// The proof system and transcript every zkonnx proof uses.
+pub const PROTOCOL: &str = "halo2-kzg-bn254-shplonk-keccak";
+
+/// A proof with its public values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ProofArtifact {
+    /// Always [`PROTOCOL`].
+    pub protocol: String,
+    pub logrows: u32,
+    /// Public values (instance column), each `0x` + 32 bytes big-endian: public inputs
+    /// (flattened, in input order) then public outputs.
+    pub instances: Vec<String>,
+    /// `0x` + the proof bytes.
+    pub proof: String,
+    /// The public outputs dequantized, for people (empty when outputs are private).
+    pub outputs: Vec<Vec<f64>>,
+    /// SHA-256 of the compiled model the proof was made for.
+    pub model_hash: String,
+}
+
+impl JsonArtifact for ProofArtifact {
+    const FORMAT: &'static str = "zkonnx-proof";
+    const VERSION: u32 = 1;
+}
+
+impl ProofArtifact {
+    /// Packs proof bytes and public values.
+    pub fn new(logrows: u32, instances: &[Fr], proof: &[u8], outputs: Vec<Vec<f64>>, model_hash: String) -> Self {
+        Self {
+            protocol: PROTOCOL.into(),
+            logrows,
+            instances: instances.iter().map(|f| format!("0x{}", hex::encode(fr_to_be(f)))).collect(),
+            proof: format!("0x{}", hex::encode(proof)),
+            outputs,
+            model_hash,
+        }
+    }
+
+    /// The public values as field elements.
+    pub fn instances(&self) -> Result<Vec<Fr>, VerifyError> {
+        self.instances
+            .iter()
+            .enumerate()
+            .map(|(index, s)| {
+                let bad = |reason: &str| VerifyError::BadInstance { index, reason: reason.into() };
+                let bytes = hex::decode(s.trim_start_matches("0x")).map_err(|_| bad("not hex"))?;
+                let arr: [u8; 32] = bytes.try_into().map_err(|_| bad("not 32 bytes"))?;
+                fr_from_be(&arr).ok_or_else(|| bad("not below the field modulus"))
+            })
+            .collect()
+    }
+
+    /// The proof bytes.
+    pub fn proof_bytes(&self) -> Result<Vec<u8>, VerifyError> {
+        hex::decode(self.proof.trim_start_matches("0x"))
+            .map_err(|e| VerifyError::Rejected { reason: format!("proof is not hex: {e}") })
+    }
+}
