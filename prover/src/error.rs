@@ -1,0 +1,27 @@
+//! Errors of proving.
+
+use zkonnx_verifier::{ArtifactError, VerifyError};
+
+/// What can go wrong while generating keys, witnesses or proofs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProverError {
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    #[error("witness: {0}")]
+    Ir(#[from] zkonnx_ir::IrError),
+    #[error("circuit: {0}")]
+    Circuit(#[from] zkonnx_circuits::CircuitError),
+    #[error("{phase} failed for a circuit with k = {k}: {reason}")]
+    Halo2 { phase: &'static str, k: u32, reason: String },
+    #[error("the SRS has k = {have}; this circuit needs k = {need}: run `zkonnx srs gen --logrows {need}` or pass a larger SRS")]
+    SrsTooSmall { have: u32, need: u32 },
+    #[error("k = {k} is outside 1..={max}")]
+    BadK { k: u32, max: u32 },
+    #[error("the witness outputs differ from what the model computes on its inputs (output {output}): the witness file was edited or belongs to another model")]
+    WitnessMismatch { output: usize },
+    #[error("no cache directory: set ZKONNX_CACHE_DIR or pass an SRS file")]
+    NoCacheDir,
+}

@@ -1,0 +1,78 @@
+//! Key generation, witness generation and proving.
+
+use std::sync::Arc;
+
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, ProvingKey};
+use halo2_proofs::poly::commitment::Params;
+use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
+use halo2_proofs::transcript::TranscriptWriterBuffer;
+use rand::rngs::OsRng;
+use zkonnx_circuits::{public_instances, CircuitParams, ModelCircuit};
+use zkonnx_ir::{Graph, Trace};
+use zkonnx_verifier::transcript::{KeccakChallenge, KeccakTranscript};
+
+use crate::srs::reduce_srs;
+use crate::ProverError;
+
+/// A proving key (which holds the verifying key) with the circuit parameters it was made for.
+#[derive(Debug)]
+pub struct Keys {
+    pub pk: ProvingKey<G1Affine>,
+    pub params: CircuitParams,
+}
+
+fn halo2_err(phase: &'static str, k: u32) -> impl Fn(halo2_proofs::plonk::Error) -> ProverError {
+    move |e| ProverError::Halo2 { phase, k, reason: format!("{e:?}") }
+}
+
+/// Makes the SRS fit `k` exactly (halo2 needs `params.k() == k`).
+fn fit_srs(srs: &ParamsKZG<Bn256>, k: u32) -> Result<std::borrow::Cow<'_, ParamsKZG<Bn256>>, ProverError> {
+    if srs.k() == k {
+        Ok(std::borrow::Cow::Borrowed(srs))
+    } else if srs.k() > k {
+        Ok(std::borrow::Cow::Owned(reduce_srs(srs, k)?))
+    } else {
+        Err(ProverError::SrsTooSmall { have: srs.k(), need: k })
+    }
+}
+
+/// Generates the proving and verifying keys of `graph`'s circuit.
+pub fn keygen(srs: &ParamsKZG<Bn256>, graph: Arc<Graph>, params: CircuitParams) -> Result<Keys, ProverError> {
+    let k = params.k;
+    let srs = fit_srs(srs, k)?;
+    let circuit = ModelCircuit::new(graph, params.clone());
+    let vk = keygen_vk(srs.as_ref(), &circuit).map_err(halo2_err("verifying-key generation", k))?;
+    let pk = keygen_pk(srs.as_ref(), vk, &circuit).map_err(halo2_err("proving-key generation", k))?;
+    Ok(Keys { pk, params })
+}
+
+/// Runs the reference interpreter on quantized inputs: the witness of one inference.
+pub fn witness(graph: &Graph, inputs: &[Vec<i64>], lookup_bits: u32) -> Result<Trace, ProverError> {
+    Ok(zkonnx_ir::run(graph, inputs, lookup_bits)?)
+}
+
+/// Proves one inference. Returns the proof bytes and the public values it proves.
+pub fn prove(
+    srs: &ParamsKZG<Bn256>,
+    keys: &Keys,
+    graph: Arc<Graph>,
+    trace: Arc<Trace>,
+) -> Result<(Vec<u8>, Vec<Fr>), ProverError> {
+    let k = keys.params.k;
+    let srs = fit_srs(srs, k)?;
+    let instances = public_instances(&graph, &keys.params, &trace);
+    let circuit = ModelCircuit::with_witness(graph, keys.params.clone(), trace);
+    let mut transcript = KeccakTranscript::<Vec<u8>>::init(Vec::new());
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, KeccakChallenge, _, _, _>(
+        srs.as_ref(),
+        &keys.pk,
+        &[circuit],
+        &[&[&instances]],
+        OsRng,
+        &mut transcript,
+    )
+    .map_err(halo2_err("proving", k))?;
+    Ok((transcript.finalize(), instances))
+}

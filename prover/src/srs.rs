@@ -1,0 +1,113 @@
+//! SRS generation (insecure, for development), caching and reduction.
+
+use std::path::{Path, PathBuf};
+
+use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::poly::commitment::Params;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use zkonnx_verifier::srs::{read_srs, write_srs, SrsOrigin, MAX_SRS_K};
+
+use crate::ProverError;
+
+/// The public seed of the development SRS. Because it is public, **anyone can forge proofs
+/// against an SRS made from it**: it exists so tests and demos run offline, nothing more.
+const DEV_SEED: [u8; 32] = *b"zkonnx insecure development srs!";
+
+/// Generates the insecure development SRS of size `2^k` (in parallel, from [`DEV_SEED`]).
+/// Every `k` derives from the same secret, so a smaller one equals a reduced larger one.
+pub fn generate_dev_srs(k: u32) -> Result<ParamsKZG<Bn256>, ProverError> {
+    if k == 0 || k > MAX_SRS_K {
+        return Err(ProverError::BadK { k, max: MAX_SRS_K });
+    }
+    Ok(ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed(DEV_SEED)))
+}
+
+/// `srs` reduced to size `2^k`.
+pub fn reduce_srs(srs: &ParamsKZG<Bn256>, k: u32) -> Result<ParamsKZG<Bn256>, ProverError> {
+    if k == 0 || k > srs.k() {
+        return Err(ProverError::SrsTooSmall { have: srs.k(), need: k });
+    }
+    let mut out = srs.clone();
+    if k < srs.k() {
+        out.downsize(k);
+    }
+    Ok(out)
+}
+
+/// The on-disk cache of development SRS files, one per `k` (`dev-k<K>.srs`).
+#[derive(Clone, Debug)]
+pub struct SrsCache {
+    dir: PathBuf,
+}
+
+impl SrsCache {
+    /// A cache in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The user's cache folder (`~/.cache/zkonnx/srs` on Linux).
+    pub fn user_default() -> Result<Self, ProverError> {
+        dirs::cache_dir().map(|d| Self::new(d.join("zkonnx").join("srs"))).ok_or(ProverError::NoCacheDir)
+    }
+
+    /// Path of the cached development SRS for `k`.
+    pub fn path(&self, k: u32) -> PathBuf {
+        self.dir.join(format!("dev-k{k}.srs"))
+    }
+
+    /// The development SRS for exactly `k`: read from the cache, else reduced from a cached
+    /// larger one, else generated; whatever is made is written back.
+    pub fn dev_srs(&self, k: u32) -> Result<ParamsKZG<Bn256>, ProverError> {
+        let exact = self.path(k);
+        if exact.exists() {
+            return Ok(read_srs(&exact)?.0);
+        }
+        let params = match self.larger_than(k) {
+            Some(p) => reduce_srs(&read_srs(&p)?.0, k)?,
+            None => generate_dev_srs(k)?,
+        };
+        write_srs(&exact, &params, SrsOrigin::InsecureDev)?;
+        Ok(params)
+    }
+
+    fn larger_than(&self, k: u32) -> Option<PathBuf> {
+        (k + 1..=MAX_SRS_K).map(|k| self.path(k)).find(|p| p.exists())
+    }
+}
+
+/// Reads an SRS file and reduces it to `k` if it is larger.
+pub fn load_srs_for(path: &Path, k: u32) -> Result<(ParamsKZG<Bn256>, SrsOrigin), ProverError> {
+    let (srs, origin) = read_srs(path)?;
+    Ok((reduce_srs(&srs, k)?, origin))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halo2_proofs::poly::commitment::ParamsProver;
+
+    #[test]
+    fn reduced_dev_srs_equals_directly_generated_one() {
+        let big = generate_dev_srs(5).unwrap();
+        let small = generate_dev_srs(3).unwrap();
+        let reduced = reduce_srs(&big, 3).unwrap();
+        assert_eq!(reduced.get_g(), small.get_g());
+        assert_eq!(reduced.s_g2(), small.s_g2());
+        assert!(matches!(reduce_srs(&small, 4), Err(ProverError::SrsTooSmall { have: 3, need: 4 })));
+        assert!(matches!(generate_dev_srs(40), Err(ProverError::BadK { .. })));
+    }
+
+    #[test]
+    fn cache_generates_once_and_reduces_from_larger() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SrsCache::new(dir.path());
+        let a = cache.dev_srs(4).unwrap();
+        assert!(cache.path(4).exists());
+        let b = cache.dev_srs(3).unwrap(); // reduced from k = 4
+        assert_eq!(b.get_g(), &a.get_g()[..8]);
+        assert!(cache.path(3).exists());
+    }
+}
