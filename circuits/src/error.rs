@@ -18,9 +18,9 @@ pub enum CircuitError {
     /// A circuit parameter is out of its allowed range.
     #[error("invalid circuit params: {field} = {value}: {reason}")]
     InvalidParams { field: &'static str, value: String, reason: &'static str },
-    /// The IR has an op this version of the circuit does not know.
-    #[error("node {node} (`{name}`): op {op} has no circuit layout")]
-    UnsupportedOp { node: usize, name: String, op: &'static str },
+    /// halo2 refused the layout (a bug: the checks above should have named the cause).
+    #[error("laying out the graph failed: {reason}")]
+    Layout { reason: String },
     /// The witness trace does not belong to the graph.
     #[error("trace does not match the graph at node {node}: expected {expected} values, got {got}")]
     TraceMismatch { node: usize, expected: usize, got: usize },

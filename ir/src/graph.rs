@@ -33,8 +33,10 @@ pub struct Node {
 }
 
 /// The integer ops. Each maps to one layout in `circuits` and one arm of the interpreter.
+///
+/// Deliberately exhaustive (not `#[non_exhaustive]`): every crate dispatches on it with a
+/// `match` that has no wildcard arm, so a new op fails to compile wherever it is not handled.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub enum Op {
     /// Model input number `index`; range-checked in the circuit.
     Input { index: usize },
@@ -84,9 +86,8 @@ pub struct Arith {
     pub kind: ArithKind,
 }
 
-/// Which element-wise function an [`Arith`] node computes.
+/// Which element-wise function an [`Arith`] node computes (exhaustive, like [`Op`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub enum ArithKind {
     /// `ca * a + cb * b` (Add: 1, 1; Sub: 1, -1; a factor 2^k aligns scales).
     Add { ca: i64, cb: i64 },
