@@ -1,1 +1,72 @@
-fn main() {}
+//! `zkonnx`: prove that an ONNX model produced an output, and verify such proofs.
+//!
+//! The command-line face of the workspace: it may use every crate, and nothing depends on it.
+//! The workflow follows EZKL's (gen-settings, calibrate, compile, setup, gen-witness, prove,
+//! verify) plus one-shot `run` and `demo`.
+
+#![expect(clippy::print_stdout, reason = "a CLI prints its results")]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+mod common;
+
+#[derive(Parser, Debug)]
+#[command(name = "zkonnx", version, about = "Zero-knowledge proofs of ONNX model inference (halo2, KZG on BN254)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write default settings for a model.
+    GenSettings(commands::settings::GenSettingsArgs),
+    /// Choose scales, lookup range and logrows from sample inputs; report the output error.
+    Calibrate(commands::settings::CalibrateArgs),
+    /// Quantize and compile a model into the circuit's IR.
+    Compile(commands::compile::CompileArgs),
+    /// Structured reference string (SRS) tools.
+    #[command(subcommand)]
+    Srs(commands::srs::SrsCommand),
+    /// Generate the proving and verifying keys of a compiled model.
+    Setup(commands::setup::SetupArgs),
+    /// Run the quantized model on an input and write the witness.
+    GenWitness(commands::witness::WitnessArgs),
+    /// Prove a witness.
+    Prove(commands::prove::ProveArgs),
+    /// Verify a proof; exits non-zero when it does not verify.
+    Verify(commands::verify::VerifyArgs),
+    /// Print the quantized graph of a model.
+    Table(commands::table::TableArgs),
+    /// All steps in order: settings, compile, setup, witness, prove, verify.
+    Run(commands::run::RunCmdArgs),
+    /// Prove and verify the embedded digits model on an embedded test image.
+    Demo(commands::demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::GenSettings(a) => commands::settings::gen_settings(a),
+        Command::Calibrate(a) => commands::settings::calibrate(a),
+        Command::Compile(a) => commands::compile::run(a),
+        Command::Srs(c) => commands::srs::run(c),
+        Command::Setup(a) => commands::setup::run(a),
+        Command::GenWitness(a) => commands::witness::run(a),
+        Command::Prove(a) => commands::prove::run(a),
+        Command::Verify(a) => commands::verify::run(a),
+        Command::Table(a) => commands::table::run(a),
+        Command::Run(a) => commands::run::run(a),
+        Command::Demo(a) => commands::demo::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! One module per subcommand.
+
+pub(crate) mod compile;
+pub(crate) mod demo;
+pub(crate) mod prove;
+pub(crate) mod run;
+pub(crate) mod settings;
+pub(crate) mod setup;
+pub(crate) mod srs;
+pub(crate) mod table;
+pub(crate) mod verify;
+pub(crate) mod witness;

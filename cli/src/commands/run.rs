@@ -1,0 +1,144 @@
+//! `run`: every step in order, artifacts in one folder.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use zkonnx_compiler::{CalibrationTarget, OnnxModel};
+use zkonnx_ir::{RunArgs, Settings};
+use zkonnx_verifier::keys::read_vk;
+use zkonnx_verifier::{verify_artifact, write_json};
+
+use crate::commands::compile::{compile_model, save_compiled};
+use crate::commands::prove::prove_witness;
+use crate::commands::settings::calibrated_settings;
+use crate::commands::setup::{setup_keys, write_keys};
+use crate::commands::witness::make_witness;
+use crate::common::{load_srs, peak_rss_mb, read_inputs, Phase, RunArgsFlags};
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct RunCmdArgs {
+    /// The ONNX model.
+    #[arg(short = 'M', long)]
+    pub(crate) model: PathBuf,
+    /// Input file (EZKL format); also the calibration sample.
+    #[arg(short = 'D', long = "input")]
+    pub(crate) input: PathBuf,
+    /// Folder for the artifacts (created if missing).
+    #[arg(long = "out", default_value = "zkonnx-out")]
+    pub(crate) out: PathBuf,
+    /// SRS file (default: the cached development SRS).
+    #[arg(long)]
+    pub(crate) srs: Option<PathBuf>,
+    /// Print one line of JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) flags: RunArgsFlags,
+}
+
+/// Seconds spent in each phase.
+#[derive(Serialize, Default, Debug)]
+pub(crate) struct Phases {
+    pub(crate) settings: f64,
+    pub(crate) compile: f64,
+    pub(crate) setup: f64,
+    pub(crate) witness: f64,
+    pub(crate) prove: f64,
+    pub(crate) verify: f64,
+}
+
+/// The JSON line `run --json` prints.
+#[derive(Serialize, Debug)]
+pub(crate) struct RunReport {
+    pub(crate) ok: bool,
+    pub(crate) logrows: u32,
+    pub(crate) phases: Phases,
+    pub(crate) outputs: Vec<Vec<f64>>,
+    pub(crate) proof_bytes: usize,
+    pub(crate) peak_rss_mb: f64,
+    #[serde(skip)]
+    pub(crate) error: Option<String>,
+}
+
+pub(crate) fn run(a: RunCmdArgs) -> Result<()> {
+    let report = pipeline(&a.model, &a.input, &a.out, &a.flags, a.srs.as_deref())?;
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        eprintln!("phases (s): {:?}", report.phases);
+        eprintln!("outputs: {:?}", report.outputs);
+    }
+    if !report.ok {
+        anyhow::bail!("the proof did not verify: {}", report.error.unwrap_or_default());
+    }
+    eprintln!("verified (logrows {}, {} proof bytes); artifacts in {}", report.logrows, report.proof_bytes, a.out.display());
+    Ok(())
+}
+
+/// Whether the user pinned quantization on the command line (then calibration is skipped).
+fn pinned(flags: &RunArgsFlags) -> bool {
+    flags.input_scale.is_some() || flags.param_scale.is_some() || flags.lookup_bits.is_some()
+}
+
+/// settings -> compile -> setup -> witness -> prove -> verify, writing every artifact to `out`.
+pub(crate) fn pipeline(model_path: &Path, input: &Path, out: &Path, flags: &RunArgsFlags, srs: Option<&Path>) -> Result<RunReport> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut phases = Phases::default();
+    let inputs = read_inputs(input)?;
+
+    let p = Phase::start("settings");
+    let base = flags.apply(RunArgs::default())?;
+    let model = OnnxModel::load(model_path, &base.dims)?;
+    let settings = if pinned(flags) {
+        let graph = zkonnx_compiler::compile(&model, &base)?;
+        let mut args = base;
+        if flags.logrows.is_none() {
+            args.logrows = zkonnx_circuits::min_k(&graph, &zkonnx_circuits::CircuitParams::from_run_args(&args));
+        }
+        Settings::new(args, Default::default())
+    } else {
+        calibrated_settings(&model, std::slice::from_ref(&inputs), base, CalibrationTarget::Resources, false)?
+    };
+    phases.settings = p.finish();
+
+    let p = Phase::start("compile");
+    let (compiled, settings) = compile_model(&model, settings)?;
+    save_compiled(&out.join("model.compiled"), &compiled)?;
+    write_json(&out.join("settings.json"), &settings)?;
+    phases.compile = p.finish();
+
+    let k = settings.run_args.logrows;
+    let srs_params = load_srs(srs, k)?;
+    let p = Phase::start("setup");
+    let keys = setup_keys(&compiled, &srs_params)?;
+    let (vk_path, pk_path) = (out.join("vk.key"), out.join("pk.key"));
+    write_keys(&keys, &vk_path, &pk_path)?;
+    phases.setup = p.finish();
+
+    let p = Phase::start("witness");
+    let witness = make_witness(&compiled.graph, settings.run_args.lookup_bits, &inputs)?;
+    write_json(&out.join("witness.json"), &witness)?;
+    phases.witness = p.finish();
+
+    let p = Phase::start("prove");
+    let proof = prove_witness(&compiled, &keys, &srs_params, &witness)?;
+    write_json(&out.join("proof.json"), &proof)?;
+    phases.prove = p.finish();
+
+    // verify from the files on disk, as a third party would
+    let p = Phase::start("verify");
+    let (vk, _) = read_vk(&vk_path)?;
+    let verdict = verify_artifact(&settings, &vk, &srs_params, &proof);
+    phases.verify = p.finish();
+
+    Ok(RunReport {
+        ok: verdict.is_ok(),
+        logrows: k,
+        phases,
+        outputs: witness.output_floats,
+        proof_bytes: proof.proof_bytes()?.len(),
+        peak_rss_mb: peak_rss_mb(),
+        error: verdict.err().map(|e| e.to_string()),
+    })
+}

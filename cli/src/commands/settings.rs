@@ -1,0 +1,109 @@
+//! `gen-settings` and `calibrate`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use zkonnx_compiler::{calibrate as calibrate_model, CalibrationTarget, OnnxModel};
+use zkonnx_ir::{ModelInfo, RunArgs, Settings};
+use zkonnx_verifier::write_json;
+
+use crate::common::{read_inputs, RunArgsFlags};
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct GenSettingsArgs {
+    /// The ONNX model.
+    #[arg(short = 'M', long)]
+    model: PathBuf,
+    /// Where to write settings.json.
+    #[arg(short = 'O', long, default_value = "settings.json")]
+    output: PathBuf,
+    #[command(flatten)]
+    flags: RunArgsFlags,
+}
+
+pub(crate) fn gen_settings(a: GenSettingsArgs) -> Result<()> {
+    let run_args = a.flags.apply(RunArgs::default())?;
+    run_args.validate()?;
+    let model = OnnxModel::load(&a.model, &run_args.dims)?;
+    let settings = Settings::new(run_args, model_info(&model));
+    write_json(&a.output, &settings)?;
+    eprintln!("wrote {}", a.output.display());
+    Ok(())
+}
+
+fn model_info(model: &OnnxModel) -> ModelInfo {
+    let mut info = ModelInfo::default();
+    info.input_shapes = model.input_shapes();
+    info.output_shapes = model.output_shapes();
+    info
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct CalibrateArgs {
+    /// The ONNX model.
+    #[arg(short = 'M', long)]
+    model: PathBuf,
+    /// Sample input files (EZKL format); every sample must fit the chosen ranges.
+    #[arg(short = 'D', long = "data", required = true)]
+    data: Vec<PathBuf>,
+    /// `resources` (smallest circuit within the error tolerance) or `accuracy` (smallest error).
+    #[arg(long, default_value = "resources")]
+    target: String,
+    /// Where to write settings.json.
+    #[arg(short = 'O', long, default_value = "settings.json")]
+    output: PathBuf,
+    #[command(flatten)]
+    flags: RunArgsFlags,
+}
+
+pub(crate) fn calibrate(a: CalibrateArgs) -> Result<()> {
+    let target = match a.target.as_str() {
+        "resources" => CalibrationTarget::Resources,
+        "accuracy" => CalibrationTarget::Accuracy,
+        t => anyhow::bail!("--target {t}: expected `resources` or `accuracy`"),
+    };
+    let base = a.flags.apply(RunArgs::default())?;
+    let model = OnnxModel::load(&a.model, &base.dims)?;
+    let samples = a.data.iter().map(|p| read_inputs(p)).collect::<Result<Vec<_>>>()?;
+    let settings = calibrated_settings(&model, &samples, base, target, true)?;
+    write_json(&a.output, &settings)?;
+    eprintln!("wrote {}", a.output.display());
+    Ok(())
+}
+
+/// Calibrates, then sets logrows to the smallest that fits the compiled circuit.
+pub(crate) fn calibrated_settings(
+    model: &OnnxModel,
+    samples: &[Vec<Vec<f32>>],
+    base: RunArgs,
+    target: CalibrationTarget,
+    print: bool,
+) -> Result<Settings> {
+    let report = calibrate_model(model, samples, &base, target).context("calibration")?;
+    if print {
+        eprintln!("{:>6} {:>6} {:>6} {:>12} {:>12}  note", "scale", "param", "bits", "max |err|", "max |out|");
+        for c in &report.candidates {
+            eprintln!(
+                "{:>6} {:>6} {:>6} {:>12.6} {:>12.4}  {}",
+                c.input_scale, c.param_scale, c.lookup_bits, c.max_abs_error, c.max_abs_output, c.note
+            );
+        }
+    }
+    let mut run_args = report.run_args;
+    let graph = zkonnx_compiler::compile(model, &run_args)?;
+    let params = zkonnx_circuits::CircuitParams::from_run_args(&run_args);
+    run_args.logrows = zkonnx_circuits::min_k(&graph, &params);
+    run_args.validate()?;
+    if print {
+        eprintln!(
+            "chose input_scale={} param_scale={} lookup_bits={} logrows={} (max |err| {:.6} on {} sample(s))",
+            run_args.input_scale,
+            run_args.param_scale,
+            run_args.lookup_bits,
+            run_args.logrows,
+            report.chosen_error,
+            samples.len()
+        );
+    }
+    Ok(Settings::new(run_args, model_info(model)))
+}

@@ -1,0 +1,183 @@
+//! Helpers shared by the subcommands: input files, SRS resolution, phase timing, memory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Deserialize;
+use zkonnx_ir::{RunArgs, Visibility};
+use zkonnx_prover::{load_srs_for, SrsCache};
+use zkonnx_verifier::SrsOrigin;
+
+/// EZKL's input format: `{"input_data": [[flat floats of input 0], ...]}`.
+#[derive(Deserialize)]
+struct InputFile {
+    input_data: Vec<Vec<f32>>,
+}
+
+/// Reads an input JSON file.
+pub(crate) fn read_inputs(path: &Path) -> Result<Vec<Vec<f32>>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading input file {}", path.display()))?;
+    let f: InputFile = serde_json::from_str(&text)
+        .with_context(|| format!("{}: expected {{\"input_data\": [[floats], ...]}}", path.display()))?;
+    Ok(f.input_data)
+}
+
+/// Parses `NAME=VALUE` pairs for symbolic dimensions.
+pub(crate) fn parse_dims(dims: &[String]) -> Result<BTreeMap<String, usize>> {
+    dims.iter()
+        .map(|d| {
+            let (k, v) = d.split_once('=').with_context(|| format!("--dim {d}: expected NAME=VALUE"))?;
+            let v: usize = v.parse().with_context(|| format!("--dim {d}: `{v}` is not a size"))?;
+            if v == 0 {
+                bail!("--dim {d}: a dimension must be at least 1");
+            }
+            Ok((k.to_string(), v))
+        })
+        .collect()
+}
+
+/// Settings flags shared by `gen-settings`, `calibrate` and `run`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub(crate) struct RunArgsFlags {
+    /// Fractional bits of inputs and activations.
+    #[arg(long)]
+    pub input_scale: Option<u32>,
+    /// Fractional bits of weights.
+    #[arg(long)]
+    pub param_scale: Option<u32>,
+    /// Bits of the range table (activations live in [-2^(B-1), 2^(B-1))).
+    #[arg(long)]
+    pub lookup_bits: Option<u32>,
+    /// log2 of the number of circuit rows.
+    #[arg(long)]
+    pub logrows: Option<u32>,
+    /// Lanes of advice columns (circuit width).
+    #[arg(long)]
+    pub lanes: Option<usize>,
+    /// `private` (default) or `public`.
+    #[arg(long, value_parser = parse_visibility)]
+    pub input_visibility: Option<Visibility>,
+    /// `public` (default) or `private`.
+    #[arg(long, value_parser = parse_visibility)]
+    pub output_visibility: Option<Visibility>,
+    /// `fixed` (default) or `private`.
+    #[arg(long, value_parser = parse_visibility)]
+    pub param_visibility: Option<Visibility>,
+    /// Symbolic dimension value, e.g. `--dim N=4` (unset ones default to 1).
+    #[arg(long = "dim")]
+    pub dims: Vec<String>,
+}
+
+fn parse_visibility(s: &str) -> Result<Visibility, String> {
+    match s {
+        "private" => Ok(Visibility::Private),
+        "public" => Ok(Visibility::Public),
+        "fixed" => Ok(Visibility::Fixed),
+        _ => Err(format!("`{s}`: expected private, public or fixed")),
+    }
+}
+
+impl RunArgsFlags {
+    /// Applies the flags that were given on top of `base`.
+    pub(crate) fn apply(&self, mut base: RunArgs) -> Result<RunArgs> {
+        let set = |dst: &mut u32, v: Option<u32>| {
+            if let Some(v) = v {
+                *dst = v;
+            }
+        };
+        set(&mut base.input_scale, self.input_scale);
+        set(&mut base.param_scale, self.param_scale);
+        set(&mut base.lookup_bits, self.lookup_bits);
+        set(&mut base.logrows, self.logrows);
+        if let Some(l) = self.lanes {
+            base.lanes = l;
+        }
+        if let Some(v) = self.input_visibility {
+            base.input_visibility = v;
+        }
+        if let Some(v) = self.output_visibility {
+            base.output_visibility = v;
+        }
+        if let Some(v) = self.param_visibility {
+            base.param_visibility = v;
+        }
+        base.dims.extend(parse_dims(&self.dims)?);
+        Ok(base)
+    }
+}
+
+/// The SRS for `k`: from `--srs` if given, else the cached development SRS (with a warning).
+pub(crate) fn load_srs(srs: Option<&Path>, k: u32) -> Result<ParamsKZG<Bn256>> {
+    if let Some(path) = srs {
+        let (params, origin) = load_srs_for(path, k).with_context(|| format!("loading SRS {}", path.display()))?;
+        if origin == SrsOrigin::InsecureDev {
+            warn_insecure();
+        }
+        return Ok(params);
+    }
+    warn_insecure();
+    let cache = srs_cache()?;
+    let phase = Phase::start(&format!("SRS k={k} (cached in {})", cache.path(k).display()));
+    let params = cache.dev_srs(k).context("preparing the development SRS")?;
+    phase.finish();
+    Ok(params)
+}
+
+/// The SRS cache: `$ZKONNX_CACHE_DIR/srs` if set, else the user's cache folder.
+pub(crate) fn srs_cache() -> Result<SrsCache> {
+    match std::env::var_os("ZKONNX_CACHE_DIR") {
+        Some(dir) => Ok(SrsCache::new(PathBuf::from(dir).join("srs"))),
+        None => Ok(SrsCache::user_default()?),
+    }
+}
+
+fn warn_insecure() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        eprintln!(
+            "warning: using the INSECURE development SRS (known seed): fine for testing, \
+             anyone can forge proofs against it. Pass --srs with a ceremony SRS in production."
+        )
+    });
+}
+
+/// A timed phase with a spinner on stderr (drawn only on a terminal).
+pub(crate) struct Phase {
+    bar: ProgressBar,
+    start: Instant,
+}
+
+impl Phase {
+    pub(crate) fn start(name: &str) -> Self {
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+            bar.set_style(style);
+        }
+        bar.set_message(name.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Self { bar, start: Instant::now() }
+    }
+
+    /// Stops the spinner; returns the elapsed seconds.
+    pub(crate) fn finish(self) -> f64 {
+        self.bar.finish_and_clear();
+        self.start.elapsed().as_secs_f64()
+    }
+}
+
+/// Peak resident memory of this process in MiB (Linux `VmHWM`; 0 elsewhere).
+pub(crate) fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}

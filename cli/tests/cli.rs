@@ -1,0 +1,52 @@
+//! The one test that runs the `zkonnx` binary: `run --json` on a fixture, then `verify` on its
+//! artifacts, then `verify` of a tampered proof, which must exit non-zero.
+
+use std::path::Path;
+use std::process::Command;
+
+fn zkonnx(args: &[&str], cache: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_zkonnx"))
+        .args(args)
+        .env("ZKONNX_CACHE_DIR", cache)
+        .output()
+        .expect("running zkonnx")
+}
+
+#[test]
+fn run_json_then_verify_then_reject_tampered() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/mlp");
+    let out = tempfile::tempdir().unwrap();
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache");
+    let o = zkonnx(
+        &["run", "-M", root.join("model.onnx").to_str().unwrap(), "-D", root.join("input.json").to_str().unwrap(),
+          "--out", out.path().to_str().unwrap(), "--json"],
+        &cache,
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "run failed: {}\n{}", stdout, String::from_utf8_lossy(&o.stderr));
+    let line: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    assert_eq!(line["ok"], true);
+    for key in ["settings", "compile", "setup", "witness", "prove", "verify"] {
+        assert!(line["phases"][key].as_f64().is_some(), "phase {key} missing: {line}");
+    }
+    assert_eq!(line["outputs"][0].as_array().map(|a| a.len()), Some(10));
+    assert!(line["proof_bytes"].as_u64().unwrap() > 0 && line["peak_rss_mb"].as_f64().unwrap() > 0.0);
+    assert!(line["logrows"].as_u64().unwrap() > 0);
+
+    let p = |f: &str| out.path().join(f).to_str().unwrap().to_string();
+    let o = zkonnx(&["verify", "--proof", &p("proof.json"), "--vk", &p("vk.key"), "--settings", &p("settings.json")], &cache);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let mut proof: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p("proof.json")).unwrap()).unwrap();
+    let hexproof = proof["proof"].as_str().unwrap().to_string();
+    let flipped = if hexproof.ends_with('0') { "1" } else { "0" };
+    proof["proof"] = format!("{}{}", &hexproof[..hexproof.len() - 1], flipped).into();
+    std::fs::write(p("bad.json"), proof.to_string()).unwrap();
+    let o = zkonnx(&["verify", "--proof", &p("bad.json"), "--vk", &p("vk.key"), "--settings", &p("settings.json")], &cache);
+    assert!(!o.status.success(), "tampered proof verified");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not verify"), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let o = zkonnx(&["gen-witness", "-C", &p("model.compiled"), "-D", "/nonexistent/input.json"], &cache);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/input.json"));
+}

@@ -1,0 +1,66 @@
+//! Shared helpers of the end-to-end tests: the library pipeline on a fixture model.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use zkonnx_circuits::{min_k, CircuitParams};
+use zkonnx_compiler::{calibrate, quantize_inputs, CalibrationTarget, OnnxModel};
+use zkonnx_ir::{Graph, ModelInfo, RunArgs, Settings};
+use zkonnx_prover::{Keys, SrsCache};
+use zkonnx_verifier::ProofArtifact;
+
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(rel)
+}
+
+pub fn read_inputs(path: &Path) -> Vec<Vec<f32>> {
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    serde_json::from_value(v["input_data"].clone()).unwrap()
+}
+
+/// Development SRS cache shared by all tests of this crate.
+pub fn srs(k: u32) -> ParamsKZG<Bn256> {
+    SrsCache::new(Path::new(env!("CARGO_TARGET_TMPDIR")).join("srs")).dev_srs(k).unwrap()
+}
+
+pub struct Proved {
+    pub settings: Settings,
+    pub graph: Arc<Graph>,
+    pub keys: Keys,
+    pub srs: ParamsKZG<Bn256>,
+    pub proof: ProofArtifact,
+    pub float_outputs: Vec<Vec<f32>>,
+    pub quantized_outputs: Vec<Vec<f64>>,
+}
+
+/// Calibrates on the input, compiles, sets up, proves: what `zkonnx run` does, via the library.
+pub fn prove_fixture(model: &str, input: &str, tweak: impl FnOnce(&mut RunArgs)) -> Proved {
+    let model = OnnxModel::load(&fixture(model), &Default::default()).unwrap();
+    let inputs = read_inputs(&fixture(input));
+    let mut base = RunArgs::default();
+    tweak(&mut base);
+    let report = calibrate(&model, std::slice::from_ref(&inputs), &base, CalibrationTarget::Resources).unwrap();
+    let mut args = report.run_args;
+    let graph = zkonnx_compiler::compile(&model, &args).unwrap();
+    let params = CircuitParams::from_run_args(&args);
+    args.logrows = min_k(&graph, &params);
+    let params = CircuitParams::from_run_args(&args);
+    let mut info = ModelInfo::default();
+    info.input_shapes = graph.input_shapes();
+    info.output_shapes = graph.output_shapes();
+    let settings = Settings::new(args.clone(), info);
+    let graph = Arc::new(graph);
+    let srs = srs(args.logrows);
+    let keys = zkonnx_prover::keygen(&srs, graph.clone(), params).unwrap();
+    let q = quantize_inputs(&graph, &inputs).unwrap();
+    let trace = Arc::new(zkonnx_prover::witness(&graph, &q, args.lookup_bits).unwrap());
+    let outs = trace.outputs(&graph);
+    let (proof, instances) = zkonnx_prover::prove(&srs, &keys, graph.clone(), trace).unwrap();
+    let deq = zkonnx_compiler::dequantize_outputs(&graph, &outs);
+    let proof = ProofArtifact::new(args.logrows, &instances, &proof, deq.clone(), String::new());
+    Proved { settings, graph, keys, srs, proof, float_outputs: model.run_float(&inputs).unwrap(), quantized_outputs: deq }
+}
