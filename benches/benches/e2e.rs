@@ -12,11 +12,8 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-const MODELS: [(&str, &str); 3] = [
-    ("mlp (64-32-16-10)", "mlp"),
-    ("lenet (16x16)", "lenet"),
-    ("digits_cnn (default model)", "digits_cnn"),
-];
+const MODELS: [(&str, &str); 3] =
+    [("mlp (64-32-16-10)", "mlp"), ("lenet (16x16)", "lenet"), ("digits_cnn (default model)", "digits_cnn")];
 const RUNS: usize = 3;
 const PHASES: [&str; 6] = ["settings", "compile", "setup", "witness", "prove", "verify"];
 

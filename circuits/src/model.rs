@@ -149,7 +149,12 @@ pub(crate) fn check_graph(graph: &Graph, params: &CircuitParams) -> Result<(), C
     for (node, n) in graph.nodes.iter().enumerate() {
         if let Op::Rescale { shift, .. } = n.op {
             if shift > params.lookup_bits {
-                return Err(CircuitError::ShiftTooLarge { node, name: n.name.clone(), shift, bits: params.lookup_bits });
+                return Err(CircuitError::ShiftTooLarge {
+                    node,
+                    name: n.name.clone(),
+                    shift,
+                    bits: params.lookup_bits,
+                });
             }
         }
     }

@@ -9,7 +9,7 @@ fn zkonnx(args: &[&str], cache: &Path) -> std::process::Output {
         .args(args)
         .env("ZKONNX_CACHE_DIR", cache)
         .output()
-        .expect("running zkonnx")
+        .unwrap_or_else(|e| panic!("running zkonnx: {e}"))
 }
 
 #[test]
@@ -18,8 +18,16 @@ fn run_json_then_verify_then_reject_tampered() {
     let out = tempfile::tempdir().unwrap();
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache");
     let o = zkonnx(
-        &["run", "-M", root.join("model.onnx").to_str().unwrap(), "-D", root.join("input.json").to_str().unwrap(),
-          "--out", out.path().to_str().unwrap(), "--json"],
+        &[
+            "run",
+            "-M",
+            root.join("model.onnx").to_str().unwrap(),
+            "-D",
+            root.join("input.json").to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "--json",
+        ],
         &cache,
     );
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -34,15 +42,20 @@ fn run_json_then_verify_then_reject_tampered() {
     assert!(line["logrows"].as_u64().unwrap() > 0);
 
     let p = |f: &str| out.path().join(f).to_str().unwrap().to_string();
-    let o = zkonnx(&["verify", "--proof", &p("proof.json"), "--vk", &p("vk.key"), "--settings", &p("settings.json")], &cache);
+    let o = zkonnx(
+        &["verify", "--proof", &p("proof.json"), "--vk", &p("vk.key"), "--settings", &p("settings.json")],
+        &cache,
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
-    let mut proof: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p("proof.json")).unwrap()).unwrap();
+    let mut proof: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("proof.json")).unwrap()).unwrap();
     let hexproof = proof["proof"].as_str().unwrap().to_string();
     let flipped = if hexproof.ends_with('0') { "1" } else { "0" };
     proof["proof"] = format!("{}{}", &hexproof[..hexproof.len() - 1], flipped).into();
     std::fs::write(p("bad.json"), proof.to_string()).unwrap();
-    let o = zkonnx(&["verify", "--proof", &p("bad.json"), "--vk", &p("vk.key"), "--settings", &p("settings.json")], &cache);
+    let o =
+        zkonnx(&["verify", "--proof", &p("bad.json"), "--vk", &p("vk.key"), "--settings", &p("settings.json")], &cache);
     assert!(!o.status.success(), "tampered proof verified");
     assert!(String::from_utf8_lossy(&o.stderr).contains("does not verify"), "{}", String::from_utf8_lossy(&o.stderr));
 

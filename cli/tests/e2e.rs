@@ -22,8 +22,7 @@ fn mlp_lenet_and_digits_prove_and_verify() {
         ("digits_cnn/model.onnx", "digits_cnn/input.json"),
     ] {
         let p = prove_fixture(model, input, |_| {});
-        verify_artifact(&p.settings, p.keys.pk.get_vk(), &p.srs, &p.proof)
-            .unwrap_or_else(|e| panic!("{model}: {e}"));
+        verify_artifact(&p.settings, p.keys.pk.get_vk(), &p.srs, &p.proof).unwrap_or_else(|e| panic!("{model}: {e}"));
         // within calibration's stated tolerance (2% of the output magnitude, at least 0.01)
         let max_out = p.float_outputs.iter().flatten().fold(0f64, |m, v| m.max(f64::from(*v).abs()));
         assert_close(&p, zkonnx_compiler::tolerance(max_out));
@@ -34,7 +33,9 @@ fn mlp_lenet_and_digits_prove_and_verify() {
 #[test]
 fn every_visibility_combination_proves() {
     use zkonnx_ir::Visibility::{Private, Public};
-    for (inp, out, par) in [(Public, Public, zkonnx_ir::Visibility::Fixed), (Private, Private, Private), (Public, Private, Private)] {
+    for (inp, out, par) in
+        [(Public, Public, zkonnx_ir::Visibility::Fixed), (Private, Private, Private), (Public, Private, Private)]
+    {
         let p = prove_fixture("tiny/gemm.onnx", "tiny/gemm.input.json", |a| {
             a.input_visibility = inp;
             a.output_visibility = out;

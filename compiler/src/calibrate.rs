@@ -101,9 +101,9 @@ pub fn calibrate(
             .min_by(|a, b| a.max_abs_error.total_cmp(&b.max_abs_error))
     });
     let Some(chosen) = chosen.cloned() else {
-        return Err(last_err.unwrap_or(CompileError::Calibration {
-            reason: "no candidate scale fits the lookup table".into(),
-        }));
+        return Err(
+            last_err.unwrap_or(CompileError::Calibration { reason: "no candidate scale fits the lookup table".into() })
+        );
     };
     let mut run_args = base.clone();
     run_args.input_scale = chosen.input_scale;

@@ -1,22 +1,18 @@
 //! Calibration picks scales and a table that fit the samples, within its stated tolerance.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use zkonnx_compiler::{calibrate, compile, quantize_inputs, tolerance, CalibrationTarget, OnnxModel};
+use common::{fixtures, load, read_json_floats};
+use zkonnx_compiler::{calibrate, compile, quantize_inputs, tolerance, CalibrationTarget};
 use zkonnx_ir::{IrError, RunArgs};
 
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(rel)
-}
-
 fn input(rel: &str) -> Vec<Vec<f32>> {
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture(rel)).unwrap()).unwrap();
-    serde_json::from_value(v["input_data"].clone()).unwrap()
+    read_json_floats(&fixtures().join(rel), "input_data")
 }
 
 #[test]
 fn chosen_settings_fit_the_samples_within_tolerance() {
-    let model = OnnxModel::load(&fixture("lenet/model.onnx"), &Default::default()).unwrap();
+    let model = load(&fixtures().join("lenet/model.onnx"));
     let sample = input("lenet/input.json");
     let base = RunArgs::default();
     let res = calibrate(&model, std::slice::from_ref(&sample), &base, CalibrationTarget::Resources).unwrap();
@@ -35,9 +31,10 @@ fn chosen_settings_fit_the_samples_within_tolerance() {
 
 #[test]
 fn an_input_beyond_the_calibrated_range_names_the_layer() {
-    let model = OnnxModel::load(&fixture("mlp/model.onnx"), &Default::default()).unwrap();
+    let model = load(&fixtures().join("mlp/model.onnx"));
     let sample = input("mlp/input.json");
-    let r = calibrate(&model, std::slice::from_ref(&sample), &RunArgs::default(), CalibrationTarget::Resources).unwrap();
+    let r =
+        calibrate(&model, std::slice::from_ref(&sample), &RunArgs::default(), CalibrationTarget::Resources).unwrap();
     let g = compile(&model, &r.run_args).unwrap();
     let huge: Vec<Vec<f32>> = sample.iter().map(|v| v.iter().map(|x| x * 64.0 + 1.0).collect()).collect();
     let err = zkonnx_ir::run(&g, &quantize_inputs(&g, &huge).unwrap(), r.run_args.lookup_bits).unwrap_err();

@@ -117,10 +117,9 @@ impl Op {
             Op::Input { .. } | Op::Const { .. } => vec![],
             Op::Linear(l) => vec![l.input],
             Op::Arith(a) => vec![a.a, a.b],
-            Op::Rescale { input, .. }
-            | Op::Relu { input }
-            | Op::MaxPool { input, .. }
-            | Op::Gather { input, .. } => vec![*input],
+            Op::Rescale { input, .. } | Op::Relu { input } | Op::MaxPool { input, .. } | Op::Gather { input, .. } => {
+                vec![*input]
+            }
         }
     }
 
@@ -155,12 +154,8 @@ impl Graph {
     /// node's data matching its shape. Call it on any graph read from disk.
     pub fn validate(&self) -> Result<(), IrError> {
         for (id, node) in self.nodes.iter().enumerate() {
-            let err_idx = |index: usize, len: usize| IrError::IndexOutOfRange {
-                node: id,
-                name: node.name.clone(),
-                index,
-                len,
-            };
+            let err_idx =
+                |index: usize, len: usize| IrError::IndexOutOfRange { node: id, name: node.name.clone(), index, len };
             for input in node.op.inputs() {
                 if input >= id {
                     return Err(IrError::BadInput { node: id, name: node.name.clone(), input });

@@ -73,7 +73,12 @@ pub fn run(graph: &Graph, inputs: &[Vec<i64>], lookup_bits: u32) -> Result<Trace
             Op::Arith(a) => arith(&cx, a, &values[a.a], &values[a.b])?,
             Op::Rescale { input, shift } => {
                 if *shift > lookup_bits {
-                    return Err(IrError::ShiftTooLarge { node: id, name: node.name.clone(), shift: *shift, bits: lookup_bits });
+                    return Err(IrError::ShiftTooLarge {
+                        node: id,
+                        name: node.name.clone(),
+                        shift: *shift,
+                        bits: lookup_bits,
+                    });
                 }
                 values[*input]
                     .iter()

@@ -42,17 +42,9 @@ pub(crate) fn decode<'a>(
     version: u32,
     bytes: &'a [u8],
 ) -> Result<(&'a [u8], &'a [u8]), ArtifactError> {
-    let corrupt = |reason: &str| ArtifactError::Corrupt {
-        path: path.to_path_buf(),
-        kind,
-        reason: reason.to_string(),
-    };
+    let corrupt = |reason: &str| ArtifactError::Corrupt { path: path.to_path_buf(), kind, reason: reason.to_string() };
     if !has_magic(bytes, magic) {
-        return Err(ArtifactError::WrongKind {
-            path: path.to_path_buf(),
-            expected: kind,
-            got: describe_magic(bytes),
-        });
+        return Err(ArtifactError::WrongKind { path: path.to_path_buf(), expected: kind, got: describe_magic(bytes) });
     }
     let word = |at: usize| -> Result<u32, ArtifactError> {
         let b = bytes.get(at..at + 4).ok_or_else(|| corrupt("truncated header"))?;

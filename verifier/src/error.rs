@@ -12,7 +12,9 @@ pub enum ArtifactError {
     Parse { path: PathBuf, kind: &'static str, reason: String },
     #[error("{path}: expected a {expected} file, found `{got}`")]
     WrongKind { path: PathBuf, expected: &'static str, got: String },
-    #[error("{path}: {kind} format version {got} is not supported (this zkonnx reads version {expected}); regenerate it")]
+    #[error(
+        "{path}: {kind} format version {got} is not supported (this zkonnx reads version {expected}); regenerate it"
+    )]
     Version { path: PathBuf, kind: &'static str, expected: u32, got: u32 },
     #[error("{path}: corrupt {kind} file: {reason}")]
     Corrupt { path: PathBuf, kind: &'static str, reason: String },

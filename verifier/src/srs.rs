@@ -79,11 +79,8 @@ pub fn read_srs(path: &Path) -> Result<(ParamsKZG<Bn256>, SrsOrigin), ArtifactEr
 fn read_raw_halo2(path: &Path, bytes: &[u8]) -> Result<ParamsKZG<Bn256>, ArtifactError> {
     check_body(path, bytes)?;
     // foreign bytes: check every point is on the curve
-    ParamsKZG::<Bn256>::read_custom(&mut Cursor::new(bytes), SerdeFormat::RawBytes).map_err(|e| ArtifactError::Corrupt {
-        path: path.to_path_buf(),
-        kind: KIND,
-        reason: e.to_string(),
-    })
+    ParamsKZG::<Bn256>::read_custom(&mut Cursor::new(bytes), SerdeFormat::RawBytes)
+        .map_err(|e| ArtifactError::Corrupt { path: path.to_path_buf(), kind: KIND, reason: e.to_string() })
 }
 
 /// Checks a raw halo2 params body (`k u32 LE | g[n] | g_lagrange[n] | g2 | s_g2`, uncompressed)
@@ -91,7 +88,13 @@ fn read_raw_halo2(path: &Path, bytes: &[u8]) -> Result<ParamsKZG<Bn256>, Artifac
 fn check_body(path: &Path, body: &[u8]) -> Result<u32, ArtifactError> {
     let k = match body.get(..4) {
         Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-        None => return Err(ArtifactError::WrongKind { path: path.to_path_buf(), expected: KIND, got: "a file too short to identify".into() }),
+        None => {
+            return Err(ArtifactError::WrongKind {
+                path: path.to_path_buf(),
+                expected: KIND,
+                got: "a file too short to identify".into(),
+            })
+        }
     };
     if k == 0 || k > MAX_SRS_K {
         return Err(ArtifactError::TooLarge { path: path.to_path_buf(), kind: KIND, k, max: MAX_SRS_K });

@@ -17,8 +17,7 @@ use halo2_proofs::halo2curves::bn256::{Fq, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::{Field, FromUniformBytes, PrimeField};
 use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::transcript::{
-    EncodedChallenge, Transcript, TranscriptRead, TranscriptReadBuffer, TranscriptWrite,
-    TranscriptWriterBuffer,
+    EncodedChallenge, Transcript, TranscriptRead, TranscriptReadBuffer, TranscriptWrite, TranscriptWriterBuffer,
 };
 use sha3::{Digest, Keccak256};
 

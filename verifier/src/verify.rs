@@ -26,13 +26,13 @@ pub fn verify_proof_bytes(
     let params = verifier_params(srs, k)?;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut transcript = KeccakTranscript::init(proof);
-        verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, KeccakChallenge, _, SingleStrategy<'_, Bn256>>(
-            &params,
-            vk,
-            SingleStrategy::new(&params),
-            &[&[instances]],
-            &mut transcript,
-        )
+        verify_proof::<
+            KZGCommitmentScheme<Bn256>,
+            VerifierSHPLONK<'_, Bn256>,
+            KeccakChallenge,
+            _,
+            SingleStrategy<'_, Bn256>,
+        >(&params, vk, SingleStrategy::new(&params), &[&[instances]], &mut transcript)
     }));
     match outcome {
         Ok(Ok(())) => Ok(()),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use zkonnx_ir::{Visibility};
+use zkonnx_ir::Visibility;
 use zkonnx_prover::{Keys, ProverError};
 use zkonnx_verifier::keys::read_pk;
 use zkonnx_verifier::{read_json, write_json, CompiledModel, ProofArtifact, Witness};
@@ -49,7 +49,8 @@ pub(crate) fn prove_witness(
 ) -> Result<ProofArtifact> {
     let graph = Arc::new(compiled.graph.clone());
     let run_args = &compiled.settings.run_args;
-    let trace = zkonnx_prover::witness(&graph, &witness.inputs, run_args.lookup_bits).context("recomputing the witness")?;
+    let trace =
+        zkonnx_prover::witness(&graph, &witness.inputs, run_args.lookup_bits).context("recomputing the witness")?;
     let outputs = trace.outputs(&graph);
     if let Some(output) = (0..outputs.len()).find(|&i| witness.outputs.get(i) != Some(&outputs[i])) {
         return Err(ProverError::WitnessMismatch { output }.into());
@@ -57,10 +58,13 @@ pub(crate) fn prove_witness(
     let phase = Phase::start("proving");
     let (proof, instances) = zkonnx_prover::prove(srs, keys, graph, Arc::new(trace))?;
     phase.finish();
-    let public_outputs = if run_args.output_visibility == Visibility::Public {
-        witness.output_floats.clone()
-    } else {
-        vec![]
-    };
-    Ok(ProofArtifact::new(run_args.logrows, &instances, &proof, public_outputs, compiled.settings.model.model_hash.clone()))
+    let public_outputs =
+        if run_args.output_visibility == Visibility::Public { witness.output_floats.clone() } else { vec![] };
+    Ok(ProofArtifact::new(
+        run_args.logrows,
+        &instances,
+        &proof,
+        public_outputs,
+        compiled.settings.model.model_hash.clone(),
+    ))
 }

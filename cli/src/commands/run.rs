@@ -72,7 +72,12 @@ pub(crate) fn run(a: RunCmdArgs) -> Result<()> {
     if !report.ok {
         anyhow::bail!("the proof did not verify: {}", report.error.unwrap_or_default());
     }
-    eprintln!("verified (logrows {}, {} proof bytes); artifacts in {}", report.logrows, report.proof_bytes, a.out.display());
+    eprintln!(
+        "verified (logrows {}, {} proof bytes); artifacts in {}",
+        report.logrows,
+        report.proof_bytes,
+        a.out.display()
+    );
     Ok(())
 }
 
@@ -82,7 +87,13 @@ fn pinned(flags: &RunArgsFlags) -> bool {
 }
 
 /// settings -> compile -> setup -> witness -> prove -> verify, writing every artifact to `out`.
-pub(crate) fn pipeline(model_path: &Path, input: &Path, out: &Path, flags: &RunArgsFlags, srs: Option<&Path>) -> Result<RunReport> {
+pub(crate) fn pipeline(
+    model_path: &Path,
+    input: &Path,
+    out: &Path,
+    flags: &RunArgsFlags,
+    srs: Option<&Path>,
+) -> Result<RunReport> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut phases = Phases::default();
     let inputs = read_inputs(input)?;

@@ -36,7 +36,8 @@ pub(crate) fn run(a: TableArgs) -> Result<()> {
 
 /// One line per node: id, op, ONNX origin and name, shape, scale, inputs.
 pub(crate) fn render(graph: &Graph) -> String {
-    let mut out = format!("{:>4}  {:<8} {:<20} {:<28} {:<16} {:>5}  inputs\n", "id", "op", "onnx op", "name", "shape", "scale");
+    let mut out =
+        format!("{:>4}  {:<8} {:<20} {:<28} {:<16} {:>5}  inputs\n", "id", "op", "onnx op", "name", "shape", "scale");
     for (id, n) in graph.nodes.iter().enumerate() {
         let name: String = n.name.chars().take(28).collect();
         out += &format!(

@@ -1,6 +1,12 @@
 //! Shared helpers of the end-to-end tests: the library pipeline on a fixture model.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "shared by several test files; a broken fixture should fail the test loudly"
+)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -62,5 +68,13 @@ pub fn prove_fixture(model: &str, input: &str, tweak: impl FnOnce(&mut RunArgs))
     let (proof, instances) = zkonnx_prover::prove(&srs, &keys, graph.clone(), trace).unwrap();
     let deq = zkonnx_compiler::dequantize_outputs(&graph, &outs);
     let proof = ProofArtifact::new(args.logrows, &instances, &proof, deq.clone(), String::new());
-    Proved { settings, graph, keys, srs, proof, float_outputs: model.run_float(&inputs).unwrap(), quantized_outputs: deq }
+    Proved {
+        settings,
+        graph,
+        keys,
+        srs,
+        proof,
+        float_outputs: model.run_float(&inputs).unwrap(),
+        quantized_outputs: deq,
+    }
 }

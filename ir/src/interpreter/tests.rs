@@ -48,10 +48,19 @@ fn relu_zeroes_negatives_and_arith_combines() {
             node("c", Op::Const { values: vec![1, 2, 3] }, vec![3]),
             node(
                 "sub",
-                Op::Arith(Arith { a: 0, b: 1, pairs: vec![(0, 0), (1, 1), (2, 2)], kind: ArithKind::Add { ca: 1, cb: -1 } }),
+                Op::Arith(Arith {
+                    a: 0,
+                    b: 1,
+                    pairs: vec![(0, 0), (1, 1), (2, 2)],
+                    kind: ArithKind::Add { ca: 1, cb: -1 },
+                }),
                 vec![3],
             ),
-            node("mul", Op::Arith(Arith { a: 2, b: 2, pairs: vec![(0, 0), (1, 1), (2, 2)], kind: ArithKind::Mul }), vec![3]),
+            node(
+                "mul",
+                Op::Arith(Arith { a: 2, b: 2, pairs: vec![(0, 0), (1, 1), (2, 2)], kind: ArithKind::Mul }),
+                vec![3],
+            ),
             node("relu", Op::Relu { input: 2 }, vec![3]),
             node("t", Op::Gather { input: 4, indices: vec![2, 1, 0] }, vec![3]),
         ],
