@@ -1,5 +1,6 @@
 //! The one test that runs the `zkonnx` binary: `run --json` on a fixture, then `verify` on its
-//! artifacts, then `verify` of a tampered proof, which must exit non-zero.
+//! artifacts, then `verify` of a tampered proof, which must exit non-zero, then a `prove` killed
+//! mid-way, which must leave no partial proof behind.
 
 use std::path::Path;
 use std::process::Command;
@@ -62,4 +63,32 @@ fn run_json_then_verify_then_reject_tampered() {
     let o = zkonnx(&["gen-witness", "-C", &p("model.compiled"), "-D", "/nonexistent/input.json"], &cache);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/input.json"));
+
+    // a prove killed mid-way leaves no proof file and no temporary file behind
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zkonnx"))
+        .args([
+            "prove",
+            "-C",
+            &p("model.compiled"),
+            "--pk",
+            &p("pk.key"),
+            "-W",
+            &p("witness.json"),
+            "-O",
+            &p("killed.json"),
+        ])
+        .env("ZKONNX_CACHE_DIR", &cache)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning zkonnx prove: {e}"));
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    child.kill().unwrap_or_else(|e| panic!("killing zkonnx prove: {e}"));
+    let _ = child.wait();
+    assert!(!out.path().join("killed.json").exists(), "a killed prove left a proof file");
+    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
