@@ -9,6 +9,10 @@
 //!
 //! The [`Assigner`] runs in two modes with the same code path: with a halo2 region (synthesis)
 //! and without one (a dry run that only counts rows, used by [`crate::rows_needed`]).
+//!
+//! Test hooks (only with `cfg(test)` or the `testing` feature, never in a default build): forced
+//! witness values ([`Tamper`]) and a record of every job and advice cell of a dry run, which the
+//! mutation harness (`crate::mutation`) walks.
 
 use halo2_proofs::circuit::{Cell, Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -17,6 +21,56 @@ use halo2_proofs::plonk::{Advice, Column, Error, Fixed, Selector};
 /// First row any lane hands out. Row 0 stays empty so that no gate querying `Rotation::prev()`
 /// (the dot chains) is ever enabled on row 0, whose previous row is a blinding row.
 pub(crate) const FIRST_ROW: usize = 1;
+
+/// What a layout job is: the gate its rows enable and, where one gate serves two purposes, which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum JobKind {
+    /// A `dot fixed` chain (weights in fixed columns).
+    DotFixed,
+    /// A `dot private` chain (weights witnessed).
+    DotPrivate,
+    /// An `arith` row computing a product or a weighted sum.
+    Arith,
+    /// An `arith` row pinning a constant (`Op::Const`, or the pinned 0 and 1 of private params).
+    Constant,
+    /// A `rescale` row.
+    Rescale,
+    /// A ReLU row of `Op::Relu`.
+    Relu,
+    /// A MAX row of `Op::MaxPool`.
+    Max,
+    /// The ReLU row that range-checks a model input (its `a1` is the input cell).
+    InputRange,
+}
+
+impl JobKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [JobKind; 8] = [
+        JobKind::DotFixed,
+        JobKind::DotPrivate,
+        JobKind::Arith,
+        JobKind::Constant,
+        JobKind::Rescale,
+        JobKind::Relu,
+        JobKind::Max,
+        JobKind::InputRange,
+    ];
+
+    /// A short lower-case name (`dot fixed`, `input range`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            JobKind::DotFixed => "dot fixed",
+            JobKind::DotPrivate => "dot private",
+            JobKind::Arith => "arith",
+            JobKind::Constant => "constant",
+            JobKind::Rescale => "rescale",
+            JobKind::Relu => "relu",
+            JobKind::Max => "max",
+            JobKind::InputRange => "input range",
+        }
+    }
+}
 
 /// Per-lane bump allocator.
 #[derive(Clone, Debug)]
@@ -48,8 +102,9 @@ impl Allocator {
     }
 }
 
-/// A witness value forced into a cell by a test, whatever the layout computed.
-#[cfg(test)]
+/// A witness value forced into a cell by a test, whatever the layout computed. A cell the
+/// layout leaves unassigned is assigned the value by [`Assigner::assign_leftover_tamper`].
+#[cfg(any(test, feature = "testing"))]
 #[derive(Clone, Debug)]
 pub(crate) struct Tamper {
     pub(crate) column: Column<Advice>,
@@ -57,12 +112,33 @@ pub(crate) struct Tamper {
     pub(crate) value: Fr,
 }
 
+/// What a recording dry run saw: every job, every advice assignment and every copy.
+#[cfg(any(test, feature = "testing"))]
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Record {
+    /// `(kind, lane, first row, rows)` per job.
+    pub(crate) jobs: Vec<(JobKind, usize, usize, usize)>,
+    /// `(column, row, value)` per assigned advice cell (value `None` without a witness).
+    pub(crate) cells: Vec<(Column<Advice>, usize, Option<Fr>)>,
+    /// Every `constrain_equal` pair.
+    pub(crate) copies: Vec<(Cell, Cell)>,
+}
+
+/// The test hooks of an [`Assigner`].
+#[cfg(any(test, feature = "testing"))]
+#[derive(Debug, Default)]
+struct Hooks {
+    tamper: Vec<Tamper>,
+    applied: Vec<bool>,
+    record: Option<Record>,
+}
+
 /// Writes cells into the model region (or, in a dry run, only hands out rows and cell names).
 pub(crate) struct Assigner<'r> {
     region: Option<Region<'r, Fr>>,
     alloc: Allocator,
-    #[cfg(test)]
-    tamper: Vec<Tamper>,
+    #[cfg(any(test, feature = "testing"))]
+    hooks: Hooks,
 }
 
 impl std::fmt::Debug for Assigner<'_> {
@@ -77,8 +153,8 @@ impl<'r> Assigner<'r> {
         Self {
             region: Some(region),
             alloc: Allocator::new(lanes),
-            #[cfg(test)]
-            tamper: vec![],
+            #[cfg(any(test, feature = "testing"))]
+            hooks: Hooks::default(),
         }
     }
 
@@ -87,19 +163,58 @@ impl<'r> Assigner<'r> {
         Self {
             region: None,
             alloc: Allocator::new(lanes),
-            #[cfg(test)]
-            tamper: vec![],
+            #[cfg(any(test, feature = "testing"))]
+            hooks: Hooks::default(),
         }
     }
 
     /// Test hook: these advice values replace whatever the layout assigns to those cells.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn set_tamper(&mut self, tamper: Vec<Tamper>) {
-        self.tamper = tamper;
+        self.hooks.applied = vec![false; tamper.len()];
+        self.hooks.tamper = tamper;
     }
 
-    pub(crate) fn alloc(&mut self, rows: usize) -> (usize, usize) {
-        self.alloc.alloc(rows)
+    /// Test hook: assigns the tampered cells the layout did not assign (unused columns of a
+    /// job's rows), so that they can be mutated too. Call after the layout, in the same region.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn assign_leftover_tamper(&mut self) {
+        let left: Vec<Tamper> = self
+            .hooks
+            .tamper
+            .iter()
+            .zip(&self.hooks.applied)
+            .filter(|(_, &done)| !done)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for t in left {
+            self.advice(t.column, t.row, Value::known(t.value));
+        }
+    }
+
+    /// Test hook: from now on, record jobs, advice cells and copies (see [`Record`]).
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn start_record(&mut self) {
+        self.hooks.record = Some(Record::default());
+    }
+
+    /// Test hook: what was recorded since [`Assigner::start_record`].
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn take_record(&mut self) -> Record {
+        self.hooks.record.take().unwrap_or_default()
+    }
+
+    /// `rows` contiguous rows for a job of `kind`: returns `(lane, first row)`. The kind only
+    /// labels the job for the test hooks; it never changes the layout.
+    pub(crate) fn alloc(&mut self, kind: JobKind, rows: usize) -> (usize, usize) {
+        let (lane, row) = self.alloc.alloc(rows);
+        #[cfg(any(test, feature = "testing"))]
+        if let Some(rec) = self.hooks.record.as_mut() {
+            rec.jobs.push((kind, lane, row, rows));
+        }
+        #[cfg(not(any(test, feature = "testing")))]
+        let _ = kind;
+        (lane, row)
     }
 
     pub(crate) fn rows_used(&self) -> usize {
@@ -108,11 +223,8 @@ impl<'r> Assigner<'r> {
 
     /// Assigns an advice cell and returns it.
     pub(crate) fn advice(&mut self, column: Column<Advice>, row: usize, value: Value<Fr>) -> Cell {
-        #[cfg(test)]
-        let value = match self.tamper.iter().find(|t| t.column == column && t.row == row) {
-            Some(t) => Value::known(t.value),
-            None => value,
-        };
+        #[cfg(any(test, feature = "testing"))]
+        let value = self.hooked(column, row, value);
         match self.region.as_mut() {
             Some(region) => region.assign_advice(column, row, value).cell(),
             None => Cell { row_offset: row, column: column.into() },
@@ -134,8 +246,31 @@ impl<'r> Assigner<'r> {
         }
     }
 
+    /// Applies a tampered value and records the assignment.
+    #[cfg(any(test, feature = "testing"))]
+    fn hooked(&mut self, column: Column<Advice>, row: usize, value: Value<Fr>) -> Value<Fr> {
+        let hooks = &mut self.hooks;
+        let value = match hooks.tamper.iter().position(|t| t.column == column && t.row == row) {
+            Some(i) => {
+                hooks.applied[i] = true;
+                Value::known(hooks.tamper[i].value)
+            }
+            None => value,
+        };
+        if let Some(rec) = hooks.record.as_mut() {
+            let mut known = None;
+            let _ = value.map(|v| known = Some(v));
+            rec.cells.push((column, row, known));
+        }
+        value
+    }
+
     /// Constrains two cells to hold the same value.
     pub(crate) fn copy(&mut self, a: Cell, b: Cell) {
+        #[cfg(any(test, feature = "testing"))]
+        if let Some(rec) = self.hooks.record.as_mut() {
+            rec.copies.push((a, b));
+        }
         if let Some(region) = self.region.as_mut() {
             region.constrain_equal(a, b);
         }

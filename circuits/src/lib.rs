@@ -34,6 +34,12 @@
 //! Params are fixed columns (`param_visibility = fixed`, part of the verifying key) or advice
 //! (`private`: every use of a weight is copy-constrained to its first use; the weights are
 //! otherwise unconstrained, i.e. the proof shows *some* weights give these outputs).
+//!
+//! # Features
+//!
+//! - `testing` (off by default): the witness mutation harness ([`mutation`], with
+//!   `ModelCircuit::with_overrides`). It lets a test force any witness value into any cell, so
+//!   it must never be enabled in a prover build; without it no override path exists.
 
 mod chips;
 mod error;
@@ -41,6 +47,8 @@ mod field;
 mod layout;
 mod layouts;
 mod model;
+#[cfg(any(test, feature = "testing"))]
+pub mod mutation;
 mod params;
 
 use halo2_proofs::plonk::ConstraintSystem;
@@ -50,6 +58,7 @@ pub use chips::{ADVICE_PER_LANE, FIXED_PER_LANE, LOOKUPS_PER_LANE};
 pub use error::CircuitError;
 pub use field::{field_from_i64, i64_from_field};
 pub use halo2_proofs::halo2curves::bn256::Fr;
+pub use layout::JobKind;
 pub use model::{ModelCircuit, ModelConfig};
 pub use params::CircuitParams;
 

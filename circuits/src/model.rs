@@ -79,17 +79,41 @@ pub struct ModelCircuit {
     graph: Arc<Graph>,
     params: CircuitParams,
     trace: Option<Arc<Trace>>,
+    /// Test hook: witness values forced into cells (see [`ModelCircuit::with_overrides`]).
+    #[cfg(any(test, feature = "testing"))]
+    overrides: Vec<crate::mutation::Override>,
 }
 
 impl ModelCircuit {
     /// The circuit without a witness (for key generation).
     pub fn new(graph: Arc<Graph>, params: CircuitParams) -> Self {
-        Self { graph, params, trace: None }
+        Self {
+            graph,
+            params,
+            trace: None,
+            #[cfg(any(test, feature = "testing"))]
+            overrides: vec![],
+        }
     }
 
     /// The circuit with the interpreter's trace of one inference as its witness.
     pub fn with_witness(graph: Arc<Graph>, params: CircuitParams, trace: Arc<Trace>) -> Self {
-        Self { graph, params, trace: Some(trace) }
+        Self {
+            graph,
+            params,
+            trace: Some(trace),
+            #[cfg(any(test, feature = "testing"))]
+            overrides: vec![],
+        }
+    }
+
+    /// Test hook (`testing` feature only): the same circuit, with each override's value
+    /// replacing whatever synthesis would write to that advice cell (a cell the layout leaves
+    /// unassigned is assigned the value). This is how a malicious prover's witness is modelled.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn with_overrides(mut self, overrides: Vec<crate::mutation::Override>) -> Self {
+        self.overrides = overrides;
+        self
     }
 
     /// The graph.
@@ -227,7 +251,7 @@ impl Circuit<Fr> for ModelCircuit {
     type Params = CircuitParams;
 
     fn without_witnesses(&self) -> Self {
-        Self { graph: Arc::clone(&self.graph), params: self.params.clone(), trace: None }
+        Self::new(Arc::clone(&self.graph), self.params.clone())
     }
 
     fn params(&self) -> CircuitParams {
@@ -251,7 +275,12 @@ impl Circuit<Fr> for ModelCircuit {
             || "model",
             |region| {
                 let mut asg = Assigner::new(region, config.lanes.len());
-                lay_out(&config, &self.graph, &self.params, trace, &mut asg)
+                #[cfg(any(test, feature = "testing"))]
+                asg.set_tamper(crate::mutation::tamper(&config, &self.overrides)?);
+                let cells = lay_out(&config, &self.graph, &self.params, trace, &mut asg)?;
+                #[cfg(any(test, feature = "testing"))]
+                asg.assign_leftover_tamper();
+                Ok(cells)
             },
         )?;
         constrain_public(&config, &self.graph, &self.params, &cells, &mut layouter);
@@ -286,4 +315,4 @@ fn constrain_public(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -13,7 +13,7 @@ use halo2_proofs::plonk::{ConstraintSystem, Error, Selector};
 use halo2_proofs::poly::Rotation;
 
 use super::LaneColumns;
-use crate::layout::Assigner;
+use crate::layout::{Assigner, JobKind};
 
 /// One lane's arith gate.
 #[derive(Clone, Debug)]
@@ -55,7 +55,8 @@ impl<'a> ArithChip<'a> {
 
     /// One row of the gate with coefficients `[f0, f1, f2, f3]`; returns the `a2` cell.
     fn row(&self, asg: &mut Assigner<'_>, coef: [Fr; 4], x: Option<(Operand, Operand)>) -> Result<Cell, Error> {
-        let (lane, row) = asg.alloc(1);
+        let kind = if x.is_some() { JobKind::Arith } else { JobKind::Constant };
+        let (lane, row) = asg.alloc(kind, 1);
         let cfg = &self.lanes[lane];
         let (a, f) = (cfg.cols.a, cfg.cols.f);
         asg.enable(&cfg.q, row)?;

@@ -22,7 +22,7 @@ use halo2_proofs::plonk::{ConstraintSystem, Error, Expression, Selector};
 use halo2_proofs::poly::Rotation;
 
 use super::LaneColumns;
-use crate::layout::Assigner;
+use crate::layout::{Assigner, JobKind};
 
 /// Terms per fixed-weight row.
 pub(crate) const FIXED_TERMS_PER_ROW: usize = 4;
@@ -100,7 +100,7 @@ impl<'a> DotChip<'a> {
     /// `sum x_t * w_t + bias` with weights in fixed columns; returns the output cell.
     pub(crate) fn fixed(&self, asg: &mut Assigner<'_>, terms: &[FixedTerm], bias: Fr) -> Result<Cell, Error> {
         let rows = chain_rows(terms.len(), FIXED_TERMS_PER_ROW);
-        let (lane, start) = asg.alloc(rows);
+        let (lane, start) = asg.alloc(JobKind::DotFixed, rows);
         let cfg = &self.lanes[lane];
         let (a, f) = (cfg.cols.a, cfg.cols.f);
         let mut acc = Value::known(Fr::ZERO);
@@ -144,7 +144,7 @@ impl<'a> DotChip<'a> {
         canonical: &mut [Option<Cell>],
     ) -> Result<Cell, Error> {
         let rows = chain_rows(terms.len(), PRIVATE_TERMS_PER_ROW);
-        let (lane, start) = asg.alloc(rows);
+        let (lane, start) = asg.alloc(JobKind::DotPrivate, rows);
         let cfg = &self.lanes[lane];
         let (a, f) = (cfg.cols.a, cfg.cols.f);
         let mut acc = Value::known(Fr::ZERO);

@@ -20,7 +20,7 @@ use halo2_proofs::poly::Rotation;
 use super::table::TableConfig;
 use super::LaneColumns;
 use crate::field::{field_from_i128, field_from_i64};
-use crate::layout::Assigner;
+use crate::layout::{Assigner, JobKind};
 
 /// One lane's relu/max lookup and gate.
 #[derive(Clone, Debug)]
@@ -65,7 +65,8 @@ impl<'a> ReluMaxChip<'a> {
     /// `None` the row's `a1` is a fresh cell (a model input being range-checked). Returns
     /// `(input cell, output cell)`.
     pub(crate) fn relu(&self, asg: &mut Assigner<'_>, x: Option<Cell>, xv: Value<i64>) -> Result<(Cell, Cell), Error> {
-        let (lane, row) = asg.alloc(1);
+        let kind = if x.is_some() { JobKind::Relu } else { JobKind::InputRange };
+        let (lane, row) = asg.alloc(kind, 1);
         let cfg = &self.lanes[lane];
         let a = cfg.cols.a;
         asg.enable(&cfg.q_relu, row)?;
@@ -86,7 +87,7 @@ impl<'a> ReluMaxChip<'a> {
         m: (Cell, Value<i64>),
         v: (Cell, Value<i64>),
     ) -> Result<(Cell, Value<i64>), Error> {
-        let (lane, row) = asg.alloc(1);
+        let (lane, row) = asg.alloc(JobKind::Max, 1);
         let cfg = &self.lanes[lane];
         let a = cfg.cols.a;
         asg.enable(&cfg.q_max, row)?;

@@ -22,7 +22,7 @@ use zkonnx_ir::quant::rescale;
 use super::table::TableConfig;
 use super::LaneColumns;
 use crate::field::field_from_i128;
-use crate::layout::Assigner;
+use crate::layout::{Assigner, JobKind};
 
 /// One lane's rescale gate and lookups.
 #[derive(Clone, Debug)]
@@ -78,7 +78,7 @@ impl<'a> RescaleChip<'a> {
 
     /// `round_half_up(x / 2^shift)`; the caller checks `shift <= lookup_bits`.
     pub(crate) fn rescale(&self, asg: &mut Assigner<'_>, x: Cell, xv: Value<i64>, shift: u32) -> Result<Cell, Error> {
-        let (lane, row) = asg.alloc(1);
+        let (lane, row) = asg.alloc(JobKind::Rescale, 1);
         let cfg = &self.lanes[lane];
         let (a, f) = (cfg.cols.a, cfg.cols.f);
         asg.enable(&cfg.q, row)?;

@@ -28,11 +28,16 @@ pub(crate) struct Poke {
     pub(crate) lane: usize,
     pub(crate) col: usize,
     pub(crate) row: usize,
-    pub(crate) value: i64,
+    pub(crate) value: Fr,
 }
 
 /// `Poke` in lane 0.
 pub(crate) fn poke(col: usize, row: usize, value: i64) -> Poke {
+    poke_fr(col, row, field_from_i64(value))
+}
+
+/// `Poke` in lane 0 of any field element (e.g. one that wraps around the modulus).
+pub(crate) fn poke_fr(col: usize, row: usize, value: Fr) -> Poke {
     Poke { lane: 0, col, row, value }
 }
 
@@ -88,7 +93,7 @@ impl Circuit<Fr> for ChipCircuit {
         let tamper = self
             .pokes
             .iter()
-            .map(|p| Tamper { column: config.lanes[p.lane].a[p.col], row: p.row, value: field_from_i64(p.value) })
+            .map(|p| Tamper { column: config.lanes[p.lane].a[p.col], row: p.row, value: p.value })
             .collect();
         let cells = layouter.assign_region(
             || "model",
@@ -107,8 +112,12 @@ impl Circuit<Fr> for ChipCircuit {
 
 /// Runs `script` in MockProver with `pokes` applied and `public` as the instance column.
 pub(crate) fn run(script: Arc<Script>, pokes: Vec<Poke>, public: &[i64]) -> Result<(), Vec<VerifyFailure>> {
+    run_fr(script, pokes, public.iter().map(|&v| field_from_i64(v)).collect())
+}
+
+/// [`run`] with field elements as the instance column.
+pub(crate) fn run_fr(script: Arc<Script>, pokes: Vec<Poke>, instance: Vec<Fr>) -> Result<(), Vec<VerifyFailure>> {
     let circuit = ChipCircuit { params: params(1), script, pokes };
-    let instance = public.iter().map(|&v| field_from_i64(v)).collect();
     let prover = MockProver::run(K, &circuit, vec![instance]).expect("synthesis");
     prover.verify().map_err(|mut fails| {
         fails.iter_mut().for_each(strip_values);

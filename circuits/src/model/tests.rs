@@ -11,20 +11,21 @@ use halo2_proofs::plonk::{Any, Circuit, Column, ConstraintSystem, Error};
 use proptest::prelude::*;
 use zkonnx_ir::{Arith, ArithKind, Graph, Linear, LinearRow, Node, Op, Trace, Visibility};
 
-use super::{constrain_public, lay_out, ModelCircuit, ModelConfig};
-use crate::chips::testing::{assert_fails, Poke};
+use super::{lay_out, ModelCircuit, ModelConfig};
+use crate::chips::testing::assert_fails;
 use crate::field::field_from_i64;
-use crate::layout::{Assigner, Tamper};
+use crate::layout::Assigner;
+use crate::mutation::Override;
 use crate::{instances_from_values, min_k, public_instances, rows_needed, CircuitError, CircuitParams};
 
-fn node(op: Op, len: usize) -> Node {
+pub(crate) fn node(op: Op, len: usize) -> Node {
     Node { name: format!("n{}", op.kind()), origin: "test".into(), op, shape: vec![len], scale: 0 }
 }
 
 /// A Linear row as `(terms, bias)`.
 type Row = (Vec<(u32, u32)>, Option<u32>);
 
-fn linear(input: usize, weights: Vec<i64>, rows: Vec<Row>) -> Op {
+pub(crate) fn linear(input: usize, weights: Vec<i64>, rows: Vec<Row>) -> Op {
     Op::Linear(Linear {
         input,
         weights,
@@ -34,7 +35,7 @@ fn linear(input: usize, weights: Vec<i64>, rows: Vec<Row>) -> Op {
 
 /// Every op kind, two inputs, three outputs; includes a repeated weight, an empty dot row, a
 /// window of one, a negative Add coefficient and a Gather that repeats an element.
-fn every_op_graph() -> Graph {
+pub(crate) fn every_op_graph() -> Graph {
     let nodes = vec![
         node(Op::Input { index: 0 }, 4),
         node(
@@ -70,11 +71,17 @@ fn every_op_graph() -> Graph {
     Graph { nodes, inputs: vec![0, 9], outputs: vec![8, 7, 10] }
 }
 
-fn every_op_inputs() -> Vec<Vec<i64>> {
+pub(crate) fn every_op_inputs() -> Vec<Vec<i64>> {
     vec![vec![5, -7, 12, 3], vec![4, -2]]
 }
 
-fn params(lookup_bits: u32, lanes: usize, input: Visibility, output: Visibility, param: Visibility) -> CircuitParams {
+pub(crate) fn params(
+    lookup_bits: u32,
+    lanes: usize,
+    input: Visibility,
+    output: Visibility,
+    param: Visibility,
+) -> CircuitParams {
     CircuitParams {
         k: 0,
         lookup_bits,
@@ -126,7 +133,7 @@ fn instances_are_inputs_then_outputs() {
 }
 
 /// Input(3) -> Linear(2) -> Rescale -> Relu; output = the ReLU (a cell nothing else reads).
-fn mlp_graph() -> Graph {
+pub(crate) fn mlp_graph() -> Graph {
     Graph {
         nodes: vec![
             node(Op::Input { index: 0 }, 3),
@@ -198,55 +205,6 @@ fn a_wrong_public_input_is_rejected() {
     assert!(fails.iter().all(|f| matches!(f, VerifyFailure::Permutation { .. })), "{fails:#?}");
 }
 
-/// The model circuit with witness values forced into cells after layout (test only).
-#[derive(Clone, Debug)]
-struct Tampered {
-    circuit: ModelCircuit,
-    pokes: Vec<Poke>,
-}
-
-impl Circuit<Fr> for Tampered {
-    type Config = ModelConfig;
-    type FloorPlanner = SimpleFloorPlanner;
-    type Params = CircuitParams;
-
-    fn without_witnesses(&self) -> Self {
-        self.clone()
-    }
-
-    fn params(&self) -> CircuitParams {
-        self.circuit.params.clone()
-    }
-
-    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: CircuitParams) -> ModelConfig {
-        ModelConfig::configure(meta, &params)
-    }
-
-    fn configure(meta: &mut ConstraintSystem<Fr>) -> ModelConfig {
-        ModelConfig::configure(meta, &CircuitParams::default())
-    }
-
-    fn synthesize(&self, config: ModelConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
-        let c = &self.circuit;
-        config.table.load(&mut layouter)?;
-        let tamper: Vec<Tamper> = self
-            .pokes
-            .iter()
-            .map(|p| Tamper { column: config.lanes[p.lane].a[p.col], row: p.row, value: field_from_i64(p.value) })
-            .collect();
-        let cells = layouter.assign_region(
-            || "model",
-            |region| {
-                let mut asg = Assigner::new(region, config.lanes.len());
-                asg.set_tamper(tamper);
-                lay_out(&config, &c.graph, &c.params, c.trace.as_deref(), &mut asg)
-            },
-        )?;
-        constrain_public(&config, &c.graph, &c.params, &cells, &mut layouter);
-        Ok(())
-    }
-}
-
 #[test]
 fn a_model_input_outside_the_table_is_rejected() {
     // Input(1) -> Linear(x * 3), output public. The prover swaps the input for 2^40 and the
@@ -268,14 +226,13 @@ fn a_model_input_outside_the_table_is_rejected() {
         cfg.lanes[0].a.iter().position(|a| Column::<Any>::from(*a) == cell.column).expect("lane 0 advice")
     };
     let mut pokes = vec![
-        Poke { lane: 0, col: col_of(input), row: input.row_offset, value: huge },
-        Poke { lane: 0, col: col_of(out), row: out.row_offset, value: 3 * huge },
+        Override { lane: 0, column: col_of(input), row: input.row_offset, value: field_from_i64(huge) },
+        Override { lane: 0, column: col_of(out), row: out.row_offset, value: field_from_i64(3 * huge) },
     ];
     // the dot row's copy of x must carry the same value (it is copy-constrained to the input)
-    let dot_x = Poke { lane: 0, col: 0, row: out.row_offset, value: huge };
+    let dot_x = Override { lane: 0, column: 0, row: out.row_offset, value: field_from_i64(huge) };
     pokes.push(dot_x);
-    let circuit =
-        Tampered { circuit: ModelCircuit::with_witness(Arc::new(g.clone()), p.clone(), Arc::new(trace)), pokes };
+    let circuit = ModelCircuit::with_witness(Arc::new(g.clone()), p.clone(), Arc::new(trace)).with_overrides(pokes);
     let instances = vec![field_from_i64(3 * huge)];
     let fails = MockProver::run(p.k, &circuit, vec![instances]).expect("synthesis").verify().expect_err("must fail");
     assert_eq!(

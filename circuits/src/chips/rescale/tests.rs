@@ -3,7 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::chips::testing::{assert_fails, consts, copy, gate, known, lookup, poke, run, Script, BITS};
+use halo2_proofs::halo2curves::bn256::Fr;
+
+use crate::chips::testing::{
+    assert_fails, consts, copy, gate, known, lookup, poke, poke_fr, run, run_fr, Script, BITS,
+};
 use crate::layout::Assigner;
 use crate::model::ModelConfig;
 
@@ -90,4 +94,25 @@ fn rejects_a_wrong_remainder() {
 fn rejects_an_input_that_is_not_the_operand() {
     // the row rescales 45 (q = 6, r = 1) instead of the constant 37
     assert_fails(run(script(37, 3), vec![poke(0, 2, 45), poke(1, 2, 6)], &[6]), vec![copy(0, 2), copy(2, 1)]);
+}
+
+#[test]
+fn rejects_a_quotient_that_wraps_around_the_field() {
+    // 37/8: q = 5, r = 1. The prover shifts q by k/8 (k = 1, -1, -6 keep r - k in [0, 8)) computed mod p (a field element near p/2
+    // or beyond) and r by -k, so that q'*8 + r' = q*8 + r (mod p): the main gate holds in the
+    // field. Only the quotient's range check sees that q' is not a small integer.
+    let inv8 = Fr::from(8).invert().expect("8 is invertible mod p");
+    for k in [1i64, -1, -6] {
+        let shift = inv8 * crate::field::field_from_i64(k);
+        let q = Fr::from(5) + shift;
+        let r = crate::field::field_from_i64(1 - k);
+        assert_eq!(q * Fr::from(8) + r, Fr::from(37 + 4), "the wrapped pair satisfies the gate");
+        assert_fails(
+            run_fr(script(37, 3), vec![poke_fr(1, 2, q), poke_fr(2, 2, r)], vec![q]),
+            vec![lookup("rescale q range", 2)],
+        );
+    }
+    // and a remainder that wraps (q' = q + 1, r' = r - 8 read mod p) fails the remainder's
+    // lower bound, whatever the quotient's range check says
+    assert_fails(run(script(37, 3), vec![poke(1, 2, 6), poke(2, 2, -7)], &[6]), vec![lookup("rescale r lower", 2)]);
 }

@@ -1,0 +1,74 @@
+//! The harness on hand-built graphs with every op kind, both param visibilities and 1 and 2
+//! lanes: every mutation of a constrained cell is caught and every allow-listed cell is free.
+
+use zkonnx_ir::Visibility;
+
+use super::{assigned_cells, run, unconstrained, AssignedCellInfo, MutationReport, UNCONSTRAINED};
+use crate::model::tests::{every_op_graph, every_op_inputs, params};
+use crate::{min_k, CircuitParams, JobKind};
+
+fn report(lanes: usize, param: Visibility, input: Visibility, per_kind: usize) -> (CircuitParams, MutationReport) {
+    let g = every_op_graph();
+    let mut p = params(8, lanes, input, Visibility::Public, param);
+    p.k = min_k(&g, &p);
+    let trace = zkonnx_ir::run(&g, &every_op_inputs(), p.lookup_bits).expect("interpreter");
+    (p.clone(), run(&g, &p, &trace, per_kind, 7).expect("harness runs"))
+}
+
+#[test]
+fn every_mutation_of_every_op_kind_is_caught() {
+    for lanes in [1, 2] {
+        for param in [Visibility::Fixed, Visibility::Private] {
+            for input in [Visibility::Private, Visibility::Public] {
+                // exhaustive on one lane with private inputs, a sample elsewhere
+                let per_kind = if lanes == 1 && input == Visibility::Private { usize::MAX } else { 4 };
+                let (p, r) = report(lanes, param, input, per_kind);
+                println!("lanes {lanes}, params {param:?}, inputs {input:?}, per kind {per_kind}\n{r}\n");
+                assert!(r.all_as_expected(), "{p:?}\n{r}\n{:#?}\n{:#?}", r.escaped, r.allowed_but_pinned);
+                let kinds: Vec<JobKind> = r.kinds.keys().copied().collect();
+                let dot = if param == Visibility::Fixed { JobKind::DotFixed } else { JobKind::DotPrivate };
+                for k in [dot, JobKind::Arith, JobKind::Constant, JobKind::Rescale, JobKind::Relu, JobKind::Max] {
+                    assert!(kinds.contains(&k), "{k:?} missing: {kinds:?}");
+                    assert!(r.kinds[&k].tried > 0, "{k:?} not mutated");
+                }
+                assert!(kinds.contains(&JobKind::InputRange));
+                assert_eq!(r.instances_tried, r.instances_caught);
+                assert!(r.instances_tried >= 10, "every public output is mutated");
+                if per_kind == usize::MAX {
+                    let s: usize = r.kinds.values().map(|s| s.cells - s.allowed).sum();
+                    assert_eq!(r.kinds.values().map(|s| s.tried).sum::<usize>(), 3 * s, "every pinned cell, 3 deltas");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_allow_list_matches_the_module_docs() {
+    // padding of fixed dot rows, private weights times zero, constant operands, ReLU a0/a3,
+    // unused columns; nothing in a rescale or max row besides the unused a3/a4 and a4
+    let g = every_op_graph();
+    let p = params(8, 1, Visibility::Private, Visibility::Public, Visibility::Fixed);
+    let trace = zkonnx_ir::run(&g, &every_op_inputs(), 8).expect("interpreter");
+    let cells = assigned_cells(&g, &p, Some(&trace)).expect("layout");
+    let value = |c: &AssignedCellInfo, col: usize| {
+        cells.iter().find(|d| (d.lane, d.column, d.row) == (c.lane, col, c.row)).and_then(|d| d.value)
+    };
+    for c in &cells {
+        let allowed = unconstrained(c, |col| value(c, col)).is_some();
+        match (c.kind, c.column) {
+            (JobKind::Rescale | JobKind::Arith, 0..=2) | (JobKind::Max, 0..=3) | (_, 4)
+                if c.kind != JobKind::Constant =>
+            {
+                assert_eq!(allowed, !c.assigned, "{c:?}");
+            }
+            (JobKind::DotFixed, 0..=3) => assert_eq!(allowed, !c.copied, "{c:?}"),
+            _ => {}
+        }
+        if !c.assigned {
+            assert!(allowed, "an unassigned cell must be listed: {c:?}");
+        }
+    }
+    // every entry names a column that exists and gives a reason
+    assert!(UNCONSTRAINED.iter().all(|u| u.column < crate::ADVICE_PER_LANE && !u.reason.is_empty()));
+}
