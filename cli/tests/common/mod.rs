@@ -15,7 +15,7 @@ use halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use zkonnx_circuits::{min_k, CircuitParams};
 use zkonnx_compiler::{calibrate, quantize_inputs, CalibrationTarget, OnnxModel};
-use zkonnx_ir::{Graph, ModelInfo, RunArgs, Settings};
+use zkonnx_ir::{Graph, ModelInfo, RunArgs, Settings, Trace};
 use zkonnx_prover::{Keys, SrsCache};
 use zkonnx_verifier::ProofArtifact;
 
@@ -43,8 +43,19 @@ pub struct Proved {
     pub quantized_outputs: Vec<Vec<f64>>,
 }
 
-/// Calibrates on the input, compiles, sets up, proves: what `zkonnx run` does, via the library.
-pub fn prove_fixture(model: &str, input: &str, tweak: impl FnOnce(&mut RunArgs)) -> Proved {
+/// A fixture calibrated on its input and compiled, with its quantized trace.
+pub struct Compiled {
+    pub model: OnnxModel,
+    pub inputs: Vec<Vec<f32>>,
+    pub args: RunArgs,
+    pub graph: Graph,
+    pub params: CircuitParams,
+    pub trace: Trace,
+}
+
+/// Calibrates on the input (target `resources`), compiles, sets logrows to the smallest that
+/// fits, and runs the interpreter: the first half of what `zkonnx run` does.
+pub fn compile_fixture(model: &str, input: &str, tweak: impl FnOnce(&mut RunArgs)) -> Compiled {
     let model = OnnxModel::load(&fixture(model), &Default::default()).unwrap();
     let inputs = read_inputs(&fixture(input));
     let mut base = RunArgs::default();
@@ -52,9 +63,16 @@ pub fn prove_fixture(model: &str, input: &str, tweak: impl FnOnce(&mut RunArgs))
     let report = calibrate(&model, std::slice::from_ref(&inputs), &base, CalibrationTarget::Resources).unwrap();
     let mut args = report.run_args;
     let graph = zkonnx_compiler::compile(&model, &args).unwrap();
+    args.logrows = min_k(&graph, &CircuitParams::from_run_args(&args));
     let params = CircuitParams::from_run_args(&args);
-    args.logrows = min_k(&graph, &params);
-    let params = CircuitParams::from_run_args(&args);
+    let q = quantize_inputs(&graph, &inputs).unwrap();
+    let trace = zkonnx_ir::run(&graph, &q, args.lookup_bits).unwrap();
+    Compiled { model, inputs, args, graph, params, trace }
+}
+
+/// Calibrates on the input, compiles, sets up, proves: what `zkonnx run` does, via the library.
+pub fn prove_fixture(model: &str, input: &str, tweak: impl FnOnce(&mut RunArgs)) -> Proved {
+    let Compiled { model, inputs, args, graph, params, trace } = compile_fixture(model, input, tweak);
     let mut info = ModelInfo::default();
     info.input_shapes = graph.input_shapes();
     info.output_shapes = graph.output_shapes();
@@ -62,8 +80,7 @@ pub fn prove_fixture(model: &str, input: &str, tweak: impl FnOnce(&mut RunArgs))
     let graph = Arc::new(graph);
     let srs = srs(args.logrows);
     let keys = zkonnx_prover::keygen(&srs, graph.clone(), params).unwrap();
-    let q = quantize_inputs(&graph, &inputs).unwrap();
-    let trace = Arc::new(zkonnx_prover::witness(&graph, &q, args.lookup_bits).unwrap());
+    let trace = Arc::new(trace);
     let outs = trace.outputs(&graph);
     let (proof, instances) = zkonnx_prover::prove(&srs, &keys, graph.clone(), trace).unwrap();
     let deq = zkonnx_compiler::dequantize_outputs(&graph, &outs);
