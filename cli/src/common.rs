@@ -8,23 +8,14 @@ use anyhow::{bail, Context, Result};
 use halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Deserialize;
 use zkonnx_ir::{RunArgs, Visibility};
 use zkonnx_prover::{load_srs_for, SrsCache};
 use zkonnx_verifier::SrsOrigin;
 
-/// EZKL's input format: `{"input_data": [[flat floats of input 0], ...]}`.
-#[derive(Deserialize)]
-struct InputFile {
-    input_data: Vec<Vec<f32>>,
-}
-
-/// Reads an input JSON file.
+/// Reads an input JSON file in EZKL's format (`{"input_data": [[floats], ...]}`).
 pub(crate) fn read_inputs(path: &Path) -> Result<Vec<Vec<f32>>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading input file {}", path.display()))?;
-    let f: InputFile = serde_json::from_str(&text)
-        .with_context(|| format!("{}: expected {{\"input_data\": [[floats], ...]}}", path.display()))?;
-    Ok(f.input_data)
+    let bytes = std::fs::read(path).with_context(|| format!("reading input file {}", path.display()))?;
+    zkonnx_compiler::parse_inputs(&bytes).with_context(|| format!("input file {}", path.display()))
 }
 
 /// Parses `NAME=VALUE` pairs for symbolic dimensions.

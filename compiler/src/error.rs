@@ -24,6 +24,9 @@ pub enum CompileError {
     /// An input tensor has the wrong number of elements.
     #[error("input `{input}` needs {expected} values, got {got}")]
     InputLength { input: String, expected: usize, got: usize },
+    /// Input data that is not in the expected JSON format.
+    #[error("input data: {reason}")]
+    Input { reason: String },
     /// An operand that must be a constant (a weight) is computed at run time.
     #[error("node `{node}`: {what} must be a constant in this version")]
     NonConstant { node: String, what: String },
@@ -33,6 +36,9 @@ pub enum CompileError {
     /// IR validation or interpretation failed (e.g. a value outside the lookup range, naming the node).
     #[error(transparent)]
     Ir(#[from] IrError),
+    /// A tensor or op larger than the compiler accepts, refused before any work on it.
+    #[error("node `{node}`: {what} is {got}, above the limit of {max}")]
+    TooLarge { node: String, what: &'static str, got: usize, max: usize },
     /// Any other tract failure (typing, running the float model).
     #[error("tract failed while {context}: {reason}")]
     Tract { context: String, reason: String },

@@ -24,6 +24,7 @@
 mod calibrate;
 mod error;
 mod index;
+mod inputs;
 mod lower;
 mod model;
 mod ops;
@@ -33,6 +34,7 @@ use zkonnx_ir::{Graph, RunArgs};
 
 pub use calibrate::{calibrate, tolerance, CalibrationReport, CalibrationTarget, Candidate, MAX_ACCURACY_BITS};
 pub use error::CompileError;
+pub use inputs::parse_inputs;
 pub use model::OnnxModel;
 
 /// Lowers `model` to a validated IR graph under the scales of `args`.

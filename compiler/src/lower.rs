@@ -27,6 +27,25 @@ use zkonnx_ir::{Graph, Node, Op, RunArgs, TensorId};
 use crate::ops::linear::PendingLinear;
 use crate::{ops, CompileError, OnnxModel};
 
+/// Most elements a tensor may have (`2^26`): more could never fit a circuit of at most `2^26`
+/// rows, and refusing early keeps the compiler from allocating for it.
+pub(crate) const MAX_TENSOR_ELEMENTS: usize = 1 << 26;
+/// Most multiply-add terms one linear op (Gemm, MatMul, Conv, pooling) may have in total.
+pub(crate) const MAX_LINEAR_TERMS: usize = 1 << 28;
+
+/// `got` if it is at most `max`, else [`CompileError::TooLarge`] naming `node`.
+pub(crate) fn check_size(node: &str, what: &'static str, got: usize, max: usize) -> Result<usize, CompileError> {
+    if got > max {
+        return Err(CompileError::TooLarge { node: node.to_string(), what, got, max });
+    }
+    Ok(got)
+}
+
+/// The product of `dims`, saturating at `usize::MAX` (which every limit refuses).
+pub(crate) fn saturating_product(dims: impl IntoIterator<Item = usize>) -> usize {
+    dims.into_iter().fold(1usize, |acc, d| acc.saturating_mul(d))
+}
+
 /// What a tract outlet has been lowered to so far.
 #[derive(Clone, Debug)]
 pub(crate) enum Value {
@@ -175,10 +194,13 @@ impl<'a> Lowerer<'a> {
 
     fn concrete_shape(&self, outlet: OutletId, name: &str) -> Result<Vec<usize>, CompileError> {
         let fact = self.model.outlet_fact(outlet).map_err(|e| CompileError::tract("reading a shape", e))?;
-        fact.shape.as_concrete().map(<[usize]>::to_vec).ok_or_else(|| CompileError::Shape {
+        let shape = fact.shape.as_concrete().map(<[usize]>::to_vec).ok_or_else(|| CompileError::Shape {
             tensor: name.to_string(),
             reason: format!("shape {:?} is not concrete", fact.shape),
-        })
+        })?;
+        let elements = saturating_product(shape.iter().copied());
+        check_size(name, "the tensor's element count", elements, MAX_TENSOR_ELEMENTS)?;
+        Ok(shape)
     }
 
     /// The lowered value of an outlet.
@@ -254,5 +276,23 @@ impl<'a> Lowerer<'a> {
         let node = &self.graph.nodes[t];
         let (name, origin, shape) = (node.name.clone(), node.origin.clone(), node.shape.clone());
         self.emit(&name, &origin, Op::Rescale { input: t, shift: scale - target }, shape, target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_above_the_limits_are_refused_naming_the_node() {
+        assert_eq!(check_size("fc1", "terms", MAX_LINEAR_TERMS, MAX_LINEAR_TERMS).unwrap(), MAX_LINEAR_TERMS);
+        let got = saturating_product([1 << 20, 1 << 20, 1 << 30, 1 << 30]);
+        assert_eq!(got, usize::MAX);
+        let err = check_size("fc1", "the op's multiply-add terms", got, MAX_LINEAR_TERMS).unwrap_err();
+        assert!(
+            matches!(err, CompileError::TooLarge { ref node, max: MAX_LINEAR_TERMS, .. } if node == "fc1"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("fc1") && err.to_string().contains("268435456"), "{err}");
     }
 }

@@ -105,3 +105,19 @@ fn invalid_run_args_are_ir_errors() {
     args.lookup_bits = 30;
     assert!(matches!(compile(&model, &args), Err(CompileError::Ir(_))));
 }
+
+/// A symbolic batch so large that the input tensor exceeds the element limit is refused
+/// before anything is allocated, naming the tensor.
+#[test]
+fn oversized_tensors_are_refused_naming_the_node() {
+    let dims = BTreeMap::from([("N".to_string(), 1usize << 25)]);
+    let m = OnnxModel::load(&fixtures().join("tiny/symbolic_batch.onnx"), &dims).unwrap();
+    let err = compile(&m, &RunArgs::default()).unwrap_err();
+    match &err {
+        CompileError::TooLarge { node, got, max, .. } => {
+            assert_eq!((*got, *max), (4 << 25, 1 << 26), "{err}");
+            assert!(!node.is_empty() && err.to_string().contains(node.as_str()), "{err}");
+        }
+        other => panic!("expected TooLarge, got {other}"),
+    }
+}

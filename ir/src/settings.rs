@@ -74,6 +74,8 @@ impl RunArgs {
         if !(2..=24).contains(&self.lookup_bits) {
             return bad("lookup_bits", self.lookup_bits.to_string(), "must be in 2..=24");
         }
+        // k <= 26: the circuit's degree-5 constraints are evaluated on an extended domain of
+        // 2^(k + 2) points, which must stay within BN254's scalar-field 2-adicity of 28.
         if self.logrows <= self.lookup_bits || self.logrows > 26 {
             return bad(
                 "logrows",

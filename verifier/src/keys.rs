@@ -1,6 +1,8 @@
-//! Verifying and proving key files: a [`container`](crate::container) holding the circuit
-//! parameters (JSON) and halo2's key bytes. The parameters are needed to rebuild the
-//! constraint system when reading the key, so the key file is self-describing.
+//! Verifying and proving key files: a [`container`](crate::container) holding the key metadata
+//! (JSON: the circuit parameters and the hash of the compiled model the key was made for) and
+//! halo2's key bytes. The parameters are needed to rebuild the constraint system when reading
+//! the key, so the key file is self-describing; the model hash lets a caller check that a key
+//! on disk belongs to a given compiled model before reusing it.
 
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -9,29 +11,43 @@ use std::path::Path;
 use halo2_proofs::halo2curves::bn256::G1Affine;
 use halo2_proofs::plonk::{ProvingKey, VerifyingKey};
 use halo2_proofs::SerdeFormat;
+use serde::{Deserialize, Serialize};
 use zkonnx_circuits::{CircuitParams, ModelCircuit};
 
 use crate::artifact::{read_bytes, write_atomic};
-use crate::container::{decode, encode};
+use crate::container::{decode, encode, has_magic};
 use crate::ArtifactError;
 
 const VK_MAGIC: &[u8; 8] = b"ZKONNXVK";
 const PK_MAGIC: &[u8; 8] = b"ZKONNXPK";
+const VK_KIND: &str = "verifying key";
+const PK_KIND: &str = "proving key";
 /// Version of the key file format.
 pub const KEY_VERSION: u32 = 1;
 /// Largest `k` a key may declare (the field's 2-adicity allows 28; the SRS tooling 26).
 pub const MAX_K: u32 = 26;
 
-fn meta(params: &CircuitParams) -> Vec<u8> {
-    serde_json::to_vec(params).unwrap_or_default()
+/// The metadata block of a key file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct KeyMeta {
+    /// The circuit parameters the key was generated for.
+    pub params: CircuitParams,
+    /// Hex SHA-256 of the compiled model's graph (`settings.model.model_hash`).
+    pub model_hash: String,
 }
 
-fn parse_params(path: &Path, kind: &'static str, meta: &[u8]) -> Result<CircuitParams, ArtifactError> {
-    let params: CircuitParams = serde_json::from_slice(meta).map_err(|e| ArtifactError::Corrupt {
+fn meta(params: &CircuitParams, model_hash: &str) -> Vec<u8> {
+    serde_json::to_vec(&KeyMeta { params: params.clone(), model_hash: model_hash.to_string() }).unwrap_or_default()
+}
+
+fn parse_meta(path: &Path, kind: &'static str, meta: &[u8]) -> Result<KeyMeta, ArtifactError> {
+    let meta: KeyMeta = serde_json::from_slice(meta).map_err(|e| ArtifactError::Corrupt {
         path: path.to_path_buf(),
         kind,
-        reason: format!("circuit parameters: {e}"),
+        reason: format!("key metadata: {e}"),
     })?;
+    let params = &meta.params;
     // bound what `configure` will allocate before handing the parameters to halo2
     if params.k == 0 || params.k > MAX_K {
         return Err(ArtifactError::TooLarge { path: path.to_path_buf(), kind, k: params.k, max: MAX_K });
@@ -41,7 +57,7 @@ fn parse_params(path: &Path, kind: &'static str, meta: &[u8]) -> Result<CircuitP
         kind,
         reason: format!("circuit parameters: {e}"),
     })?;
-    Ok(params)
+    Ok(meta)
 }
 
 /// Runs a halo2 deserializer, turning both its errors and its panics into [`ArtifactError`].
@@ -57,29 +73,48 @@ fn guarded<T>(path: &Path, kind: &'static str, f: impl FnOnce() -> std::io::Resu
     }
 }
 
-/// Serializes a verifying key with its circuit parameters.
-pub fn vk_to_bytes(vk: &VerifyingKey<G1Affine>, params: &CircuitParams) -> Vec<u8> {
+/// Serializes a verifying key with its circuit parameters and the hash of its compiled model.
+pub fn vk_to_bytes(vk: &VerifyingKey<G1Affine>, params: &CircuitParams, model_hash: &str) -> Vec<u8> {
     let mut body = Vec::new();
     // writing into a Vec cannot fail
     let _ = vk.write(&mut body, SerdeFormat::RawBytes);
-    encode(VK_MAGIC, KEY_VERSION, &meta(params), &body)
+    encode(VK_MAGIC, KEY_VERSION, &meta(params, model_hash), &body)
+}
+
+/// Serializes a proving key with its circuit parameters and the hash of its compiled model.
+pub fn pk_to_bytes(pk: &ProvingKey<G1Affine>, params: &CircuitParams, model_hash: &str) -> Vec<u8> {
+    let mut body = Vec::new();
+    let _ = pk.write(&mut body, SerdeFormat::RawBytes);
+    encode(PK_MAGIC, KEY_VERSION, &meta(params, model_hash), &body)
+}
+
+/// The metadata of a verifying or proving key file's bytes, after checking magic, version and
+/// checksum, without parsing the key itself.
+pub fn key_meta(path: &Path, bytes: &[u8]) -> Result<KeyMeta, ArtifactError> {
+    let (magic, kind) = if has_magic(bytes, PK_MAGIC) { (PK_MAGIC, PK_KIND) } else { (VK_MAGIC, VK_KIND) };
+    let (meta, _) = decode(path, kind, magic, KEY_VERSION, bytes)?;
+    parse_meta(path, kind, meta)
 }
 
 /// Parses a verifying key file's bytes; `path` only names the source in errors.
 pub fn vk_from_bytes(path: &Path, bytes: &[u8]) -> Result<(VerifyingKey<G1Affine>, CircuitParams), ArtifactError> {
-    const KIND: &str = "verifying key";
-    let (meta, body) = decode(path, KIND, VK_MAGIC, KEY_VERSION, bytes)?;
-    let params = parse_params(path, KIND, meta)?;
+    let (meta, body) = decode(path, VK_KIND, VK_MAGIC, KEY_VERSION, bytes)?;
+    let params = parse_meta(path, VK_KIND, meta)?.params;
     let p = params.clone();
-    let vk = guarded(path, KIND, || {
+    let vk = guarded(path, VK_KIND, || {
         VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(&mut Cursor::new(body), SerdeFormat::RawBytes, p)
     })?;
     Ok((vk, params))
 }
 
 /// Writes a verifying key file atomically.
-pub fn write_vk(path: &Path, vk: &VerifyingKey<G1Affine>, params: &CircuitParams) -> Result<(), ArtifactError> {
-    write_atomic(path, &vk_to_bytes(vk, params))
+pub fn write_vk(
+    path: &Path,
+    vk: &VerifyingKey<G1Affine>,
+    params: &CircuitParams,
+    model_hash: &str,
+) -> Result<(), ArtifactError> {
+    write_atomic(path, &vk_to_bytes(vk, params, model_hash))
 }
 
 /// Reads a verifying key file.
@@ -88,21 +123,27 @@ pub fn read_vk(path: &Path) -> Result<(VerifyingKey<G1Affine>, CircuitParams), A
 }
 
 /// Writes a proving key file atomically.
-pub fn write_pk(path: &Path, pk: &ProvingKey<G1Affine>, params: &CircuitParams) -> Result<(), ArtifactError> {
-    let mut body = Vec::new();
-    let _ = pk.write(&mut body, SerdeFormat::RawBytes);
-    write_atomic(path, &encode(PK_MAGIC, KEY_VERSION, &meta(params), &body))
+pub fn write_pk(
+    path: &Path,
+    pk: &ProvingKey<G1Affine>,
+    params: &CircuitParams,
+    model_hash: &str,
+) -> Result<(), ArtifactError> {
+    write_atomic(path, &pk_to_bytes(pk, params, model_hash))
+}
+
+/// Parses a proving key file's bytes; `path` only names the source in errors.
+pub fn pk_from_bytes(path: &Path, bytes: &[u8]) -> Result<(ProvingKey<G1Affine>, CircuitParams), ArtifactError> {
+    let (meta, body) = decode(path, PK_KIND, PK_MAGIC, KEY_VERSION, bytes)?;
+    let params = parse_meta(path, PK_KIND, meta)?.params;
+    let p = params.clone();
+    let pk = guarded(path, PK_KIND, || {
+        ProvingKey::<G1Affine>::read::<_, ModelCircuit>(&mut Cursor::new(body), SerdeFormat::RawBytes, p)
+    })?;
+    Ok((pk, params))
 }
 
 /// Reads a proving key file.
 pub fn read_pk(path: &Path) -> Result<(ProvingKey<G1Affine>, CircuitParams), ArtifactError> {
-    const KIND: &str = "proving key";
-    let bytes = read_bytes(path)?;
-    let (meta, body) = decode(path, KIND, PK_MAGIC, KEY_VERSION, &bytes)?;
-    let params = parse_params(path, KIND, meta)?;
-    let p = params.clone();
-    let pk = guarded(path, KIND, || {
-        ProvingKey::<G1Affine>::read::<_, ModelCircuit>(&mut Cursor::new(body), SerdeFormat::RawBytes, p)
-    })?;
-    Ok((pk, params))
+    pk_from_bytes(path, &read_bytes(path)?)
 }

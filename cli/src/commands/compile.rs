@@ -45,6 +45,7 @@ pub(crate) fn compile_model(model: &OnnxModel, mut settings: Settings) -> Result
     let params = zkonnx_circuits::CircuitParams::from_run_args(&settings.run_args);
     let rows = zkonnx_circuits::rows_needed(&graph, &params);
     let min_k = zkonnx_circuits::min_k(&graph, &params);
+    check_k(min_k, rows, settings.run_args.lookup_bits)?;
     if settings.run_args.logrows < min_k {
         anyhow::bail!(
             "the circuit needs logrows >= {min_k} ({rows} rows, lookup_bits {}), settings say {}: \
@@ -64,6 +65,23 @@ pub(crate) fn compile_model(model: &OnnxModel, mut settings: Settings) -> Result
     Ok((compiled, settings))
 }
 
+/// Largest circuit size zkonnx builds: `2^26` rows. The circuit's constraints have degree 5, so
+/// halo2 works on an extended domain of `2^(k + 2)` points, and BN254's scalar field has
+/// 2-adicity 28: `k <= 26` keeps that domain within the field's roots of unity (and matches the
+/// largest SRS zkonnx generates).
+pub(crate) const MAX_LOGROWS: u32 = 26;
+
+/// Refuses, before any expensive work, a circuit that needs more than `2^MAX_LOGROWS` rows.
+pub(crate) fn check_k(min_k: u32, rows: usize, lookup_bits: u32) -> Result<()> {
+    if min_k > MAX_LOGROWS {
+        anyhow::bail!(
+            "the circuit needs logrows = {min_k} ({rows} rows, lookup_bits {lookup_bits}), above the supported \
+             maximum of {MAX_LOGROWS}: use more --lanes, fewer --lookup-bits or a smaller model"
+        );
+    }
+    Ok(())
+}
+
 /// Writes a compiled model.
 pub(crate) fn save_compiled(path: &Path, compiled: &CompiledModel) -> Result<()> {
     write_json(path, compiled).with_context(|| format!("writing {}", path.display()))
@@ -77,4 +95,18 @@ pub(crate) fn load_compiled(path: &Path) -> Result<CompiledModel> {
         .with_context(|| format!("{}: the compiled {} is malformed", path.display(), CompiledModel::FORMAT))?;
     c.settings.run_args.validate().with_context(|| format!("{}: bad settings", path.display()))?;
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn circuits_above_k_26_are_refused_with_the_k_they_need() {
+        check_k(MAX_LOGROWS, 1 << 25, 14).unwrap();
+        for k in [27, 28, 40] {
+            let err = check_k(k, 1 << 27, 14).unwrap_err().to_string();
+            assert!(err.contains(&format!("logrows = {k}")) && err.contains("26"), "{err}");
+        }
+    }
 }

@@ -9,10 +9,10 @@ use zkonnx_ir::{RunArgs, Settings};
 use zkonnx_verifier::keys::read_vk;
 use zkonnx_verifier::{verify_artifact, write_json};
 
-use crate::commands::compile::{compile_model, save_compiled};
+use crate::commands::compile::{check_k, compile_model, save_compiled};
 use crate::commands::prove::prove_witness;
 use crate::commands::settings::calibrated_settings;
-use crate::commands::setup::{setup_keys, write_keys};
+use crate::commands::setup::{reusable_keys, setup_keys, write_keys};
 use crate::commands::witness::make_witness;
 use crate::common::{load_srs, peak_rss_mb, read_inputs, Phase, RunArgsFlags};
 
@@ -57,6 +57,8 @@ pub(crate) struct RunReport {
     pub(crate) outputs: Vec<Vec<f64>>,
     pub(crate) proof_bytes: usize,
     pub(crate) peak_rss_mb: f64,
+    /// Phases whose artifacts from an earlier run in the same folder were reused.
+    pub(crate) reused: Vec<&'static str>,
     #[serde(skip)]
     pub(crate) error: Option<String>,
 }
@@ -87,6 +89,8 @@ fn pinned(flags: &RunArgsFlags) -> bool {
 }
 
 /// settings -> compile -> setup -> witness -> prove -> verify, writing every artifact to `out`.
+/// Keys already in `out` from an earlier run are reused when they were made for the same
+/// compiled model (hash) and circuit parameters; anything else is regenerated.
 pub(crate) fn pipeline(
     model_path: &Path,
     input: &Path,
@@ -105,7 +109,9 @@ pub(crate) fn pipeline(
         let graph = zkonnx_compiler::compile(&model, &base)?;
         let mut args = base;
         if flags.logrows.is_none() {
-            args.logrows = zkonnx_circuits::min_k(&graph, &zkonnx_circuits::CircuitParams::from_run_args(&args));
+            let params = zkonnx_circuits::CircuitParams::from_run_args(&args);
+            args.logrows = zkonnx_circuits::min_k(&graph, &params);
+            check_k(args.logrows, zkonnx_circuits::rows_needed(&graph, &params), args.lookup_bits)?;
         }
         Settings::new(args, Default::default())
     } else {
@@ -121,10 +127,20 @@ pub(crate) fn pipeline(
 
     let k = settings.run_args.logrows;
     let srs_params = load_srs(srs, k)?;
+    let mut reused = Vec::new();
     let p = Phase::start("setup");
-    let keys = setup_keys(&compiled, &srs_params)?;
     let (vk_path, pk_path) = (out.join("vk.key"), out.join("pk.key"));
-    write_keys(&keys, &vk_path, &pk_path)?;
+    let keys = match reusable_keys(&compiled, &vk_path, &pk_path) {
+        Some(keys) => {
+            reused.push("setup");
+            keys
+        }
+        None => {
+            let keys = setup_keys(&compiled, &srs_params)?;
+            write_keys(&keys, &settings.model.model_hash, &vk_path, &pk_path)?;
+            keys
+        }
+    };
     phases.setup = p.finish();
 
     let p = Phase::start("witness");
@@ -150,6 +166,7 @@ pub(crate) fn pipeline(
         outputs: witness.output_floats,
         proof_bytes: proof.proof_bytes()?.len(),
         peak_rss_mb: peak_rss_mb(),
+        reused,
         error: verdict.err().map(|e| e.to_string()),
     })
 }

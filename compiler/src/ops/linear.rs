@@ -16,7 +16,7 @@ use zkonnx_ir::quant::quantize;
 use zkonnx_ir::{Linear, LinearRow, Op, TensorId};
 
 use crate::index::{for_each_coord, strides};
-use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
+use crate::lower::{check_size, saturating_product, ConstVal, Lowerer, NodeCx, Value, MAX_LINEAR_TERMS};
 use crate::ops::pool::geometry;
 use crate::CompileError;
 
@@ -190,6 +190,8 @@ fn einsum(lw: &mut Lowerer<'_>, op: &EinSum, cx: &NodeCx) -> Result<PendingLinea
     };
     let contracted: Vec<usize> = (0..axes.len()).filter(|&a| axes[a].out.is_empty()).collect();
     let inner: Vec<usize> = contracted.iter().map(|&a| axes[a].size).collect();
+    let total = saturating_product(cx.shape.iter().chain(&inner).copied());
+    check_size(&cx.name, "the op's multiply-add terms", total, MAX_LINEAR_TERMS)?;
     let mut p = PendingLinear::new(x, cx.shape.clone(), cx);
     p.weights = w.data.clone();
     let mut vals = vec![0usize; axes.len()];
@@ -235,6 +237,8 @@ fn conv(lw: &mut Lowerer<'_>, op: &Conv, cx: &NodeCx) -> Result<PendingLinear, C
     if c_in % group != 0 || c_out % group != 0 || kernel.shape != want_kernel {
         return Err(cx.shape_err(format!("kernel shape {:?}, expected {want_kernel:?}", kernel.shape)));
     }
+    let total = saturating_product([geo.batch, c_out, geo.taps.len(), ig, geo.kernel_len]);
+    check_size(&cx.name, "the op's multiply-add terms", total, MAX_LINEAR_TERMS)?;
     let x = lw.operand(cx.inputs[0], cx)?;
     let mut p = PendingLinear::new(x, cx.shape.clone(), cx);
     p.weights = kernel.data;
@@ -274,6 +278,8 @@ fn conv(lw: &mut Lowerer<'_>, op: &Conv, cx: &NodeCx) -> Result<PendingLinear, C
 fn sum_pool(lw: &mut Lowerer<'_>, op: &SumPool, cx: &NodeCx) -> Result<PendingLinear, CompileError> {
     let x_shape = lw.outlet_shape(cx.inputs[0])?;
     let geo = geometry(&op.pool_spec, &x_shape, &cx.shape, cx)?;
+    let total = saturating_product([geo.batch, geo.channels, geo.taps.len(), geo.kernel_len]);
+    check_size(&cx.name, "the op's multiply-add terms", total, MAX_LINEAR_TERMS)?;
     let x = lw.operand(cx.inputs[0], cx)?;
     let mut p = PendingLinear::new(x, cx.shape.clone(), cx);
     let mut w = Interner::default();
