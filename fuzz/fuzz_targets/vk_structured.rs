@@ -1,0 +1,17 @@
+//! Structure-aware verifying key target: rebuilds a valid container (magic, version,
+//! metadata, checksum) around fuzzed metadata and key body, so the input passes the checksum
+//! and reaches halo2's `VerifyingKey::read`. Input layout: see `zkonnx_fuzz::split_key_input`.
+//! A panic escaping `vk_from_bytes` is a finding.
+#![no_main]
+
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(init: { zkonnx_fuzz::quiet_panics(); zkonnx_fuzz::seeds_from_env(); zkonnx_fuzz::gemm_graph(); }, |data: &[u8]| {
+    let Some((meta, body)) = zkonnx_fuzz::split_key_input(data) else { return };
+    let bytes = zkonnx_fuzz::key_container(b"ZKONNXVK", &meta, body);
+    zkonnx_fuzz::no_escape("vk_from_bytes (structured)", || {
+        let _ = zkonnx_verifier::keys::vk_from_bytes(Path::new("fuzz"), &bytes);
+    });
+});
