@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use zkonnx_compiler::OnnxModel;
-use zkonnx_ir::Settings;
+use zkonnx_ir::{RunArgs, Settings};
 use zkonnx_verifier::{read_json, write_json, CompiledModel, JsonArtifact};
 
 #[derive(clap::Args, Debug)]
@@ -72,6 +72,15 @@ pub(crate) fn compile_model(model: &OnnxModel, mut settings: Settings) -> Result
 pub(crate) const MAX_LOGROWS: u32 = 26;
 
 /// Refuses, before any expensive work, a circuit that needs more than `2^MAX_LOGROWS` rows.
+/// Sets `args.logrows` to the smallest k that fits `model` compiled under `args`, refusing a
+/// circuit above the supported maximum.
+pub(crate) fn fit_logrows(model: &OnnxModel, args: &mut RunArgs) -> Result<()> {
+    let graph = zkonnx_compiler::compile(model, args)?;
+    let params = zkonnx_circuits::CircuitParams::from_run_args(args);
+    args.logrows = zkonnx_circuits::min_k(&graph, &params);
+    check_k(args.logrows, zkonnx_circuits::rows_needed(&graph, &params), args.lookup_bits)
+}
+
 pub(crate) fn check_k(min_k: u32, rows: usize, lookup_bits: u32) -> Result<()> {
     if min_k > MAX_LOGROWS {
         anyhow::bail!(

@@ -9,7 +9,7 @@ use zkonnx_ir::{RunArgs, Settings};
 use zkonnx_verifier::keys::read_vk;
 use zkonnx_verifier::{verify_artifact, write_json};
 
-use crate::commands::compile::{check_k, compile_model, save_compiled};
+use crate::commands::compile::{compile_model, fit_logrows, save_compiled};
 use crate::commands::prove::prove_witness;
 use crate::commands::settings::calibrated_settings;
 use crate::commands::setup::{reusable_keys, setup_keys, write_keys};
@@ -106,12 +106,9 @@ pub(crate) fn pipeline(
     let base = flags.apply(RunArgs::default())?;
     let model = OnnxModel::load(model_path, &base.dims)?;
     let settings = if pinned(flags) {
-        let graph = zkonnx_compiler::compile(&model, &base)?;
         let mut args = base;
         if flags.logrows.is_none() {
-            let params = zkonnx_circuits::CircuitParams::from_run_args(&args);
-            args.logrows = zkonnx_circuits::min_k(&graph, &params);
-            check_k(args.logrows, zkonnx_circuits::rows_needed(&graph, &params), args.lookup_bits)?;
+            fit_logrows(&model, &mut args)?;
         }
         Settings::new(args, Default::default())
     } else {

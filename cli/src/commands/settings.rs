@@ -7,7 +7,7 @@ use zkonnx_compiler::{calibrate as calibrate_model, CalibrationTarget, OnnxModel
 use zkonnx_ir::{ModelInfo, RunArgs, Settings};
 use zkonnx_verifier::write_json;
 
-use crate::commands::compile::check_k;
+use crate::commands::compile::fit_logrows;
 use crate::common::{read_inputs, RunArgsFlags};
 
 #[derive(clap::Args, Debug)]
@@ -91,10 +91,7 @@ pub(crate) fn calibrated_settings(
         }
     }
     let mut run_args = report.run_args;
-    let graph = zkonnx_compiler::compile(model, &run_args)?;
-    let params = zkonnx_circuits::CircuitParams::from_run_args(&run_args);
-    run_args.logrows = zkonnx_circuits::min_k(&graph, &params);
-    check_k(run_args.logrows, zkonnx_circuits::rows_needed(&graph, &params), run_args.lookup_bits)?;
+    fit_logrows(model, &mut run_args)?;
     run_args.validate()?;
     if print {
         eprintln!(
