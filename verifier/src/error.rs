@@ -18,6 +18,8 @@ pub enum ArtifactError {
     Version { path: PathBuf, kind: &'static str, expected: u32, got: u32 },
     #[error("{path}: corrupt {kind} file: {reason}")]
     Corrupt { path: PathBuf, kind: &'static str, reason: String },
+    #[error("{path}: this {kind} was not made for these settings: {reason}; run `zkonnx setup` again")]
+    Mismatch { path: PathBuf, kind: &'static str, reason: String },
     #[error("{path}: {kind} k = {k} is outside the supported range 1..={max}")]
     TooLarge { path: PathBuf, kind: &'static str, k: u32, max: u32 },
 }

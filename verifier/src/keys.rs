@@ -13,9 +13,11 @@ use halo2_proofs::plonk::{ProvingKey, VerifyingKey};
 use halo2_proofs::SerdeFormat;
 use serde::{Deserialize, Serialize};
 use zkonnx_circuits::{CircuitParams, ModelCircuit};
+use zkonnx_ir::Settings;
 
 use crate::artifact::{read_bytes, write_atomic};
 use crate::container::{decode, encode, has_magic};
+use crate::key_layout::{check_pk_tail, check_vk_header};
 use crate::ArtifactError;
 
 const VK_MAGIC: &[u8; 8] = b"ZKONNXVK";
@@ -35,6 +37,27 @@ pub struct KeyMeta {
     pub params: CircuitParams,
     /// Hex SHA-256 of the compiled model's graph (`settings.model.model_hash`).
     pub model_hash: String,
+}
+
+impl KeyMeta {
+    /// Checks that the key at `path` was made for the model and circuit `settings` describe:
+    /// the same model hash (when both record one) and the same circuit parameters. A key for
+    /// other parameters may still parse (e.g. another `lookup_bits` keeps the same columns), so
+    /// `prove` and `verify` call this before using a key.
+    pub fn check_for(&self, path: &Path, settings: &Settings) -> Result<(), ArtifactError> {
+        let kind = "key";
+        let want = CircuitParams::from_run_args(&settings.run_args);
+        if self.params != want {
+            let reason = format!("its circuit parameters are {:?}, the settings give {want:?}", self.params);
+            return Err(ArtifactError::Mismatch { path: path.to_path_buf(), kind, reason });
+        }
+        let hash = &settings.model.model_hash;
+        if !hash.is_empty() && !self.model_hash.is_empty() && &self.model_hash != hash {
+            let reason = format!("it belongs to model {}, the settings to model {hash}", self.model_hash);
+            return Err(ArtifactError::Mismatch { path: path.to_path_buf(), kind, reason });
+        }
+        Ok(())
+    }
 }
 
 fn meta(params: &CircuitParams, model_hash: &str) -> Vec<u8> {
@@ -97,14 +120,45 @@ pub fn key_meta(path: &Path, bytes: &[u8]) -> Result<KeyMeta, ArtifactError> {
 }
 
 /// Parses a verifying key file's bytes; `path` only names the source in errors.
-pub fn vk_from_bytes(path: &Path, bytes: &[u8]) -> Result<(VerifyingKey<G1Affine>, CircuitParams), ArtifactError> {
+pub fn vk_from_bytes(path: &Path, bytes: &[u8]) -> Result<(VerifyingKey<G1Affine>, KeyMeta), ArtifactError> {
     let (meta, body) = decode(path, VK_KIND, VK_MAGIC, KEY_VERSION, bytes)?;
-    let params = parse_meta(path, VK_KIND, meta)?.params;
+    let meta = parse_meta(path, VK_KIND, meta)?;
+    let (vk, len) = read_vk_body(path, VK_KIND, body, &meta.params)?;
+    if len != body.len() {
+        return Err(corrupt(path, VK_KIND, format!("{} unexpected bytes after the key", body.len() - len)));
+    }
+    Ok((vk, meta))
+}
+
+fn corrupt(path: &Path, kind: &'static str, reason: String) -> ArtifactError {
+    ArtifactError::Corrupt { path: path.to_path_buf(), kind, reason }
+}
+
+/// Reads the verifying key at the start of `body` (a VK or PK body) after checking its header
+/// against the metadata; returns the key and the number of bytes it took.
+fn read_vk_body(
+    path: &Path,
+    kind: &'static str,
+    body: &[u8],
+    params: &CircuitParams,
+) -> Result<(VerifyingKey<G1Affine>, usize), ArtifactError> {
+    check_vk_header(body, params.k).map_err(|r| corrupt(path, kind, r))?;
     let p = params.clone();
-    let vk = guarded(path, VK_KIND, || {
-        VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(&mut Cursor::new(body), SerdeFormat::RawBytes, p)
+    let mut cursor = Cursor::new(body);
+    let vk = guarded(path, kind, || {
+        VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(&mut cursor, SerdeFormat::RawBytes, p)
     })?;
-    Ok((vk, params))
+    // halo2 takes the number of fixed commitments from the body; the circuit decides it
+    let (got, want) = (vk.fixed_commitments().len(), vk.cs().num_fixed_columns());
+    if got != want {
+        return Err(corrupt(
+            path,
+            kind,
+            format!("{got} fixed-column commitments, but the circuit parameters in the key give {want}"),
+        ));
+    }
+    // the cursor never moves past the slice it reads
+    Ok((vk, cursor.position() as usize))
 }
 
 /// Writes a verifying key file atomically.
@@ -118,7 +172,7 @@ pub fn write_vk(
 }
 
 /// Reads a verifying key file.
-pub fn read_vk(path: &Path) -> Result<(VerifyingKey<G1Affine>, CircuitParams), ArtifactError> {
+pub fn read_vk(path: &Path) -> Result<(VerifyingKey<G1Affine>, KeyMeta), ArtifactError> {
     vk_from_bytes(path, &read_bytes(path)?)
 }
 
@@ -132,18 +186,21 @@ pub fn write_pk(
     write_atomic(path, &pk_to_bytes(pk, params, model_hash))
 }
 
-/// Parses a proving key file's bytes; `path` only names the source in errors.
-pub fn pk_from_bytes(path: &Path, bytes: &[u8]) -> Result<(ProvingKey<G1Affine>, CircuitParams), ArtifactError> {
+/// Parses a proving key file's bytes; `path` only names the source in errors. The body's
+/// layout is checked before halo2 parses it, so a forged length is an error, not an abort.
+pub fn pk_from_bytes(path: &Path, bytes: &[u8]) -> Result<(ProvingKey<G1Affine>, KeyMeta), ArtifactError> {
     let (meta, body) = decode(path, PK_KIND, PK_MAGIC, KEY_VERSION, bytes)?;
-    let params = parse_meta(path, PK_KIND, meta)?.params;
-    let p = params.clone();
+    let meta = parse_meta(path, PK_KIND, meta)?;
+    let (_, vk_len) = read_vk_body(path, PK_KIND, body, &meta.params)?;
+    check_pk_tail(&body[vk_len..], meta.params.k).map_err(|r| corrupt(path, PK_KIND, r))?;
+    let p = meta.params.clone();
     let pk = guarded(path, PK_KIND, || {
         ProvingKey::<G1Affine>::read::<_, ModelCircuit>(&mut Cursor::new(body), SerdeFormat::RawBytes, p)
     })?;
-    Ok((pk, params))
+    Ok((pk, meta))
 }
 
 /// Reads a proving key file.
-pub fn read_pk(path: &Path) -> Result<(ProvingKey<G1Affine>, CircuitParams), ArtifactError> {
+pub fn read_pk(path: &Path) -> Result<(ProvingKey<G1Affine>, KeyMeta), ArtifactError> {
     pk_from_bytes(path, &read_bytes(path)?)
 }

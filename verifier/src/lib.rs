@@ -12,6 +12,7 @@
 pub mod artifact;
 mod container;
 mod error;
+mod key_layout;
 pub mod keys;
 mod proof;
 pub mod srs;

@@ -64,8 +64,8 @@ fn keys_round_trip_with_their_metadata() {
     let (pk, params, _) = keys();
     let path = Path::new("pk.key");
     let bytes = pk_to_bytes(&pk, &params, HASH);
-    let (read, read_params) = pk_from_bytes(path, &bytes).unwrap();
-    assert_eq!(read_params, params);
+    let (read, read_meta) = pk_from_bytes(path, &bytes).unwrap();
+    assert_eq!((read_meta.params, read_meta.model_hash.as_str()), (params.clone(), HASH));
     assert_eq!(read.get_vk().transcript_repr(), pk.get_vk().transcript_repr());
     let meta = key_meta(path, &bytes).unwrap();
     assert_eq!((meta.params, meta.model_hash.as_str()), (params.clone(), HASH));
@@ -113,12 +113,86 @@ fn pk_byte_flips_and_truncations_are_rejected() {
     big.k = 40;
     let err = pk_from_bytes(path, &pk_to_bytes(&pk, &big, HASH)).err().unwrap();
     assert!(matches!(err, ArtifactError::TooLarge { k: 40, .. }), "{err}");
-    // valid metadata that does not match the body (checksum recomputed): never a panic
+    // valid metadata that does not match the body (checksum recomputed): an error, no panic
     for lanes in [params.lanes + 1, 16] {
         let mut other = params.clone();
         other.lanes = lanes;
-        let _ = pk_from_bytes(path, &pk_to_bytes(&pk, &other, HASH));
-        let _ = vk_from_bytes(path, &vk_to_bytes(pk.get_vk(), &other, HASH));
+        assert!(pk_from_bytes(path, &pk_to_bytes(&pk, &other, HASH)).is_err(), "lanes {lanes} accepted");
+        assert!(vk_from_bytes(path, &vk_to_bytes(pk.get_vk(), &other, HASH)).is_err(), "lanes {lanes} accepted");
+    }
+}
+
+/// Replaces the body of a key container and recomputes its checksum, as a forger would.
+fn reseal(file: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let meta_len = u32::from_le_bytes(file[12..16].try_into().unwrap()) as usize;
+    let (head, rest) = file.split_at(16 + meta_len);
+    let mut body = rest[32..].to_vec();
+    edit(&mut body);
+    let mut out = head.to_vec();
+    out.extend(Sha256::new().chain_update(&head[16..]).chain_update(&body).finalize());
+    out.extend(body);
+    out
+}
+
+/// A forger's change to a key body.
+type Edit = Box<dyn Fn(&mut Vec<u8>)>;
+
+/// The `pk_structured` fuzz finding: lengths forged behind a valid checksum used to make
+/// halo2 allocate ~100 GB and abort. Each is now an error naming the file and the field.
+#[test]
+fn forged_key_lengths_are_errors_not_aborts() {
+    let (pk, params, _) = keys();
+    let path = Path::new("pk.key");
+    let bytes = pk_to_bytes(&pk, &params, HASH);
+    let mut vk_body = Vec::new();
+    pk.get_vk().write(&mut vk_body, halo2_proofs::SerdeFormat::RawBytes).unwrap();
+    let at = vk_body.len();
+    // resealing an unchanged body gives back the same file
+    assert_eq!(reseal(&bytes, |_| ()), bytes);
+    let n_rows = 1u32 << params.k;
+    let poly = 4 + 32 * n_rows as usize;
+    let cases: [(&str, Edit); 5] = [
+        (
+            "l0 has 2147483648 coefficients",
+            Box::new(move |b| b[at..at + 4].copy_from_slice(&(1u32 << 31).to_be_bytes())),
+        ),
+        (
+            "l0 has 2147483648 coefficients",
+            Box::new(move |b| {
+                b.truncate(at);
+                b.extend((1u32 << 31).to_be_bytes());
+            }),
+        ),
+        (
+            "fixed values: 4294967295 polynomials do not fit",
+            Box::new(move |b| b[at + 3 * poly..at + 3 * poly + 4].copy_from_slice(&u32::MAX.to_be_bytes())),
+        ),
+        ("the key body says k = 30", Box::new(|b| b[1..5].copy_from_slice(&30u32.to_le_bytes()))),
+        ("unexpected bytes after the proving key", Box::new(|b| b.push(0))),
+    ];
+    for (want, edit) in cases {
+        let forged = reseal(&bytes, edit);
+        let err = pk_from_bytes(path, &forged).err().unwrap_or_else(|| panic!("forgery `{want}` accepted"));
+        assert!(matches!(err, ArtifactError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains(want) && err.to_string().contains("pk.key"), "{want}: {err}");
+    }
+    // the same for a verifying key: a forged k, a forged fixed-column count, trailing bytes
+    let vk_bytes = vk_to_bytes(pk.get_vk(), &params, HASH);
+    let vk_cases: [(&str, Edit); 3] = [
+        ("the key body says k = 30", Box::new(|b| b[1..5].copy_from_slice(&30u32.to_le_bytes()))),
+        (
+            "fixed-column commitments",
+            Box::new(|b| {
+                let count = u32::from_le_bytes(b[6..10].try_into().unwrap());
+                b[6..10].copy_from_slice(&(count - 1).to_le_bytes());
+            }),
+        ),
+        ("unexpected bytes after the key", Box::new(|b| b.push(0))),
+    ];
+    for (want, edit) in vk_cases {
+        let err = vk_from_bytes(Path::new("vk.key"), &reseal(&vk_bytes, edit)).err().unwrap();
+        assert!(err.to_string().contains(want), "{want}: {err}");
     }
 }
 

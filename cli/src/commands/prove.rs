@@ -30,9 +30,10 @@ pub(crate) struct ProveArgs {
 
 pub(crate) fn run(a: ProveArgs) -> Result<()> {
     let compiled = load_compiled(&a.compiled)?;
-    let (pk, params) = read_pk(&a.pk)?;
+    let (pk, meta) = read_pk(&a.pk)?;
+    meta.check_for(&a.pk, &compiled.settings)?;
     let witness: Witness = read_json(&a.witness)?;
-    let keys = Keys { pk, params };
+    let keys = Keys { pk, params: meta.params };
     let srs = load_srs(a.srs.as_deref(), keys.params.k)?;
     let proof = prove_witness(&compiled, &keys, &srs, &witness)?;
     write_json(&a.output, &proof)?;

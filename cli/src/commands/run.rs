@@ -152,7 +152,8 @@ pub(crate) fn pipeline(
 
     // verify from the files on disk, as a third party would
     let p = Phase::start("verify");
-    let (vk, _) = read_vk(&vk_path)?;
+    let (vk, meta) = read_vk(&vk_path)?;
+    meta.check_for(&vk_path, &settings)?;
     let verdict = verify_artifact(&settings, &vk, &srs_params, &proof);
     phases.verify = p.finish();
 

@@ -24,7 +24,8 @@ pub(crate) struct VerifyArgs {
 
 pub(crate) fn run(a: VerifyArgs) -> Result<()> {
     let settings: Settings = read_json(&a.settings)?;
-    let (vk, _) = read_vk(&a.vk)?;
+    let (vk, meta) = read_vk(&a.vk)?;
+    meta.check_for(&a.vk, &settings)?;
     let proof: ProofArtifact = read_json(&a.proof)?;
     let srs = load_srs(a.srs.as_deref(), settings.run_args.logrows)?;
     verify_artifact(&settings, &vk, &srs, &proof)
