@@ -17,6 +17,7 @@ forbid compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-cli halo2_p
 forbid circuits zkonnx-compiler zkonnx-verifier zkonnx-prover zkonnx-cli tract-onnx
 forbid verifier zkonnx-compiler zkonnx-prover zkonnx-cli tract-onnx
 forbid prover zkonnx-compiler zkonnx-cli tract-onnx
+forbid verifier-contracts zkonnx-compiler zkonnx-circuits zkonnx-prover zkonnx-cli tract-onnx
 forbid benches zkonnx-cli
 [ $status -eq 0 ] && echo "crate map: no upward dependencies"
 exit $status

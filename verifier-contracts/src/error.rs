@@ -1,0 +1,27 @@
+//! Errors of generating, compiling and running EVM verifiers.
+
+use std::path::PathBuf;
+
+/// What can go wrong between a verifying key and an EVM verdict.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContractError {
+    #[error("generating the Solidity verifier failed: {reason}")]
+    Generate { reason: String },
+    #[error(
+        "no Solidity compiler found: run `npm ci` in the zkonnx checkout (installs the pinned solc-js), \
+         set ZKONNX_SOLC_JS to a `node_modules/solc` folder, or put solc {version} on PATH ({detail})"
+    )]
+    SolcNotFound { version: &'static str, detail: String },
+    #[error("compiling {contract} failed: {reason}")]
+    Solc { contract: String, reason: String },
+    #[error(
+        "the {what} is {size} bytes, over the EIP-170 limit of {limit} bytes of runtime code, so no chain \
+         would accept it; {hint}"
+    )]
+    TooLarge { what: String, size: usize, limit: usize, hint: String },
+    #[error("EVM: {0}")]
+    Evm(String),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}

@@ -1,0 +1,128 @@
+//! An in-process EVM (revm, mainnet rules) to deploy verifiers and call them with real proofs.
+//!
+//! Limits are the chain's: EIP-170 (24,576 bytes of runtime code) and EIP-3860 (49,152 bytes
+//! of initcode) apply unless [`Evm::without_size_limits`] lifts them to measure an oversized
+//! contract. Reported gas includes the 21,000 base cost and the calldata, as on a chain.
+
+use revm::context::result::{ExecutionResult, Output};
+use revm::context::TxEnv;
+use revm::database::InMemoryDB;
+use revm::handler::{MainnetContext, MainnetEvm};
+pub use revm::primitives::Address;
+use revm::primitives::TxKind;
+use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
+
+use crate::ContractError;
+
+/// Gas given to a verifier call: a whole block's worth (30M), so that a verifier that burns
+/// everything it is given shows as such.
+pub const CALL_GAS: u64 = 30_000_000;
+
+/// How a call ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallStatus {
+    /// Returned normally.
+    Success,
+    /// Reverted (`REVERT`): a clean refusal that refunds the unused gas.
+    Revert,
+    /// Halted: out of gas, invalid opcode and the like; all the gas is gone.
+    Halt(String),
+}
+
+/// The result of one call.
+#[derive(Clone, Debug)]
+pub struct CallOutcome {
+    /// How it ended.
+    pub status: CallStatus,
+    /// Gas used, including the base cost and calldata.
+    pub gas_used: u64,
+    /// Returned or revert data.
+    pub output: Vec<u8>,
+}
+
+impl CallOutcome {
+    /// Whether a verifier accepted: the call succeeded and returned nothing or the word `1`
+    /// (ABI `true`).
+    pub fn accepted(&self) -> bool {
+        let is_true = self.output.len() == 32 && self.output[..31].iter().all(|&b| b == 0) && self.output[31] == 1;
+        self.status == CallStatus::Success && (self.output.is_empty() || is_true)
+    }
+}
+
+/// A deployed contract.
+#[derive(Clone, Debug)]
+pub struct Deployed {
+    /// Its address.
+    pub address: Address,
+    /// Gas the deployment used.
+    pub gas_used: u64,
+    /// Bytes of runtime code at the address.
+    pub runtime_size: usize,
+}
+
+/// A fresh in-memory chain with one funded-by-default sender.
+#[allow(missing_debug_implementations, reason = "revm's EVM has no Debug")]
+pub struct Evm {
+    evm: MainnetEvm<MainnetContext<InMemoryDB>>,
+    nonce: u64,
+}
+
+impl Default for Evm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Evm {
+    /// A chain with mainnet's contract size limits.
+    pub fn new() -> Self {
+        Evm { evm: Context::mainnet().with_db(InMemoryDB::default()).build_mainnet(), nonce: 0 }
+    }
+
+    /// A chain without the EIP-170 and EIP-3860 size limits, to measure oversized contracts.
+    pub fn without_size_limits() -> Self {
+        let ctx = Context::mainnet().with_db(InMemoryDB::default()).modify_cfg_chained(|c| {
+            c.limit_contract_code_size = Some(usize::MAX);
+            c.limit_contract_initcode_size = Some(usize::MAX);
+        });
+        Evm { evm: ctx.build_mainnet(), nonce: 0 }
+    }
+
+    fn transact(&mut self, kind: TxKind, data: &[u8], gas_limit: u64) -> Result<ExecutionResult, ContractError> {
+        let tx = TxEnv { gas_limit, kind, data: data.to_vec().into(), nonce: self.nonce, ..Default::default() };
+        let result = self.evm.transact_commit(tx).map_err(|e| ContractError::Evm(format!("{e:?}")))?;
+        self.nonce += 1;
+        Ok(result)
+    }
+
+    /// Deploys `creation` code; an error says why the chain refused it.
+    pub fn deploy(&mut self, creation: &[u8]) -> Result<Deployed, ContractError> {
+        match self.transact(TxKind::Create, creation, CALL_GAS)? {
+            ExecutionResult::Success { output: Output::Create(code, Some(address)), gas_used, .. } => {
+                Ok(Deployed { address, gas_used, runtime_size: code.len() })
+            }
+            ExecutionResult::Success { .. } => Err(ContractError::Evm("deployment created no contract".into())),
+            ExecutionResult::Revert { gas_used, .. } => {
+                Err(ContractError::Evm(format!("deployment reverted after {gas_used} gas")))
+            }
+            ExecutionResult::Halt { reason, gas_used } => {
+                Err(ContractError::Evm(format!("deployment halted ({reason:?}) after {gas_used} gas")))
+            }
+        }
+    }
+
+    /// Calls `to` with `calldata` and `gas_limit` gas, committing the transaction.
+    pub fn call(&mut self, to: Address, calldata: &[u8], gas_limit: u64) -> Result<CallOutcome, ContractError> {
+        Ok(match self.transact(TxKind::Call(to), calldata, gas_limit)? {
+            ExecutionResult::Success { gas_used, output, .. } => {
+                CallOutcome { status: CallStatus::Success, gas_used, output: output.into_data().to_vec() }
+            }
+            ExecutionResult::Revert { gas_used, output } => {
+                CallOutcome { status: CallStatus::Revert, gas_used, output: output.to_vec() }
+            }
+            ExecutionResult::Halt { reason, gas_used } => {
+                CallOutcome { status: CallStatus::Halt(format!("{reason:?}")), gas_used, output: vec![] }
+            }
+        })
+    }
+}

@@ -1,0 +1,20 @@
+//! `zkonnx-verifier-contracts`: EVM verifiers for zkonnx proofs.
+//!
+//! - [`reference`]: snark-verifier's generated Solidity verifier, the reference oracle;
+//! - [`solc`]: offline compilation with the pinned solc-js (or a native solc 0.8.19);
+//! - [`evm`]: an in-process EVM (revm) to deploy verifiers and call them with real proofs;
+//! - [`calldata`]: the calldata layout (public values, then the proof).
+//!
+//! Place in the crate map: `ir`, `verifier` <- `verifier-contracts` <- `cli`.
+
+pub mod calldata;
+mod error;
+pub mod evm;
+pub mod reference;
+pub mod solc;
+
+pub use calldata::encode_calldata;
+pub use error::ContractError;
+pub use evm::{CallOutcome, CallStatus, Evm};
+pub use reference::reference_verifier;
+pub use solc::{compile_contract, Bytecode, EIP170_LIMIT, SOLC_VERSION};

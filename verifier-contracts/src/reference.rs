@@ -1,0 +1,51 @@
+//! The reference verifier: the Solidity that snark-verifier 0.2 generates for a verifying key.
+//!
+//! It unrolls every column and query into straight-line code with the verifying key baked in,
+//! so it is exact but grows with the circuit's width (about 3.8 KB of runtime code per 3
+//! advice columns and 2 lookups) and stops fitting the EIP-170 limit at roughly 14 advice
+//! columns. zkonnx keeps it as the independent oracle its own verifiers are tested against.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+use halo2_proofs::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine};
+use halo2_proofs::plonk::VerifyingKey;
+use halo2_proofs::poly::commitment::ParamsProver;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use snark_verifier::loader::evm::EvmLoader;
+use snark_verifier::pcs::kzg::{Bdfg21, KzgAs, KzgDecidingKey};
+use snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+use snark_verifier::system::halo2::{compile, Config};
+use snark_verifier::verifier::plonk::PlonkVerifier;
+use snark_verifier::verifier::SnarkVerifier;
+
+use crate::ContractError;
+
+/// SHPLONK (BDFG21) over KZG, as zkonnx proves.
+type Shplonk = PlonkVerifier<KzgAs<Bn256, Bdfg21>>;
+
+/// Solidity source of snark-verifier's verifier (contract `Halo2Verifier`) for `vk` with
+/// `num_instances` public values in one instance column. `srs` must have the key's `k`
+/// (reduce it first). The source needs solc 0.8.19 with the optimizer off.
+pub fn reference_verifier(
+    srs: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    num_instances: usize,
+) -> Result<String, ContractError> {
+    let generate = || -> Result<String, String> {
+        let protocol = compile(srs, vk, Config::kzg().with_num_instance(vec![num_instances]));
+        let dk: KzgDecidingKey<Bn256> = (srs.get_g()[0], srs.g2(), srs.s_g2()).into();
+        let loader = EvmLoader::new::<Fq, Fr>();
+        let protocol = protocol.loaded(&loader);
+        let mut transcript = EvmTranscript::<_, Rc<EvmLoader>, _, _>::new(&loader);
+        let instances = transcript.load_instances(vec![num_instances]);
+        let proof = Shplonk::read_proof(&dk, &protocol, &instances, &mut transcript).map_err(|e| format!("{e:?}"))?;
+        Shplonk::verify(&dk, &protocol, &instances, &proof).map_err(|e| format!("{e:?}"))?;
+        Ok(loader.solidity_code())
+    };
+    match catch_unwind(AssertUnwindSafe(generate)) {
+        Ok(Ok(code)) => Ok(code),
+        Ok(Err(reason)) => Err(ContractError::Generate { reason }),
+        Err(_) => Err(ContractError::Generate { reason: "snark-verifier panicked on this verifying key".into() }),
+    }
+}
