@@ -2,6 +2,7 @@
 
 pub(crate) mod compile;
 pub(crate) mod demo;
+pub(crate) mod evm;
 pub(crate) mod prove;
 pub(crate) mod run;
 pub(crate) mod settings;

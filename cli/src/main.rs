@@ -39,6 +39,12 @@ enum Command {
     Prove(commands::prove::ProveArgs),
     /// Verify a proof; exits non-zero when it does not verify.
     Verify(commands::verify::VerifyArgs),
+    /// Generate and compile a Solidity verifier for a verifying key.
+    CreateEvmVerifier(commands::evm::CreateArgs),
+    /// Write a proof as verifier calldata (public values, then the proof).
+    EncodeEvmCalldata(commands::evm::CalldataArgs),
+    /// Verify a proof with a compiled Solidity verifier in an in-process EVM.
+    VerifyEvm(commands::evm::VerifyEvmArgs),
     /// Print the quantized graph of a model.
     Table(commands::table::TableArgs),
     /// All steps in order: settings, compile, setup, witness, prove, verify.
@@ -58,6 +64,9 @@ fn main() -> ExitCode {
         Command::GenWitness(a) => commands::witness::run(a),
         Command::Prove(a) => commands::prove::run(a),
         Command::Verify(a) => commands::verify::run(a),
+        Command::CreateEvmVerifier(a) => commands::evm::create(a),
+        Command::EncodeEvmCalldata(a) => commands::evm::calldata(a),
+        Command::VerifyEvm(a) => commands::evm::verify_evm(a),
         Command::Table(a) => commands::table::run(a),
         Command::Run(a) => commands::run::run(a),
         Command::Demo(a) => commands::demo::run(a),

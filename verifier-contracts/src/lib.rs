@@ -3,16 +3,19 @@
 //! - [`reference`]: snark-verifier's generated Solidity verifier, the reference oracle;
 //! - [`solc`]: offline compilation with the pinned solc-js (or a native solc 0.8.19);
 //! - [`evm`]: an in-process EVM (revm) to deploy verifiers and call them with real proofs;
-//! - [`calldata`]: the calldata layout (public values, then the proof).
+//! - [`calldata`]: the calldata layout (public values, then the proof);
+//! - [`EvmVerifierArtifact`]: `verifier.json`, a compiled verifier with what it was made for.
 //!
 //! Place in the crate map: `ir`, `verifier` <- `verifier-contracts` <- `cli`.
 
+mod artifact;
 pub mod calldata;
 mod error;
 pub mod evm;
 pub mod reference;
 pub mod solc;
 
+pub use artifact::{EvmVerifierArtifact, VerifierInfo};
 pub use calldata::encode_calldata;
 pub use error::ContractError;
 pub use evm::{CallOutcome, CallStatus, Evm};

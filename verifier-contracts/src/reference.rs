@@ -49,3 +49,8 @@ pub fn reference_verifier(
         Err(_) => Err(ContractError::Generate { reason: "snark-verifier panicked on this verifying key".into() }),
     }
 }
+
+/// How [`EvmVerifierArtifact`](crate::EvmVerifierArtifact)s name this generator.
+pub const REFERENCE_GENERATOR: &str = "snark-verifier 0.2.7 (unrolled reference)";
+/// The contract name in the reference source.
+pub const REFERENCE_CONTRACT: &str = "Halo2Verifier";

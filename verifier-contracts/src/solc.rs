@@ -118,7 +118,11 @@ fn run_standard_json(compiler: &Compiler, input: &str) -> Result<String, String>
     }
     let out = child.wait_with_output().map_err(|e| format!("running {compiler:?}: {e}"))?;
     if !out.status.success() {
-        return Err(format!("{compiler:?} exited with {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()));
+        return Err(format!(
+            "{compiler:?} exited with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
     String::from_utf8(out.stdout).map_err(|e| format!("{compiler:?} printed non-UTF-8 output: {e}"))
 }

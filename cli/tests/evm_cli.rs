@@ -1,0 +1,84 @@
+//! The EVM commands through the binary: `create-evm-verifier` (refusing an oversized verifier
+//! with the fix and writing nothing), `encode-evm-calldata`, `verify-evm` (accepting the real
+//! proof, exiting non-zero on a wrong public output).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn zkonnx(dir: &Path, args: &[&str]) -> Output {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache");
+    Command::new(env!("CARGO_BIN_EXE_zkonnx"))
+        .args(args)
+        .current_dir(dir)
+        .env("ZKONNX_CACHE_DIR", cache)
+        .output()
+        .unwrap_or_else(|e| panic!("running zkonnx: {e}"))
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn run_fixture(dir: &Path, lanes: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tiny");
+    let (model, input) = (root.join("gemm.onnx"), root.join("gemm.input.json"));
+    let args = ["run", "-M", model.to_str().unwrap(), "-D", input.to_str().unwrap(), "--out", ".", "--lanes", lanes];
+    let o = zkonnx(dir, &args);
+    assert!(o.status.success(), "run: {}", stderr(&o));
+}
+
+#[test]
+fn create_encode_and_verify_on_the_evm() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    run_fixture(dir, "1");
+    let o = zkonnx(dir, &["create-evm-verifier"]);
+    assert!(o.status.success(), "create-evm-verifier: {}", stderr(&o));
+    assert!(stderr(&o).contains("runtime code"), "{}", stderr(&o));
+    let verifier: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("verifier.json")).unwrap()).unwrap();
+    assert_eq!(verifier["format"], "zkonnx-evm-verifier");
+    assert!(verifier["runtime_size"].as_u64().unwrap() <= 24_576);
+    assert!(std::fs::read_to_string(dir.join("verifier.sol")).unwrap().contains("contract Halo2Verifier"));
+
+    let o = zkonnx(dir, &["encode-evm-calldata"]);
+    assert!(o.status.success(), "encode-evm-calldata: {}", stderr(&o));
+    let calldata = std::fs::read(dir.join("calldata.bin")).unwrap();
+    let proof: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("proof.json")).unwrap()).unwrap();
+    let n = proof["instances"].as_array().unwrap().len();
+    let proof_hex = proof["proof"].as_str().unwrap().trim_start_matches("0x");
+    assert_eq!(calldata.len(), 32 * n + proof_hex.len() / 2);
+    assert_eq!(hex::encode(&calldata[32 * n..]), proof_hex);
+
+    let o = zkonnx(dir, &["verify-evm"]);
+    assert!(o.status.success(), "verify-evm: {}", stderr(&o));
+    assert!(stderr(&o).contains("gas"), "{}", stderr(&o));
+
+    // a wrong public output: the contract refuses and the command exits non-zero
+    let mut bad = proof.clone();
+    let last = bad["instances"].as_array().unwrap().len() - 1;
+    let v = bad["instances"][last].as_str().unwrap().to_string();
+    let flipped = format!("{}{}", &v[..v.len() - 1], if v.ends_with('0') { '1' } else { '0' });
+    bad["instances"][last] = flipped.into();
+    std::fs::write(dir.join("bad.json"), serde_json::to_vec(&bad).unwrap()).unwrap();
+    let o = zkonnx(dir, &["verify-evm", "--proof", "bad.json"]);
+    assert!(!o.status.success(), "a wrong public output verified on the EVM");
+    assert!(stderr(&o).contains("rejected"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_oversized_verifier_is_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    run_fixture(dir, "4");
+    let o = zkonnx(dir, &["create-evm-verifier"]);
+    assert!(!o.status.success(), "an oversized verifier was written");
+    let err = stderr(&o);
+    assert!(err.contains("EIP-170") && err.contains("--lanes 1"), "{err}");
+    assert!(!dir.join("verifier.sol").exists() && !dir.join("verifier.json").exists());
+    // on request it is written anyway, and still verifies on a chain without the limit
+    let o = zkonnx(dir, &["create-evm-verifier", "--allow-oversize"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = zkonnx(dir, &["verify-evm"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
