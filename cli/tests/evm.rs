@@ -78,3 +78,64 @@ fn reference_verifier_agrees_with_the_native_one_on_every_fixture() {
         let _ = p;
     }
 }
+
+/// ABI: `submit(bytes)` with `data`.
+fn submit_call(data: &[u8]) -> Vec<u8> {
+    use sha3::{Digest, Keccak256};
+    let mut call = Keccak256::digest(b"submit(bytes)")[..4].to_vec();
+    call.extend(word(32));
+    call.extend(word(data.len() as u64));
+    call.extend(data);
+    while (call.len() - 4) % 32 != 0 {
+        call.push(0);
+    }
+    call
+}
+
+fn word(v: u64) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w[24..].copy_from_slice(&v.to_be_bytes());
+    w
+}
+
+/// The example consumer contract verifies a real proof through a deployed verifier (mainnet
+/// size limits: one lane keeps the reference verifier under EIP-170) and reads the proven
+/// outputs: its argmax equals the proof's, and a tampered proof makes it revert.
+#[test]
+fn example_consumer_reads_the_proven_output() {
+    let p = prove_fixture("mlp/model.onnx", "mlp/input.json", |a| a.lanes = 1);
+    let mut evm = Evm::new();
+    let verifier = deploy_reference(&mut evm, &p);
+    let source = include_str!("../../verifier-contracts/contracts/ProvenArgmax.sol");
+    let consumer = compile_contract(source, "ProvenArgmax", Some(200)).unwrap();
+    let n = p.settings.num_instances();
+    let outputs = p.proof.outputs[0].len();
+    let mut creation = consumer.creation.clone();
+    let mut addr = [0u8; 32];
+    addr[12..].copy_from_slice(verifier.as_slice());
+    creation.extend(addr);
+    for v in [n as u64, (n - outputs) as u64, outputs as u64, 2_000_000] {
+        creation.extend(word(v));
+    }
+    let at = evm.deploy(&creation).unwrap().address;
+
+    let instances = p.proof.instances().unwrap();
+    let proof = p.proof.proof_bytes().unwrap();
+    let data = encode_calldata(&instances, &proof);
+    let out = evm.call(at, &submit_call(&data), CALL_GAS).unwrap();
+    assert_eq!(out.status, zkonnx_verifier_contracts::CallStatus::Success, "{out:?}");
+    let argmax = p.proof.outputs[0]
+        .iter()
+        .enumerate()
+        .fold((0, f64::MIN), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) })
+        .0;
+    assert_eq!(out.output, word(argmax as u64), "the contract's argmax differs from the proof's outputs");
+    eprintln!("consumer: class {argmax} proven on-chain, {} gas", out.gas_used);
+
+    let mut bad = data.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    let out = evm.call(at, &submit_call(&bad), CALL_GAS).unwrap();
+    assert_eq!(out.status, zkonnx_verifier_contracts::CallStatus::Revert, "{out:?}");
+    assert!(out.gas_used < CALL_GAS / 4, "the capped verifier call burned {} gas", out.gas_used);
+}
