@@ -29,6 +29,16 @@ pub(crate) const SUPPORTED_OPS: &[&str] = &[
     "Transpose",
     "Constant",
     "Identity",
+    "Clip",
+    "HardSigmoid",
+    "LeakyRelu",
+    "Neg",
+    "Abs",
+    "ReduceSum",
+    "ReduceMean",
+    "ReduceMax",
+    "ReduceMin",
+    "GlobalMaxPool",
 ];
 
 /// An ONNX model with every dimension fixed, ready to compile or to run in float.

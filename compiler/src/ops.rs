@@ -9,17 +9,25 @@ use tract_onnx::prelude::*;
 use crate::lower::{Lowerer, NodeCx, Value};
 use crate::CompileError;
 
+pub(crate) mod activation;
 pub(crate) mod elementwise;
 pub(crate) mod linear;
 pub(crate) mod pool;
+pub(crate) mod reduce;
 pub(crate) mod shape;
 
 /// A family's entry point: `Ok(None)` when the node's op is not one of the family's.
 type LowerFn = fn(&mut Lowerer<'_>, &TypedNode, &NodeCx) -> Result<Option<Value>, CompileError>;
 
 /// The op families, tried in order.
-const FAMILIES: &[(&str, LowerFn)] =
-    &[("linear", linear::lower), ("elementwise", elementwise::lower), ("pool", pool::lower), ("shape", shape::lower)];
+const FAMILIES: &[(&str, LowerFn)] = &[
+    ("linear", linear::lower),
+    ("activation", activation::lower),
+    ("elementwise", elementwise::lower),
+    ("pool", pool::lower),
+    ("reduce", reduce::lower),
+    ("shape", shape::lower),
+];
 
 /// Lowers one node, or returns `Ok(None)` when no family supports its op.
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, SumPool};
 use tract_onnx::tract_core::ops::einsum::EinSum;
-use tract_onnx::tract_core::ops::nn::{Reduce, Reducer};
 use zkonnx_ir::quant::quantize;
 use zkonnx_ir::{Linear, LinearRow, Op, TensorId};
 
@@ -28,8 +27,6 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         conv(lw, op, cx)?
     } else if let Some(op) = node.op_as::<SumPool>() {
         sum_pool(lw, op, cx)?
-    } else if let Some(op) = node.op_as::<Reduce>() {
-        reduce_sum(lw, op, cx)?
     } else {
         return Ok(None);
     };
@@ -294,33 +291,6 @@ fn sum_pool(lw: &mut Lowerer<'_>, op: &SumPool, cx: &NodeCx) -> Result<PendingLi
         }
     }
     p.weights = w.values;
-    Ok(p)
-}
-
-/// `Reduce<Sum>` over some axes (the first half of GlobalAveragePool; the `Div` that follows
-/// folds into the weights).
-fn reduce_sum(lw: &mut Lowerer<'_>, op: &Reduce, cx: &NodeCx) -> Result<PendingLinear, CompileError> {
-    if !matches!(op.reducer, Reducer::Sum) {
-        return Err(cx.unsupported(format!("reducer {:?}", op.reducer)));
-    }
-    let x_shape = lw.outlet_shape(cx.inputs[0])?;
-    if x_shape.len() != cx.shape.len() || op.axes.iter().any(|&a| a >= x_shape.len()) {
-        return Err(cx.shape_err("reduction changes the rank"));
-    }
-    let inner: Vec<usize> = op.axes.iter().map(|&a| x_shape[a]).collect();
-    let xs = strides(&x_shape);
-    let x = lw.operand(cx.inputs[0], cx)?;
-    let mut p = PendingLinear::new(x, cx.shape.clone(), cx);
-    p.weights = vec![1.0];
-    for_each_coord(&cx.shape, |_, coord| {
-        let base: usize = coord.iter().zip(&xs).map(|(c, s)| c * s).sum();
-        let mut terms = Vec::new();
-        for_each_coord(&inner, |_, k| {
-            let off: usize = op.axes.iter().zip(k).map(|(&a, &v)| v * xs[a]).sum();
-            terms.push(((base + off) as u32, 0));
-        });
-        p.rows.push(RowF { terms, bias: None });
-    });
     Ok(p)
 }
 

@@ -1,0 +1,138 @@
+//! Piecewise-linear activations, built from the circuit's ReLU, add and linear ops (no new
+//! constraints, so their soundness is that of those chips):
+//!
+//! - `Max(x, c)` = `c + relu(x - c)` and `Min(x, c)` = `c - relu(c - x)` for a constant `c`:
+//!   ONNX `Clip` (and `Relu6`, and the clamp of `HardSigmoid`) reach tract's typed graph as
+//!   these; `Max(x, 0)` stays a plain ReLU;
+//! - `Neg`: a diagonal linear map with weight `-1` (folded into a preceding linear op when
+//!   possible);
+//! - `Abs` = `relu(x) + relu(-x)`;
+//! - `LeakyRelu(alpha)` = `relu(x) - alpha * relu(-x)`; `PRelu` (reaching tract as
+//!   `x * (x < 0 ? slope : 1)`) is not lowered yet.
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
+use tract_onnx::tract_core::ops::nn::LeakyRelu;
+use zkonnx_ir::quant::quantize;
+use zkonnx_ir::{Arith, ArithKind, Op, TensorId};
+
+use crate::index::broadcast_map;
+use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
+use crate::ops::linear::diagonal;
+use crate::CompileError;
+
+/// Lowers the family's ops; `Ok(None)` for any other op.
+pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
+    if let Some(op) = node.op_as::<TypedBinOp>() {
+        let is_max = match op.0.name().as_ref() {
+            "Max" => true,
+            "Min" => false,
+            _ => return Ok(None),
+        };
+        if cx.inputs.len() != 2 {
+            return Err(cx.shape_err("a binary op needs two operands"));
+        }
+        let (a, b) = (cx.inputs[0], cx.inputs[1]);
+        let (x, c) = match (lw.const_of(a).cloned(), lw.const_of(b).cloned()) {
+            (None, Some(c)) => (a, c),
+            (Some(c), None) => (b, c),
+            // two constants are folded by tract; two tensors need a max/min of tensors
+            _ => return Ok(None),
+        };
+        // Max(x, 0) is the ReLU the element-wise family lowers
+        if is_max && c.data.iter().all(|&v| v == 0.0) {
+            return Ok(None);
+        }
+        return clamp(lw, x, &c, is_max, cx).map(Some);
+    }
+    let Some(op) = node.op_as::<ElementWiseOp>() else { return Ok(None) };
+    let x_outlet = *cx.inputs.first().ok_or_else(|| cx.shape_err("an element-wise op needs an operand"))?;
+    let value = match op.0.name().as_ref() {
+        "Neg" => {
+            let x = lw.operand(x_outlet, cx)?;
+            Value::Pending(Box::new(diagonal(x, &identity(lw, x), &vec![-1.0; lw.shape(x).iter().product()], cx)))
+        }
+        "Abs" => {
+            let x = lw.operand(x_outlet, cx)?;
+            let (pos, neg) = (relu(lw, x, cx), negated_relu(lw, x, cx));
+            Value::Tensor(add(lw, pos, neg, 1, cx))
+        }
+        "LeakyRelu" => {
+            let Some(alpha) = op.0.downcast_ref::<LeakyRelu>().map(|l| f64::from(l.alpha)) else {
+                return Ok(None);
+            };
+            let x = lw.operand(x_outlet, cx)?;
+            let pos = relu(lw, x, cx);
+            let neg = negated_relu(lw, x, cx);
+            let n = lw.shape(neg).iter().product();
+            let scaled = diagonal(neg, &identity(lw, neg), &vec![alpha; n], cx).materialize(lw);
+            Value::Tensor(add(lw, pos, scaled, -1, cx))
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(value))
+}
+
+/// `0..len` of `t`: the identity index map.
+fn identity(lw: &Lowerer<'_>, t: TensorId) -> Vec<u32> {
+    (0..lw.shape(t).iter().product::<usize>() as u32).collect()
+}
+
+fn relu(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
+    let (scale, shape) = (lw.scale(x), lw.shape(x).to_vec());
+    lw.emit(&cx.name, &cx.origin, Op::Relu { input: x }, shape, scale)
+}
+
+/// `relu(-x)`, with `-x` as an exact linear map (weight `-1`, then a rescale that divides
+/// exactly).
+fn negated_relu(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
+    let shape = lw.shape(x).to_vec();
+    let mut neg = diagonal(x, &identity(lw, x), &vec![-1.0; shape.iter().product()], cx);
+    neg.shape = shape;
+    let neg = neg.materialize(lw);
+    relu(lw, neg, cx)
+}
+
+/// `a + sign * b` element by element, aligning the scales.
+fn add(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, sign: i64, cx: &NodeCx) -> TensorId {
+    let pairs = (0..lw.shape(a).iter().product::<usize>() as u32).map(|i| (i, i)).collect();
+    add_pairs(lw, a, b, pairs, sign, cx)
+}
+
+fn add_pairs(
+    lw: &mut Lowerer<'_>,
+    a: TensorId,
+    b: TensorId,
+    pairs: Vec<(u32, u32)>,
+    sign: i64,
+    cx: &NodeCx,
+) -> TensorId {
+    let (sa, sb) = (lw.scale(a), lw.scale(b));
+    let s = sa.max(sb);
+    let kind = ArithKind::Add { ca: 1 << (s - sa), cb: sign << (s - sb) };
+    let op = Op::Arith(Arith { a, b, pairs, kind });
+    lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), s)
+}
+
+/// `Max(x, c)` = `c + relu(x - c)`; `Min(x, c)` = `c - relu(c - x)`.
+fn clamp(lw: &mut Lowerer<'_>, x: OutletId, c: &ConstVal, is_max: bool, cx: &NodeCx) -> Result<Value, CompileError> {
+    let x_shape = lw.outlet_shape(x)?;
+    let mx = broadcast_map(&x_shape, &cx.shape)
+        .ok_or_else(|| cx.shape_err(format!("{x_shape:?} does not broadcast to {:?}", cx.shape)))?;
+    let mc = broadcast_map(&c.shape, &cx.shape)
+        .ok_or_else(|| cx.shape_err(format!("{:?} does not broadcast to {:?}", c.shape, cx.shape)))?;
+    let x = lw.operand(x, cx)?;
+    let scale = lw.scale(x);
+    // the bound as an IR constant of the output's shape, at x's scale
+    let values = mc.iter().map(|&i| quantize(c.data[i as usize], scale)).collect();
+    let k = lw.emit(&cx.name, &cx.origin, Op::Const { values }, cx.shape.clone(), scale);
+    let same: Vec<(u32, u32)> = (0..mc.len() as u32).map(|i| (i, i)).collect();
+    let d = if is_max {
+        add_pairs(lw, x, k, mx.iter().zip(&same).map(|(&i, &(o, _))| (i, o)).collect(), -1, cx)
+    } else {
+        add_pairs(lw, k, x, same.iter().zip(&mx).map(|(&(o, _), &i)| (o, i)).collect(), -1, cx)
+    };
+    let r = relu(lw, d, cx);
+    Ok(Value::Tensor(if is_max { add(lw, k, r, 1, cx) } else { add(lw, k, r, -1, cx) }))
+}
