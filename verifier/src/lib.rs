@@ -1,5 +1,6 @@
 //! `zkonnx-verifier`: the artifact formats (settings, compiled model, keys, SRS, witness,
-//! proof) and native verification of zkonnx proofs.
+//! proof), native verification of zkonnx proofs, and the import of a ceremony SRS from a
+//! snarkjs `.ptau` file ([`ptau`]).
 //!
 //! Place in the crate map: `ir <- circuits <- verifier <- prover`. A party that only checks
 //! proofs needs this crate and nothing of the ONNX stack.
@@ -15,6 +16,7 @@ mod error;
 mod key_layout;
 pub mod keys;
 mod proof;
+pub mod ptau;
 pub mod srs;
 pub mod transcript;
 mod verify;

@@ -2,8 +2,9 @@
 //!
 //! zkonnx's own SRS file is a [`container`](crate::container) whose metadata says where the SRS
 //! came from ([`SrsOrigin`]): `srs gen` makes an **insecure** development SRS from a known seed,
-//! fine for tests and never for production. A plain halo2 `ParamsKZG` file (raw bytes, as other
-//! halo2 tools write it) is read as well, and treated as imported.
+//! fine for tests and never for production; `srs import` makes one from a public ceremony's
+//! `.ptau` file ([`crate::ptau`]). A plain halo2 `ParamsKZG` file (raw bytes, as other halo2
+//! tools write it) is read as well, and treated as imported.
 
 use std::io::Cursor;
 use std::path::Path;

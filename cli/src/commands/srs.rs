@@ -1,9 +1,10 @@
-//! `srs gen` and `srs reduce`.
+//! `srs gen`, `srs reduce` and `srs import`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use zkonnx_prover::{generate_dev_srs, load_srs_for};
+use zkonnx_verifier::ptau::PtauFile;
 use zkonnx_verifier::srs::{write_srs, SrsOrigin};
 
 use crate::common::{srs_cache, Phase};
@@ -31,6 +32,19 @@ pub(crate) enum SrsCommand {
         #[arg(short = 'O', long)]
         output: PathBuf,
     },
+    /// Import an SRS from a snarkjs `.ptau` file of a public Powers of Tau ceremony (BN254),
+    /// e.g. the Perpetual Powers of Tau `powersOfTau28_hez_final_XX.ptau` files.
+    Import {
+        /// The `.ptau` file.
+        #[arg(long)]
+        ptau: PathBuf,
+        /// log2 of the SRS size (default: the file's power, at most 26).
+        #[arg(long, short = 'k')]
+        logrows: Option<u32>,
+        /// Output file.
+        #[arg(short = 'O', long)]
+        output: PathBuf,
+    },
 }
 
 pub(crate) fn run(c: SrsCommand) -> Result<()> {
@@ -54,6 +68,30 @@ pub(crate) fn run(c: SrsCommand) -> Result<()> {
             write_srs(&output, &params, origin)?;
             eprintln!("wrote k={logrows} SRS to {}", output.display());
         }
+        SrsCommand::Import { ptau, logrows, output } => import(&ptau, logrows, &output)?,
     }
+    Ok(())
+}
+
+/// `srs import`: checks the `.ptau` file, builds the SRS for `logrows` and writes it.
+fn import(ptau: &Path, logrows: Option<u32>, output: &Path) -> Result<()> {
+    let mut file = PtauFile::open(ptau)?;
+    let k = logrows.unwrap_or(file.max_k());
+    let basis = if file.has_lagrange_basis() {
+        "Lagrange basis read from the file"
+    } else {
+        "Lagrange basis computed by an inverse FFT over G1 (slow for large k; a prepared *_final.ptau file avoids it)"
+    };
+    let phase = Phase::start(&format!("importing k={k} from {} (power {}; {basis})", ptau.display(), file.power()));
+    let params = file.read_params(k)?;
+    write_srs(output, &params, SrsOrigin::Imported)?;
+    let secs = phase.finish();
+    eprintln!(
+        "imported k={k} SRS from {} (power {}, ceremony power {}; {basis}) to {} in {secs:.1}s",
+        ptau.display(),
+        file.power(),
+        file.ceremony_power(),
+        output.display()
+    );
     Ok(())
 }

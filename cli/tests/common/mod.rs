@@ -72,13 +72,24 @@ pub fn compile_fixture(model: &str, input: &str, tweak: impl FnOnce(&mut RunArgs
 
 /// Calibrates on the input, compiles, sets up, proves: what `zkonnx run` does, via the library.
 pub fn prove_fixture(model: &str, input: &str, tweak: impl FnOnce(&mut RunArgs)) -> Proved {
+    prove_fixture_with_srs(model, input, tweak, srs)
+}
+
+/// [`prove_fixture`] with the SRS for the fixture's `k` from `srs_for(k)` instead of the
+/// development SRS cache.
+pub fn prove_fixture_with_srs(
+    model: &str,
+    input: &str,
+    tweak: impl FnOnce(&mut RunArgs),
+    srs_for: impl FnOnce(u32) -> ParamsKZG<Bn256>,
+) -> Proved {
     let Compiled { model, inputs, args, graph, params, trace } = compile_fixture(model, input, tweak);
     let mut info = ModelInfo::default();
     info.input_shapes = graph.input_shapes();
     info.output_shapes = graph.output_shapes();
     let settings = Settings::new(args.clone(), info);
     let graph = Arc::new(graph);
-    let srs = srs(args.logrows);
+    let srs = srs_for(args.logrows);
     let keys = zkonnx_prover::keygen(&srs, graph.clone(), params).unwrap();
     let trace = Arc::new(trace);
     let outs = trace.outputs(&graph);
