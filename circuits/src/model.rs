@@ -230,6 +230,7 @@ pub(crate) fn lay_out(
             Op::Relu { input } => layouts::activation::relu(&cx, asg, *input)?,
             Op::MaxPool { input, windows } => layouts::activation::max_pool(&cx, asg, *input, windows)?,
             Op::Gather { input, indices } => layouts::shape::gather(&cx, *input, indices),
+            Op::Select { inputs, picks } => layouts::shape::select(&cx, inputs, picks),
         };
         cx.cells.push(cells);
     }

@@ -39,6 +39,13 @@ pub(crate) const SUPPORTED_OPS: &[&str] = &[
     "ReduceMax",
     "ReduceMin",
     "GlobalMaxPool",
+    "Concat",
+    "Slice",
+    "Pad",
+    "Tile",
+    "Expand",
+    "Squeeze",
+    "Unsqueeze",
 ];
 
 /// An ONNX model with every dimension fixed, ready to compile or to run in float.

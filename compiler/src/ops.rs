@@ -12,6 +12,7 @@ use crate::CompileError;
 pub(crate) mod activation;
 pub(crate) mod elementwise;
 pub(crate) mod linear;
+pub(crate) mod movement;
 pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod shape;
@@ -27,6 +28,7 @@ const FAMILIES: &[(&str, LowerFn)] = &[
     ("pool", pool::lower),
     ("reduce", reduce::lower),
     ("shape", shape::lower),
+    ("movement", movement::lower),
 ];
 
 /// Lowers one node, or returns `Ok(None)` when no family supports its op.

@@ -29,9 +29,18 @@ fn fixture_models_match_float_within_bound() {
     for dir in ["digits_cnn", "mlp", "lenet"] {
         cases.push((dir.to_string(), fixtures().join(dir).join("model.onnx"), fixtures().join(dir).join("input.json")));
     }
-    for tiny in
-        ["relu", "gemm", "conv", "add_sub_mul", "pools", "transpose_reshape", "symbolic_batch", "activations", "reduce"]
-    {
+    for tiny in [
+        "relu",
+        "gemm",
+        "conv",
+        "add_sub_mul",
+        "pools",
+        "transpose_reshape",
+        "symbolic_batch",
+        "activations",
+        "reduce",
+        "movement",
+    ] {
         let dir = fixtures().join("tiny");
         cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));
     }

@@ -54,6 +54,9 @@ pub enum Op {
     MaxPool { input: TensorId, windows: Vec<Vec<u32>> },
     /// `out[o] = in[indices[o]]`: reshape, transpose, flatten, identity. Costs no constraints.
     Gather { input: TensorId, indices: Vec<u32> },
+    /// `out[o] = inputs[k][i]` for `picks[o] = (k, i)`: Concat, Pad (one input being a
+    /// constant), Split. Costs no constraints.
+    Select { inputs: Vec<TensorId>, picks: Vec<(u32, u32)> },
 }
 
 /// A sparse linear map with its own weights (the model's parameters).
@@ -108,6 +111,7 @@ impl Op {
             Op::Relu { .. } => "Relu",
             Op::MaxPool { .. } => "MaxPool",
             Op::Gather { .. } => "Gather",
+            Op::Select { .. } => "Select",
         }
     }
 
@@ -120,6 +124,7 @@ impl Op {
             Op::Rescale { input, .. } | Op::Relu { input } | Op::MaxPool { input, .. } | Op::Gather { input, .. } => {
                 vec![*input]
             }
+            Op::Select { inputs, .. } => inputs.clone(),
         }
     }
 
@@ -133,6 +138,7 @@ impl Op {
             Op::Rescale { input, .. } | Op::Relu { input } => Some(graph.nodes[*input].len()),
             Op::MaxPool { windows, .. } => Some(windows.len()),
             Op::Gather { indices, .. } => Some(indices.len()),
+            Op::Select { picks, .. } => Some(picks.len()),
         }
     }
 }
@@ -214,6 +220,12 @@ impl Graph {
                 }
                 Op::Gather { input, indices } => {
                     for &i in indices {
+                        check(i, len_of(*input))?;
+                    }
+                }
+                Op::Select { inputs, picks } => {
+                    for &(k, i) in picks {
+                        let input = inputs.get(k as usize).ok_or_else(|| err_idx(k as usize, inputs.len()))?;
                         check(i, len_of(*input))?;
                     }
                 }

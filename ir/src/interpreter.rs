@@ -91,6 +91,9 @@ pub fn run(graph: &Graph, inputs: &[Vec<i64>], lookup_bits: u32) -> Result<Trace
                 .collect::<Result<_, _>>()?,
             Op::MaxPool { input, windows } => max_pool(&cx, windows, &values[*input])?,
             Op::Gather { input, indices } => indices.iter().map(|&i| values[*input][i as usize]).collect(),
+            Op::Select { inputs, picks } => {
+                picks.iter().map(|&(k, i)| values[inputs[k as usize]][i as usize]).collect()
+            }
         };
         values.push(out);
     }
@@ -173,7 +176,7 @@ pub fn checked_magnitude(graph: &Graph, trace: &Trace) -> i128 {
                     }
                 }
             }
-            Op::Const { .. } | Op::Linear(_) | Op::Arith(_) | Op::Gather { .. } => {}
+            Op::Const { .. } | Op::Linear(_) | Op::Arith(_) | Op::Gather { .. } | Op::Select { .. } => {}
         }
     }
     m

@@ -43,7 +43,7 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
 }
 
 /// `out[o] = in[indices[o]]` on any kind of value; `None` means the identity.
-fn gather(
+pub(crate) fn gather(
     lw: &mut Lowerer<'_>,
     input: OutletId,
     indices: Option<Vec<u32>>,

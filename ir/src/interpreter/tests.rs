@@ -114,3 +114,20 @@ fn checked_magnitude_covers_every_checked_value() {
     assert_eq!(t.values[2], vec![20, -16]);
     assert_eq!(checked_magnitude(&g, &t), 20);
 }
+
+#[test]
+fn select_picks_across_inputs_and_validates_them() {
+    let mut g = small_graph();
+    // concat(relu, pool) with the pool's value in front: [pool, relu0, relu1]
+    g.nodes.push(node("cat", Op::Select { inputs: vec![3, 4], picks: vec![(1, 0), (0, 0), (0, 1)] }, vec![3]));
+    g.outputs = vec![5];
+    let t = run(&g, &[vec![2, 3]], 8).unwrap();
+    let (relu, pool) = (&t.values[3], &t.values[4]);
+    assert_eq!(t.values[5], vec![pool[0], relu[0], relu[1]]);
+    // an input number or an element out of range
+    for bad in [(2, 0), (0, 2), (1, 1)] {
+        let picks = vec![(1, 0), (0, 0), bad];
+        g.nodes[5].op = Op::Select { inputs: vec![3, 4], picks };
+        assert!(matches!(g.validate().unwrap_err(), IrError::IndexOutOfRange { node: 5, .. }));
+    }
+}
