@@ -2,6 +2,8 @@
 //! accepted on-chain exactly when the native verifier accepts it: honest proofs, every
 //! 32-byte word of a proof flipped, a wrong public output, another model's proof.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on a broken fixture")]
+
 mod common;
 
 use common::{prove_fixture, Proved};

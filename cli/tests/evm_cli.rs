@@ -2,6 +2,8 @@
 //! with the fix and writing nothing), `encode-evm-calldata`, `verify-evm` (accepting the real
 //! proof, exiting non-zero on a wrong public output).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on a broken fixture")]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -80,6 +80,7 @@ fn set_input(op: &mut Op, to: usize) {
         Op::Rescale { input, .. } | Op::Relu { input } | Op::MaxPool { input, .. } | Op::Gather { input, .. } => {
             *input = to
         }
+        Op::Select { inputs, .. } => inputs[0] = to,
         Op::Input { .. } | Op::Const { .. } => unreachable!("not a reader"),
     }
 }
