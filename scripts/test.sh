@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/check-deps.sh
-# the EVM tests compile Solidity offline with the pinned solc-js
+# the EVM tests compile Solidity offline with the pinned solc-js; cli/tests/evm_node.rs runs the pinned
+# hardhat as a local chain (offline, on a free loopback port)
 npm ci --no-audit --no-fund --loglevel=error
 cargo fmt --all --check
 cargo test --release --workspace --locked

@@ -43,7 +43,10 @@ enum Command {
     CreateEvmVerifier(commands::evm::CreateArgs),
     /// Write a proof as verifier calldata (public values, then the proof).
     EncodeEvmCalldata(commands::evm::CalldataArgs),
-    /// Verify a proof with a compiled Solidity verifier in an in-process EVM.
+    /// Deploy a compiled Solidity verifier to a chain over JSON-RPC; prints its address.
+    DeployEvm(commands::evm::DeployEvmArgs),
+    /// Verify a proof with a Solidity verifier: in an in-process EVM, or deployed on a chain
+    /// (`--rpc-url`, `--addr`); exits non-zero when it is rejected.
     VerifyEvm(commands::evm::VerifyEvmArgs),
     /// Print the quantized graph of a model.
     Table(commands::table::TableArgs),
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => commands::verify::run(a),
         Command::CreateEvmVerifier(a) => commands::evm::create(a),
         Command::EncodeEvmCalldata(a) => commands::evm::calldata(a),
+        Command::DeployEvm(a) => commands::evm::deploy_evm(a),
         Command::VerifyEvm(a) => commands::evm::verify_evm(a),
         Command::Table(a) => commands::table::run(a),
         Command::Run(a) => commands::run::run(a),

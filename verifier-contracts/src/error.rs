@@ -24,4 +24,15 @@ pub enum ContractError {
     Evm(String),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("JSON-RPC at {url}: {reason}")]
+    Rpc { url: String, reason: String },
+    #[error("JSON-RPC at {url}: there is no contract code at {address} (wrong address, or the wrong chain?)")]
+    NoCode { url: String, address: String },
+    #[error(
+        "JSON-RPC at {url}: the deployment transaction {tx} failed (status 0, {gas_used} gas used); the chain \
+         may refuse a verifier over EIP-170"
+    )]
+    DeployFailed { url: String, tx: String, gas_used: u64 },
+    #[error("the private key is not 32 bytes of hex (with or without 0x): {reason}")]
+    PrivateKey { reason: String },
 }

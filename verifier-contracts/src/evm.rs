@@ -44,9 +44,15 @@ impl CallOutcome {
     /// Whether a verifier accepted: the call succeeded and returned nothing or the word `1`
     /// (ABI `true`).
     pub fn accepted(&self) -> bool {
-        let is_true = self.output.len() == 32 && self.output[..31].iter().all(|&b| b == 0) && self.output[31] == 1;
-        self.status == CallStatus::Success && (self.output.is_empty() || is_true)
+        self.status == CallStatus::Success && is_acceptance(&self.output)
     }
+}
+
+/// Whether a successful verifier call's output means "accepted": nothing, or the word `1`
+/// (ABI `true`).
+pub(crate) fn is_acceptance(output: &[u8]) -> bool {
+    let is_true = output.len() == 32 && output[..31].iter().all(|&b| b == 0) && output[31] == 1;
+    output.is_empty() || is_true
 }
 
 /// A deployed contract.

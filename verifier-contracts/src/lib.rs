@@ -4,6 +4,7 @@
 //! - [`solc`]: offline compilation with the pinned solc-js (or a native solc 0.8.19);
 //! - [`evm`]: an in-process EVM (revm) to deploy verifiers and call them with real proofs;
 //! - [`calldata`]: the calldata layout (public values, then the proof);
+//! - [`rpc`]: a real chain over JSON-RPC: deploy, `eth_call`, and verifying transactions;
 //! - [`EvmVerifierArtifact`]: `verifier.json`, a compiled verifier with what it was made for.
 //!
 //! Place in the crate map: `ir`, `verifier` <- `verifier-contracts` <- `cli`.
@@ -13,6 +14,7 @@ pub mod calldata;
 mod error;
 pub mod evm;
 pub mod reference;
+pub mod rpc;
 pub mod solc;
 
 pub use artifact::{EvmVerifierArtifact, VerifierInfo};

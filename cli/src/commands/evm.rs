@@ -1,6 +1,8 @@
-//! EVM verification: `create-evm-verifier`, `encode-evm-calldata`, `verify-evm`.
+//! EVM verification: `create-evm-verifier`, `encode-evm-calldata`, `deploy-evm`, `verify-evm`
+//! (in an in-process EVM, or on a chain over JSON-RPC).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 use zkonnx_ir::Settings;
@@ -10,6 +12,7 @@ use zkonnx_verifier::srs::verifier_params;
 use zkonnx_verifier::{read_json, write_json, ProofArtifact};
 use zkonnx_verifier_contracts::evm::CALL_GAS;
 use zkonnx_verifier_contracts::reference::{REFERENCE_CONTRACT, REFERENCE_GENERATOR};
+use zkonnx_verifier_contracts::rpc::{self, redact_url, Address, Signer, DEFAULT_VERIFY_GAS};
 use zkonnx_verifier_contracts::solc::check_deployable;
 use zkonnx_verifier_contracts::{
     compile_contract, encode_calldata, reference_verifier, Evm, EvmVerifierArtifact, VerifierInfo,
@@ -104,19 +107,170 @@ pub(crate) fn calldata(a: CalldataArgs) -> Result<()> {
     Ok(())
 }
 
+/// Where the private key that pays comes from: a file, else an environment variable; never a
+/// command-line argument (those show in `ps` and shell history).
+#[derive(clap::Args, Debug)]
+pub(crate) struct KeyArgs {
+    /// File holding the paying account's private key (hex, with or without 0x); without it the
+    /// key is read from the ZKONNX_PRIVATE_KEY environment variable.
+    #[arg(long = "private-key-file")]
+    private_key_file: Option<PathBuf>,
+}
+
+/// The environment variable read when no `--private-key-file` is given.
+const KEY_ENV: &str = "ZKONNX_PRIVATE_KEY";
+
+impl KeyArgs {
+    fn signer(&self) -> Result<Signer> {
+        let (key, from) = match &self.private_key_file {
+            Some(path) => (
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the private key file {}", path.display()))?,
+                path.display().to_string(),
+            ),
+            None => match std::env::var(KEY_ENV) {
+                Ok(key) => (key, format!("${KEY_ENV}")),
+                Err(_) => bail!(
+                    "no private key: pass --private-key-file FILE or set {KEY_ENV} (a key is never taken on the \
+                     command line)"
+                ),
+            },
+        };
+        Signer::from_hex(&key).with_context(|| format!("the private key in {from}"))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct DeployEvmArgs {
+    /// The chain's JSON-RPC endpoint (plain http, e.g. http://127.0.0.1:8545).
+    #[arg(long = "rpc-url")]
+    rpc_url: String,
+    /// The compiled verifier from `create-evm-verifier`.
+    #[arg(long = "bytecode-path", default_value = "verifier.json")]
+    bytecode: PathBuf,
+    #[command(flatten)]
+    key: KeyArgs,
+    /// Where to write the deployed address.
+    #[arg(long = "addr-path", default_value = "addr.txt")]
+    addr_path: PathBuf,
+}
+
+/// Deploys the verifier with a transaction, checks the code now at the address, and prints and
+/// writes the address.
+pub(crate) fn deploy_evm(a: DeployEvmArgs) -> Result<()> {
+    let signer = a.key.signer()?;
+    let verifier: EvmVerifierArtifact = read_json(&a.bytecode)?;
+    let code = verifier.bytecode().with_context(|| format!("reading {}", a.bytecode.display()))?;
+    if code.runtime.len() > zkonnx_verifier_contracts::EIP170_LIMIT {
+        eprintln!(
+            "warning: the verifier's runtime code is {} bytes, over EIP-170's 24,576: a chain with the limit \
+             refuses it",
+            code.runtime.len()
+        );
+    }
+    let shown = redact_url(&a.rpc_url);
+    let chain = rpc::chain_id(&a.rpc_url)?;
+    eprintln!("deploying {} to chain {chain} at {shown} from {}", a.bytecode.display(), signer.address());
+    let deployed = rpc::deploy(&a.rpc_url, &signer, &code.creation)?;
+    let onchain = rpc::code_at(&a.rpc_url, deployed.address)?;
+    if onchain != code.runtime {
+        bail!(
+            "the code at {} ({} bytes) is not {}'s runtime code ({} bytes)",
+            deployed.address,
+            onchain.len(),
+            a.bytecode.display(),
+            code.runtime.len()
+        );
+    }
+    write_atomic(&a.addr_path, format!("{}\n", deployed.address).as_bytes())?;
+    eprintln!(
+        "deployed at {} (transaction {}, {} gas); wrote {}",
+        deployed.address,
+        deployed.tx_hash,
+        deployed.gas_used,
+        a.addr_path.display()
+    );
+    println!("{}", deployed.address);
+    Ok(())
+}
+
 #[derive(clap::Args, Debug)]
 pub(crate) struct VerifyEvmArgs {
     #[arg(long, default_value = "proof.json")]
     proof: PathBuf,
-    /// The compiled verifier from `create-evm-verifier`.
+    /// The compiled verifier from `create-evm-verifier` (in-process EVM only).
     #[arg(long = "bytecode-path", default_value = "verifier.json")]
     bytecode: PathBuf,
+    /// Verify on a chain through this JSON-RPC endpoint (plain http) with `eth_call`, instead
+    /// of in an in-process EVM.
+    #[arg(long = "rpc-url", requires = "addr")]
+    rpc_url: Option<String>,
+    /// The deployed verifier's address (what `deploy-evm` printed).
+    #[arg(long, requires = "rpc_url")]
+    addr: Option<String>,
+    /// Also verify in a transaction, paid by the private key, whose receipt must have status 1.
+    #[arg(long, requires = "rpc_url")]
+    send: bool,
+    #[command(flatten)]
+    key: KeyArgs,
+    /// Gas cap of the call and the transaction; a verifier may burn all of it on a bad proof
+    /// [default: 3,000,000 on a chain, 30,000,000 in-process].
+    #[arg(long = "gas-limit")]
+    gas_limit: Option<u64>,
+}
+
+/// Verifies a proof in an in-process EVM, or on a chain with `--rpc-url`.
+pub(crate) fn verify_evm(a: VerifyEvmArgs) -> Result<()> {
+    if a.key.private_key_file.is_some() && !a.send {
+        bail!("--private-key-file is only read with --send (the transaction needs a payer; eth_call does not)");
+    }
+    match (&a.rpc_url, &a.addr) {
+        (Some(url), Some(addr)) => verify_on_chain(&a, url, addr),
+        _ => verify_in_process(&a),
+    }
+}
+
+/// `eth_call`, then with `--send` a transaction; an error (non-zero exit) on a refusal.
+fn verify_on_chain(a: &VerifyEvmArgs, url: &str, addr: &str) -> Result<()> {
+    let to = Address::from_str(addr.trim()).with_context(|| format!("--addr {addr}: not an address"))?;
+    let signer = if a.send { Some(a.key.signer()?) } else { None };
+    let calldata = proof_calldata(&a.proof)?;
+    let shown = redact_url(url);
+    let gas = a.gas_limit.unwrap_or(DEFAULT_VERIFY_GAS);
+    let verdict = rpc::call_verifier(url, to, &calldata, gas)?;
+    if !verdict.accepted {
+        bail!(
+            "the verifier at {to} on {shown} rejected {} in eth_call (gas cap {}): {}",
+            a.proof.display(),
+            gas,
+            verdict.reason.as_deref().unwrap_or("no reason given")
+        );
+    }
+    let estimate = verdict.gas_estimate.map_or_else(|| "unknown".into(), |g| g.to_string());
+    eprintln!("eth_call: the verifier at {to} on {shown} accepted {} (estimated gas {estimate})", a.proof.display());
+    let Some(signer) = signer else { return Ok(()) };
+    let sent = rpc::send_verify(url, &signer, to, &calldata, gas)?;
+    if !sent.success {
+        bail!(
+            "transaction {} failed (receipt status 0, {} gas used of {}): the verifier rejected {}",
+            sent.tx_hash,
+            sent.gas_used,
+            gas,
+            a.proof.display()
+        );
+    }
+    eprintln!("transaction {}: receipt status 1, {} gas used", sent.tx_hash, sent.gas_used);
+    Ok(())
+}
+
+fn proof_calldata(path: &Path) -> Result<Vec<u8>> {
+    let proof: ProofArtifact = read_json(path)?;
+    Ok(encode_calldata(&proof.instances()?, &proof.proof_bytes()?))
 }
 
 /// Deploys the verifier into an in-process EVM (mainnet rules) and calls it with the proof.
-pub(crate) fn verify_evm(a: VerifyEvmArgs) -> Result<()> {
+fn verify_in_process(a: &VerifyEvmArgs) -> Result<()> {
     let verifier: EvmVerifierArtifact = read_json(&a.bytecode)?;
-    let proof: ProofArtifact = read_json(&a.proof)?;
     let code = verifier.bytecode().with_context(|| format!("reading {}", a.bytecode.display()))?;
     let mut evm = if code.runtime.len() > zkonnx_verifier_contracts::EIP170_LIMIT {
         eprintln!("note: the verifier exceeds EIP-170; running it on an EVM without the size limit");
@@ -125,7 +279,7 @@ pub(crate) fn verify_evm(a: VerifyEvmArgs) -> Result<()> {
         Evm::new()
     };
     let deployed = evm.deploy(&code.creation).with_context(|| format!("deploying {}", a.bytecode.display()))?;
-    let call = evm.call(deployed.address, &encode_calldata(&proof.instances()?, &proof.proof_bytes()?), CALL_GAS)?;
+    let call = evm.call(deployed.address, &proof_calldata(&a.proof)?, a.gas_limit.unwrap_or(CALL_GAS))?;
     if !call.accepted() {
         bail!(
             "{} rejected {} ({:?}, {} gas used)",

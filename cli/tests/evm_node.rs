@@ -1,0 +1,230 @@
+//! A real chain over JSON-RPC: a local hardhat node (the npm `hardhat` pinned in package.json,
+//! installed by `npm ci`), on which the binary deploys a verifier (`deploy-evm`) and verifies
+//! proofs (`verify-evm --rpc-url`): an honest proof through `eth_call` and through a transaction
+//! with receipt status 1, a wrong public output rejected, an address without code refused.
+//!
+//! The node runs offline (nothing is compiled with hardhat) and is killed by a drop guard, also
+//! when an assertion fails. Without Node.js or `node_modules/hardhat` the test fails, naming
+//! `npm ci`.
+
+#![allow(clippy::unwrap_used, reason = "helpers of tests: a broken fixture or a dead node should fail loudly")]
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use zkonnx_verifier::{read_json, ProofArtifact};
+use zkonnx_verifier_contracts::rpc::{self, Address, Signer};
+use zkonnx_verifier_contracts::{encode_calldata, EvmVerifierArtifact};
+
+// hardhat's development accounts #0 and #1: publicly known keys, worthless anywhere real
+const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const DEV_KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const HARDHAT_CHAIN_ID: u64 = 31337;
+const NODE_START_LIMIT: Duration = Duration::from_secs(60);
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A running hardhat node; dropping it kills the process.
+struct Node {
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Node {
+    /// Starts `hardhat node` on a free loopback port; it answers once [`Node::wait_ready`] returns.
+    fn start(log_dir: &Path) -> Node {
+        let root = repo_root();
+        let cli = root.join("node_modules/hardhat/internal/cli/bootstrap.js");
+        assert!(
+            cli.is_file(),
+            "{} is missing: run `npm ci` at the repository root ({}) to install the pinned hardhat \
+             (bash scripts/test.sh does)",
+            cli.display(),
+            root.display()
+        );
+        let node_ok = Command::new("node").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+        assert!(
+            node_ok,
+            "Node.js (`node`) is not on PATH: install Node >= 20, then run `npm ci` at the repository root"
+        );
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = log_dir.join("hardhat.log");
+        let out = File::create(&log).unwrap();
+        let err = out.try_clone().unwrap();
+        let config = root.join("verifier-contracts/hardhat/hardhat.config.js");
+        let child = Command::new("node")
+            .arg(&cli)
+            .arg("--config")
+            .arg(&config)
+            .args(["node", "--hostname", "127.0.0.1", "--port", &port.to_string()])
+            .current_dir(config.parent().unwrap())
+            .env("HARDHAT_DISABLE_TELEMETRY_PROMPT", "true")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting hardhat: {e}"));
+        Node { child, url: format!("http://127.0.0.1:{port}"), log }
+    }
+
+    /// Waits until the node answers `eth_chainId`.
+    fn wait_ready(&mut self) {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("hardhat exited ({status}) before answering:\n{}", self.log_text());
+            }
+            match rpc::chain_id(&self.url) {
+                Ok(id) => {
+                    assert_eq!(id, HARDHAT_CHAIN_ID);
+                    eprintln!("hardhat answered after {:.1} s", start.elapsed().as_secs_f64());
+                    return;
+                }
+                Err(e) if start.elapsed() > NODE_START_LIMIT => {
+                    panic!("hardhat did not answer within {NODE_START_LIMIT:?} ({e}):\n{}", self.log_text())
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn zkonnx(dir: &Path, args: &[&str], key_env: Option<&str>) -> Output {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkonnx"));
+    cmd.args(args).current_dir(dir).env("ZKONNX_CACHE_DIR", cache).env_remove("ZKONNX_PRIVATE_KEY");
+    if let Some(key) = key_env {
+        cmd.env("ZKONNX_PRIVATE_KEY", key);
+    }
+    cmd.output().unwrap_or_else(|e| panic!("running zkonnx: {e}"))
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `zkonnx run` on the tiny Gemm fixture at one lane (a verifier under EIP-170), then
+/// `create-evm-verifier`.
+fn prove_and_make_verifier(dir: &Path) {
+    let fixtures = repo_root().join("fixtures/tiny");
+    let (model, input) = (fixtures.join("gemm.onnx"), fixtures.join("gemm.input.json"));
+    let args = ["run", "-M", model.to_str().unwrap(), "-D", input.to_str().unwrap(), "--out", ".", "--lanes", "1"];
+    let o = zkonnx(dir, &args, None);
+    assert!(o.status.success(), "run: {}", stderr(&o));
+    let o = zkonnx(dir, &["create-evm-verifier"], None);
+    assert!(o.status.success(), "create-evm-verifier: {}", stderr(&o));
+}
+
+/// `proof.json` with its last public value changed: a wrong claimed output.
+fn write_wrong_output_proof(dir: &Path) {
+    let mut proof: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("proof.json")).unwrap()).unwrap();
+    let last = proof["instances"].as_array().unwrap().len() - 1;
+    let v = proof["instances"][last].as_str().unwrap().to_string();
+    let flipped = format!("{}{}", &v[..v.len() - 1], if v.ends_with('0') { '1' } else { '0' });
+    proof["instances"][last] = flipped.into();
+    std::fs::write(dir.join("bad.json"), serde_json::to_vec(&proof).unwrap()).unwrap();
+}
+
+/// The gas number after `label` in the command's report.
+fn gas_after(text: &str, label: &str) -> u64 {
+    let rest = &text[text.find(label).unwrap_or_else(|| panic!("no `{label}` in: {text}")) + label.len()..];
+    rest.trim_start().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn deploy_and_verify_on_a_local_hardhat_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut node = Node::start(dir); // boots while the proof is made
+    prove_and_make_verifier(dir);
+    node.wait_ready();
+    let url = node.url.clone();
+    std::fs::write(dir.join("key.txt"), format!("{DEV_KEY}\n")).unwrap();
+
+    // deploy: the address on stdout and in addr.txt, the chain's code is the verifier's
+    let o = zkonnx(dir, &["deploy-evm", "--rpc-url", &url, "--private-key-file", "key.txt"], None);
+    assert!(o.status.success(), "deploy-evm: {}", stderr(&o));
+    let addr = String::from_utf8(o.stdout.clone()).unwrap().trim().to_string();
+    assert_eq!(std::fs::read_to_string(dir.join("addr.txt")).unwrap().trim(), addr);
+    let verifier: EvmVerifierArtifact =
+        serde_json::from_slice(&std::fs::read(dir.join("verifier.json")).unwrap()).unwrap();
+    let address: Address = addr.parse().unwrap();
+    assert_eq!(rpc::code_at(&url, address).unwrap(), verifier.bytecode().unwrap().runtime);
+
+    // eth_call accepts the honest proof and reports the node's gas estimate
+    let o = zkonnx(dir, &["verify-evm", "--rpc-url", &url, "--addr", &addr], None);
+    assert!(o.status.success(), "verify-evm --rpc-url: {}", stderr(&o));
+    let estimate = gas_after(&stderr(&o), "estimated gas");
+    assert!((100_000..3_000_000).contains(&estimate), "{}", stderr(&o));
+
+    // a transaction (key from the environment this time) is mined with status 1
+    let o = zkonnx(dir, &["verify-evm", "--rpc-url", &url, "--addr", &addr, "--send"], Some(DEV_KEY_1));
+    assert!(o.status.success(), "verify-evm --send: {}", stderr(&o));
+    assert!(stderr(&o).contains("receipt status 1"), "{}", stderr(&o));
+    let used = gas_after(&stderr(&o), "status 1,");
+    assert!(used > 21_000 && used <= estimate, "used {used}, estimated {estimate}");
+
+    // a wrong public output: eth_call refuses, the command exits non-zero naming the gas cap
+    write_wrong_output_proof(dir);
+    let o = zkonnx(
+        dir,
+        &["verify-evm", "--rpc-url", &url, "--addr", &addr, "--proof", "bad.json", "--send"],
+        Some(DEV_KEY),
+    );
+    assert!(!o.status.success(), "a wrong public output verified on chain");
+    assert!(stderr(&o).contains("rejected") && stderr(&o).contains("gas cap 3000000"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("receipt"), "a refused proof was still sent: {}", stderr(&o));
+
+    // the same proof sent anyway (library): the chain mines it with receipt status 0
+    let bad: ProofArtifact = read_json(&dir.join("bad.json")).unwrap();
+    let calldata = encode_calldata(&bad.instances().unwrap(), &bad.proof_bytes().unwrap());
+    let signer = Signer::from_hex(DEV_KEY).unwrap();
+    let sent = rpc::send_verify(&url, &signer, address, &calldata, 2_000_000).unwrap();
+    assert!(!sent.success, "a wrong public output was accepted in a transaction");
+    assert!(sent.gas_used > 21_000 && sent.gas_used <= 2_000_000, "{sent:?}");
+    let verdict = rpc::call_verifier(&url, address, &calldata, 2_000_000).unwrap();
+    assert!(!verdict.accepted && verdict.gas_estimate.is_none(), "{verdict:?}");
+
+    // an address without code (a funded account): refused before any call
+    let o = zkonnx(dir, &["verify-evm", "--rpc-url", &url, "--addr", &signer.address().to_string()], None);
+    assert!(!o.status.success(), "an empty account verified");
+    assert!(stderr(&o).contains("no contract code"), "{}", stderr(&o));
+    drop(node);
+}
+
+#[test]
+fn deploying_without_a_key_fails_before_any_rpc() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // nothing listens on port 9: a request would fail with a different error
+    let o = zkonnx(dir, &["deploy-evm", "--rpc-url", "http://127.0.0.1:9"], None);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("no private key") && err.contains("ZKONNX_PRIVATE_KEY"), "{err}");
+    // a malformed key is refused without echoing it
+    std::fs::write(dir.join("key.txt"), "0x1234abcd").unwrap();
+    let o = zkonnx(dir, &["deploy-evm", "--rpc-url", "http://127.0.0.1:9", "--private-key-file", "key.txt"], None);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("private key") && err.contains("key.txt") && !err.contains("1234abcd"), "{err}");
+    // and there is no flag that takes a key
+    let o = zkonnx(dir, &["deploy-evm", "--rpc-url", "http://127.0.0.1:9", "--private-key", DEV_KEY], None);
+    assert!(!o.status.success() && stderr(&o).contains("unexpected argument"), "{}", stderr(&o));
+}
