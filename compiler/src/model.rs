@@ -46,6 +46,9 @@ pub(crate) const SUPPORTED_OPS: &[&str] = &[
     "Expand",
     "Squeeze",
     "Unsqueeze",
+    "Div",
+    "DepthToSpace",
+    "SpaceToDepth",
 ];
 
 /// An ONNX model with every dimension fixed, ready to compile or to run in float.

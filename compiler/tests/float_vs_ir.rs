@@ -40,6 +40,7 @@ fn fixture_models_match_float_within_bound() {
         "activations",
         "reduce",
         "movement",
+        "conv_variants",
     ] {
         let dir = fixtures().join("tiny");
         cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));
