@@ -31,7 +31,7 @@ pub(crate) struct Ctx<'c> {
     pub(crate) trace: Option<&'c Trace>,
     /// Output cells of each node laid out so far, by node index.
     pub(crate) cells: Vec<Vec<Cell>>,
-    /// Present when params are private and the graph has a Linear op.
+    /// Present when params are private and the graph has a Linear op, or it has a MatMul.
     pub(crate) pinned: Option<Pinned>,
 }
 

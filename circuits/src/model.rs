@@ -214,7 +214,8 @@ pub(crate) fn lay_out(
     asg: &mut Assigner<'_>,
 ) -> Result<Vec<Vec<Cell>>, Error> {
     let mut cx = Ctx { cfg, params, graph, trace, cells: Vec::with_capacity(graph.nodes.len()), pinned: None };
-    if params.private_params() && graph.nodes.iter().any(|n| matches!(n.op, Op::Linear(_))) {
+    let private_linear = params.private_params() && graph.nodes.iter().any(|n| matches!(n.op, Op::Linear(_)));
+    if private_linear || graph.nodes.iter().any(|n| matches!(n.op, Op::MatMul { .. })) {
         let arith = cfg.arith_chip();
         let zero = arith.constant(asg, Fr::ZERO)?;
         let one = arith.constant(asg, Fr::ONE)?;
@@ -231,6 +232,7 @@ pub(crate) fn lay_out(
             Op::MaxPool { input, windows } => layouts::activation::max_pool(&cx, asg, *input, windows)?,
             Op::Gather { input, indices } => layouts::shape::gather(&cx, *input, indices),
             Op::Select { inputs, picks } => layouts::shape::select(&cx, inputs, picks),
+            Op::MatMul { a, b, rows } => layouts::linear::matmul(&cx, asg, *a, *b, rows)?,
         };
         cx.cells.push(cells);
     }

@@ -81,6 +81,7 @@ fn set_input(op: &mut Op, to: usize) {
             *input = to
         }
         Op::Select { inputs, .. } => inputs[0] = to,
+        Op::MatMul { a, .. } => *a = to,
         Op::Input { .. } | Op::Const { .. } => unreachable!("not a reader"),
     }
 }

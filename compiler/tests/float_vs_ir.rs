@@ -15,7 +15,7 @@ use zkonnx_ir::RunArgs;
 #[test]
 fn op_models_match_float_within_bound() {
     let args = RunArgs::default();
-    for name in ["gemm", "matmul", "conv", "conv_same", "elementwise", "shape"] {
+    for name in ["gemm", "matmul", "conv", "conv_same", "elementwise", "shape", "dynamic_matmul"] {
         let model = load(&model_path(name));
         check_within_bound(name, &model, &args, 8);
     }
@@ -41,6 +41,7 @@ fn fixture_models_match_float_within_bound() {
         "reduce",
         "movement",
         "conv_variants",
+        "attention",
     ] {
         let dir = fixtures().join("tiny");
         cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));

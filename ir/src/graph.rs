@@ -54,6 +54,9 @@ pub enum Op {
     MaxPool { input: TensorId, windows: Vec<Vec<u32>> },
     /// `out[o] = in[indices[o]]`: reshape, transpose, flatten, identity. Costs no constraints.
     Gather { input: TensorId, indices: Vec<u32> },
+    /// `out[o] = sum over (i, j) in rows[o] of a[i] * b[j]`: MatMul / Einsum with both operands
+    /// computed (attention's `Q·Kᵀ` and `scores·V`). The result is at scale `sa + sb`.
+    MatMul { a: TensorId, b: TensorId, rows: Vec<Vec<(u32, u32)>> },
     /// `out[o] = inputs[k][i]` for `picks[o] = (k, i)`: Concat, Pad (one input being a
     /// constant), Split. Costs no constraints.
     Select { inputs: Vec<TensorId>, picks: Vec<(u32, u32)> },
@@ -112,6 +115,7 @@ impl Op {
             Op::MaxPool { .. } => "MaxPool",
             Op::Gather { .. } => "Gather",
             Op::Select { .. } => "Select",
+            Op::MatMul { .. } => "MatMul",
         }
     }
 
@@ -125,6 +129,7 @@ impl Op {
                 vec![*input]
             }
             Op::Select { inputs, .. } => inputs.clone(),
+            Op::MatMul { a, b, .. } => vec![*a, *b],
         }
     }
 
@@ -139,6 +144,7 @@ impl Op {
             Op::MaxPool { windows, .. } => Some(windows.len()),
             Op::Gather { indices, .. } => Some(indices.len()),
             Op::Select { picks, .. } => Some(picks.len()),
+            Op::MatMul { rows, .. } => Some(rows.len()),
         }
     }
 }
@@ -221,6 +227,12 @@ impl Graph {
                 Op::Gather { input, indices } => {
                     for &i in indices {
                         check(i, len_of(*input))?;
+                    }
+                }
+                Op::MatMul { a, b, rows } => {
+                    for &(i, j) in rows.iter().flatten() {
+                        check(i, len_of(*a))?;
+                        check(j, len_of(*b))?;
                     }
                 }
                 Op::Select { inputs, picks } => {

@@ -94,6 +94,7 @@ pub fn run(graph: &Graph, inputs: &[Vec<i64>], lookup_bits: u32) -> Result<Trace
             Op::Select { inputs, picks } => {
                 picks.iter().map(|&(k, i)| values[inputs[k as usize]][i as usize]).collect()
             }
+            Op::MatMul { a, b, rows } => matmul(&cx, rows, &values[*a], &values[*b])?,
         };
         values.push(out);
     }
@@ -141,6 +142,19 @@ fn arith(cx: &Ctx<'_>, op: &Arith, a: &[i64], b: &[i64]) -> Result<Vec<i64>, IrE
         .collect()
 }
 
+fn matmul(cx: &Ctx<'_>, rows: &[Vec<(u32, u32)>], a: &[i64], b: &[i64]) -> Result<Vec<i64>, IrError> {
+    rows.iter()
+        .map(|row| {
+            let mut acc: i128 = 0;
+            for &(i, j) in row {
+                acc += i128::from(a[i as usize]) * i128::from(b[j as usize]);
+                cx.no_overflow("MatMul", acc)?;
+            }
+            Ok(acc as i64)
+        })
+        .collect()
+}
+
 fn max_pool(cx: &Ctx<'_>, windows: &[Vec<u32>], x: &[i64]) -> Result<Vec<i64>, IrError> {
     windows
         .iter()
@@ -176,7 +190,12 @@ pub fn checked_magnitude(graph: &Graph, trace: &Trace) -> i128 {
                     }
                 }
             }
-            Op::Const { .. } | Op::Linear(_) | Op::Arith(_) | Op::Gather { .. } | Op::Select { .. } => {}
+            Op::Const { .. }
+            | Op::Linear(_)
+            | Op::Arith(_)
+            | Op::Gather { .. }
+            | Op::Select { .. }
+            | Op::MatMul { .. } => {}
         }
     }
     m

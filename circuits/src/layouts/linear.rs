@@ -4,12 +4,16 @@
 //! params: weights as advice (`dot private`, 2 terms a row); each weight's first use is its
 //! canonical cell and every later use of the same weight is copy-constrained to it; a bias is
 //! the term `one * b` with `one` the pinned constant-one cell.
+//!
+//! `Op::MatMul` (both operands computed) uses the private-weight chain too, with the second
+//! operand's cells as the canonical "weights": every product `a[i] * b[j]` has `a[i]` and
+//! `b[j]` copy-constrained to their producers.
 
 use halo2_proofs::circuit::Cell;
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::plonk::Error;
-use zkonnx_ir::Linear;
+use zkonnx_ir::{Linear, TensorId};
 
 use super::Ctx;
 use crate::chips::dot::{FixedTerm, PrivateTerm};
@@ -69,6 +73,35 @@ fn private(cx: &Ctx<'_>, asg: &mut Assigner<'_>, l: &Linear) -> Result<Vec<Cell>
                 let b = b as usize;
                 terms.push(PrivateTerm { x: pinned.one, xv: cx.witness(Fr::ONE), w: b, wv: weight(b) });
             }
+            chip.private(asg, &terms, pinned.zero, &mut canonical)
+        })
+        .collect()
+}
+
+/// Lays out a MatMul node: one private-weight dot chain per output element.
+pub(crate) fn matmul(
+    cx: &Ctx<'_>,
+    asg: &mut Assigner<'_>,
+    a: TensorId,
+    b: TensorId,
+    rows: &[Vec<(u32, u32)>],
+) -> Result<Vec<Cell>, Error> {
+    let chip = cx.cfg.dot_chip();
+    let pinned = cx.pinned.ok_or(Error::Synthesis)?;
+    let (xa, xb) = (&cx.cells[a], &cx.cells[b]);
+    // every use of b[j] is copy-constrained to b's own cell
+    let mut canonical: Vec<Option<Cell>> = xb.iter().map(|&c| Some(c)).collect();
+    rows.iter()
+        .map(|row| {
+            let terms: Vec<PrivateTerm> = row
+                .iter()
+                .map(|&(i, j)| PrivateTerm {
+                    x: xa[i as usize],
+                    xv: cx.value(a, i as usize).map(field_from_i64),
+                    w: j as usize,
+                    wv: cx.value(b, j as usize).map(field_from_i64),
+                })
+                .collect();
             chip.private(asg, &terms, pinned.zero, &mut canonical)
         })
         .collect()

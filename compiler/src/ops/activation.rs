@@ -25,7 +25,7 @@ use crate::CompileError;
 /// Lowers the family's ops; `Ok(None)` for any other op.
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
     if let Some(op) = node.op_as::<TypedBinOp>() {
-        let is_max = match op.0.name().as_ref() {
+        let is_max = match op.0.name() {
             "Max" => true,
             "Min" => false,
             _ => return Ok(None),

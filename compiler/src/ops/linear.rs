@@ -21,6 +21,9 @@ use crate::CompileError;
 
 /// Lowers the family's ops; `Ok(None)` for any other op.
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
+    if let Some(v) = einsum_dynamic(lw, node, cx)? {
+        return Ok(Some(v));
+    }
     let pending = if let Some(op) = node.op_as::<EinSum>() {
         einsum(lw, op, cx)?
     } else if let Some(op) = node.op_as::<Conv>() {
@@ -161,6 +164,42 @@ fn einsum(lw: &mut Lowerer<'_>, op: &EinSum, cx: &NodeCx) -> Result<PendingLinea
     };
     let x_shape = lw.outlet_shape(cx.inputs[data_slot])?;
     let x = lw.operand(cx.inputs[data_slot], cx)?;
+    let mut p = PendingLinear::new(x, cx.shape.clone(), cx);
+    p.weights = w.data.clone();
+    p.rows = einsum_terms(op, [&x_shape, &w.shape], data_slot, cx)?
+        .into_iter()
+        .map(|terms| RowF { terms, bias: None })
+        .collect();
+    Ok(p)
+}
+
+/// `EinSum` of two computed tensors (attention's `Q·Kᵀ`, `scores·V`): an IR `MatMul` at scale
+/// `sa + sb`, rescaled to the activation scale. `None` when an operand is constant.
+fn einsum_dynamic(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
+    let Some(op) = node.op_as::<EinSum>() else { return Ok(None) };
+    if cx.inputs.len() != 2 || lw.const_of(cx.inputs[0]).is_some() || lw.const_of(cx.inputs[1]).is_some() {
+        return Ok(None);
+    }
+    if op.q_params.is_some() {
+        return Err(cx.unsupported("a quantized einsum"));
+    }
+    let (sa, sb) = (lw.outlet_shape(cx.inputs[0])?, lw.outlet_shape(cx.inputs[1])?);
+    let rows = einsum_terms(op, [&sa, &sb], 0, cx)?;
+    let (a, b) = (lw.operand(cx.inputs[0], cx)?, lw.operand(cx.inputs[1], cx)?);
+    let scale = lw.scale(a) + lw.scale(b);
+    let t = lw.emit(&cx.name, &cx.origin, Op::MatMul { a, b, rows }, cx.shape.clone(), scale);
+    Ok(Some(Value::Tensor(lw.rescale_to_activation(t))))
+}
+
+/// For each output element of an einsum, its `(data index, other index)` products, where
+/// `shapes[data_slot]` is the data operand's shape and the other shape the second operand's.
+fn einsum_terms(
+    op: &EinSum,
+    shapes: [&[usize]; 2],
+    data_slot: usize,
+    cx: &NodeCx,
+) -> Result<Vec<Vec<(u32, u32)>>, CompileError> {
+    let (x_shape, w_shape) = (shapes[data_slot], shapes[1 - data_slot]);
     let mut axes = Vec::new();
     for axis in op.axes.iter_all_axes() {
         let pos = |slot: usize| axis.inputs.get(slot).cloned().unwrap_or_default().to_vec();
@@ -169,7 +208,7 @@ fn einsum(lw: &mut Lowerer<'_>, op: &EinSum, cx: &NodeCx) -> Result<PendingLinea
         let dims = data
             .iter()
             .map(|&p| x_shape.get(p))
-            .chain(weight.iter().map(|&p| w.shape.get(p)))
+            .chain(weight.iter().map(|&p| w_shape.get(p)))
             .chain(out.iter().map(|&p| cx.shape.get(p)));
         let mut size = 1;
         for d in dims {
@@ -181,7 +220,7 @@ fn einsum(lw: &mut Lowerer<'_>, op: &EinSum, cx: &NodeCx) -> Result<PendingLinea
         }
         axes.push(EinAxis { size, data, weight, out });
     }
-    let (xs, ws) = (strides(&x_shape), strides(&w.shape));
+    let (xs, ws) = (strides(x_shape), strides(w_shape));
     let flat = |pos: &[usize], shape: &[usize], st: &[usize], v: usize| -> usize {
         pos.iter().map(|&p| if shape[p] == 1 { 0 } else { v * st[p] }).sum()
     };
@@ -189,8 +228,7 @@ fn einsum(lw: &mut Lowerer<'_>, op: &EinSum, cx: &NodeCx) -> Result<PendingLinea
     let inner: Vec<usize> = contracted.iter().map(|&a| axes[a].size).collect();
     let total = saturating_product(cx.shape.iter().chain(&inner).copied());
     check_size(&cx.name, "the op's multiply-add terms", total, MAX_LINEAR_TERMS)?;
-    let mut p = PendingLinear::new(x, cx.shape.clone(), cx);
-    p.weights = w.data.clone();
+    let mut rows = Vec::with_capacity(cx.shape.iter().product());
     let mut vals = vec![0usize; axes.len()];
     for_each_coord(&cx.shape, |_, coord| {
         for (a, ax) in axes.iter().enumerate() {
@@ -205,14 +243,14 @@ fn einsum(lw: &mut Lowerer<'_>, op: &EinSum, cx: &NodeCx) -> Result<PendingLinea
             }
             let (mut xi, mut wi) = (0, 0);
             for (ax, &v) in axes.iter().zip(&vals) {
-                xi += flat(&ax.data, &x_shape, &xs, v);
-                wi += flat(&ax.weight, &w.shape, &ws, v);
+                xi += flat(&ax.data, x_shape, &xs, v);
+                wi += flat(&ax.weight, w_shape, &ws, v);
             }
             terms.push((xi as u32, wi as u32));
         });
-        p.rows.push(RowF { terms, bias: None });
+        rows.push(terms);
     });
-    Ok(p)
+    Ok(rows)
 }
 
 /// 1-, 2- or 3-D convolution, NCHW / OIHW, any stride, dilation, padding and group.
