@@ -49,6 +49,20 @@ pub(crate) const SUPPORTED_OPS: &[&str] = &[
     "Div",
     "DepthToSpace",
     "SpaceToDepth",
+    "Less",
+    "Greater",
+    "LessOrEqual",
+    "GreaterOrEqual",
+    "Equal",
+    "Not",
+    "And",
+    "Or",
+    "Xor",
+    "Where",
+    "Sign",
+    "Floor",
+    "Ceil",
+    "Cast",
 ];
 
 /// An ONNX model with every dimension fixed, ready to compile or to run in float.

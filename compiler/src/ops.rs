@@ -12,6 +12,7 @@ use crate::CompileError;
 pub(crate) mod activation;
 pub(crate) mod elementwise;
 pub(crate) mod linear;
+pub(crate) mod logic;
 pub(crate) mod movement;
 pub(crate) mod pool;
 pub(crate) mod reduce;
@@ -24,6 +25,7 @@ type LowerFn = fn(&mut Lowerer<'_>, &TypedNode, &NodeCx) -> Result<Option<Value>
 const FAMILIES: &[(&str, LowerFn)] = &[
     ("linear", linear::lower),
     ("activation", activation::lower),
+    ("logic", logic::lower),
     ("elementwise", elementwise::lower),
     ("pool", pool::lower),
     ("reduce", reduce::lower),

@@ -42,6 +42,7 @@ fn fixture_models_match_float_within_bound() {
         "movement",
         "conv_variants",
         "attention",
+        "logic",
     ] {
         let dir = fixtures().join("tiny");
         cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));
@@ -50,7 +51,12 @@ fn fixture_models_match_float_within_bound() {
     for (label, path, input) in cases {
         assert!(path.exists(), "{label}: fixture {} is missing", path.display());
         let model = load(&path);
-        let worst_random = check_within_bound(&label, &model, &args, 4);
+        // comparisons jump: their random inputs sit on the input grid (see the helper)
+        let worst_random = if label == "tiny/logic" {
+            check_within_bound_on_grid(&label, &model, &args, 4)
+        } else {
+            check_within_bound(&label, &model, &args, 4)
+        };
         let graph = compile(&model, &args).expect("compile");
         let inputs = read_json_floats(&input, "input_data");
         let c = compare(&model, &graph, &args, &inputs);

@@ -75,11 +75,11 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
 }
 
 /// `0..len` of `t`: the identity index map.
-fn identity(lw: &Lowerer<'_>, t: TensorId) -> Vec<u32> {
+pub(crate) fn identity(lw: &Lowerer<'_>, t: TensorId) -> Vec<u32> {
     (0..lw.shape(t).iter().product::<usize>() as u32).collect()
 }
 
-fn relu(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
+pub(crate) fn relu(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
     let (scale, shape) = (lw.scale(x), lw.shape(x).to_vec());
     lw.emit(&cx.name, &cx.origin, Op::Relu { input: x }, shape, scale)
 }
@@ -95,12 +95,12 @@ fn negated_relu(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
 }
 
 /// `a + sign * b` element by element, aligning the scales.
-fn add(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, sign: i64, cx: &NodeCx) -> TensorId {
+pub(crate) fn add(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, sign: i64, cx: &NodeCx) -> TensorId {
     let pairs = (0..lw.shape(a).iter().product::<usize>() as u32).map(|i| (i, i)).collect();
     add_pairs(lw, a, b, pairs, sign, cx)
 }
 
-fn add_pairs(
+pub(crate) fn add_pairs(
     lw: &mut Lowerer<'_>,
     a: TensorId,
     b: TensorId,

@@ -84,12 +84,27 @@ pub fn compare(model: &OnnxModel, graph: &Graph, args: &RunArgs, inputs: &[Vec<f
 /// Compiles `model` with `args`, compares on a few random inputs, asserts the bound, and
 /// returns the worst error seen.
 pub fn check_within_bound(label: &str, model: &OnnxModel, args: &RunArgs, seeds: u64) -> f64 {
+    check_inputs_within_bound(label, model, args, seeds, false)
+}
+
+/// [`check_within_bound`] with the random inputs snapped to the input grid (`2^-input_scale`):
+/// for models whose outputs jump (comparisons, floor), where an off-grid input next to a tie
+/// legitimately compares differently once quantized.
+pub fn check_within_bound_on_grid(label: &str, model: &OnnxModel, args: &RunArgs, seeds: u64) -> f64 {
+    check_inputs_within_bound(label, model, args, seeds, true)
+}
+
+fn check_inputs_within_bound(label: &str, model: &OnnxModel, args: &RunArgs, seeds: u64, on_grid: bool) -> f64 {
     let graph = compile(model, args).unwrap_or_else(|e| panic!("{label}: {e}"));
     assert_eq!(graph.output_shapes(), model.output_shapes(), "{label}: output shapes");
     assert_eq!(graph.input_shapes(), model.input_shapes(), "{label}: input shapes");
     let mut worst = 0f64;
     for seed in 0..seeds {
-        let inputs = inputs_for(&model.input_shapes(), seed);
+        let mut inputs = inputs_for(&model.input_shapes(), seed);
+        if on_grid {
+            let step = f64::from(1u32 << args.input_scale);
+            inputs.iter_mut().flatten().for_each(|v| *v = ((f64::from(*v) * step).round() / step) as f32);
+        }
         let c = compare(model, &graph, args, &inputs);
         let bound = float_error_bound(args, c.max_abs);
         assert!(c.max_err <= bound, "{label} seed {seed}: error {} > bound {bound}", c.max_err);

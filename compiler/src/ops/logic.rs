@@ -1,0 +1,202 @@
+//! Comparisons, boolean logic, `Where`, `Sign`, `Floor`, `Ceil` and `Cast`, all exact integer
+//! compositions of ReLU, add, multiply and rescale (no new constraints):
+//!
+//! - on integers, `[d >= 1] = relu(d) - relu(d - 1)`, so with `d = a - b` at a common scale,
+//!   `Greater` is `[d >= 1]`, `GreaterOrEqual` is `[d + 1 >= 1]`, `Less`/`LessOrEqual` swap
+//!   the operands and `Equal` is `[d >= 0] + [d <= 0] - 1`: a comparison of the *quantized*
+//!   values, whose result is 0 or 1 at scale 0;
+//! - on 0/1 values, `And` = `a*b`, `Or` = `a + b - a*b`, `Xor` = `a + b - 2ab`, `Not` = `1 - a`;
+//! - `Where(c, x, y)` = `y + c * (x - y)`;
+//! - `Sign(x)` = `[x >= 1] - [-x >= 1]`;
+//! - at scale `s`, `Floor(x)` = `rescale(x - 2^(s-1), s)` and `Ceil(x)` =
+//!   `rescale(x + 2^(s-1) - 1, s)` (the rescale rounds half up), at scale 0;
+//! - `Cast` between booleans and floats, or between float types, keeps the values.
+//!
+//! `Round` (half to even) is not lowered: the circuit's rescale rounds half up.
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::cast::Cast;
+use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
+use tract_onnx::tract_core::ops::logic::Iff;
+use zkonnx_ir::{Arith, ArithKind, Op, TensorId};
+
+use crate::index::broadcast_map;
+use crate::lower::{Lowerer, NodeCx, Value};
+use crate::ops::activation::{add, add_pairs, identity, relu};
+use crate::CompileError;
+
+/// Lowers the family's ops; `Ok(None)` for any other op.
+pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
+    if let Some(op) = node.op_as::<TypedBinOp>() {
+        let name = op.0.name();
+        if !["Eq", "NE", "LT", "GT", "LTE", "GTE", "And", "Or", "Xor"].contains(&name) {
+            return Ok(None);
+        }
+        let (a, b) = two_operands(lw, cx)?;
+        let t = match name {
+            "GT" => greater(lw, a, b, 0, cx),
+            "GTE" => greater(lw, a, b, 1, cx),
+            "LT" => greater(lw, b, a, 0, cx),
+            "LTE" => greater(lw, b, a, 1, cx),
+            "Eq" | "NE" => {
+                let (ge, le) = (greater(lw, a, b, 1, cx), greater(lw, b, a, 1, cx));
+                let both = add(lw, ge, le, 1, cx);
+                let eq = add_const(lw, both, -1, cx);
+                if name == "Eq" {
+                    eq
+                } else {
+                    not(lw, eq, cx)
+                }
+            }
+            "And" => mul(lw, a, b, cx),
+            _ => {
+                // Or: a + b - ab; Xor: a + b - 2ab
+                let (sum, prod) = (add(lw, a, b, 1, cx), mul(lw, a, b, cx));
+                add(lw, sum, prod, if name == "Or" { -1 } else { -2 }, cx)
+            }
+        };
+        return Ok(Some(Value::Tensor(t)));
+    }
+    if node.op_as::<Iff>().is_some() {
+        return where_(lw, cx).map(Some);
+    }
+    if let Some(op) = node.op_as::<Cast>() {
+        let from = lw.model.outlet_fact(cx.inputs[0]).map_err(|e| CompileError::tract("reading a Cast", e))?.datum_type;
+        let keeps = |d: DatumType| d == DatumType::Bool || d.is_float();
+        if !(keeps(from) && keeps(op.to)) || (from.is_float() && op.to == DatumType::Bool) {
+            return Err(cx.unsupported(format!("Cast from {from:?} to {:?}", op.to)));
+        }
+        return crate::ops::shape::gather(lw, cx.inputs[0], None, cx).map(Some);
+    }
+    let Some(op) = node.op_as::<ElementWiseOp>() else { return Ok(None) };
+    let name = op.0.name();
+    if !["Not", "Sign", "Floor", "Ceil"].contains(&name.as_ref()) {
+        return Ok(None);
+    }
+    let x = lw.operand(cx.inputs[0], cx)?;
+    let t = match name.as_ref() {
+        "Not" => not(lw, x, cx),
+        "Sign" => {
+            let zero = constant(lw, 0, lw.scale(x), cx);
+            let pairs = identity(lw, x).into_iter().map(|i| (0, i)).collect();
+            let minus_x = add_pairs(lw, zero, x, pairs, -1, cx);
+            let (pos, neg) = (step(lw, x, cx), step(lw, minus_x, cx));
+            add(lw, pos, neg, -1, cx)
+        }
+        floor_or_ceil => {
+            let s = lw.scale(x);
+            if s == 0 {
+                return Ok(Some(Value::Tensor(x)));
+            }
+            let half = 1i64 << (s - 1);
+            let shifted = add_const(lw, x, if floor_or_ceil == "Floor" { -half } else { half - 1 }, cx);
+            let shape = lw.shape(shifted).to_vec();
+            lw.emit(&cx.name, &cx.origin, Op::Rescale { input: shifted, shift: s }, shape, 0)
+        }
+    };
+    Ok(Some(Value::Tensor(t)))
+}
+
+/// The two operands of a binary op broadcast to the output (gathered when needed); a constant
+/// operand becomes an IR constant at the other operand's scale.
+fn two_operands(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<(TensorId, TensorId), CompileError> {
+    if cx.inputs.len() != 2 {
+        return Err(cx.shape_err("a binary op needs two operands"));
+    }
+    let (ca, cb) = (lw.const_of(cx.inputs[0]).is_some(), lw.const_of(cx.inputs[1]).is_some());
+    // the computed operand first, so a constant can take its scale
+    let order = if ca && !cb { [1, 0] } else { [0, 1] };
+    let mut out = [0; 2];
+    for k in order {
+        let outlet = cx.inputs[k];
+        let scale = if k == order[1] { lw.scale(out[order[0]]) } else { lw.args.input_scale };
+        let t = lw.tensor(outlet, &cx.name, &cx.origin, scale)?;
+        out[k] = broadcast(lw, t, &lw.outlet_shape(outlet)?, cx)?;
+    }
+    Ok((out[0], out[1]))
+}
+
+/// `t` (of ONNX shape `shape`) broadcast to the node's output shape.
+fn broadcast(lw: &mut Lowerer<'_>, t: TensorId, shape: &[usize], cx: &NodeCx) -> Result<TensorId, CompileError> {
+    let map = broadcast_map(shape, &cx.shape)
+        .ok_or_else(|| cx.shape_err(format!("{shape:?} does not broadcast to {:?}", cx.shape)))?;
+    if map.len() == lw.shape(t).iter().product::<usize>() && map.iter().enumerate().all(|(i, &j)| i as u32 == j) {
+        return Ok(t);
+    }
+    let scale = lw.scale(t);
+    Ok(lw.emit(&cx.name, &cx.origin, Op::Gather { input: t, indices: map }, cx.shape.clone(), scale))
+}
+
+/// `[a - b + offset >= 1]` (offset 0: `a > b`; 1: `a >= b`) as 0/1 at scale 0.
+fn greater(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, offset: i64, cx: &NodeCx) -> TensorId {
+    let d = add(lw, a, b, -1, cx);
+    let d = if offset == 0 { d } else { add_const(lw, d, offset, cx) };
+    step(lw, d, cx)
+}
+
+/// `[d >= 1]` for integers `d`: `relu(d) - relu(d - 1)`, as 0/1 at scale 0.
+fn step(lw: &mut Lowerer<'_>, d: TensorId, cx: &NodeCx) -> TensorId {
+    let d1 = add_const(lw, d, -1, cx);
+    let (r, r1) = (relu(lw, d, cx), relu(lw, d1, cx));
+    let step = add(lw, r, r1, -1, cx);
+    relabel(lw, step, 0)
+}
+
+/// `1 - x` for a 0/1 tensor.
+fn not(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
+    let one = constant(lw, 1, 0, cx);
+    let pairs = identity(lw, x).into_iter().map(|i| (0, i)).collect();
+    add_pairs(lw, one, x, pairs, -1, cx)
+}
+
+/// Element-wise product, at the sum of the scales.
+fn mul(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, cx: &NodeCx) -> TensorId {
+    let pairs = identity(lw, a).into_iter().map(|i| (i, i)).collect();
+    let scale = lw.scale(a) + lw.scale(b);
+    lw.emit(&cx.name, &cx.origin, Op::Arith(Arith { a, b, pairs, kind: ArithKind::Mul }), cx.shape.clone(), scale)
+}
+
+/// `x + units` (integer units at x's scale).
+fn add_const(lw: &mut Lowerer<'_>, x: TensorId, units: i64, cx: &NodeCx) -> TensorId {
+    let k = constant(lw, units, lw.scale(x), cx);
+    let pairs = identity(lw, x).into_iter().map(|i| (i, 0)).collect();
+    add_pairs(lw, x, k, pairs, 1, cx)
+}
+
+/// A one-element IR constant holding the integer `units` at `scale`.
+fn constant(lw: &mut Lowerer<'_>, units: i64, scale: u32, cx: &NodeCx) -> TensorId {
+    lw.emit(&cx.name, &cx.origin, Op::Const { values: vec![units] }, vec![1], scale)
+}
+
+/// The same integers read at another scale (a 0/1 result is at scale 0 whatever its inputs').
+fn relabel(lw: &mut Lowerer<'_>, t: TensorId, scale: u32) -> TensorId {
+    lw.graph.nodes[t].scale = scale;
+    t
+}
+
+/// `Where(c, x, y)` = `y + c * (x - y)`.
+fn where_(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Value, CompileError> {
+    if cx.inputs.len() != 3 {
+        return Err(cx.shape_err("Where needs a condition and two values"));
+    }
+    let c_outlet = cx.inputs[0];
+    let c = lw.tensor(c_outlet, &cx.name, &cx.origin, 0)?;
+    let c = broadcast(lw, c, &lw.outlet_shape(c_outlet)?, cx)?;
+    let mut xy = [0; 2];
+    let computed = cx.inputs[1..].iter().position(|&o| lw.const_of(o).is_none());
+    let scale = match computed {
+        Some(k) => {
+            let t = lw.operand(cx.inputs[1 + k], cx)?;
+            lw.scale(t)
+        }
+        None => lw.args.input_scale,
+    };
+    for (slot, &outlet) in xy.iter_mut().zip(&cx.inputs[1..]) {
+        let t = lw.tensor(outlet, &cx.name, &cx.origin, scale)?;
+        *slot = broadcast(lw, t, &lw.outlet_shape(outlet)?, cx)?;
+    }
+    let d = add(lw, xy[0], xy[1], -1, cx);
+    let m = mul(lw, c, d, cx);
+    Ok(Value::Tensor(add(lw, xy[1], m, 1, cx)))
+}
