@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole zkonnx test suite, from a fresh clone: the dependency-direction check, formatting, every test
 # (optimized: proving at -O0 is unusable), and clippy with warnings as errors.
-# Needs a Rust toolchain and Node (>= 18) with npm: fixtures are committed, the dev SRS is generated and
-# cached, and the pinned JavaScript tools (solc-js for the Solidity verifiers) come from package-lock.json.
+# Needs a Rust toolchain, Node (>= 18) with npm, and Python 3 with venv: fixtures are committed, the dev SRS
+# is generated and cached, the pinned JavaScript tools come from package-lock.json, and the pinned Python
+# packages (onnx, whose backend test models the conformance test runs) from fixtures/requirements.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,9 @@ scripts/check-deps.sh
 # the EVM tests compile Solidity offline with the pinned solc-js; cli/tests/evm_node.rs runs the pinned
 # hardhat as a local chain (offline, on a free loopback port)
 npm ci --no-audit --no-fund --loglevel=error
+# compiler/tests/conformance.rs exports the onnx package's PyTorch-converted test models with this venv
+[ -x fixtures/.venv/bin/python ] || python3 -m venv fixtures/.venv
+fixtures/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r fixtures/requirements.txt
 cargo fmt --all --check
 cargo test --release --workspace --locked
 cargo clippy --release --workspace --all-targets --locked -- -D warnings

@@ -1,0 +1,71 @@
+"""Exports the onnx package's PyTorch-converted backend test models for zkonnx's conformance test.
+
+Usage: python export.py OUT_DIR
+For every `onnx/backend/test/data/{pytorch-converted,pytorch-operator}/<name>/` it writes
+`OUT_DIR/<name>/model.onnx` (a copy), `input.json` ({"input_data": [[flat floats], ...]}),
+`expected.json` ({"outputs": [[flat floats], ...]}) and `meta.json` (input dtypes and shapes),
+from `test_data_set_0/*.pb`. Nothing is committed: the data comes from the installed package.
+"""
+
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+SUITES = ["pytorch-converted", "pytorch-operator"]
+
+
+def tensors(folder, prefix):
+    out = []
+    i = 0
+    while os.path.exists(os.path.join(folder, f"{prefix}_{i}.pb")):
+        t = onnx.TensorProto()
+        with open(os.path.join(folder, f"{prefix}_{i}.pb"), "rb") as f:
+            t.ParseFromString(f.read())
+        out.append(numpy_helper.to_array(t))
+        i += 1
+    return out
+
+
+def flat(a):
+    """Finite values as floats; NaN and infinities (JSON has none) as null."""
+    return [float(v) if np.isfinite(v) else None for v in np.asarray(a, dtype=np.float64).reshape(-1)]
+
+
+def main(out_dir):
+    root = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data")
+    count = 0
+    for suite in SUITES:
+        for name in sorted(os.listdir(os.path.join(root, suite))):
+            src = os.path.join(root, suite, name)
+            data = os.path.join(src, "test_data_set_0")
+            if not os.path.isfile(os.path.join(src, "model.onnx")) or not os.path.isdir(data):
+                continue
+            dst = os.path.join(out_dir, name)
+            os.makedirs(dst, exist_ok=True)
+            shutil.copyfile(os.path.join(src, "model.onnx"), os.path.join(dst, "model.onnx"))
+            inputs, outputs = tensors(data, "input"), tensors(data, "output")
+            with open(os.path.join(dst, "input.json"), "w") as f:
+                json.dump({"input_data": [flat(a) for a in inputs]}, f)
+            with open(os.path.join(dst, "expected.json"), "w") as f:
+                json.dump({"outputs": [flat(a) for a in outputs]}, f)
+            numbers = [np.asarray(a, dtype=np.float64) for a in inputs + outputs if a.dtype.kind in "fiu"]
+            meta = {
+                "suite": suite,
+                "inputs": [{"dtype": str(a.dtype), "shape": list(a.shape)} for a in inputs],
+                "finite": bool(all(np.isfinite(a).all() for a in numbers)),
+                "max_abs_input": max((float(np.abs(a).max()) for a in inputs if a.size and a.dtype.kind == "f"),
+                                     default=0.0),
+            }
+            with open(os.path.join(dst, "meta.json"), "w") as f:
+                json.dump(meta, f)
+            count += 1
+    print(f"exported {count} models to {out_dir}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
