@@ -63,6 +63,10 @@ pub(crate) const SUPPORTED_OPS: &[&str] = &[
     "Floor",
     "Ceil",
     "Cast",
+    "Max",
+    "Min",
+    "Sum",
+    "PRelu",
 ];
 
 /// An ONNX model with every dimension fixed, ready to compile or to run in float.

@@ -43,6 +43,7 @@ fn fixture_models_match_float_within_bound() {
         "conv_variants",
         "attention",
         "logic",
+        "max_min_prelu",
     ] {
         let dir = fixtures().join("tiny");
         cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));

@@ -1,6 +1,7 @@
 //! Piecewise-linear activations, built from the circuit's ReLU, add and linear ops (no new
 //! constraints, so their soundness is that of those chips):
 //!
+//! - `Max(a, b)` = `b + relu(a - b)` and `Min(a, b)` = `b - relu(b - a)` for two tensors;
 //! - `Max(x, c)` = `c + relu(x - c)` and `Min(x, c)` = `c - relu(c - x)` for a constant `c`:
 //!   ONNX `Clip` (and `Relu6`, and the clamp of `HardSigmoid`) reach tract's typed graph as
 //!   these; `Max(x, 0)` stays a plain ReLU;
@@ -37,7 +38,8 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         let (x, c) = match (lw.const_of(a).cloned(), lw.const_of(b).cloned()) {
             (None, Some(c)) => (a, c),
             (Some(c), None) => (b, c),
-            // two constants are folded by tract; two tensors need a max/min of tensors
+            (None, None) => return tensor_max_min(lw, a, b, is_max, cx).map(Some),
+            // two constants are folded by tract
             _ => return Ok(None),
         };
         // Max(x, 0) is the ReLU the element-wise family lowers
@@ -113,6 +115,31 @@ pub(crate) fn add_pairs(
     let kind = ArithKind::Add { ca: 1 << (s - sa), cb: sign << (s - sb) };
     let op = Op::Arith(Arith { a, b, pairs, kind });
     lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), s)
+}
+
+/// `Max(a, b)` = `b + relu(a - b)`; `Min(a, b)` = `b - relu(b - a)`, with broadcasting.
+fn tensor_max_min(
+    lw: &mut Lowerer<'_>,
+    a: OutletId,
+    b: OutletId,
+    is_max: bool,
+    cx: &NodeCx,
+) -> Result<Value, CompileError> {
+    let map = |lw: &Lowerer<'_>, o: OutletId| -> Result<Vec<u32>, CompileError> {
+        let shape = lw.outlet_shape(o)?;
+        broadcast_map(&shape, &cx.shape)
+            .ok_or_else(|| cx.shape_err(format!("{shape:?} does not broadcast to {:?}", cx.shape)))
+    };
+    let (ma, mb) = (map(lw, a)?, map(lw, b)?);
+    let (ta, tb) = (lw.operand(a, cx)?, lw.operand(b, cx)?);
+    let d = if is_max {
+        add_pairs(lw, ta, tb, ma.iter().copied().zip(mb.iter().copied()).collect(), -1, cx)
+    } else {
+        add_pairs(lw, tb, ta, mb.iter().copied().zip(ma.iter().copied()).collect(), -1, cx)
+    };
+    let r = relu(lw, d, cx);
+    let pairs = mb.iter().copied().zip(0..).collect();
+    Ok(Value::Tensor(add_pairs(lw, tb, r, pairs, if is_max { 1 } else { -1 }, cx)))
 }
 
 /// `Max(x, c)` = `c + relu(x - c)`; `Min(x, c)` = `c - relu(c - x)`.
