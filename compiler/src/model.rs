@@ -67,6 +67,7 @@ pub(crate) const SUPPORTED_OPS: &[&str] = &[
     "Min",
     "Sum",
     "PRelu",
+    "Split",
 ];
 
 /// An ONNX model with every dimension fixed, ready to compile or to run in float.
