@@ -5,12 +5,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use indicatif::{ProgressBar, ProgressStyle};
-use zkonnx_ir::{RunArgs, Visibility};
+use zkonnx_ir::{RunArgs, Settings, Visibility};
 use zkonnx_prover::{load_srs_for, SrsCache};
-use zkonnx_verifier::SrsOrigin;
+use zkonnx_verifier::keys::{read_vk, KeyMeta};
+use zkonnx_verifier::{read_json, SrsOrigin};
 
 /// Reads an input JSON file in EZKL's format (`{"input_data": [[floats], ...]}`).
 pub(crate) fn read_inputs(path: &Path) -> Result<Vec<Vec<f32>>> {
@@ -171,4 +173,36 @@ pub(crate) fn peak_rss_mb() -> f64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A verifying key with the settings it must belong to and the SRS to check against: the
+/// arguments of `verify` and `create-evm-verifier`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct VkArgs {
+    #[arg(long, default_value = "vk.key")]
+    pub(crate) vk: PathBuf,
+    #[arg(long, default_value = "settings.json")]
+    pub(crate) settings: PathBuf,
+    /// SRS file (default: the cached development SRS for the settings' logrows).
+    #[arg(long)]
+    pub(crate) srs: Option<PathBuf>,
+}
+
+/// What [`VkArgs::load`] reads.
+pub(crate) struct LoadedVk {
+    pub(crate) settings: Settings,
+    pub(crate) vk: VerifyingKey<G1Affine>,
+    pub(crate) meta: KeyMeta,
+    pub(crate) srs: ParamsKZG<Bn256>,
+}
+
+impl VkArgs {
+    /// Reads the settings and the key, checks that the key was made for them, loads the SRS.
+    pub(crate) fn load(&self) -> Result<LoadedVk> {
+        let settings: Settings = read_json(&self.settings)?;
+        let (vk, meta) = read_vk(&self.vk)?;
+        meta.check_for(&self.vk, &settings)?;
+        let srs = load_srs(self.srs.as_deref(), settings.run_args.logrows)?;
+        Ok(LoadedVk { settings, vk, meta, srs })
+    }
 }

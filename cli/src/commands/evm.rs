@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
-use zkonnx_ir::Settings;
 use zkonnx_verifier::artifact::write_atomic;
-use zkonnx_verifier::keys::read_vk;
 use zkonnx_verifier::srs::verifier_params;
 use zkonnx_verifier::{read_json, write_json, ProofArtifact};
 use zkonnx_verifier_contracts::evm::CALL_GAS;
@@ -18,17 +16,12 @@ use zkonnx_verifier_contracts::{
     compile_contract, encode_calldata, reference_verifier, Evm, EvmVerifierArtifact, VerifierInfo,
 };
 
-use crate::common::{load_srs, Phase};
+use crate::common::{LoadedVk, Phase, VkArgs};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct CreateArgs {
-    #[arg(long, default_value = "vk.key")]
-    vk: PathBuf,
-    #[arg(long, default_value = "settings.json")]
-    settings: PathBuf,
-    /// SRS file (default: the cached development SRS for the settings' logrows).
-    #[arg(long)]
-    srs: Option<PathBuf>,
+    #[command(flatten)]
+    key: VkArgs,
     /// Where to write the Solidity source.
     #[arg(long = "sol-code-path", default_value = "verifier.sol")]
     sol: PathBuf,
@@ -42,11 +35,9 @@ pub(crate) struct CreateArgs {
 }
 
 pub(crate) fn create(a: CreateArgs) -> Result<()> {
-    let settings: Settings = read_json(&a.settings)?;
-    let (vk, meta) = read_vk(&a.vk)?;
-    meta.check_for(&a.vk, &settings)?;
+    let LoadedVk { settings, vk, meta, srs } = a.key.load()?;
     let k = settings.run_args.logrows;
-    let srs = verifier_params(&load_srs(a.srs.as_deref(), k)?, k)?;
+    let srs = verifier_params(&srs, k)?;
     let phase = Phase::start("generating the Solidity verifier");
     let sol = reference_verifier(&srs, &vk, settings.num_instances())?;
     phase.finish();
