@@ -89,6 +89,13 @@ impl NodeCx {
     pub(crate) fn non_constant(&self, what: impl Into<String>) -> CompileError {
         CompileError::NonConstant { node: self.name.clone(), what: what.into() }
     }
+
+    /// Numpy broadcasting of an operand of ONNX shape `shape` to this node's output: the
+    /// operand index each output element reads, or a shape error naming the node.
+    pub(crate) fn broadcast_from(&self, shape: &[usize]) -> Result<Vec<u32>, CompileError> {
+        crate::index::broadcast_map(shape, &self.shape)
+            .ok_or_else(|| self.shape_err(format!("{shape:?} does not broadcast to {:?}", self.shape)))
+    }
 }
 
 /// The state of one compilation.

@@ -18,7 +18,6 @@ use tract_onnx::tract_core::ops::nn::LeakyRelu;
 use zkonnx_ir::quant::quantize;
 use zkonnx_ir::{Arith, ArithKind, Op, TensorId};
 
-use crate::index::broadcast_map;
 use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
 use crate::ops::linear::diagonal;
 use crate::CompileError;
@@ -125,12 +124,7 @@ fn tensor_max_min(
     is_max: bool,
     cx: &NodeCx,
 ) -> Result<Value, CompileError> {
-    let map = |lw: &Lowerer<'_>, o: OutletId| -> Result<Vec<u32>, CompileError> {
-        let shape = lw.outlet_shape(o)?;
-        broadcast_map(&shape, &cx.shape)
-            .ok_or_else(|| cx.shape_err(format!("{shape:?} does not broadcast to {:?}", cx.shape)))
-    };
-    let (ma, mb) = (map(lw, a)?, map(lw, b)?);
+    let (ma, mb) = (cx.broadcast_from(&lw.outlet_shape(a)?)?, cx.broadcast_from(&lw.outlet_shape(b)?)?);
     let (ta, tb) = (lw.operand(a, cx)?, lw.operand(b, cx)?);
     let d = if is_max {
         add_pairs(lw, ta, tb, ma.iter().copied().zip(mb.iter().copied()).collect(), -1, cx)
@@ -145,10 +139,7 @@ fn tensor_max_min(
 /// `Max(x, c)` = `c + relu(x - c)`; `Min(x, c)` = `c - relu(c - x)`.
 fn clamp(lw: &mut Lowerer<'_>, x: OutletId, c: &ConstVal, is_max: bool, cx: &NodeCx) -> Result<Value, CompileError> {
     let x_shape = lw.outlet_shape(x)?;
-    let mx = broadcast_map(&x_shape, &cx.shape)
-        .ok_or_else(|| cx.shape_err(format!("{x_shape:?} does not broadcast to {:?}", cx.shape)))?;
-    let mc = broadcast_map(&c.shape, &cx.shape)
-        .ok_or_else(|| cx.shape_err(format!("{:?} does not broadcast to {:?}", c.shape, cx.shape)))?;
+    let (mx, mc) = (cx.broadcast_from(&x_shape)?, cx.broadcast_from(&c.shape)?);
     let x = lw.operand(x, cx)?;
     let scale = lw.scale(x);
     // the bound as an IR constant of the output's shape, at x's scale

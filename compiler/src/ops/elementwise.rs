@@ -12,7 +12,6 @@ use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use zkonnx_ir::quant::quantize;
 use zkonnx_ir::{Arith, ArithKind, Op};
 
-use crate::index::broadcast_map;
 use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
 use crate::ops::linear::diagonal;
 use crate::CompileError;
@@ -52,16 +51,10 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
     Ok(Some(value))
 }
 
-/// The broadcast map of `outlet`'s ONNX shape to the node's output shape.
-fn map_to_output(shape: &[usize], cx: &NodeCx) -> Result<Vec<u32>, CompileError> {
-    broadcast_map(shape, &cx.shape)
-        .ok_or_else(|| cx.shape_err(format!("{shape:?} does not broadcast to {:?}", cx.shape)))
-}
-
 /// Both operands constant (e.g. Gemm's `beta * C`, which tract leaves unfolded before
 /// decluttering): computed in float at compile time.
 fn fold_constants(bin: Bin, a: &ConstVal, b: &ConstVal, cx: &NodeCx) -> Result<Value, CompileError> {
-    let (ma, mb) = (map_to_output(&a.shape, cx)?, map_to_output(&b.shape, cx)?);
+    let (ma, mb) = (cx.broadcast_from(&a.shape)?, cx.broadcast_from(&b.shape)?);
     let data = ma
         .iter()
         .zip(&mb)
@@ -86,8 +79,8 @@ fn relu(lw: &mut Lowerer<'_>, zero: Option<ConstVal>, cx: &NodeCx) -> Result<Val
     };
     let x_outlet = if lw.const_of(cx.inputs[0]).is_some() { cx.inputs[1] } else { cx.inputs[0] };
     let x_shape = lw.outlet_shape(x_outlet)?;
-    let map = map_to_output(&x_shape, cx)?;
-    map_to_output(&zero.shape, cx)?;
+    let map = cx.broadcast_from(&x_shape)?;
+    cx.broadcast_from(&zero.shape)?;
     let mut x = lw.operand(x_outlet, cx)?;
     if map.len() != x_shape.iter().product::<usize>() {
         let scale = lw.scale(x);
@@ -99,7 +92,7 @@ fn relu(lw: &mut Lowerer<'_>, zero: Option<ConstVal>, cx: &NodeCx) -> Result<Val
 
 /// Both operands computed.
 fn tensor_tensor(lw: &mut Lowerer<'_>, bin: Bin, a: OutletId, b: OutletId, cx: &NodeCx) -> Result<Value, CompileError> {
-    let (ma, mb) = (map_to_output(&lw.outlet_shape(a)?, cx)?, map_to_output(&lw.outlet_shape(b)?, cx)?);
+    let (ma, mb) = (cx.broadcast_from(&lw.outlet_shape(a)?)?, cx.broadcast_from(&lw.outlet_shape(b)?)?);
     let (ta, tb) = (lw.operand(a, cx)?, lw.operand(b, cx)?);
     let (sa, sb) = (lw.scale(ta), lw.scale(tb));
     let pairs = ma.into_iter().zip(mb).collect();
@@ -127,7 +120,7 @@ fn with_const(
     cx: &NodeCx,
 ) -> Result<Value, CompileError> {
     let x_shape = lw.outlet_shape(x)?;
-    let (mx, mc) = (map_to_output(&x_shape, cx)?, map_to_output(&c.shape, cx)?);
+    let (mx, mc) = (cx.broadcast_from(&x_shape)?, cx.broadcast_from(&c.shape)?);
     let per_out = |f: &dyn Fn(f64) -> f64| -> Vec<f64> { mc.iter().map(|&i| f(c.data[i as usize])).collect() };
     let factors = match (bin, const_first) {
         (Bin::Mul, _) => Some(per_out(&|v| v)),

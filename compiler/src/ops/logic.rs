@@ -21,7 +21,6 @@ use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::logic::Iff;
 use zkonnx_ir::{Arith, ArithKind, Op, TensorId};
 
-use crate::index::broadcast_map;
 use crate::lower::{Lowerer, NodeCx, Value};
 use crate::ops::activation::{add, add_pairs, identity, relu};
 use crate::CompileError;
@@ -119,8 +118,7 @@ fn two_operands(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<(TensorId, TensorId
 
 /// `t` (of ONNX shape `shape`) broadcast to the node's output shape.
 fn broadcast(lw: &mut Lowerer<'_>, t: TensorId, shape: &[usize], cx: &NodeCx) -> Result<TensorId, CompileError> {
-    let map = broadcast_map(shape, &cx.shape)
-        .ok_or_else(|| cx.shape_err(format!("{shape:?} does not broadcast to {:?}", cx.shape)))?;
+    let map = cx.broadcast_from(shape)?;
     if map.len() == lw.shape(t).iter().product::<usize>() && map.iter().enumerate().all(|(i, &j)| i as u32 == j) {
         return Ok(t);
     }
