@@ -8,8 +8,8 @@
 //! - `Neg`: a diagonal linear map with weight `-1` (folded into a preceding linear op when
 //!   possible);
 //! - `Abs` = `relu(x) + relu(-x)`;
-//! - `LeakyRelu(alpha)` = `relu(x) - alpha * relu(-x)`; `PRelu` (reaching tract as
-//!   `x * (x < 0 ? slope : 1)`) is not lowered yet.
+//! - `LeakyRelu(alpha)` = `relu(x) - alpha * relu(-x)`. `PRelu` reaches tract's typed graph as
+//!   a `Where` over a comparison, which the logic family lowers.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
@@ -85,14 +85,21 @@ pub(crate) fn relu(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
     lw.emit(&cx.name, &cx.origin, Op::Relu { input: x }, shape, scale)
 }
 
-/// `relu(-x)`, with `-x` as an exact linear map (weight `-1`, then a rescale that divides
-/// exactly).
+/// `relu(-x)`.
 fn negated_relu(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
-    let shape = lw.shape(x).to_vec();
-    let mut neg = diagonal(x, &identity(lw, x), &vec![-1.0; shape.iter().product()], cx);
-    neg.shape = shape;
-    let neg = neg.materialize(lw);
+    let neg = negate(lw, x, cx);
     relu(lw, neg, cx)
+}
+
+/// `-x` exactly, at x's scale and shape: `0 - x` against a one-element zero constant (one add
+/// row per element, no rescale). ONNX `Neg` itself stays a diagonal linear map instead, so it
+/// can fold into a preceding linear op.
+pub(crate) fn negate(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
+    let (scale, shape) = (lw.scale(x), lw.shape(x).to_vec());
+    let zero = lw.emit(&cx.name, &cx.origin, Op::Const { values: vec![0] }, vec![1], scale);
+    let pairs = identity(lw, x).into_iter().map(|i| (0, i)).collect();
+    let op = Op::Arith(Arith { a: zero, b: x, pairs, kind: ArithKind::Add { ca: 1, cb: -1 } });
+    lw.emit(&cx.name, &cx.origin, op, shape, scale)
 }
 
 /// `a + sign * b` element by element, aligning the scales.

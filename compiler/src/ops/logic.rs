@@ -22,7 +22,7 @@ use tract_onnx::tract_core::ops::logic::Iff;
 use zkonnx_ir::{Arith, ArithKind, Op, TensorId};
 
 use crate::lower::{Lowerer, NodeCx, Value};
-use crate::ops::activation::{add, add_pairs, identity, relu};
+use crate::ops::activation::{add, add_pairs, identity, negate, relu};
 use crate::CompileError;
 
 /// Lowers the family's ops; `Ok(None)` for any other op.
@@ -77,9 +77,7 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
     let t = match name.as_ref() {
         "Not" => not(lw, x, cx),
         "Sign" => {
-            let zero = constant(lw, 0, lw.scale(x), cx);
-            let pairs = identity(lw, x).into_iter().map(|i| (0, i)).collect();
-            let minus_x = add_pairs(lw, zero, x, pairs, -1, cx);
+            let minus_x = negate(lw, x, cx);
             let (pos, neg) = (step(lw, x, cx), step(lw, minus_x, cx));
             add(lw, pos, neg, -1, cx)
         }

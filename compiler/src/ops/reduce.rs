@@ -9,6 +9,7 @@ use zkonnx_ir::Op;
 
 use crate::index::{for_each_coord, strides};
 use crate::lower::{Lowerer, NodeCx, Value};
+use crate::ops::activation::{identity, negate};
 use crate::ops::linear::{diagonal, PendingLinear, RowF};
 use crate::CompileError;
 
@@ -31,13 +32,10 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         }
         Reducer::Max => Value::Tensor(max_windows(lw, x, windows, cx)),
         Reducer::Min => {
-            let n = in_shape.iter().product::<usize>();
-            let all: Vec<u32> = (0..n as u32).collect();
-            let mut neg = diagonal(x, &all, &vec![-1.0; n], cx);
-            neg.shape = in_shape.clone();
-            let neg = neg.materialize(lw);
+            let neg = negate(lw, x, cx);
             let m = max_windows(lw, neg, windows, cx);
-            let out: Vec<u32> = (0..cx.shape.iter().product::<usize>() as u32).collect();
+            // the final negation stays a pending linear map: it folds into a following linear op
+            let out = identity(lw, m);
             Value::Pending(Box::new(diagonal(m, &out, &vec![-1.0; out.len()], cx)))
         }
         other => return Err(cx.unsupported(format!("reduction {other:?}"))),
