@@ -109,6 +109,13 @@ impl<S> KeccakTranscript<S> {
     }
 }
 
+impl KeccakTranscript<&[u8]> {
+    /// Bytes of the proof not read yet.
+    pub fn unread(&self) -> usize {
+        self.stream.len()
+    }
+}
+
 impl<S> Transcript<G1Affine, KeccakChallenge> for KeccakTranscript<S> {
     fn squeeze_challenge(&mut self) -> KeccakChallenge {
         if self.state.len() == 32 {

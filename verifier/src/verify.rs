@@ -26,17 +26,20 @@ pub fn verify_proof_bytes(
     let params = verifier_params(srs, k)?;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut transcript = KeccakTranscript::init(proof);
-        verify_proof::<
+        let verdict = verify_proof::<
             KZGCommitmentScheme<Bn256>,
             VerifierSHPLONK<'_, Bn256>,
             KeccakChallenge,
             _,
             SingleStrategy<'_, Bn256>,
-        >(&params, vk, SingleStrategy::new(&params), &[&[instances]], &mut transcript)
+        >(&params, vk, SingleStrategy::new(&params), &[&[instances]], &mut transcript);
+        (verdict, transcript.unread())
     }));
     match outcome {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(VerifyError::Rejected { reason: format!("{e:?}") }),
+        // a proof is exactly its transcript: bytes after it would make proofs malleable
+        Ok((Ok(()), 0)) => Ok(()),
+        Ok((Ok(()), extra)) => Err(VerifyError::Rejected { reason: format!("{extra} bytes follow the proof") }),
+        Ok((Err(e), _)) => Err(VerifyError::Rejected { reason: format!("{e:?}") }),
         Err(_) => Err(VerifyError::Rejected { reason: "malformed proof".into() }),
     }
 }
