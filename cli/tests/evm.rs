@@ -1,6 +1,7 @@
-//! The EVM verifier against real proofs, in process (revm): every fixture model's proof is
-//! accepted on-chain exactly when the native verifier accepts it: honest proofs, every
-//! 32-byte word of a proof flipped, a wrong public output, another model's proof.
+//! The EVM verifiers against real proofs, in process (revm): zkonnx's verifier with the key as
+//! data (and its Rust twin) and snark-verifier's unrolled reference accept every fixture
+//! model's proof exactly when the native verifier does: honest proofs, every 32-byte word of a
+//! proof flipped, a wrong public output, another model's proof; and a wide circuit's.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on a broken fixture")]
 
@@ -12,7 +13,9 @@ use halo2_proofs::halo2curves::ff::Field;
 use zkonnx_verifier::verify_proof_bytes;
 use zkonnx_verifier_contracts::evm::{Address, CALL_GAS};
 use zkonnx_verifier_contracts::solc::check_deployable;
-use zkonnx_verifier_contracts::{compile_contract, encode_calldata, reference_verifier, Evm};
+use zkonnx_verifier_contracts::vk_verifier::{compile_vk_verifier, creation_with_vk};
+use zkonnx_verifier_contracts::vkdata::{self, VkData};
+use zkonnx_verifier_contracts::{compile_contract, encode_calldata, reference_verifier, Bytecode, CallStatus, Evm};
 
 const FIXTURES: [(&str, &str); 3] = [
     ("mlp/model.onnx", "mlp/input.json"),
@@ -33,50 +36,157 @@ fn deploy_reference(evm: &mut Evm, p: &Proved) -> Address {
     d.address
 }
 
-/// The EVM's and the native verifier's verdicts on the same public values and proof bytes;
-/// panics if they disagree.
-fn verdicts(evm: &mut Evm, at: Address, p: &Proved, instances: &[Fr], proof: &[u8]) -> bool {
-    let out = evm.call(at, &encode_calldata(instances, proof), CALL_GAS).unwrap();
-    let native = verify_proof_bytes(&p.srs, p.keys.pk.get_vk(), instances, proof).is_ok();
-    assert_eq!(out.accepted(), native, "EVM ({:?}, {} gas) and native verifier disagree", out.status, out.gas_used);
-    native
+/// Both contracts for one fixture: snark-verifier's reference (on a chain without EIP-170,
+/// since it outgrows it at two lanes) and zkonnx's verifier with the key as data (on a chain
+/// with mainnet's limits).
+struct Deployed {
+    reference: Address,
+    vk: Address,
+    data: VkData,
+}
+
+struct Chains {
+    unlimited: Evm,
+    mainnet: Evm,
+    vk_verifier: Bytecode,
+}
+
+impl Chains {
+    fn new() -> Self {
+        Chains {
+            unlimited: Evm::without_size_limits(),
+            mainnet: Evm::new(),
+            vk_verifier: compile_vk_verifier().unwrap(),
+        }
+    }
+
+    fn deploy(&mut self, p: &Proved) -> Deployed {
+        let reference = deploy_reference(&mut self.unlimited, p);
+        let data = VkData::new(&p.srs, p.keys.pk.get_vk(), p.settings.num_instances()).unwrap();
+        assert_eq!(VkData::from_bytes(&data.to_bytes()).unwrap(), data, "the data does not round-trip");
+        let d = self.mainnet.deploy(&creation_with_vk(&self.vk_verifier, &data).unwrap()).unwrap();
+        eprintln!(
+            "  data verifier runtime {} B, key data {} B, deploy gas {}",
+            d.runtime_size,
+            data.to_bytes().len() + 1,
+            d.gas_used
+        );
+        Deployed { reference, vk: d.address, data }
+    }
+
+    /// The verdicts of the native verifier, both contracts and the data verifier's Rust twin
+    /// on the same public values and proof bytes; panics if any disagree or if the data
+    /// verifier refuses other than by a clean revert.
+    fn verdicts(&mut self, d: &Deployed, p: &Proved, instances: &[Fr], proof: &[u8]) -> bool {
+        let call = encode_calldata(instances, proof);
+        let native = verify_proof_bytes(&p.srs, p.keys.pk.get_vk(), instances, proof).is_ok();
+        let reference = self.unlimited.call(d.reference, &call, CALL_GAS).unwrap();
+        let ours = self.mainnet.call(d.vk, &call, CALL_GAS).unwrap();
+        let twin = vkdata::native::verify(&d.data, instances, proof).is_ok();
+        // snark-verifier's contract ignores bytes after the proof; zkonnx's verifiers refuse them
+        let trailing = proof.len() > d.data.proof_len();
+        if !trailing {
+            assert_eq!(reference.accepted(), native, "reference EVM ({:?}) and native disagree", reference.status);
+        }
+        assert_eq!(
+            ours.accepted(),
+            native,
+            "data verifier ({:?}, {} gas) and native disagree",
+            ours.status,
+            ours.gas_used
+        );
+        assert_eq!(twin, native, "the data verifier's Rust twin and the native verifier disagree");
+        if !native {
+            assert_eq!(ours.status, CallStatus::Revert, "a refusal that is not a clean revert");
+            assert!(ours.gas_used < 5_000_000, "a refusal burnt {} gas", ours.gas_used);
+        }
+        native
+    }
 }
 
 #[test]
-fn reference_verifier_agrees_with_the_native_one_on_every_fixture() {
-    let mut evm = Evm::without_size_limits();
-    let mut deployed: Vec<(Address, Proved)> = vec![];
+fn evm_verifiers_agree_with_the_native_one_on_every_fixture() {
+    let mut chains = Chains::new();
+    let mut deployed: Vec<(Deployed, Proved)> = vec![];
     for (model, input) in FIXTURES {
         eprintln!("{model}:");
         let p = prove_fixture(model, input, |_| {});
-        let at = deploy_reference(&mut evm, &p);
+        let d = chains.deploy(&p);
         let instances = p.proof.instances().unwrap();
         let proof = p.proof.proof_bytes().unwrap();
-        let honest = evm.call(at, &encode_calldata(&instances, &proof), CALL_GAS).unwrap();
-        assert!(honest.accepted(), "{model}: honest proof refused: {honest:?}");
-        eprintln!("  verify gas {} ({} instances, {} proof bytes)", honest.gas_used, instances.len(), proof.len());
-        assert!(verdicts(&mut evm, at, &p, &instances, &proof));
+        let call = encode_calldata(&instances, &proof);
+        let reference = chains.unlimited.call(d.reference, &call, CALL_GAS).unwrap();
+        let ours = chains.mainnet.call(d.vk, &call, CALL_GAS).unwrap();
+        assert!(reference.accepted() && ours.accepted(), "{model}: honest proof refused: {reference:?} {ours:?}");
+        eprintln!(
+            "  verify gas: reference {}, data verifier {} ({} instances, {} proof bytes)",
+            reference.gas_used,
+            ours.gas_used,
+            instances.len(),
+            proof.len()
+        );
+        assert!(chains.verdicts(&d, &p, &instances, &proof));
 
         // a wrong public output
         let mut wrong = instances.clone();
         *wrong.last_mut().unwrap() += Fr::ONE;
-        assert!(!verdicts(&mut evm, at, &p, &wrong, &proof), "{model}: wrong output accepted");
+        assert!(!chains.verdicts(&d, &p, &wrong, &proof), "{model}: wrong output accepted");
         // every 32-byte word of every fixture's proof
         for w in 0..proof.len() / 32 {
             let mut bad = proof.clone();
             bad[32 * w + 31] ^= 1;
-            assert!(!verdicts(&mut evm, at, &p, &instances, &bad), "{model}: word {w} flipped accepted");
+            assert!(!chains.verdicts(&d, &p, &instances, &bad), "{model}: word {w} flipped accepted");
         }
-        // a truncated proof
-        assert!(!verdicts(&mut evm, at, &p, &instances, &proof[..proof.len() - 32]));
-        deployed.push((at, p));
+        // a truncated proof, one word too many, a missing public value
+        assert!(!chains.verdicts(&d, &p, &instances, &proof[..proof.len() - 32]));
+        assert!(!chains.verdicts(&d, &p, &instances, &[proof.as_slice(), &[0u8; 32]].concat()));
+        assert!(!chains.verdicts(&d, &p, &instances[1..], &proof));
+        deployed.push((d, p));
     }
-    // a proof of one model sent to another model's verifier
-    for (i, (at, p)) in deployed.iter().enumerate() {
-        let (_, other) = &deployed[(i + 1) % deployed.len()];
-        let call = encode_calldata(&other.proof.instances().unwrap(), &other.proof.proof_bytes().unwrap());
-        assert!(!evm.call(*at, &call, CALL_GAS).unwrap().accepted(), "{}: foreign proof accepted", i);
-        let _ = p;
+    // a proof of one model sent to another model's verifiers
+    for i in 0..deployed.len() {
+        let d = &deployed[i].0;
+        let other = &deployed[(i + 1) % deployed.len()].1;
+        let (inst, proof) = (other.proof.instances().unwrap(), other.proof.proof_bytes().unwrap());
+        let call = encode_calldata(&inst, &proof);
+        assert!(
+            !chains.unlimited.call(d.reference, &call, CALL_GAS).unwrap().accepted(),
+            "{i}: foreign proof accepted"
+        );
+        let ours = chains.mainnet.call(d.vk, &call, CALL_GAS).unwrap();
+        assert!(!ours.accepted() && ours.status == CallStatus::Revert, "{i}: foreign proof: {ours:?}");
+        assert!(vkdata::native::verify(&d.data, &inst, &proof).is_err());
+    }
+}
+
+/// A wide circuit (7 lanes: 35 advice columns, 28 lookups): the reference verifier is far over
+/// EIP-170, the data verifier deploys on a chain with the limit, accepts the proof and refuses
+/// tampered ones cleanly, in agreement with the native verifier.
+#[test]
+fn a_wide_circuit_verifies_on_a_mainnet_sized_chain() {
+    let p = prove_fixture("mlp/model.onnx", "mlp/input.json", |a| a.lanes = 7);
+    let cs = p.keys.pk.get_vk().cs();
+    assert!(cs.num_advice_columns() >= 32 && cs.lookups().len() >= 16, "not wide enough");
+    let mut chains = Chains::new();
+    let d = chains.deploy(&p);
+    let instances = p.proof.instances().unwrap();
+    let proof = p.proof.proof_bytes().unwrap();
+    let ours = chains.mainnet.call(d.vk, &encode_calldata(&instances, &proof), CALL_GAS).unwrap();
+    assert!(ours.accepted(), "{ours:?}");
+    eprintln!(
+        "wide ({} advice, {} lookups): data verifier {} gas, key data {} B",
+        cs.num_advice_columns(),
+        cs.lookups().len(),
+        ours.gas_used,
+        d.data.to_bytes().len() + 1
+    );
+    let mut wrong = instances.clone();
+    wrong[0] += Fr::ONE;
+    assert!(!chains.verdicts(&d, &p, &wrong, &proof));
+    for w in (0..proof.len() / 32).step_by(5) {
+        let mut bad = proof.clone();
+        bad[32 * w + 31] ^= 1;
+        assert!(!chains.verdicts(&d, &p, &instances, &bad), "word {w} flipped accepted");
     }
 }
 
@@ -99,14 +209,15 @@ fn word(v: u64) -> [u8; 32] {
     w
 }
 
-/// The example consumer contract verifies a real proof through a deployed verifier (mainnet
-/// size limits: one lane keeps the reference verifier under EIP-170) and reads the proven
-/// outputs: its argmax equals the proof's, and a tampered proof makes it revert.
+/// The example consumer contract verifies a real proof through a deployed data verifier
+/// (mainnet size limits, default lanes) and reads the proven outputs: its argmax equals the
+/// proof's, and a tampered proof makes it revert.
 #[test]
 fn example_consumer_reads_the_proven_output() {
-    let p = prove_fixture("mlp/model.onnx", "mlp/input.json", |a| a.lanes = 1);
+    let p = prove_fixture("mlp/model.onnx", "mlp/input.json", |_| {});
     let mut evm = Evm::new();
-    let verifier = deploy_reference(&mut evm, &p);
+    let data = VkData::new(&p.srs, p.keys.pk.get_vk(), p.settings.num_instances()).unwrap();
+    let verifier = evm.deploy(&creation_with_vk(&compile_vk_verifier().unwrap(), &data).unwrap()).unwrap().address;
     let source = include_str!("../../verifier-contracts/contracts/ProvenArgmax.sol");
     let consumer = compile_contract(source, "ProvenArgmax", Some(200)).unwrap();
     let n = p.settings.num_instances();
@@ -115,7 +226,7 @@ fn example_consumer_reads_the_proven_output() {
     let mut addr = [0u8; 32];
     addr[12..].copy_from_slice(verifier.as_slice());
     creation.extend(addr);
-    for v in [n as u64, (n - outputs) as u64, outputs as u64, 2_000_000] {
+    for v in [n as u64, (n - outputs) as u64, outputs as u64, 3_000_000] {
         creation.extend(word(v));
     }
     let at = evm.deploy(&creation).unwrap().address;

@@ -41,7 +41,8 @@ fn create_encode_and_verify_on_the_evm() {
         serde_json::from_slice(&std::fs::read(dir.join("verifier.json")).unwrap()).unwrap();
     assert_eq!(verifier["format"], "zkonnx-evm-verifier");
     assert!(verifier["runtime_size"].as_u64().unwrap() <= 24_576);
-    assert!(std::fs::read_to_string(dir.join("verifier.sol")).unwrap().contains("contract Halo2Verifier"));
+    assert!(verifier["vk_data_size"].as_u64().unwrap() <= 24_576);
+    assert!(std::fs::read_to_string(dir.join("verifier.sol")).unwrap().contains("contract Halo2VerifierVk"));
 
     let o = zkonnx(dir, &["encode-evm-calldata"]);
     assert!(o.status.success(), "encode-evm-calldata: {}", stderr(&o));
@@ -69,17 +70,26 @@ fn create_encode_and_verify_on_the_evm() {
 }
 
 #[test]
-fn an_oversized_verifier_is_refused_with_the_fix() {
+fn a_wide_circuit_gets_a_deployable_verifier_and_an_oversized_reference_is_refused_with_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     run_fixture(dir, "4");
+    // the reusable verifier fits at any width and verifies on a chain with EIP-170
     let o = zkonnx(dir, &["create-evm-verifier"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = zkonnx(dir, &["verify-evm"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_file(dir.join("verifier.sol")).unwrap();
+    std::fs::remove_file(dir.join("verifier.json")).unwrap();
+
+    // snark-verifier's unrolled one does not fit at 4 lanes
+    let o = zkonnx(dir, &["create-evm-verifier", "--reference"]);
     assert!(!o.status.success(), "an oversized verifier was written");
     let err = stderr(&o);
-    assert!(err.contains("EIP-170") && err.contains("--lanes 1"), "{err}");
+    assert!(err.contains("EIP-170") && err.contains("--lanes 1") && err.contains("drop --reference"), "{err}");
     assert!(!dir.join("verifier.sol").exists() && !dir.join("verifier.json").exists());
     // on request it is written anyway, and still verifies on a chain without the limit
-    let o = zkonnx(dir, &["create-evm-verifier", "--allow-oversize"]);
+    let o = zkonnx(dir, &["create-evm-verifier", "--reference", "--allow-oversize"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = zkonnx(dir, &["verify-evm"]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -23,6 +23,10 @@ pub struct EvmVerifierArtifact {
     pub runtime: String,
     /// Bytes of runtime code (EIP-170 allows 24,576).
     pub runtime_size: usize,
+    /// Bytes of the verifying-key data contract the constructor deploys (the reusable
+    /// verifier only; EIP-170 applies to it too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vk_data_size: Option<usize>,
     /// Public values the verifier expects in front of the proof.
     pub num_instances: usize,
     /// The circuit's `k` and the model the verifying key was made for.
@@ -57,6 +61,7 @@ impl EvmVerifierArtifact {
             creation: format!("0x{}", hex::encode(&code.creation)),
             runtime: format!("0x{}", hex::encode(&code.runtime)),
             runtime_size: code.runtime.len(),
+            vk_data_size: None,
             num_instances: info.num_instances,
             logrows: info.logrows,
             model_hash: info.model_hash,

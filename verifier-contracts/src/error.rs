@@ -20,6 +20,10 @@ pub enum ContractError {
          would accept it; {hint}"
     )]
     TooLarge { what: String, size: usize, limit: usize, hint: String },
+    #[error("verifying-key data: {reason}")]
+    VkData { reason: String },
+    #[error("proof rejected: {reason}")]
+    Rejected { reason: String },
     #[error("EVM: {0}")]
     Evm(String),
     #[error("{path}: {source}")]

@@ -23,3 +23,5 @@ pub use error::ContractError;
 pub use evm::{CallOutcome, CallStatus, Evm};
 pub use reference::reference_verifier;
 pub use solc::{compile_contract, Bytecode, EIP170_LIMIT, SOLC_VERSION};
+pub mod vk_verifier;
+pub mod vkdata;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
+use zkonnx_ir::Settings;
 use zkonnx_verifier::artifact::write_atomic;
 use zkonnx_verifier::srs::verifier_params;
 use zkonnx_verifier::{read_json, write_json, ProofArtifact};
@@ -12,8 +13,13 @@ use zkonnx_verifier_contracts::evm::CALL_GAS;
 use zkonnx_verifier_contracts::reference::{REFERENCE_CONTRACT, REFERENCE_GENERATOR};
 use zkonnx_verifier_contracts::rpc::{self, redact_url, Address, Signer, DEFAULT_VERIFY_GAS};
 use zkonnx_verifier_contracts::solc::check_deployable;
+use zkonnx_verifier_contracts::vk_verifier::{
+    compile_vk_verifier, creation_with_vk, matches_runtime, VK_VERIFIER_CONTRACT, VK_VERIFIER_GENERATOR,
+    VK_VERIFIER_SOURCE,
+};
+use zkonnx_verifier_contracts::vkdata::VkData;
 use zkonnx_verifier_contracts::{
-    compile_contract, encode_calldata, reference_verifier, Evm, EvmVerifierArtifact, VerifierInfo,
+    compile_contract, encode_calldata, reference_verifier, Bytecode, Evm, EvmVerifierArtifact, VerifierInfo,
 };
 
 use crate::common::{LoadedVk, Phase, VkArgs};
@@ -28,6 +34,11 @@ pub(crate) struct CreateArgs {
     /// Where to write the compiled verifier (`verifier.json`: bytecode and what it is for).
     #[arg(long = "bytecode-path", default_value = "verifier.json")]
     bytecode: PathBuf,
+    /// Emit snark-verifier's unrolled verifier instead of the reusable one: it has the key baked
+    /// into straight-line code, grows with the circuit's width and outgrows EIP-170 at about
+    /// 14 advice columns; zkonnx tests its own verifier against it.
+    #[arg(long)]
+    reference: bool,
     /// Write a verifier even when its runtime code exceeds EIP-170 (for chains without the
     /// limit, or to measure it).
     #[arg(long)]
@@ -38,42 +49,70 @@ pub(crate) fn create(a: CreateArgs) -> Result<()> {
     let LoadedVk { settings, vk, meta, srs } = a.key.load()?;
     let k = settings.run_args.logrows;
     let srs = verifier_params(&srs, k)?;
-    let phase = Phase::start("generating the Solidity verifier");
-    let sol = reference_verifier(&srs, &vk, settings.num_instances())?;
-    phase.finish();
-    let phase = Phase::start("compiling it (solc)");
-    let code = compile_contract(&sol, REFERENCE_CONTRACT, None)?;
-    phase.finish();
-    let hint = format!(
-        "this circuit has {} lanes of 5 advice columns and snark-verifier's verifier grows with the width: \
-         regenerate the settings with `--lanes 1` (fewer columns, more rows), or pass --allow-oversize for a \
-         chain without the limit",
-        settings.run_args.lanes
-    );
-    if let Err(e) = check_deployable("verifier's runtime code", &code, &hint) {
-        if !a.allow_oversize {
-            return Err(e.into());
+    let num_instances = settings.num_instances();
+    let (sol, code, info, data_size) = if a.reference {
+        let phase = Phase::start("generating snark-verifier's Solidity verifier");
+        let sol = reference_verifier(&srs, &vk, num_instances)?;
+        phase.finish();
+        let phase = Phase::start("compiling it (solc)");
+        let code = compile_contract(&sol, REFERENCE_CONTRACT, None)?;
+        phase.finish();
+        let hint = format!(
+            "this circuit has {} lanes of 5 advice columns and snark-verifier's verifier grows with the width: \
+             drop --reference (zkonnx's verifier reads the key as data and fits any width), regenerate the \
+             settings with `--lanes 1`, or pass --allow-oversize for a chain without the limit",
+            settings.run_args.lanes
+        );
+        if let Err(e) = check_deployable("verifier's runtime code", &code, &hint) {
+            if !a.allow_oversize {
+                return Err(e.into());
+            }
+            eprintln!("warning: {e}");
         }
-        eprintln!("warning: {e}");
-    }
-    let info = VerifierInfo {
-        generator: REFERENCE_GENERATOR.into(),
-        contract: REFERENCE_CONTRACT.into(),
-        optimizer: false,
-        num_instances: settings.num_instances(),
-        logrows: k,
-        model_hash: meta.model_hash,
+        (sol, code, verifier_info(REFERENCE_GENERATOR, REFERENCE_CONTRACT, false, &settings, &meta.model_hash), None)
+    } else {
+        let phase = Phase::start("encoding the verifying key as data");
+        let data = VkData::new(&srs, &vk, num_instances)?;
+        phase.finish();
+        let phase = Phase::start("compiling the verifier (solc)");
+        let verifier = compile_vk_verifier()?;
+        phase.finish();
+        let creation = creation_with_vk(&verifier, &data)?;
+        let code = Bytecode { creation, runtime: verifier.runtime };
+        let size = data.to_bytes().len() + 1;
+        let info = verifier_info(VK_VERIFIER_GENERATOR, VK_VERIFIER_CONTRACT, true, &settings, &meta.model_hash);
+        (VK_VERIFIER_SOURCE.to_string(), code, info, Some(size))
     };
     write_atomic(&a.sol, sol.as_bytes())?;
-    write_json(&a.bytecode, &EvmVerifierArtifact::new(&code, info))?;
+    let mut artifact = EvmVerifierArtifact::new(&code, info);
+    artifact.vk_data_size = data_size;
+    write_json(&a.bytecode, &artifact)?;
+    let data_note = data_size.map(|s| format!(", verifying-key data contract {s} bytes")).unwrap_or_default();
     eprintln!(
-        "wrote {} and {} (runtime code {} bytes of the 24,576 EIP-170 allows; creation code {} bytes)",
+        "wrote {} and {} (runtime code {} bytes of the 24,576 EIP-170 allows{data_note}; creation code {} bytes)",
         a.sol.display(),
         a.bytecode.display(),
         code.runtime.len(),
         code.creation.len()
     );
     Ok(())
+}
+
+fn verifier_info(
+    generator: &str,
+    contract: &str,
+    optimizer: bool,
+    settings: &Settings,
+    model_hash: &str,
+) -> VerifierInfo {
+    VerifierInfo {
+        generator: generator.into(),
+        contract: contract.into(),
+        optimizer,
+        num_instances: settings.num_instances(),
+        logrows: settings.run_args.logrows,
+        model_hash: model_hash.into(),
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -164,7 +203,7 @@ pub(crate) fn deploy_evm(a: DeployEvmArgs) -> Result<()> {
     eprintln!("deploying {} to chain {chain} at {shown} from {}", a.bytecode.display(), signer.address());
     let deployed = rpc::deploy(&a.rpc_url, &signer, &code.creation)?;
     let onchain = rpc::code_at(&a.rpc_url, deployed.address)?;
-    if onchain != code.runtime {
+    if !matches_runtime(&onchain, &code.runtime) {
         bail!(
             "the code at {} ({} bytes) is not {}'s runtime code ({} bytes)",
             deployed.address,

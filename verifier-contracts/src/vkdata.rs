@@ -1,0 +1,422 @@
+//! The verifying key as data: everything a generic halo2 SHPLONK/KZG verifier needs to check
+//! one circuit's proofs, packed into bytes that a per-model data contract holds.
+//!
+//! The reusable verifier contract (`contracts/Halo2VerifierVk.sol`) and the native mirror in
+//! [`native`] both interpret these bytes with loops over commitments, evaluations, query sets
+//! and a postfix program for the quotient's numerator, so the verifier's code does not grow
+//! with the circuit's width; only this data does.
+//!
+//! The description comes from snark-verifier's `compile` of the halo2 verifying key (the same
+//! protocol its unrolled reference verifier is generated from), re-encoded here: the query
+//! sets of the SHPLONK multi-opening are grouped ahead of time, constants that depend only on
+//! the key (`ω^rotation`, the sets' `∏(ω^a − ω^b)`) are precomputed, and every evaluation a
+//! formula uses is a numbered slot.
+//!
+//! # Layout (version 1, integers big-endian)
+//! ```text
+//! u8 version, u8 k, u16 num_instance, u16 num_phases, {u16 witnesses, u16 challenges} per phase,
+//! u16 num_chunks, u16 num_evals, u16 num_instance_queries, u16 num_preprocessed,
+//! u16 num_lagrange_runs, u16 num_consts, u16 num_rotations, u16 num_sets, u16 program_len,
+//! u16 max_stack (the program's deepest stack),
+//! 32 transcript initial state, 32 ω, 32 1/n, 64 G1 generator, 128 g2, 128 −s·g2
+//!   (G2 as x.c1 x.c0 y.c1 y.c0, the pairing precompile's order),
+//! 64 × num_preprocessed points, 32 × num_consts, 32 × num_rotations (ω^rotation),
+//! {u32 exponent (i mod n), u16 length} × num_lagrange_runs,
+//! u16 × num_instance_queries (index of L_{-rotation} in the Lagrange list),
+//! per set: u8 shifts, u8 rotation index × shifts, u16 polys, 32 × shifts (∏_{i≠j}(ω^r_j − ω^r_i)),
+//!          per poly: u16 commitment (p: preprocessed p, 0x4000|w: witness w, 0x8000: quotient),
+//!                    u16 slot × shifts,
+//! program bytes.
+//! ```
+//! Slots are: the instance evaluations, then the proof's evaluations in transcript order, then
+//! the quotient's evaluation (numerator / (zⁿ − 1)). Program opcodes are in [`op`].
+
+use std::collections::BTreeMap;
+
+use halo2_proofs::arithmetic::CurveAffine;
+use halo2_proofs::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine, G2Affine};
+use halo2_proofs::halo2curves::ff::{Field, PrimeField};
+use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
+use halo2_proofs::plonk::VerifyingKey;
+use halo2_proofs::poly::commitment::ParamsProver;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+
+use crate::ContractError;
+
+mod encode;
+pub mod native;
+mod protocol;
+
+pub use encode::encode_vk;
+
+/// The format version written in the first byte.
+pub const VK_DATA_VERSION: u8 = 1;
+
+/// Opcodes of the numerator program, a stack machine over field elements.
+pub mod op {
+    /// `u16` constant index: push the constant.
+    pub const CONST: u8 = 0;
+    /// `u16` slot: push the evaluation in that slot.
+    pub const SLOT: u8 = 1;
+    /// `u16` challenge index: push the challenge.
+    pub const CHALLENGE: u8 = 2;
+    /// `u16` Lagrange index: push `L_i(z)` for the i-th entry of the Lagrange list.
+    pub const LAGRANGE: u8 = 3;
+    /// Push `z`.
+    pub const IDENTITY: u8 = 4;
+    /// `a → −a`.
+    pub const NEG: u8 = 5;
+    /// `a b → a + b`.
+    pub const ADD: u8 = 6;
+    /// `a b → a · b`.
+    pub const MUL: u8 = 7;
+    /// `u16` constant index: `a → a · c`.
+    pub const SCALE: u8 = 8;
+    /// `s acc e → s (acc · s + e)`: one step of a Horner sum in powers of `s`.
+    pub const HORNER: u8 = 9;
+    /// `a b → b`: drops the element under the top.
+    pub const NIP: u8 = 10;
+}
+
+/// Commitment references in query sets.
+pub const COMMIT_WITNESS: u16 = 0x4000;
+/// The quotient's chunks, combined with powers of `zⁿ`.
+pub const COMMIT_QUOTIENT: u16 = 0x8000;
+
+/// One SHPLONK query set: polynomials opened at the same rotations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuerySet {
+    /// Indices into [`VkData::rotations`].
+    pub rotations: Vec<u8>,
+    /// `∏_{i≠j}(ω^r_j − ω^r_i)` for each rotation `j`.
+    pub ell: Vec<Fr>,
+    /// Each polynomial's commitment reference and its evaluation slot at each rotation.
+    pub polys: Vec<(u16, Vec<u16>)>,
+}
+
+/// A verifying key as data (see the module docs for the byte layout).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VkData {
+    pub k: u8,
+    pub num_instance: u16,
+    /// Witness commitments and challenges of each phase, in transcript order.
+    pub phases: Vec<(u16, u16)>,
+    pub num_chunks: u16,
+    pub num_evals: u16,
+    /// For each instance query, the index of `L_{-rotation}` in the Lagrange list.
+    pub instance_queries: Vec<u16>,
+    /// Runs of consecutive Lagrange polynomials: (`i mod n` of the first, length).
+    pub lagrange_runs: Vec<(u32, u16)>,
+    pub initial_state: Fr,
+    pub omega: Fr,
+    pub n_inv: Fr,
+    pub g1: G1Affine,
+    pub g2: G2Affine,
+    pub neg_s_g2: G2Affine,
+    pub preprocessed: Vec<G1Affine>,
+    pub consts: Vec<Fr>,
+    /// `ω^rotation` of every rotation a query set uses.
+    pub rotations: Vec<Fr>,
+    pub sets: Vec<QuerySet>,
+    /// The deepest the program's stack gets.
+    pub max_stack: u16,
+    pub program: Vec<u8>,
+}
+
+impl VkData {
+    /// The data for a key: `srs` must be the key's (reduced to its `k`).
+    pub fn new(
+        srs: &ParamsKZG<Bn256>,
+        vk: &VerifyingKey<G1Affine>,
+        num_instances: usize,
+    ) -> Result<Self, ContractError> {
+        encode_vk(srs.get_g()[0], srs.g2(), srs.s_g2(), vk, srs, num_instances)
+    }
+
+    /// Number of evaluation slots: instance evaluations, proof evaluations, the quotient.
+    pub fn num_slots(&self) -> usize {
+        self.instance_queries.len() + usize::from(self.num_evals) + 1
+    }
+
+    /// Number of challenges over all phases.
+    pub fn num_challenges(&self) -> usize {
+        self.phases.iter().map(|&(_, c)| usize::from(c)).sum()
+    }
+
+    /// Number of witness commitments over all phases.
+    pub fn num_witnesses(&self) -> usize {
+        self.phases.iter().map(|&(w, _)| usize::from(w)).sum()
+    }
+
+    /// Length of the Lagrange list.
+    pub fn num_lagranges(&self) -> usize {
+        self.lagrange_runs.iter().map(|&(_, l)| usize::from(l)).sum()
+    }
+
+    /// Bytes of a proof for this key.
+    pub fn proof_len(&self) -> usize {
+        64 * (self.num_witnesses() + usize::from(self.num_chunks) + 2) + 32 * usize::from(self.num_evals)
+    }
+
+    /// The packed bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Vec::new();
+        w.push(VK_DATA_VERSION);
+        w.push(self.k);
+        let u16s = |w: &mut Vec<u8>, v: u16| w.extend_from_slice(&v.to_be_bytes());
+        u16s(&mut w, self.num_instance);
+        u16s(&mut w, self.phases.len() as u16);
+        for &(a, b) in &self.phases {
+            u16s(&mut w, a);
+            u16s(&mut w, b);
+        }
+        for v in [
+            self.num_chunks,
+            self.num_evals,
+            self.instance_queries.len() as u16,
+            self.preprocessed.len() as u16,
+            self.lagrange_runs.len() as u16,
+            self.consts.len() as u16,
+            self.rotations.len() as u16,
+            self.sets.len() as u16,
+            self.program.len() as u16,
+            self.max_stack,
+        ] {
+            u16s(&mut w, v);
+        }
+        for f in [self.initial_state, self.omega, self.n_inv] {
+            w.extend_from_slice(&fr_be(&f));
+        }
+        w.extend_from_slice(&g1_be(&self.g1));
+        w.extend_from_slice(&g2_be(&self.g2));
+        w.extend_from_slice(&g2_be(&self.neg_s_g2));
+        for p in &self.preprocessed {
+            w.extend_from_slice(&g1_be(p));
+        }
+        for f in self.consts.iter().chain(&self.rotations) {
+            w.extend_from_slice(&fr_be(f));
+        }
+        for &(e, l) in &self.lagrange_runs {
+            w.extend_from_slice(&e.to_be_bytes());
+            u16s(&mut w, l);
+        }
+        for &q in &self.instance_queries {
+            u16s(&mut w, q);
+        }
+        for set in &self.sets {
+            w.push(set.rotations.len() as u8);
+            w.extend_from_slice(&set.rotations);
+            u16s(&mut w, set.polys.len() as u16);
+            for f in &set.ell {
+                w.extend_from_slice(&fr_be(f));
+            }
+            for (c, slots) in &set.polys {
+                u16s(&mut w, *c);
+                for &s in slots {
+                    u16s(&mut w, s);
+                }
+            }
+        }
+        w.extend_from_slice(&self.program);
+        w
+    }
+
+    /// Parses packed bytes, checking that every count fits and every index is in range.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ContractError> {
+        let mut r = Reader { bytes, at: 0 };
+        let version = r.u8()?;
+        if version != VK_DATA_VERSION {
+            return Err(bad(format!("version {version}, expected {VK_DATA_VERSION}")));
+        }
+        let k = r.u8()?;
+        let num_instance = r.u16()?;
+        let num_phases = r.u16()?;
+        let phases = (0..num_phases).map(|_| Ok((r.u16()?, r.u16()?))).collect::<Result<Vec<_>, ContractError>>()?;
+        let [num_chunks, num_evals, n_iq, n_pre, n_runs, n_consts, n_rots, n_sets, prog_len, max_stack] = r.u16s()?;
+        let [initial_state, omega, n_inv] = [r.fr()?, r.fr()?, r.fr()?];
+        let g1 = r.g1()?;
+        let (g2, neg_s_g2) = (r.g2()?, r.g2()?);
+        let preprocessed = (0..n_pre).map(|_| r.g1()).collect::<Result<Vec<_>, _>>()?;
+        let consts = (0..n_consts).map(|_| r.fr()).collect::<Result<Vec<_>, _>>()?;
+        let rotations = (0..n_rots).map(|_| r.fr()).collect::<Result<Vec<_>, _>>()?;
+        let lagrange_runs = (0..n_runs).map(|_| Ok((r.u32()?, r.u16()?))).collect::<Result<Vec<_>, ContractError>>()?;
+        let instance_queries = (0..n_iq).map(|_| r.u16()).collect::<Result<Vec<_>, _>>()?;
+        let mut sets = Vec::with_capacity(usize::from(n_sets));
+        for _ in 0..n_sets {
+            let shifts = usize::from(r.u8()?);
+            let rots = r.take(shifts)?.to_vec();
+            let npolys = r.u16()?;
+            let ell = (0..shifts).map(|_| r.fr()).collect::<Result<Vec<_>, _>>()?;
+            let polys = (0..npolys)
+                .map(|_| Ok((r.u16()?, (0..shifts).map(|_| r.u16()).collect::<Result<Vec<_>, _>>()?)))
+                .collect::<Result<Vec<_>, ContractError>>()?;
+            sets.push(QuerySet { rotations: rots, ell, polys });
+        }
+        let program = r.take(usize::from(prog_len))?.to_vec();
+        if r.at != bytes.len() {
+            return Err(bad(format!("{} bytes trail the data", bytes.len() - r.at)));
+        }
+        let vk = VkData {
+            k,
+            num_instance,
+            phases,
+            num_chunks,
+            num_evals,
+            instance_queries,
+            lagrange_runs,
+            initial_state,
+            omega,
+            n_inv,
+            g1,
+            g2,
+            neg_s_g2,
+            preprocessed,
+            consts,
+            rotations,
+            sets,
+            max_stack,
+            program,
+        };
+        vk.check_indices()?;
+        Ok(vk)
+    }
+
+    /// Every reference in the sets and the Lagrange list points at something.
+    fn check_indices(&self) -> Result<(), ContractError> {
+        let slots = self.num_slots();
+        if self.k == 0 || self.k > 28 {
+            return Err(bad(format!("k = {}", self.k)));
+        }
+        for &base in &self.instance_queries {
+            if usize::from(base) + usize::from(self.num_instance) > self.num_lagranges() {
+                return Err(bad(format!("instance query at Lagrange {base} runs past the list")));
+            }
+        }
+        for set in &self.sets {
+            if set.rotations.is_empty() || set.ell.len() != set.rotations.len() {
+                return Err(bad("a query set without rotations".into()));
+            }
+            if set.rotations.iter().any(|&r| usize::from(r) >= self.rotations.len()) {
+                return Err(bad("a query set names a missing rotation".into()));
+            }
+            for (c, s) in &set.polys {
+                let ok = match *c {
+                    COMMIT_QUOTIENT => true,
+                    c if c & COMMIT_WITNESS != 0 => usize::from(c & !COMMIT_WITNESS) < self.num_witnesses(),
+                    c => usize::from(c) < self.preprocessed.len(),
+                };
+                if !ok || s.iter().any(|&s| usize::from(s) >= slots) {
+                    return Err(bad(format!("query set entry {c:#06x} is out of range")));
+                }
+            }
+        }
+        if self.sets.is_empty() {
+            return Err(bad("no query sets".into()));
+        }
+        Ok(())
+    }
+}
+
+fn bad(reason: String) -> ContractError {
+    ContractError::VkData { reason }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ContractError> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let end = end.ok_or_else(|| bad(format!("truncated at byte {} (wanted {n} more)", self.at)))?;
+        let out = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], ContractError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+    fn u8(&mut self) -> Result<u8, ContractError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, ContractError> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+    fn u16s<const N: usize>(&mut self) -> Result<[u16; N], ContractError> {
+        let mut out = [0u16; N];
+        for v in &mut out {
+            *v = self.u16()?;
+        }
+        Ok(out)
+    }
+    fn u32(&mut self) -> Result<u32, ContractError> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+    fn fr(&mut self) -> Result<Fr, ContractError> {
+        let at = self.at;
+        zkonnx_verifier::transcript::fr_from_be(&self.array()?)
+            .ok_or_else(|| bad(format!("byte {at}: a scalar not below r")))
+    }
+    fn fq(&mut self) -> Result<Fq, ContractError> {
+        let at = self.at;
+        let mut le: [u8; 32] = self.array()?;
+        le.reverse();
+        Option::from(Fq::from_repr(le)).ok_or_else(|| bad(format!("byte {at}: a coordinate not below q")))
+    }
+    fn g1(&mut self) -> Result<G1Affine, ContractError> {
+        let at = self.at;
+        let (x, y) = (self.fq()?, self.fq()?);
+        if x.is_zero_vartime() && y.is_zero_vartime() {
+            return Ok(G1Affine::default());
+        }
+        Option::from(G1Affine::from_xy(x, y)).ok_or_else(|| bad(format!("byte {at}: a G1 point off the curve")))
+    }
+    fn g2(&mut self) -> Result<G2Affine, ContractError> {
+        let at = self.at;
+        let [x1, x0, y1, y0] = [self.fq()?, self.fq()?, self.fq()?, self.fq()?];
+        let x = halo2_proofs::halo2curves::bn256::Fq2::new(x0, x1);
+        let y = halo2_proofs::halo2curves::bn256::Fq2::new(y0, y1);
+        Option::from(G2Affine::from_xy(x, y)).ok_or_else(|| bad(format!("byte {at}: a G2 point off the curve")))
+    }
+}
+
+/// Canonical big-endian bytes of a scalar.
+pub(crate) fn fr_be(f: &Fr) -> [u8; 32] {
+    zkonnx_verifier::transcript::fr_to_be(f)
+}
+
+fn fq_be(f: &Fq) -> [u8; 32] {
+    let mut b = f.to_repr();
+    b.reverse();
+    b
+}
+
+/// `x || y` big-endian, the identity as 64 zero bytes.
+pub(crate) fn g1_be(p: &G1Affine) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    if !bool::from(p.is_identity()) {
+        out[..32].copy_from_slice(&fq_be(&p.x));
+        out[32..].copy_from_slice(&fq_be(&p.y));
+    }
+    out
+}
+
+/// `x.c1 x.c0 y.c1 y.c0`, each big-endian: the pairing precompile's order.
+fn g2_be(p: &G2Affine) -> [u8; 128] {
+    let mut out = [0u8; 128];
+    for (i, f) in [p.x.c1, p.x.c0, p.y.c1, p.y.c0].iter().enumerate() {
+        out[32 * i..32 * (i + 1)].copy_from_slice(&fq_be(f));
+    }
+    out
+}
+
+/// `ω^e` for a Lagrange run or rotation.
+pub(crate) fn omega_pow(omega: Fr, e: u64) -> Fr {
+    omega.pow_vartime([e])
+}
+
+/// Slots of the queries a formula reads, by (poly, rotation).
+pub(crate) type SlotMap = BTreeMap<(usize, i32), u16>;
