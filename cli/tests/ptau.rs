@@ -21,6 +21,8 @@ use halo2_proofs::SerdeFormat;
 use zkonnx_prover::load_srs_for;
 use zkonnx_verifier::{read_srs, verify_proof_bytes, SrsOrigin};
 use zkonnx_verifier_contracts::evm::CALL_GAS;
+use zkonnx_verifier_contracts::vk_verifier::{compile_vk_verifier, creation_with_vk};
+use zkonnx_verifier_contracts::vkdata::VkData;
 use zkonnx_verifier_contracts::{compile_contract, encode_calldata, reference_verifier, Evm};
 
 /// The ceremony's power: one more than the fixture needs (k = 10), so `srs reduce` has work to
@@ -84,19 +86,25 @@ fn verifies_natively(p: &Proved, srs: &ParamsKZG<Bn256>) -> bool {
     verify_proof_bytes(srs, p.keys.pk.get_vk(), &instances, &proof).is_ok()
 }
 
-/// The reference Solidity verifier of `p`'s key (built from `p`'s SRS) accepts the honest proof
-/// and refuses it with one proof word flipped.
+/// zkonnx's data verifier (on a chain with EIP-170) and the reference Solidity verifier of
+/// `p`'s key, both built from `p`'s SRS, accept the honest proof and refuse it with one proof
+/// word flipped.
 fn check_on_evm(p: &Proved) {
     let sol = reference_verifier(&p.srs, p.keys.pk.get_vk(), p.settings.num_instances()).unwrap();
-    let code = compile_contract(&sol, "Halo2Verifier", None).unwrap();
-    let mut evm = Evm::without_size_limits();
-    let at = evm.deploy(&code.creation).unwrap().address;
-    let (instances, mut proof) = (p.proof.instances().unwrap(), p.proof.proof_bytes().unwrap());
-    let honest = evm.call(at, &encode_calldata(&instances, &proof), CALL_GAS).unwrap();
-    assert!(honest.accepted(), "EVM refused the proof made with the imported SRS: {honest:?}");
-    eprintln!("  EVM verify gas {}", honest.gas_used);
-    proof[31] ^= 1;
-    assert!(!evm.call(at, &encode_calldata(&instances, &proof), CALL_GAS).unwrap().accepted());
+    let reference = compile_contract(&sol, "Halo2Verifier", None).unwrap();
+    let data = VkData::new(&p.srs, p.keys.pk.get_vk(), p.settings.num_instances()).unwrap();
+    let ours = creation_with_vk(&compile_vk_verifier().unwrap(), &data).unwrap();
+    for (name, creation, mut evm) in
+        [("reference", reference.creation, Evm::without_size_limits()), ("data verifier", ours, Evm::new())]
+    {
+        let at = evm.deploy(&creation).unwrap().address;
+        let (instances, mut proof) = (p.proof.instances().unwrap(), p.proof.proof_bytes().unwrap());
+        let honest = evm.call(at, &encode_calldata(&instances, &proof), CALL_GAS).unwrap();
+        assert!(honest.accepted(), "{name}: EVM refused the proof made with the imported SRS: {honest:?}");
+        eprintln!("  {name}: EVM verify gas {}", honest.gas_used);
+        proof[31] ^= 1;
+        assert!(!evm.call(at, &encode_calldata(&instances, &proof), CALL_GAS).unwrap().accepted());
+    }
 }
 
 #[test]
