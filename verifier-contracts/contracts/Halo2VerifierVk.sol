@@ -31,7 +31,8 @@ contract Halo2VerifierVk {
         address vkAddr = VK;
         assembly {
             // Memory: 0x000-0x1ff scratch for precompiles and the transcript's last hash (0x1e0),
-            // 0x200-0x7ff registers (named below), 0x800 on: the data, then arrays.
+            // 0x200-0x7ff registers (named below), 0x800-0x89f the program's operand sources,
+            // 0xa00 on: the data, then arrays.
             // Registers: 0x200 k, 0x220 public values, 0x240 phases,
             //   0x280 chunks, 0x2a0 evaluations, 0x2c0 instance queries, 0x2e0 preprocessed,
             //   0x300 Lagrange runs, 0x320 constants, 0x340 rotations, 0x360 sets,
@@ -130,7 +131,7 @@ contract Halo2VerifierVk {
 
             // ---- the data: counts, pointers, array space ----------------------------------
             function loadData(vk) {
-                let D := 0x800
+                let D := 0xa00
                 let size := sub(extcodesize(vk), 1)
                 extcodecopy(vk, D, 1, size)
                 if iszero(eq(u8at(D), 1)) { fail() }
@@ -193,8 +194,8 @@ contract Halo2VerifierVk {
                 let c := 0
                 from := 0
                 for { let ph := 0 } lt(ph, mload(0x240)) { ph := add(ph, 1) } {
-                    let nw := u16at(add(0x806, mul(ph, 4)))
-                    let nc := u16at(add(0x808, mul(ph, 4)))
+                    let nw := u16at(add(0xa06, mul(ph, 4)))
+                    let nc := u16at(add(0xa08, mul(ph, 4)))
                     for { let i := 0 } lt(i, nw) { i := add(i, 1) } {
                         checkPoint(pos)
                         pos := add(pos, 0x40)
@@ -294,71 +295,65 @@ contract Halo2VerifierVk {
             }
 
             // ---- the numerator program; the quotient slot gets numerator / (zⁿ - 1) -----------
-            function step(code, a, top) -> next {
-                let R := r()
-                switch code
-                case 5 {
-                    let t := sub(top, 0x20)
-                    mstore(t, neg(mload(t)))
-                    next := top
-                }
-                case 6 {
-                    next := sub(top, 0x20)
-                    let t := sub(next, 0x20)
-                    mstore(t, addmod(mload(t), mload(next), R))
-                }
-                case 7 {
-                    next := sub(top, 0x20)
-                    let t := sub(next, 0x20)
-                    mstore(t, mulmod(mload(t), mload(next), R))
-                }
-                case 8 {
-                    let t := sub(top, 0x20)
-                    mstore(t, mulmod(mload(t), mload(at(0x400, a)), R))
-                    next := top
-                }
-                case 9 {
-                    // s acc e -> s (acc·s + e)
-                    next := sub(top, 0x20)
-                    let t := sub(next, 0x20)
-                    mstore(t, addmod(mulmod(mload(t), mload(sub(t, 0x20)), R), mload(next), R))
-                }
-                case 10 {
-                    next := sub(top, 0x20)
-                    mstore(sub(next, 0x20), mload(next))
-                }
-                default { fail() }
-                if lt(next, add(mload(0x7e0), 0x20)) { fail() }
-            }
+            // The top of the stack lives in `acc`, the rest in memory below `top`. Values may
+            // be r itself (a negated zero): addmod and mulmod reduce whatever they are given.
             function runProgram() {
+                let R := r()
+                // operand sources: constants, slots, challenges, Lagrange values, z
+                mstore(0x800, mload(0x400))
+                mstore(0x820, mload(0x7c0))
+                mstore(0x840, mload(0x760))
+                mstore(0x860, mload(0x780))
+                mstore(0x880, 0x4c0)
                 let ip := mload(0x4a0)
                 let end := add(ip, mload(0x380))
                 let top := mload(0x7e0)
-                let limit := add(top, mul(mload(0x3a0), 0x20))
+                let acc := 0
                 for { } lt(ip, end) { } {
-                    let code := u8at(ip)
-                    let a := u16at(add(ip, 1))
-                    let push := 0
-                    switch code
-                    case 0 { push := at(0x400, a) }
-                    case 1 { push := at(0x7c0, a) }
-                    case 2 { push := at(0x760, a) }
-                    case 3 { push := at(0x780, a) }
-                    case 4 { push := 0x4c0 }
-                    switch push
-                    case 0 { top := step(code, a, top) }
-                    default {
-                        if iszero(lt(top, limit)) { fail() }
-                        mstore(top, mload(push))
-                        top := add(top, 0x20)
+                    let w := mload(ip)
+                    let code := byte(0, w)
+                    switch lt(code, 5)
+                    case 1 {
+                        let v := mload(add(mload(add(0x800, shl(5, byte(1, w)))), shl(5, and(shr(224, w), 0xffff))))
+                        ip := add(ip, 4)
+                        switch code
+                        case 0 {
+                            mstore(top, acc)
+                            top := add(top, 0x20)
+                            acc := v
+                        }
+                        case 1 { acc := addmod(acc, v, R) }
+                        case 2 { acc := mulmod(acc, v, R) }
+                        case 3 { acc := addmod(acc, sub(R, v), R) }
+                        default { acc := addmod(mulmod(acc, mload(sub(top, 0x20)), R), v, R) }
                     }
-                    // operands: a u16 after CONST, SLOT, CHALLENGE, LAGRANGE and SCALE
-                    let len := 1
-                    if or(lt(code, 4), eq(code, 8)) { len := 3 }
-                    ip := add(ip, len)
+                    default {
+                        ip := add(ip, 1)
+                        switch code
+                        case 5 {
+                            top := sub(top, 0x20)
+                            acc := addmod(mload(top), acc, R)
+                        }
+                        case 6 {
+                            top := sub(top, 0x20)
+                            acc := mulmod(mload(top), acc, R)
+                        }
+                        case 7 {
+                            top := sub(top, 0x20)
+                            acc := addmod(mload(top), sub(R, acc), R)
+                        }
+                        case 8 { acc := sub(R, acc) }
+                        case 9 {
+                            top := sub(top, 0x20)
+                            acc := addmod(mulmod(mload(top), mload(sub(top, 0x20)), R), acc, R)
+                        }
+                        case 10 { top := sub(top, 0x20) }
+                        default { fail() }
+                    }
                 }
+                // one value left: the memory stack holds only the placeholder the first push saved
                 if iszero(eq(top, add(mload(0x7e0), 0x20))) { fail() }
-                mstore(at(0x7c0, sub(mload(0x740), 1)), mulmod(mload(mload(0x7e0)), mload(0x500), r()))
+                mstore(at(0x7c0, sub(mload(0x740), 1)), mulmod(acc, mload(0x500), R))
             }
 
             // ---- SHPLONK (BDFG21) --------------------------------------------------------------

@@ -53,29 +53,47 @@ pub use encode::encode_vk;
 pub const VK_DATA_VERSION: u8 = 1;
 
 /// Opcodes of the numerator program, a stack machine over field elements.
+///
+/// Opcodes below [`op::ADD`] carry a 3-byte operand: a source (`src::*`) and a `u16` index;
+/// the others are one byte. Leaves are fused into the operation that consumes them (`x + c`
+/// is `… ADDR c`, not `… PUSH c ADD`), which halves the dispatches the contract pays for.
 pub mod op {
-    /// `u16` constant index: push the constant.
-    pub const CONST: u8 = 0;
-    /// `u16` slot: push the evaluation in that slot.
-    pub const SLOT: u8 = 1;
-    /// `u16` challenge index: push the challenge.
-    pub const CHALLENGE: u8 = 2;
-    /// `u16` Lagrange index: push `L_i(z)` for the i-th entry of the Lagrange list.
-    pub const LAGRANGE: u8 = 3;
-    /// Push `z`.
-    pub const IDENTITY: u8 = 4;
-    /// `a → −a`.
-    pub const NEG: u8 = 5;
+    /// `→ v`: push the operand.
+    pub const PUSH: u8 = 0;
+    /// `a → a + v`.
+    pub const ADDR: u8 = 1;
+    /// `a → a · v`.
+    pub const MULR: u8 = 2;
+    /// `a → a − v`.
+    pub const SUBR: u8 = 3;
+    /// `s acc → s (acc · s + v)`: a Horner step with the operand as the next term.
+    pub const HORNERR: u8 = 4;
     /// `a b → a + b`.
-    pub const ADD: u8 = 6;
+    pub const ADD: u8 = 5;
     /// `a b → a · b`.
-    pub const MUL: u8 = 7;
-    /// `u16` constant index: `a → a · c`.
-    pub const SCALE: u8 = 8;
+    pub const MUL: u8 = 6;
+    /// `a b → a − b`.
+    pub const SUB: u8 = 7;
+    /// `a → −a`.
+    pub const NEG: u8 = 8;
     /// `s acc e → s (acc · s + e)`: one step of a Horner sum in powers of `s`.
     pub const HORNER: u8 = 9;
     /// `a b → b`: drops the element under the top.
     pub const NIP: u8 = 10;
+}
+
+/// Operand sources of the numerator program.
+pub mod src {
+    /// A constant of [`VkData::consts`](super::VkData::consts).
+    pub const CONST: u8 = 0;
+    /// An evaluation slot.
+    pub const SLOT: u8 = 1;
+    /// A challenge, over all phases in transcript order.
+    pub const CHALLENGE: u8 = 2;
+    /// `L_i(z)` for the i-th entry of the Lagrange list.
+    pub const LAGRANGE: u8 = 3;
+    /// `z` itself (index 0).
+    pub const IDENTITY: u8 = 4;
 }
 
 /// Commitment references in query sets.
@@ -256,6 +274,9 @@ impl VkData {
         if r.at != bytes.len() {
             return Err(bad(format!("{} bytes trail the data", bytes.len() - r.at)));
         }
+        if usize::from(max_stack) != stack_depth(&program)? {
+            return Err(bad("the program's stack depth is not the one recorded".into()));
+        }
         let vk = VkData {
             k,
             num_instance,
@@ -418,5 +439,124 @@ pub(crate) fn omega_pow(omega: Fr, e: u64) -> Fr {
     omega.pow_vartime([e])
 }
 
+/// Bytes of an instruction with opcode `code`.
+pub(crate) fn op_len(code: u8) -> usize {
+    if code < op::ADD {
+        4
+    } else {
+        1
+    }
+}
+
+/// The deepest a program's stack gets; an error if it pops more than it pushed, leaves other
+/// than one value, or holds an unknown opcode.
+pub(crate) fn stack_depth(program: &[u8]) -> Result<usize, ContractError> {
+    let (mut depth, mut max, mut at) = (0usize, 0usize, 0);
+    while at < program.len() {
+        let code = program[at];
+        let (pops, pushes) = match code {
+            op::PUSH => (0, 1),
+            op::ADDR | op::MULR | op::SUBR | op::NEG => (1, 1),
+            op::HORNERR => (2, 2),
+            op::ADD | op::MUL | op::SUB | op::NIP => (2, 1),
+            op::HORNER => (3, 2),
+            _ => return Err(bad(format!("opcode {code} at byte {at} of the program"))),
+        };
+        depth = depth.checked_sub(pops).ok_or_else(|| bad(format!("the program pops an empty stack at {at}")))?;
+        depth += pushes;
+        max = max.max(depth);
+        at += op_len(code);
+    }
+    if depth != 1 || at != program.len() {
+        return Err(bad("the program does not end with one value".into()));
+    }
+    Ok(max)
+}
+
 /// Slots of the queries a formula reads, by (poly, rotation).
 pub(crate) type SlotMap = BTreeMap<(usize, i32), u16>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine as _;
+
+    fn push(v: u16) -> [u8; 4] {
+        let b = v.to_be_bytes();
+        [op::PUSH, src::SLOT, b[0], b[1]]
+    }
+
+    /// A small, well-formed key description (not a real circuit's).
+    fn sample() -> VkData {
+        let program = [push(0).as_slice(), &push(1), &[op::MUL, op::NEG]].concat();
+        VkData {
+            k: 4,
+            num_instance: 2,
+            phases: vec![(1, 1), (2, 1)],
+            num_chunks: 2,
+            num_evals: 3,
+            instance_queries: vec![0],
+            lagrange_runs: vec![(0, 2), (15, 1)],
+            initial_state: Fr::from(7),
+            omega: Fr::from(3),
+            n_inv: Fr::from(5),
+            g1: G1Affine::generator(),
+            g2: G2Affine::generator(),
+            neg_s_g2: -G2Affine::generator(),
+            preprocessed: vec![G1Affine::generator(), G1Affine::identity()],
+            consts: vec![Fr::ONE],
+            rotations: vec![Fr::ONE, Fr::from(3)],
+            sets: vec![QuerySet {
+                rotations: vec![0, 1],
+                ell: vec![Fr::from(2), -Fr::from(2)],
+                polys: vec![(1, vec![1, 2]), (COMMIT_WITNESS | 2, vec![3, 0]), (COMMIT_QUOTIENT, vec![4, 4])],
+            }],
+            max_stack: 2,
+            program,
+        }
+    }
+
+    #[test]
+    fn round_trips_and_counts() {
+        let vk = sample();
+        assert_eq!(VkData::from_bytes(&vk.to_bytes()).unwrap(), vk);
+        assert_eq!((vk.num_slots(), vk.num_witnesses(), vk.num_challenges(), vk.num_lagranges()), (5, 3, 2, 3));
+        assert_eq!(vk.proof_len(), 64 * (3 + 2 + 2) + 32 * 3);
+    }
+
+    #[test]
+    fn malformed_data_is_an_error_naming_the_problem() {
+        let bytes = sample().to_bytes();
+        let err = |b: &[u8]| VkData::from_bytes(b).unwrap_err().to_string();
+        assert!(err(&bytes[..bytes.len() - 1]).contains("truncated"));
+        assert!(err(&[bytes.as_slice(), &[0]].concat()).contains("trail"));
+        let mut v = bytes.clone();
+        v[0] = 9;
+        assert!(err(&v).contains("version 9"));
+        let mut bad = sample();
+        bad.sets[0].polys[1].0 = COMMIT_WITNESS | 3;
+        assert!(err(&bad.to_bytes()).contains("out of range"));
+        let mut bad = sample();
+        bad.sets[0].polys[0].1[0] = 5;
+        assert!(err(&bad.to_bytes()).contains("out of range"));
+        let mut bad = sample();
+        bad.max_stack = 3;
+        assert!(err(&bad.to_bytes()).contains("stack depth"));
+        let mut bad = sample();
+        bad.program.push(op::ADD);
+        assert!(err(&bad.to_bytes()).contains("pops an empty stack"));
+        let mut bad = sample();
+        bad.program.push(42);
+        assert!(err(&bad.to_bytes()).contains("opcode 42"));
+    }
+
+    #[test]
+    fn stack_depth_follows_the_opcodes() {
+        // s, first, then a Horner step with a fused leaf and one with a pushed term, then NIP
+        let p =
+            [push(0).as_slice(), &push(1), &[op::HORNERR, src::SLOT, 0, 2], &push(3), &[op::HORNER, op::NIP]].concat();
+        assert_eq!(stack_depth(&p).unwrap(), 3);
+        assert!(stack_depth(&push(0)[..3]).is_err());
+        assert!(stack_depth(&[push(0), push(1)].concat()).is_err());
+    }
+}

@@ -10,7 +10,7 @@ use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use snark_verifier::system::halo2::{compile, Config};
 
 use super::protocol::{point, scalar, Common, Expr, Protocol, Query};
-use super::{omega_pow, op, QuerySet, SlotMap, VkData, COMMIT_QUOTIENT, COMMIT_WITNESS};
+use super::{omega_pow, op, src, QuerySet, SlotMap, VkData, COMMIT_QUOTIENT, COMMIT_WITNESS};
 use crate::ContractError;
 
 fn bad(reason: String) -> ContractError {
@@ -121,7 +121,8 @@ impl Encoder {
 
     fn finish(mut self, p: &Protocol, g1: G1Affine, g2: G2Affine, s_g2: G2Affine) -> Result<VkData, ContractError> {
         let mut program = vec![];
-        let depth = self.emit(&p.quotient.numerator, &mut program, 0)?;
+        self.emit(&p.quotient.numerator, &mut program)?;
+        let depth = super::stack_depth(&program)?;
         let (sets, rotations) = self.query_sets(&p.queries)?;
         let degree = p.quotient.numerator.degree();
         let num_chunks = degree.saturating_sub(1);
@@ -178,69 +179,104 @@ impl Encoder {
         small(at, "constants")
     }
 
-    /// Appends `e`'s postfix code; returns the stack depth it reaches on top of `depth`.
-    fn emit(&mut self, e: &Expr, out: &mut Vec<u8>, depth: usize) -> Result<usize, ContractError> {
-        let with = |out: &mut Vec<u8>, code: u8, arg: u16| {
-            out.push(code);
-            out.extend_from_slice(&arg.to_be_bytes());
-        };
-        Ok(match e {
-            Expr::Constant(s) => {
-                let c = self.constant(scalar(s)?)?;
-                with(out, op::CONST, c);
-                depth + 1
-            }
-            Expr::CommonPolynomial(Common::Identity) => {
-                out.push(op::IDENTITY);
-                depth + 1
-            }
+    /// The operand (source, index) of a leaf, or `None` for an inner node.
+    fn leaf(&mut self, e: &Expr) -> Result<Option<(u8, u16)>, ContractError> {
+        Ok(Some(match e {
+            Expr::Constant(s) => (src::CONST, self.constant(scalar(s)?)?),
+            Expr::CommonPolynomial(Common::Identity) => (src::IDENTITY, 0),
             Expr::CommonPolynomial(Common::Lagrange(i)) => {
-                with(out, op::LAGRANGE, self.lagrange[i]);
-                depth + 1
+                let at = self.lagrange.get(i).ok_or_else(|| bad(format!("Lagrange {i} is not in the list")))?;
+                (src::LAGRANGE, *at)
             }
             Expr::Polynomial(q) => {
                 let slot = self.slots.get(&(q.poly, q.rotation));
-                let slot = slot.ok_or_else(|| bad(format!("the formula reads {q:?}, which nothing evaluates")))?;
-                with(out, op::SLOT, *slot);
-                depth + 1
+                (src::SLOT, *slot.ok_or_else(|| bad(format!("the formula reads {q:?}, which nothing evaluates")))?)
             }
-            Expr::Challenge(i) if *i < self.num_challenges => {
-                with(out, op::CHALLENGE, small(*i, "challenges")?);
-                depth + 1
-            }
+            Expr::Challenge(i) if *i < self.num_challenges => (src::CHALLENGE, small(*i, "challenges")?),
             Expr::Challenge(i) => return Err(bad(format!("the formula reads challenge {i}, which is never squeezed"))),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Appends `e`'s code: leaves fused into the operation that consumes them.
+    fn emit(&mut self, e: &Expr, out: &mut Vec<u8>) -> Result<(), ContractError> {
+        fn with(out: &mut Vec<u8>, code: u8, (source, index): (u8, u16)) {
+            out.push(code);
+            out.push(source);
+            out.extend_from_slice(&index.to_be_bytes());
+        }
+        if let Some(v) = self.leaf(e)? {
+            with(out, op::PUSH, v);
+            return Ok(());
+        }
+        match e {
             Expr::Negated(a) => {
-                let d = self.emit(a, out, depth)?;
+                self.emit(a, out)?;
                 out.push(op::NEG);
-                d
             }
-            Expr::Sum(a, b) | Expr::Product(a, b) => {
-                let da = self.emit(a, out, depth)?;
-                let db = self.emit(b, out, depth + 1)?;
-                out.push(if matches!(e, Expr::Sum(..)) { op::ADD } else { op::MUL });
-                da.max(db)
+            Expr::Sum(a, b) => {
+                let negated = match b.as_ref() {
+                    Expr::Negated(inner) => Some(inner.as_ref()),
+                    _ => None,
+                };
+                if let Some(nb) = negated {
+                    self.emit(a, out)?;
+                    match self.leaf(nb)? {
+                        Some(v) => with(out, op::SUBR, v),
+                        None => {
+                            self.emit(nb, out)?;
+                            out.push(op::SUB);
+                        }
+                    }
+                } else {
+                    self.binary(a, b, op::ADDR, op::ADD, out)?;
+                }
             }
+            Expr::Product(a, b) => self.binary(a, b, op::MULR, op::MUL, out)?,
             Expr::Scaled(a, s) => {
-                let d = self.emit(a, out, depth)?;
+                self.emit(a, out)?;
                 let c = self.constant(scalar(s)?)?;
-                with(out, op::SCALE, c);
-                d
+                with(out, op::MULR, (src::CONST, c));
             }
             Expr::DistributePowers(v, s) => match v.as_slice() {
                 [] => return Err(bad("an empty sum of powers".into())),
-                [one] => self.emit(one, out, depth)?,
+                [one] => self.emit(one, out)?,
                 [first, rest @ ..] => {
-                    let mut d = self.emit(s, out, depth)?;
-                    d = d.max(self.emit(first, out, depth + 1)?);
+                    self.emit(s, out)?;
+                    self.emit(first, out)?;
                     for e in rest {
-                        d = d.max(self.emit(e, out, depth + 2)?);
-                        out.push(op::HORNER);
+                        match self.leaf(e)? {
+                            Some(v) => with(out, op::HORNERR, v),
+                            None => {
+                                self.emit(e, out)?;
+                                out.push(op::HORNER);
+                            }
+                        }
                     }
                     out.push(op::NIP);
-                    d
                 }
             },
-        })
+            _ => return Err(bad("an unknown formula node".into())),
+        }
+        Ok(())
+    }
+
+    /// A commutative operation: a leaf on either side is fused.
+    fn binary(&mut self, a: &Expr, b: &Expr, fused: u8, plain: u8, out: &mut Vec<u8>) -> Result<(), ContractError> {
+        if let Some(v) = self.leaf(b)? {
+            self.emit(a, out)?;
+            out.extend_from_slice(&[fused, v.0]);
+            out.extend_from_slice(&v.1.to_be_bytes());
+        } else if let Some(v) = self.leaf(a)? {
+            self.emit(b, out)?;
+            out.extend_from_slice(&[fused, v.0]);
+            out.extend_from_slice(&v.1.to_be_bytes());
+        } else {
+            self.emit(a, out)?;
+            self.emit(b, out)?;
+            out.push(plain);
+        }
+        Ok(())
     }
 
     fn commitment(&self, poly: usize) -> Result<u16, ContractError> {

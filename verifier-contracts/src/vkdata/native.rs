@@ -9,7 +9,7 @@ use halo2_proofs::halo2curves::pairing::{MillerLoopResult, MultiMillerLoop};
 use halo2_proofs::transcript::{EncodedChallenge, Transcript, TranscriptRead};
 use zkonnx_verifier::transcript::{KeccakChallenge, KeccakTranscript};
 
-use super::{op, VkData, COMMIT_QUOTIENT, COMMIT_WITNESS};
+use super::{op, op_len, src, VkData, COMMIT_QUOTIENT, COMMIT_WITNESS};
 use crate::ContractError;
 
 fn reject(reason: impl Into<String>) -> ContractError {
@@ -84,47 +84,53 @@ fn lagranges(vk: &VkData, z: Fr, zn_minus_one: Fr) -> (Vec<Fr>, Fr) {
     (ls, denoms[denoms.len() - 1])
 }
 
-/// Runs the numerator program.
+/// Runs the numerator program (checked by [`super::stack_depth`] when the data was read).
 fn numerator(vk: &VkData, slots: &[Fr], challenges: &[Fr], ls: &[Fr], z: Fr) -> Result<Fr, ContractError> {
     let p = &vk.program;
-    let mut stack: Vec<Fr> = Vec::with_capacity(usize::from(vk.max_stack));
-    let mut pc = 0;
     let bad = || ContractError::VkData { reason: "malformed numerator program".into() };
-    let arg = |pc: usize| -> Result<usize, ContractError> {
-        p.get(pc + 1..pc + 3).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))).ok_or_else(bad)
-    };
-    while pc < p.len() {
-        let code = p[pc];
-        let pushed = match code {
-            op::CONST => Some(*vk.consts.get(arg(pc)?).ok_or_else(bad)?),
-            op::SLOT => Some(*slots.get(arg(pc)?).ok_or_else(bad)?),
-            op::CHALLENGE => Some(*challenges.get(arg(pc)?).ok_or_else(bad)?),
-            op::LAGRANGE => Some(*ls.get(arg(pc)?).ok_or_else(bad)?),
-            op::IDENTITY => Some(z),
+    let operand = |at: usize| -> Result<Fr, ContractError> {
+        let b = p.get(at + 1..at + 4).ok_or_else(bad)?;
+        let i = usize::from(u16::from_be_bytes([b[1], b[2]]));
+        let v = match b[0] {
+            src::CONST => vk.consts.get(i),
+            src::SLOT => slots.get(i),
+            src::CHALLENGE => challenges.get(i),
+            src::LAGRANGE => ls.get(i),
+            src::IDENTITY => Some(&z),
             _ => None,
         };
-        if let Some(v) = pushed {
-            stack.push(v);
+        v.copied().ok_or_else(bad)
+    };
+    let mut stack: Vec<Fr> = Vec::with_capacity(usize::from(vk.max_stack));
+    let mut at = 0;
+    while at < p.len() {
+        let code = p[at];
+        if code == op::PUSH {
+            stack.push(operand(at)?);
         } else {
-            let a = stack.pop().ok_or_else(bad)?;
+            let top = stack.pop().ok_or_else(bad)?;
             let v = match code {
-                op::NEG => -a,
-                op::SCALE => a * vk.consts.get(arg(pc)?).ok_or_else(bad)?,
-                op::ADD => stack.pop().ok_or_else(bad)? + a,
-                op::MUL => stack.pop().ok_or_else(bad)? * a,
+                op::ADDR => top + operand(at)?,
+                op::MULR => top * operand(at)?,
+                op::SUBR => top - operand(at)?,
+                op::HORNERR => top * stack.last().ok_or_else(bad)? + operand(at)?,
+                op::NEG => -top,
+                op::ADD => stack.pop().ok_or_else(bad)? + top,
+                op::MUL => stack.pop().ok_or_else(bad)? * top,
+                op::SUB => stack.pop().ok_or_else(bad)? - top,
                 op::HORNER => {
                     let acc = stack.pop().ok_or_else(bad)?;
-                    acc * stack.last().ok_or_else(bad)? + a
+                    acc * stack.last().ok_or_else(bad)? + top
                 }
                 op::NIP => {
                     stack.pop().ok_or_else(bad)?;
-                    a
+                    top
                 }
                 _ => return Err(bad()),
             };
             stack.push(v);
         }
-        pc += if matches!(code, op::CONST | op::SLOT | op::CHALLENGE | op::LAGRANGE | op::SCALE) { 3 } else { 1 };
+        at += op_len(code);
     }
     match stack.as_slice() {
         [v] => Ok(*v),
