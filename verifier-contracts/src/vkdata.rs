@@ -479,7 +479,6 @@ pub(crate) type SlotMap = BTreeMap<(usize, i32), u16>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine as _;
 
     fn push(v: u16) -> [u8; 4] {
         let b = v.to_be_bytes();
