@@ -12,23 +12,47 @@ pragma solidity 0.8.19;
 /// Calldata: the public values as 32-byte big-endian field elements, then the proof bytes.
 /// A valid proof returns the word 1; anything else reverts without data, refunding the gas.
 contract Halo2VerifierVk {
-    /// The data contract: one STOP byte, then the verifying-key data.
-    address public immutable VK;
+    /// The data contracts, each one STOP byte and then the next part of the verifying-key
+    /// data (EIP-170 caps each at 24,575 bytes of data; unused parts are address 0).
+    /// Deliberately not public: the contract has no function selectors, so no calldata (whose
+    /// first word is a public value the prover may choose) can reach anything but the verifier.
+    address internal immutable VK0;
+    address internal immutable VK1;
+    address internal immutable VK2;
 
     constructor(bytes memory vk) {
-        require(vk.length + 1 <= 0xffff, "vk data too large");
-        // initcode that returns 0x00 || vk as the data contract's code
-        bytes memory init = abi.encodePacked(hex"61", uint16(vk.length + 1), hex"80600a3d393df3", hex"00", vk);
-        address a;
-        assembly {
-            a := create(0, add(init, 0x20), mload(init))
+        uint256 part = 24575;
+        require(vk.length <= 3 * part, "vk data too large");
+        address[3] memory parts;
+        for (uint256 i = 0; i * part < vk.length; i++) {
+            uint256 from = i * part;
+            uint256 len = vk.length - from < part ? vk.length - from : part;
+            // initcode that returns 0x00 || vk[from..from+len] as the data contract's code:
+            // PUSH2 len+1, DUP1, PUSH1 10, RETURNDATASIZE, CODECOPY, RETURNDATASIZE, RETURN, then the
+            // code it returns: 0x00 (STOP) and the part
+            bytes memory init = new bytes(len + 11);
+            address a;
+            assembly {
+                let dst := add(init, 0x20)
+                mstore(dst, or(or(shl(248, 0x61), shl(232, add(len, 1))), shl(168, 0x80600a3d393df300)))
+                let src := add(add(vk, 0x20), from)
+                for { let k := 0 } lt(k, len) { k := add(k, 0x20) } {
+                    mstore(add(add(dst, 11), k), mload(add(src, k)))
+                }
+                a := create(0, dst, add(len, 11))
+            }
+            require(a != address(0), "vk data contract not created");
+            parts[i] = a;
         }
-        require(a != address(0), "vk data contract not created");
-        VK = a;
+        VK0 = parts[0];
+        VK1 = parts[1];
+        VK2 = parts[2];
     }
 
     fallback(bytes calldata) external returns (bytes memory) {
-        address vkAddr = VK;
+        address vk0 = VK0;
+        address vk1 = VK1;
+        address vk2 = VK2;
         assembly {
             // Memory: 0x000-0x1ff scratch for precompiles and the transcript's last hash (0x1e0),
             // 0x200-0x7ff registers (named below), 0x800-0x89f the program's operand sources,
@@ -130,10 +154,18 @@ contract Halo2VerifierVk {
             }
 
             // ---- the data: counts, pointers, array space ----------------------------------
-            function loadData(vk) {
+            // appends a data contract's code after its STOP byte at `to`; returns the new end
+            function copyPart(part, to) -> end {
+                end := to
+                if part {
+                    let n := sub(extcodesize(part), 1)
+                    extcodecopy(part, to, 1, n)
+                    end := add(to, n)
+                }
+            }
+            function loadData(part0, part1, part2) {
                 let D := 0xa00
-                let size := sub(extcodesize(vk), 1)
-                extcodecopy(vk, D, 1, size)
+                let size := sub(copyPart(part2, copyPart(part1, copyPart(part0, D))), D)
                 if iszero(eq(u8at(D), 1)) { fail() }
                 mstore(0x200, u8at(add(D, 1)))
                 mstore(0x220, u16at(add(D, 2)))
@@ -453,7 +485,7 @@ contract Halo2VerifierVk {
                 if iszero(eq(mload(0x00), 1)) { fail() }
             }
 
-            loadData(vkAddr)
+            loadData(vk0, vk1, vk2)
             readTranscript()
             lagranges()
             fillSlots()

@@ -51,8 +51,10 @@ contract ProvenArgmax {
     /// the proven outputs. Reverts when the proof does not verify.
     function submit(bytes calldata data) external returns (uint256 best) {
         require(data.length > numInstances * 32, "calldata shorter than the public values");
-        (bool ok,) = verifier.staticcall{gas: verifyGas}(data);
-        require(ok, "proof rejected");
+        // success alone is not enough (a call to an address without code succeeds too): the
+        // verifier returns the word 1 for a valid proof
+        (bool ok, bytes memory ret) = verifier.staticcall{gas: verifyGas}(data);
+        require(ok && ret.length == 32 && abi.decode(ret, (uint256)) == 1, "proof rejected");
         int256 bestValue = type(int256).min;
         for (uint256 i = 0; i < numOutputs; i++) {
             uint256 at = (firstOutput + i) * 32;

@@ -1,10 +1,12 @@
 //! The reusable verifier: `contracts/Halo2VerifierVk.sol` with a key's [`VkData`].
 //!
-//! Its constructor takes the data and deploys it as a separate data contract (runtime code
-//! `0x00 || data`), so one deployment transaction yields a verifier at one address, whose own
-//! code is the same for every circuit. Both contracts must fit EIP-170 on their own: the
-//! verifier's code is constant, the data grows with the circuit (about 64 bytes per fixed or
-//! permutation column plus the gates' formula).
+//! Its constructor takes the data and deploys it as up to three data contracts (runtime code
+//! `0x00 || part`, each part at most 24,575 bytes so that each fits EIP-170), so one
+//! deployment transaction yields a verifier at one address whose own code is the same for
+//! every circuit. The data grows with the circuit: about 64 bytes per fixed or permutation
+//! column plus the gates' formula; 6.4 KB at zkonnx's default two lanes, 19 KB at seven. The
+//! whole deployment must fit EIP-3860's 49,152 bytes of initcode, which caps the data at
+//! about 44 KB (sixteen lanes, the most zkonnx builds, fit).
 
 use crate::solc::{compile_contract, Bytecode};
 use crate::vkdata::VkData;
@@ -16,6 +18,12 @@ pub const VK_VERIFIER_SOURCE: &str = include_str!("../contracts/Halo2VerifierVk.
 pub const VK_VERIFIER_CONTRACT: &str = "Halo2VerifierVk";
 /// How [`EvmVerifierArtifact`](crate::EvmVerifierArtifact)s name this generator.
 pub const VK_VERIFIER_GENERATOR: &str = "zkonnx Halo2VerifierVk (verifying key as data)";
+/// Data bytes per data contract: EIP-170's limit less the leading STOP byte.
+pub const VK_DATA_PART: usize = 24_575;
+/// The most key data a verifier takes: three data contracts.
+pub const MAX_VK_DATA: usize = 3 * VK_DATA_PART;
+/// EIP-3860's limit on a deployment's initcode.
+pub const MAX_INITCODE: usize = 49_152;
 /// Optimizer runs it is compiled with.
 pub const VK_VERIFIER_OPTIMIZER_RUNS: u32 = 200;
 
@@ -29,12 +37,12 @@ pub fn compile_vk_verifier() -> Result<Bytecode, ContractError> {
 /// contract's address, an immutable).
 pub fn creation_with_vk(verifier: &Bytecode, vk: &VkData) -> Result<Vec<u8>, ContractError> {
     let data = vk.to_bytes();
-    if data.len() + 1 > crate::EIP170_LIMIT {
+    if data.len() > MAX_VK_DATA {
         return Err(ContractError::TooLarge {
-            what: "verifying-key data contract".into(),
-            size: data.len() + 1,
-            limit: crate::EIP170_LIMIT,
-            hint: "the circuit has too many columns or gates for one data contract; use fewer lanes".into(),
+            what: "verifying-key data".into(),
+            size: data.len(),
+            limit: MAX_VK_DATA,
+            hint: "it is spread over at most three data contracts; use fewer lanes".into(),
         });
     }
     let mut out = verifier.creation.clone();
@@ -47,6 +55,14 @@ pub fn creation_with_vk(verifier: &Bytecode, vk: &VkData) -> Result<Vec<u8>, Con
     out.extend_from_slice(&word(data.len()));
     out.extend_from_slice(&data);
     out.resize(out.len() + (32 - data.len() % 32) % 32, 0);
+    if out.len() > MAX_INITCODE {
+        return Err(ContractError::TooLarge {
+            what: "deployment (verifier and key data, EIP-3860 initcode)".into(),
+            size: out.len(),
+            limit: MAX_INITCODE,
+            hint: "the key data is too large to send in one transaction; use fewer lanes".into(),
+        });
+    }
     Ok(out)
 }
 
