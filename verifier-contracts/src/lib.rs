@@ -1,6 +1,10 @@
 //! `zkonnx-verifier-contracts`: EVM verifiers for zkonnx proofs.
 //!
-//! - [`reference`]: snark-verifier's generated Solidity verifier, the reference oracle;
+//! - [`vkdata`]: a verifying key as data (SHPLONK query sets, constants, the constraints'
+//!   formula as a postfix program) and [`vkdata::native`], the data verifier in Rust;
+//! - [`vk_verifier`]: `Halo2VerifierVk`, the one Solidity verifier for every circuit, which
+//!   reads that data, and its deployment with a key;
+//! - [`reference`]: snark-verifier's generated (unrolled) Solidity verifier, the reference oracle;
 //! - [`solc`]: offline compilation with the pinned solc-js (or a native solc 0.8.19);
 //! - [`evm`]: an in-process EVM (revm) to deploy verifiers and call them with real proofs;
 //! - [`calldata`]: the calldata layout (public values, then the proof);
@@ -16,6 +20,8 @@ pub mod evm;
 pub mod reference;
 pub mod rpc;
 pub mod solc;
+pub mod vk_verifier;
+pub mod vkdata;
 
 pub use artifact::{EvmVerifierArtifact, VerifierInfo};
 pub use calldata::encode_calldata;
@@ -23,5 +29,3 @@ pub use error::ContractError;
 pub use evm::{CallOutcome, CallStatus, Evm};
 pub use reference::reference_verifier;
 pub use solc::{compile_contract, Bytecode, EIP170_LIMIT, SOLC_VERSION};
-pub mod vk_verifier;
-pub mod vkdata;
