@@ -20,23 +20,9 @@
 
 mod common;
 
-use common::{compile_fixture, fixture};
+use common::{all_fixtures as fixtures, compile_fixture};
 use zkonnx_circuits::mutation;
 use zkonnx_ir::{RunArgs, Visibility};
-
-/// `(model, input)` of every fixture model.
-fn fixtures() -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> =
-        ["mlp", "lenet", "digits_cnn"].iter().map(|m| (format!("{m}/model.onnx"), format!("{m}/input.json"))).collect();
-    let mut tiny: Vec<String> = std::fs::read_dir(fixture("tiny"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter_map(|n| n.strip_suffix(".onnx").map(str::to_string))
-        .collect();
-    tiny.sort();
-    out.extend(tiny.into_iter().map(|n| (format!("tiny/{n}.onnx"), format!("tiny/{n}.input.json"))));
-    out
-}
 
 /// Calibrates, compiles and runs the harness on one fixture.
 fn mutate(model: &str, input: &str, per_kind: usize, tweak: impl FnOnce(&mut RunArgs)) -> mutation::MutationReport {

@@ -23,6 +23,20 @@ pub fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(rel)
 }
 
+/// `(model, input)` of every fixture model: the three main ones, then `tiny/` by name.
+pub fn all_fixtures() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> =
+        ["mlp", "lenet", "digits_cnn"].iter().map(|m| (format!("{m}/model.onnx"), format!("{m}/input.json"))).collect();
+    let mut tiny: Vec<String> = std::fs::read_dir(fixture("tiny"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter_map(|n| n.strip_suffix(".onnx").map(str::to_string))
+        .collect();
+    tiny.sort();
+    out.extend(tiny.into_iter().map(|n| (format!("tiny/{n}.onnx"), format!("tiny/{n}.input.json"))));
+    out
+}
+
 pub fn read_inputs(path: &Path) -> Vec<Vec<f32>> {
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     serde_json::from_value(v["input_data"].clone()).unwrap()
