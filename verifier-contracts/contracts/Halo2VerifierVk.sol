@@ -55,9 +55,9 @@ contract Halo2VerifierVk {
         address vk2 = VK2;
         assembly {
             // Memory: 0x000-0x1ff scratch for precompiles and the transcript's last hash (0x1e0),
-            // 0x200-0x7ff registers (named below), 0x800-0x89f the program's operand sources,
+            // 0x200-0x7ff registers (named below), 0x800-0x8bf the program's operand sources,
             // 0xa00 on: the data, then arrays.
-            // Registers: 0x200 k, 0x220 public values, 0x240 phases,
+            // Registers: 0x200 k, 0x220 public values, 0x240 phases, 0x260 temporaries,
             //   0x280 chunks, 0x2a0 evaluations, 0x2c0 instance queries, 0x2e0 preprocessed,
             //   0x300 Lagrange runs, 0x320 constants, 0x340 rotations, 0x360 sets,
             //   0x380 program bytes, 0x3a0 max stack,
@@ -175,7 +175,8 @@ contract Halo2VerifierVk {
                 for { let i := 0 } lt(i, 10) { i := add(i, 1) } {
                     mstore(add(0x280, mul(i, 0x20)), u16at(add(p, mul(i, 2))))
                 }
-                p := add(p, 20)
+                mstore(0x260, u16at(add(p, 20)))
+                p := add(p, 22)
                 mstore(0x3c0, p)
                 p := add(p, 0x1a0)
                 mstore(0x3e0, p)
@@ -218,7 +219,8 @@ contract Halo2VerifierVk {
                 mstore(0x7a0, add(mload(0x780), mul(nl, 0x20)))
                 mstore(0x7c0, add(mload(0x7a0), mul(add(nl, 1), 0x20)))
                 mstore(0x7e0, add(mload(0x7c0), mul(mload(0x740), 0x20)))
-                mstore(0x6c0, add(mload(0x7e0), mul(add(mload(0x3a0), 1), 0x20)))
+                mstore(0x8a0, add(mload(0x7e0), mul(add(mload(0x3a0), 1), 0x20)))
+                mstore(0x6c0, add(mload(0x8a0), mul(mload(0x260), 0x20)))
             }
 
             // ---- the transcript: checks every value, squeezes every challenge ------------------
@@ -331,7 +333,8 @@ contract Halo2VerifierVk {
             // be r itself (a negated zero): addmod and mulmod reduce whatever they are given.
             function runProgram() {
                 let R := r()
-                // operand sources: constants, slots, challenges, Lagrange values, z
+                // operand sources: constants, slots, challenges, Lagrange values, z, temporaries
+                // (0x8a0, set with the other arrays)
                 mstore(0x800, mload(0x400))
                 mstore(0x820, mload(0x7c0))
                 mstore(0x840, mload(0x760))
@@ -344,42 +347,43 @@ contract Halo2VerifierVk {
                 for { } lt(ip, end) { } {
                     let w := mload(ip)
                     let code := byte(0, w)
-                    switch lt(code, 5)
+                    switch lt(code, 6)
                     case 1 {
-                        let v := mload(add(mload(add(0x800, shl(5, byte(1, w)))), shl(5, and(shr(224, w), 0xffff))))
+                        let addr := add(mload(add(0x800, shl(5, byte(1, w)))), shl(5, and(shr(224, w), 0xffff)))
                         ip := add(ip, 4)
                         switch code
                         case 0 {
                             mstore(top, acc)
                             top := add(top, 0x20)
-                            acc := v
+                            acc := mload(addr)
                         }
-                        case 1 { acc := addmod(acc, v, R) }
-                        case 2 { acc := mulmod(acc, v, R) }
-                        case 3 { acc := addmod(acc, sub(R, v), R) }
-                        default { acc := addmod(mulmod(acc, mload(sub(top, 0x20)), R), v, R) }
+                        case 1 { acc := addmod(acc, mload(addr), R) }
+                        case 2 { acc := mulmod(acc, mload(addr), R) }
+                        case 3 { acc := addmod(acc, sub(R, mload(addr)), R) }
+                        case 4 { acc := addmod(mulmod(acc, mload(sub(top, 0x20)), R), mload(addr), R) }
+                        default { mstore(addr, acc) }
                     }
                     default {
                         ip := add(ip, 1)
                         switch code
-                        case 5 {
+                        case 6 {
                             top := sub(top, 0x20)
                             acc := addmod(mload(top), acc, R)
                         }
-                        case 6 {
+                        case 7 {
                             top := sub(top, 0x20)
                             acc := mulmod(mload(top), acc, R)
                         }
-                        case 7 {
+                        case 8 {
                             top := sub(top, 0x20)
                             acc := addmod(mload(top), sub(R, acc), R)
                         }
-                        case 8 { acc := sub(R, acc) }
-                        case 9 {
+                        case 9 { acc := sub(R, acc) }
+                        case 10 {
                             top := sub(top, 0x20)
                             acc := addmod(mulmod(mload(top), mload(sub(top, 0x20)), R), acc, R)
                         }
-                        case 10 { top := sub(top, 0x20) }
+                        case 11 { top := sub(top, 0x20) }
                         default { fail() }
                     }
                 }

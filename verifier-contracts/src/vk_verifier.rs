@@ -4,7 +4,7 @@
 //! `0x00 || part`, each part at most 24,575 bytes so that each fits EIP-170), so one
 //! deployment transaction yields a verifier at one address whose own code is the same for
 //! every circuit. The data grows with the circuit: about 64 bytes per fixed or permutation
-//! column plus the gates' formula; 6.4 KB at zkonnx's default two lanes, 19 KB at seven. The
+//! column plus the gates' formula; 5.9 KB at zkonnx's default two lanes, 29 KB at twelve. The
 //! whole deployment must fit EIP-3860's 49,152 bytes of initcode, which caps the data at
 //! about 44 KB (sixteen lanes, the most zkonnx builds, fit).
 

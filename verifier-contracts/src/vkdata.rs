@@ -17,7 +17,7 @@
 //! u8 version, u8 k, u16 num_instance, u16 num_phases, {u16 witnesses, u16 challenges} per phase,
 //! u16 num_chunks, u16 num_evals, u16 num_instance_queries, u16 num_preprocessed,
 //! u16 num_lagrange_runs, u16 num_consts, u16 num_rotations, u16 num_sets, u16 program_len,
-//! u16 max_stack (the program's deepest stack),
+//! u16 max_stack (the program's deepest stack), u16 num_temps (the program's temporaries),
 //! 32 transcript initial state, 32 ω, 32 1/n, 64 G1 generator, 128 g2, 128 −s·g2
 //!   (G2 as x.c1 x.c0 y.c1 y.c0, the pairing precompile's order),
 //! 64 × num_preprocessed points, 32 × num_consts, 32 × num_rotations (ω^rotation),
@@ -43,6 +43,7 @@ use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 
 use crate::ContractError;
 
+mod cse;
 mod encode;
 pub mod native;
 mod protocol;
@@ -68,18 +69,20 @@ pub mod op {
     pub const SUBR: u8 = 3;
     /// `s acc → s (acc · s + v)`: a Horner step with the operand as the next term.
     pub const HORNERR: u8 = 4;
+    /// `a → a`, storing `a` in the operand (a temporary).
+    pub const STORE: u8 = 5;
     /// `a b → a + b`.
-    pub const ADD: u8 = 5;
+    pub const ADD: u8 = 6;
     /// `a b → a · b`.
-    pub const MUL: u8 = 6;
+    pub const MUL: u8 = 7;
     /// `a b → a − b`.
-    pub const SUB: u8 = 7;
+    pub const SUB: u8 = 8;
     /// `a → −a`.
-    pub const NEG: u8 = 8;
+    pub const NEG: u8 = 9;
     /// `s acc e → s (acc · s + e)`: one step of a Horner sum in powers of `s`.
-    pub const HORNER: u8 = 9;
+    pub const HORNER: u8 = 10;
     /// `a b → b`: drops the element under the top.
-    pub const NIP: u8 = 10;
+    pub const NIP: u8 = 11;
 }
 
 /// Operand sources of the numerator program.
@@ -94,6 +97,8 @@ pub mod src {
     pub const LAGRANGE: u8 = 3;
     /// `z` itself (index 0).
     pub const IDENTITY: u8 = 4;
+    /// A temporary the program stored a recurring subexpression in.
+    pub const TEMP: u8 = 5;
 }
 
 /// Commitment references in query sets.
@@ -138,6 +143,8 @@ pub struct VkData {
     pub sets: Vec<QuerySet>,
     /// The deepest the program's stack gets.
     pub max_stack: u16,
+    /// Temporaries the program stores recurring subexpressions in.
+    pub num_temps: u16,
     pub program: Vec<u8>,
 }
 
@@ -199,6 +206,7 @@ impl VkData {
             self.sets.len() as u16,
             self.program.len() as u16,
             self.max_stack,
+            self.num_temps,
         ] {
             u16s(&mut w, v);
         }
@@ -250,7 +258,8 @@ impl VkData {
         let num_instance = r.u16()?;
         let num_phases = r.u16()?;
         let phases = (0..num_phases).map(|_| Ok((r.u16()?, r.u16()?))).collect::<Result<Vec<_>, ContractError>>()?;
-        let [num_chunks, num_evals, n_iq, n_pre, n_runs, n_consts, n_rots, n_sets, prog_len, max_stack] = r.u16s()?;
+        let [num_chunks, num_evals, n_iq, n_pre, n_runs, n_consts, n_rots, n_sets, prog_len, max_stack, num_temps] =
+            r.u16s()?;
         let [initial_state, omega, n_inv] = [r.fr()?, r.fr()?, r.fr()?];
         let g1 = r.g1()?;
         let (g2, neg_s_g2) = (r.g2()?, r.g2()?);
@@ -274,6 +283,7 @@ impl VkData {
         if r.at != bytes.len() {
             return Err(bad(format!("{} bytes trail the data", bytes.len() - r.at)));
         }
+        check_temps(&program, num_temps)?;
         if usize::from(max_stack) != stack_depth(&program)? {
             return Err(bad("the program's stack depth is not the one recorded".into()));
         }
@@ -296,6 +306,7 @@ impl VkData {
             rotations,
             sets,
             max_stack,
+            num_temps,
             program,
         };
         vk.check_indices()?;
@@ -456,7 +467,7 @@ pub(crate) fn stack_depth(program: &[u8]) -> Result<usize, ContractError> {
         let code = program[at];
         let (pops, pushes) = match code {
             op::PUSH => (0, 1),
-            op::ADDR | op::MULR | op::SUBR | op::NEG => (1, 1),
+            op::ADDR | op::MULR | op::SUBR | op::NEG | op::STORE => (1, 1),
             op::HORNERR => (2, 2),
             op::ADD | op::MUL | op::SUB | op::NIP => (2, 1),
             op::HORNER => (3, 2),
@@ -471,6 +482,28 @@ pub(crate) fn stack_depth(program: &[u8]) -> Result<usize, ContractError> {
         return Err(bad("the program does not end with one value".into()));
     }
     Ok(max)
+}
+
+/// Every temporary the program reads was stored before, and all are below `num_temps`.
+fn check_temps(program: &[u8], num_temps: u16) -> Result<(), ContractError> {
+    let mut stored = vec![false; usize::from(num_temps)];
+    let mut at = 0;
+    while at + 4 <= program.len() {
+        let code = program[at];
+        if code < op::ADD && program[at + 1] == src::TEMP {
+            let t = usize::from(u16::from_be_bytes([program[at + 2], program[at + 3]]));
+            let known = stored.get_mut(t).ok_or_else(|| bad(format!("temporary {t} of {num_temps}")))?;
+            if code == op::STORE {
+                *known = true;
+            } else if !*known {
+                return Err(bad(format!("temporary {t} is read before it is stored")));
+            }
+        } else if code == op::STORE {
+            return Err(bad("a STORE into something other than a temporary".into()));
+        }
+        at += op_len(code);
+    }
+    Ok(())
 }
 
 /// Slots of the queries a formula reads, by (poly, rotation).
@@ -511,6 +544,7 @@ mod tests {
                 polys: vec![(1, vec![1, 2]), (COMMIT_WITNESS | 2, vec![3, 0]), (COMMIT_QUOTIENT, vec![4, 4])],
             }],
             max_stack: 2,
+            num_temps: 0,
             program,
         }
     }

@@ -1,6 +1,6 @@
 //! From a halo2 verifying key to [`VkData`]: snark-verifier's protocol, regrouped.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G2Affine};
@@ -9,6 +9,7 @@ use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use snark_verifier::system::halo2::{compile, Config};
 
+use super::cse::Shared;
 use super::protocol::{point, scalar, Common, Expr, Protocol, Query};
 use super::{omega_pow, op, src, QuerySet, SlotMap, VkData, COMMIT_QUOTIENT, COMMIT_WITNESS};
 use crate::ContractError;
@@ -49,6 +50,9 @@ struct Encoder {
     instance_queries: Vec<u16>,
     consts: Vec<Fr>,
     num_challenges: usize,
+    shared: Shared,
+    /// Temporaries holding recurring subtrees already computed, by subtree identity.
+    temps: HashMap<usize, u16>,
 }
 
 impl Encoder {
@@ -116,6 +120,8 @@ impl Encoder {
             instance_queries,
             consts: vec![],
             num_challenges: p.num_challenge.iter().sum(),
+            shared: Shared::new(&p.quotient.numerator),
+            temps: HashMap::new(),
         })
     }
 
@@ -151,6 +157,7 @@ impl Encoder {
             rotations,
             sets,
             max_stack: small(depth, "stack depth")?,
+            num_temps: small(self.temps.len(), "temporaries")?,
             program,
         })
     }
@@ -181,6 +188,9 @@ impl Encoder {
 
     /// The operand (source, index) of a leaf, or `None` for an inner node.
     fn leaf(&mut self, e: &Expr) -> Result<Option<(u8, u16)>, ContractError> {
+        if let Some(t) = self.shared.recurring(e).and_then(|id| self.temps.get(&id)) {
+            return Ok(Some((src::TEMP, *t)));
+        }
         Ok(Some(match e {
             Expr::Constant(s) => (src::CONST, self.constant(scalar(s)?)?),
             Expr::CommonPolynomial(Common::Identity) => (src::IDENTITY, 0),
@@ -208,6 +218,23 @@ impl Encoder {
         if let Some(v) = self.leaf(e)? {
             with(out, op::PUSH, v);
             return Ok(());
+        }
+        self.emit_inner(e, out)?;
+        // a recurring subtree is kept for its next occurrences
+        if let Some(id) = self.shared.recurring(e) {
+            let t = small(self.temps.len(), "temporaries")?;
+            with(out, op::STORE, (src::TEMP, t));
+            self.temps.insert(id, t);
+        }
+        Ok(())
+    }
+
+    /// [`Self::emit`] for an inner node.
+    fn emit_inner(&mut self, e: &Expr, out: &mut Vec<u8>) -> Result<(), ContractError> {
+        fn with(out: &mut Vec<u8>, code: u8, (source, index): (u8, u16)) {
+            out.push(code);
+            out.push(source);
+            out.extend_from_slice(&index.to_be_bytes());
         }
         match e {
             Expr::Negated(a) => {

@@ -88,32 +88,41 @@ fn lagranges(vk: &VkData, z: Fr, zn_minus_one: Fr) -> (Vec<Fr>, Fr) {
 fn numerator(vk: &VkData, slots: &[Fr], challenges: &[Fr], ls: &[Fr], z: Fr) -> Result<Fr, ContractError> {
     let p = &vk.program;
     let bad = || ContractError::VkData { reason: "malformed numerator program".into() };
-    let operand = |at: usize| -> Result<Fr, ContractError> {
+    let mut temps: Vec<Option<Fr>> = vec![None; usize::from(vk.num_temps)];
+    let index = |at: usize| -> Result<(u8, usize), ContractError> {
         let b = p.get(at + 1..at + 4).ok_or_else(bad)?;
-        let i = usize::from(u16::from_be_bytes([b[1], b[2]]));
-        let v = match b[0] {
-            src::CONST => vk.consts.get(i),
-            src::SLOT => slots.get(i),
-            src::CHALLENGE => challenges.get(i),
-            src::LAGRANGE => ls.get(i),
-            src::IDENTITY => Some(&z),
+        Ok((b[0], usize::from(u16::from_be_bytes([b[1], b[2]]))))
+    };
+    let operand = |at: usize, temps: &[Option<Fr>]| -> Result<Fr, ContractError> {
+        let (source, i) = index(at)?;
+        let v = match source {
+            src::CONST => vk.consts.get(i).copied(),
+            src::SLOT => slots.get(i).copied(),
+            src::CHALLENGE => challenges.get(i).copied(),
+            src::LAGRANGE => ls.get(i).copied(),
+            src::IDENTITY => Some(z),
+            src::TEMP => temps.get(i).copied().flatten(),
             _ => None,
         };
-        v.copied().ok_or_else(bad)
+        v.ok_or_else(bad)
     };
     let mut stack: Vec<Fr> = Vec::with_capacity(usize::from(vk.max_stack));
     let mut at = 0;
     while at < p.len() {
         let code = p[at];
-        if code == op::PUSH {
-            stack.push(operand(at)?);
+        if code == op::STORE {
+            let (source, t) = index(at)?;
+            let slot = temps.get_mut(t).filter(|_| source == src::TEMP).ok_or_else(bad)?;
+            *slot = Some(*stack.last().ok_or_else(bad)?);
+        } else if code == op::PUSH {
+            stack.push(operand(at, &temps)?);
         } else {
             let top = stack.pop().ok_or_else(bad)?;
             let v = match code {
-                op::ADDR => top + operand(at)?,
-                op::MULR => top * operand(at)?,
-                op::SUBR => top - operand(at)?,
-                op::HORNERR => top * stack.last().ok_or_else(bad)? + operand(at)?,
+                op::ADDR => top + operand(at, &temps)?,
+                op::MULR => top * operand(at, &temps)?,
+                op::SUBR => top - operand(at, &temps)?,
+                op::HORNERR => top * stack.last().ok_or_else(bad)? + operand(at, &temps)?,
                 op::NEG => -top,
                 op::ADD => stack.pop().ok_or_else(bad)? + top,
                 op::MUL => stack.pop().ok_or_else(bad)? * top,
