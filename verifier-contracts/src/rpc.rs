@@ -1,13 +1,15 @@
-//! A real chain over JSON-RPC (alloy, plain HTTP): deploy a verifier, ask it about a proof with
-//! `eth_call`, and verify a proof in a transaction.
+//! A real chain over JSON-RPC (alloy; `http://`, or `https://` with rustls and the system's
+//! root certificates): deploy a verifier, ask it about a proof with `eth_call`, and verify a
+//! proof in a transaction.
 //!
 //! Every function blocks: it runs its own single-threaded tokio runtime, so callers stay
 //! synchronous. Each one gives up after [`RPC_TIMEOUT`] in all (a node that never answers, or
 //! a transaction that is never mined, is an error, not a hang).
 //!
-//! A verifier accepts when the call succeeds and returns nothing (or ABI `true`); it refuses by
-//! reverting or by running out of gas (snark-verifier's burns all the gas it is given on some
-//! bad proofs), so calls and transactions carry an explicit gas cap. Before calling, the
+//! A verifier accepts when the call succeeds and returns ABI `true` (zkonnx's) or nothing
+//! (snark-verifier's); it refuses by reverting, or by running out of gas (snark-verifier's
+//! burns all the gas it is given on some bad proofs), so calls and transactions carry an
+//! explicit gas cap. Before calling, the
 //! address must hold code: `eth_call` to an empty account "succeeds" with no output, which
 //! would read as acceptance.
 //!
@@ -237,12 +239,11 @@ fn parse_url(rpc_url: &str) -> Result<Endpoint, ContractError> {
         .map_err(|e| ContractError::Rpc { url: "(unparsable URL)".into(), reason: format!("not a URL: {e}") })?;
     let shown = redact(&url);
     match url.scheme() {
-        "http" => Ok(Endpoint { url, shown }),
-        "https" => Err(ContractError::Rpc {
+        "http" | "https" => Ok(Endpoint { url, shown }),
+        other => Err(ContractError::Rpc {
             url: shown,
-            reason: "https is not supported by this build (plain HTTP only, e.g. a local node or a TLS proxy)".into(),
+            reason: format!("unsupported scheme {other:?}: use http:// or https://"),
         }),
-        other => Err(ContractError::Rpc { url: shown, reason: format!("unsupported scheme {other:?}: use http://") }),
     }
 }
 
@@ -286,13 +287,11 @@ mod tests {
     }
 
     #[test]
-    fn urls_lose_their_path_in_errors_and_only_http_is_accepted() {
+    fn urls_lose_their_path_in_errors_and_only_http_and_https_are_accepted() {
         let parse = |url: &str| parse_url(url).map(|ep| ep.shown).map_err(|e| e.to_string());
         assert_eq!(parse("http://127.0.0.1:8545").unwrap(), "http://127.0.0.1:8545");
-        let err = parse("https://eth.example.org/v3/SECRETKEY").unwrap_err();
-        assert!(err.contains("https://eth.example.org/…") && !err.contains("SECRETKEY"), "{err}");
-        assert!(err.contains("https is not supported"), "{err}");
-        assert!(parse("ws://localhost:8545").unwrap_err().contains("use http://"));
+        assert_eq!(parse("https://eth.example.org/v3/SECRETKEY").unwrap(), "https://eth.example.org/…");
+        assert!(parse("ws://localhost:8545").unwrap_err().contains("use http:// or https://"));
         assert!(parse("localhost 8545").unwrap_err().contains("not a URL"));
         assert_eq!(redact_url("http://user:pw@node.example:8545/?key=k"), "http://node.example:8545/…");
     }
@@ -307,6 +306,23 @@ mod tests {
         let fut = async { provider.get_chain_id().await.map_err(|e| ep.err("eth_chainId", e)) };
         let err = block_on_within(&ep, Duration::from_millis(300), fut).unwrap_err().to_string();
         assert!(err.contains("timed out") && err.contains(&ep.shown), "{err}");
+    }
+
+    #[test]
+    fn https_goes_through_tls() {
+        use std::io::Write;
+        // a plain TCP server on loopback: the TLS handshake fails, and the error names the node
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nnot tls");
+            }
+        });
+        let err = chain_id(&format!("https://127.0.0.1:{port}/key")).unwrap_err().to_string();
+        assert!(err.contains(&format!("https://127.0.0.1:{port}/…")) && err.contains("eth_chainId"), "{err}");
+        assert!(!err.contains("unsupported scheme"), "{err}");
+        server.join().unwrap();
     }
 
     #[test]

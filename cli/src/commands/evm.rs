@@ -172,7 +172,7 @@ impl KeyArgs {
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct DeployEvmArgs {
-    /// The chain's JSON-RPC endpoint (plain http, e.g. http://127.0.0.1:8545).
+    /// The chain's JSON-RPC endpoint (http or https, e.g. http://127.0.0.1:8545).
     #[arg(long = "rpc-url")]
     rpc_url: String,
     /// The compiled verifier from `create-evm-verifier`.
@@ -231,7 +231,7 @@ pub(crate) struct VerifyEvmArgs {
     /// The compiled verifier from `create-evm-verifier` (in-process EVM only).
     #[arg(long = "bytecode-path", default_value = "verifier.json")]
     bytecode: PathBuf,
-    /// Verify on a chain through this JSON-RPC endpoint (plain http) with `eth_call`, instead
+    /// Verify on a chain through this JSON-RPC endpoint (http or https) with `eth_call`, instead
     /// of in an in-process EVM.
     #[arg(long = "rpc-url", requires = "addr")]
     rpc_url: Option<String>,
