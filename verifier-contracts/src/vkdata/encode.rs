@@ -18,6 +18,13 @@ fn bad(reason: String) -> ContractError {
     ContractError::VkData { reason }
 }
 
+/// Appends an instruction with an operand: opcode, source, `u16` index.
+fn with(out: &mut Vec<u8>, code: u8, (source, index): (u8, u16)) {
+    out.push(code);
+    out.push(source);
+    out.extend_from_slice(&index.to_be_bytes());
+}
+
 fn small<T: TryFrom<usize>>(v: usize, what: &str) -> Result<T, ContractError> {
     T::try_from(v).map_err(|_| bad(format!("{what} ({v}) does not fit the format")))
 }
@@ -210,11 +217,6 @@ impl Encoder {
 
     /// Appends `e`'s code: leaves fused into the operation that consumes them.
     fn emit(&mut self, e: &Expr, out: &mut Vec<u8>) -> Result<(), ContractError> {
-        fn with(out: &mut Vec<u8>, code: u8, (source, index): (u8, u16)) {
-            out.push(code);
-            out.push(source);
-            out.extend_from_slice(&index.to_be_bytes());
-        }
         if let Some(v) = self.leaf(e)? {
             with(out, op::PUSH, v);
             return Ok(());
@@ -231,11 +233,6 @@ impl Encoder {
 
     /// [`Self::emit`] for an inner node.
     fn emit_inner(&mut self, e: &Expr, out: &mut Vec<u8>) -> Result<(), ContractError> {
-        fn with(out: &mut Vec<u8>, code: u8, (source, index): (u8, u16)) {
-            out.push(code);
-            out.push(source);
-            out.extend_from_slice(&index.to_be_bytes());
-        }
         match e {
             Expr::Negated(a) => {
                 self.emit(a, out)?;
@@ -292,12 +289,10 @@ impl Encoder {
     fn binary(&mut self, a: &Expr, b: &Expr, fused: u8, plain: u8, out: &mut Vec<u8>) -> Result<(), ContractError> {
         if let Some(v) = self.leaf(b)? {
             self.emit(a, out)?;
-            out.extend_from_slice(&[fused, v.0]);
-            out.extend_from_slice(&v.1.to_be_bytes());
+            with(out, fused, v);
         } else if let Some(v) = self.leaf(a)? {
             self.emit(b, out)?;
-            out.extend_from_slice(&[fused, v.0]);
-            out.extend_from_slice(&v.1.to_be_bytes());
+            with(out, fused, v);
         } else {
             self.emit(a, out)?;
             self.emit(b, out)?;
