@@ -38,6 +38,8 @@ pub(crate) const SUPPORTED_OPS: &[&str] = &[
     "ReduceMean",
     "ReduceMax",
     "ReduceMin",
+    "ArgMax",
+    "ArgMin",
     "GlobalMaxPool",
     "Concat",
     "Slice",

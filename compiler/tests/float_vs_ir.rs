@@ -44,6 +44,7 @@ fn fixture_models_match_float_within_bound() {
         "attention",
         "logic",
         "max_min_prelu",
+        "argmax",
     ] {
         let dir = fixtures().join("tiny");
         cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));
@@ -55,6 +56,10 @@ fn fixture_models_match_float_within_bound() {
         // comparisons jump: their random inputs sit on the input grid (see the helper)
         let worst_random = if label == "tiny/logic" {
             check_within_bound_on_grid(&label, &model, &args, 4)
+        } else if label == "tiny/argmax" {
+            // an index jumps wherever rounding makes or breaks a tie, so random inputs cannot be
+            // held to a bound; the fixture's input (exact on the grid, ties included) is below
+            0.0
         } else {
             check_within_bound(&label, &model, &args, 4)
         };

@@ -132,7 +132,7 @@ fn greater(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, offset: i64, cx: &Nod
 }
 
 /// `[d >= 1]` for integers `d`: `relu(d) - relu(d - 1)`, as 0/1 at scale 0.
-fn step(lw: &mut Lowerer<'_>, d: TensorId, cx: &NodeCx) -> TensorId {
+pub(crate) fn step(lw: &mut Lowerer<'_>, d: TensorId, cx: &NodeCx) -> TensorId {
     let d1 = add_const(lw, d, -1, cx);
     let (r, r1) = (relu(lw, d, cx), relu(lw, d1, cx));
     let step = add(lw, r, r1, -1, cx);
@@ -154,7 +154,7 @@ fn mul(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, cx: &NodeCx) -> TensorId 
 }
 
 /// `x + units` (integer units at x's scale).
-fn add_const(lw: &mut Lowerer<'_>, x: TensorId, units: i64, cx: &NodeCx) -> TensorId {
+pub(crate) fn add_const(lw: &mut Lowerer<'_>, x: TensorId, units: i64, cx: &NodeCx) -> TensorId {
     let k = constant(lw, units, lw.scale(x), cx);
     let pairs = identity(lw, x).into_iter().map(|i| (i, 0)).collect();
     add_pairs(lw, x, k, pairs, 1, cx)

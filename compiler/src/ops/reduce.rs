@@ -1,16 +1,18 @@
 //! Reductions over axes (tract's `Reduce`): `ReduceSum` (and `ReduceMean`, which reaches tract
 //! as a sum followed by a constant scale that folds into it) as a linear op with unit
-//! weights; `ReduceMax` (and `GlobalMaxPool`) as max windows; `ReduceMin` as `-max(-x)`.
-//! Products, `ArgMax`/`ArgMin` and the others are refused by name.
+//! weights; `ReduceMax` (and `GlobalMaxPool`) as max windows; `ReduceMin` as `-max(-x)`;
+//! `ArgMax`/`ArgMin` as an exact one-hot of the (tie-broken) maximum and a linear map to the
+//! index (see [`arg_extreme`]). Products and the others are refused by name.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::nn::{Reduce, Reducer};
-use zkonnx_ir::Op;
+use zkonnx_ir::{Arith, ArithKind, Op, TensorId};
 
 use crate::index::{for_each_coord, strides};
 use crate::lower::{Lowerer, NodeCx, Value};
-use crate::ops::activation::{identity, negate};
+use crate::ops::activation::{add_pairs, identity, negate};
 use crate::ops::linear::{diagonal, PendingLinear, RowF};
+use crate::ops::logic::{add_const, step as at_least_one};
 use crate::CompileError;
 
 /// Lowers `Reduce`; `Ok(None)` for any other op.
@@ -38,6 +40,11 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
             let out = identity(lw, m);
             Value::Pending(Box::new(diagonal(m, &out, &vec![-1.0; out.len()], cx)))
         }
+        Reducer::ArgMax(last) => arg_extreme(lw, x, &windows, last, cx),
+        Reducer::ArgMin(last) => {
+            let neg = negate(lw, x, cx);
+            arg_extreme(lw, neg, &windows, last, cx)
+        }
         other => return Err(cx.unsupported(format!("reduction {other:?}"))),
     };
     Ok(Some(value))
@@ -52,6 +59,40 @@ fn max_windows(lw: &mut Lowerer<'_>, x: usize, windows: Vec<Vec<u32>>, cx: &Node
         Op::MaxPool { input: x, windows }
     };
     lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale)
+}
+
+/// The index of the maximum of each window (all of length `n`), the first one on ties (the
+/// last with `last`), exactly, with only ReLU, add and linear maps:
+/// - the window's values are made distinct, keeping their order: `x' = n·x + bonus` with
+///   `bonus = n-1-pos` for the first occurrence (`pos` for the last), as integers at x's scale;
+/// - `onehot = [x' - max(x') + 1 >= 1]` is 1 at the maximum only;
+/// - the index is `Σ pos · onehot`, a linear map left pending so it can fold into what follows.
+///
+/// Quantized values closer than one step tie where the float ones would not; the tie-break is
+/// then ONNX's own (`select_last_index`).
+fn arg_extreme(lw: &mut Lowerer<'_>, x: TensorId, windows: &[Vec<u32>], last: bool, cx: &NodeCx) -> Value {
+    let n = windows.first().map_or(1, Vec::len);
+    let total = windows.len() * n;
+    let flat = NodeCx { shape: vec![total], ..cx.clone() };
+    let scale = lw.scale(x);
+    let gathered = Op::Gather { input: x, indices: windows.concat() };
+    let xs = lw.emit(&cx.name, &cx.origin, gathered, vec![total], scale);
+    let bonus = (0..total).map(|k| (if last { k % n } else { n - 1 - k % n }) as i64).collect();
+    let bonus = lw.emit(&cx.name, &cx.origin, Op::Const { values: bonus }, vec![total], scale);
+    let pairs = (0..total as u32).map(|k| (k, k)).collect();
+    let distinct = Op::Arith(Arith { a: xs, b: bonus, pairs, kind: ArithKind::Add { ca: n as i64, cb: 1 } });
+    let xd = lw.emit(&cx.name, &cx.origin, distinct, vec![total], scale);
+    let chunks = (0..windows.len()).map(|w| (w * n) as u32..((w + 1) * n) as u32).map(Iterator::collect).collect();
+    let m = max_windows(lw, xd, chunks, cx);
+    let below = add_pairs(lw, xd, m, (0..total).map(|k| (k as u32, (k / n) as u32)).collect(), -1, &flat);
+    let shifted = add_const(lw, below, 1, &flat);
+    let onehot = at_least_one(lw, shifted, &flat);
+    let mut p = PendingLinear::new(onehot, cx.shape.clone(), cx);
+    p.weights = (0..n).map(|pos| pos as f64).collect();
+    p.rows = (0..windows.len())
+        .map(|w| RowF { terms: (0..n).map(|pos| ((w * n + pos) as u32, pos as u32)).collect(), bias: None })
+        .collect();
+    Value::Pending(Box::new(p))
 }
 
 /// For each output element (the input's shape with the reduced axes kept at size 1), the
