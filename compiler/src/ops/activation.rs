@@ -9,7 +9,9 @@
 //!   possible);
 //! - `Abs` = `relu(x) + relu(-x)`;
 //! - `LeakyRelu(alpha)` = `relu(x) - alpha * relu(-x)`. `PRelu` reaches tract's typed graph as
-//!   a `Where` over a comparison, which the logic family lowers.
+//!   a `Where` over a comparison, which the logic family lowers;
+//! - `HardSwish(x)` = `x * clamp(x/6 + 1/2, 0, 1)`, the clamp as above and one product;
+//! - `Square(x)` = `x * x` (tract's form of `ReduceSumSquare`'s square).
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
@@ -70,9 +72,42 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
             let scaled = diagonal(neg, &identity(lw, neg), &vec![alpha; n], cx).materialize(lw);
             Value::Tensor(add(lw, pos, scaled, -1, cx))
         }
+        "HardSwish" => {
+            let x = lw.operand(x_outlet, cx)?;
+            let n = lw.shape(x).iter().product();
+            let mut lin = diagonal(x, &identity(lw, x), &vec![1.0 / 6.0; n], cx);
+            lin.shift_rows(|_| 0.5);
+            let gate = lin.materialize(lw);
+            let gate = unit_clamp(lw, gate, cx);
+            Value::Tensor(product(lw, x, gate, cx))
+        }
+        "Square" => {
+            let x = lw.operand(x_outlet, cx)?;
+            Value::Tensor(product(lw, x, x, cx))
+        }
         _ => return Ok(None),
     };
     Ok(Some(value))
+}
+
+/// `min(relu(x), 1)` = `1 - relu(1 - relu(x))`, exactly, at x's scale.
+fn unit_clamp(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
+    let one = 1i64 << lw.scale(x);
+    let r = relu(lw, x, cx);
+    let minus_r = negate(lw, r, cx);
+    let gap = crate::ops::logic::add_const(lw, minus_r, one, cx);
+    let over = relu(lw, gap, cx);
+    let minus_over = negate(lw, over, cx);
+    crate::ops::logic::add_const(lw, minus_over, one, cx)
+}
+
+/// `a * b` element by element, rescaled to the activation scale.
+fn product(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, cx: &NodeCx) -> TensorId {
+    let pairs = identity(lw, a).into_iter().map(|i| (i, i)).collect();
+    let scale = lw.scale(a) + lw.scale(b);
+    let t =
+        lw.emit(&cx.name, &cx.origin, Op::Arith(Arith { a, b, pairs, kind: ArithKind::Mul }), cx.shape.clone(), scale);
+    lw.rescale_to_activation(t)
 }
 
 /// `0..len` of `t`: the identity index map.
