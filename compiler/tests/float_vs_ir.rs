@@ -46,6 +46,7 @@ fn fixture_models_match_float_within_bound() {
         "max_min_prelu",
         "argmax",
         "norms_hardswish",
+        "gather",
     ] {
         let dir = fixtures().join("tiny");
         cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));

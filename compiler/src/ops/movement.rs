@@ -1,11 +1,13 @@
-//! Data movement between tensors: `Concat`, `Slice`, `Pad` (constant, reflect, edge), `Tile`
-//! and `Expand` (tract's `MultiBroadcastTo`). Each output element is one input element (or the
-//! pad constant), so they lower to `Gather` (one source) or `Select` (several: Concat, constant
-//! Pad), which cost no constraints.
+//! Data movement between tensors: `Concat`, `Slice`, `Pad` (constant, reflect, edge), `Tile`,
+//! `Expand` (tract's `MultiBroadcastTo`), and `Gather`/`GatherElements` with constant indices.
+//! Each output element is one input element (or the pad constant), so they lower to `Gather`
+//! (one source) or `Select` (several: Concat, constant Pad), which cost no constraints.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::DimLike;
-use tract_onnx::tract_core::ops::array::{MultiBroadcastTo, Pad, PadMode, Slice, StridedSlice, Tile, TypedConcat};
+use tract_onnx::tract_core::ops::array::{
+    Gather, GatherElements, MultiBroadcastTo, Pad, PadMode, Slice, StridedSlice, Tile, TypedConcat,
+};
 use zkonnx_ir::quant::quantize;
 use zkonnx_ir::Op;
 
@@ -44,10 +46,80 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
             .ok_or_else(|| cx.shape_err(format!("{in_shape:?} does not repeat into {:?}", cx.shape)))?
     } else if let Some(op) = node.op_as::<Pad>() {
         return pad(lw, op, first, &in_shape, cx).map(Some);
+    } else if let Some(op) = node.op_as::<Gather>() {
+        gather_map(lw, op.axis, &in_shape, false, cx)?
+    } else if let Some(op) = node.op_as::<GatherElements>() {
+        gather_map(lw, op.axis, &in_shape, true, cx)?
     } else {
         return Ok(None);
     };
     gather(lw, first, Some(indices), cx).map(Some)
+}
+
+/// `Gather` (`elements` false: `out[pre, j.., post] = in[pre, idx[j..], post]`) or
+/// `GatherElements` (`out[c] = in[c with c[axis] = idx[c]]`) with constant indices, negative
+/// ones counting from the end: the flat input index of each output element.
+fn gather_map(
+    lw: &Lowerer<'_>,
+    axis: usize,
+    in_shape: &[usize],
+    elements: bool,
+    cx: &NodeCx,
+) -> Result<Vec<u32>, CompileError> {
+    let idx_outlet = *cx.inputs.get(1).ok_or_else(|| cx.shape_err("a gather needs indices"))?;
+    let idx = lw.const_of(idx_outlet).cloned().ok_or_else(|| cx.non_constant("the indices of a gather"))?;
+    let n = *in_shape.get(axis).ok_or_else(|| cx.shape_err(format!("axis {axis} of {in_shape:?}")))?;
+    let idx: Vec<usize> = idx
+        .data
+        .iter()
+        .map(|&v| {
+            let i = if v < 0.0 { v + n as f64 } else { v };
+            (i >= 0.0 && i < n as f64 && i.fract() == 0.0)
+                .then_some(i as usize)
+                .ok_or_else(|| cx.shape_err(format!("index {v} is outside 0..{n}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let idx_shape = lw.outlet_shape(idx_outlet)?;
+    let expected: Vec<usize> = if elements {
+        idx_shape_checked(&idx_shape, in_shape, axis, cx)?
+    } else {
+        [&in_shape[..axis], &idx_shape[..], &in_shape[axis + 1..]].concat()
+    };
+    if expected != cx.shape {
+        return Err(cx.shape_err(format!("gathering {in_shape:?} gives {expected:?}, not {:?}", cx.shape)));
+    }
+    let st = strides(in_shape);
+    let k = cx.shape.len() + 1 - in_shape.len(); // index dimensions of a Gather
+    let mut out = Vec::with_capacity(cx.shape.iter().product());
+    for_each_coord(&cx.shape, |flat, c| {
+        let at: usize = if elements {
+            c.iter().enumerate().map(|(d, &x)| st[d] * if d == axis { idx[flat] } else { x }).sum()
+        } else {
+            let (pre, rest) = c.split_at(axis);
+            let (j, post) = rest.split_at(k);
+            let j_flat = flat_of(j, &cx.shape[axis..axis + k]);
+            pre.iter().zip(&st).map(|(&x, &s)| x * s).sum::<usize>()
+                + st[axis] * idx[j_flat]
+                + post.iter().zip(&st[axis + 1..]).map(|(&x, &s)| x * s).sum::<usize>()
+        };
+        out.push(at as u32);
+    });
+    Ok(out)
+}
+
+/// Row-major flat index of coordinate `c` in `shape`.
+fn flat_of(c: &[usize], shape: &[usize]) -> usize {
+    c.iter().zip(shape).fold(0, |acc, (&x, &n)| acc * n + x)
+}
+
+/// `GatherElements`' indices must have the data's rank and fit inside it off the axis.
+fn idx_shape_checked(idx: &[usize], data: &[usize], axis: usize, cx: &NodeCx) -> Result<Vec<usize>, CompileError> {
+    let fits = idx.len() == data.len() && idx.iter().zip(data).enumerate().all(|(d, (&i, &n))| d == axis || i <= n);
+    if fits {
+        Ok(idx.to_vec())
+    } else {
+        Err(cx.shape_err(format!("GatherElements indices {idx:?} do not fit data {data:?}")))
+    }
 }
 
 fn dim(d: &TDim, cx: &NodeCx) -> Result<usize, CompileError> {
