@@ -48,6 +48,7 @@ pub(crate) const SUPPORTED_OPS: &[&str] = &[
     "Shape",
     "ConstantOfShape",
     "Range",
+    "Trilu",
     "GlobalMaxPool",
     "Concat",
     "Slice",

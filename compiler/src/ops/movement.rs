@@ -1,12 +1,13 @@
 //! Data movement between tensors: `Concat`, `Slice`, `Pad` (constant, reflect, edge), `Tile`,
-//! `Expand` (tract's `MultiBroadcastTo`), and `Gather`/`GatherElements` with constant indices.
+//! `Expand` (tract's `MultiBroadcastTo`), `Gather`/`GatherElements` with constant indices, and
+//! `Trilu` (each element kept or replaced by zero).
 //! Each output element is one input element (or the pad constant), so they lower to `Gather`
 //! (one source) or `Select` (several: Concat, constant Pad), which cost no constraints.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::DimLike;
 use tract_onnx::tract_core::ops::array::{
-    Gather, GatherElements, MultiBroadcastTo, Pad, PadMode, Slice, StridedSlice, Tile, TypedConcat,
+    Gather, GatherElements, MultiBroadcastTo, Pad, PadMode, Slice, StridedSlice, Tile, Trilu, TypedConcat,
 };
 use zkonnx_ir::quant::quantize;
 use zkonnx_ir::Op;
@@ -46,6 +47,8 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
             .ok_or_else(|| cx.shape_err(format!("{in_shape:?} does not repeat into {:?}", cx.shape)))?
     } else if let Some(op) = node.op_as::<Pad>() {
         return pad(lw, op, first, &in_shape, cx).map(Some);
+    } else if let Some(op) = node.op_as::<Trilu>() {
+        return trilu(lw, op.upper, first, &in_shape, cx).map(Some);
     } else if let Some(op) = node.op_as::<Gather>() {
         gather_map(lw, op.axis, &in_shape, false, cx)?
     } else if let Some(op) = node.op_as::<GatherElements>() {
@@ -54,6 +57,36 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         return Ok(None);
     };
     gather(lw, first, Some(indices), cx).map(Some)
+}
+
+/// `Trilu`: the upper (or lower) triangle of the last two axes from diagonal `k` (a constant),
+/// the rest zero: a `Select` between the input and a zero constant, no constraints.
+fn trilu(
+    lw: &mut Lowerer<'_>,
+    upper: bool,
+    x: OutletId,
+    in_shape: &[usize],
+    cx: &NodeCx,
+) -> Result<Value, CompileError> {
+    let k = match cx.inputs.get(1) {
+        Some(&o) => lw.const_of(o).and_then(|c| c.data.first().copied()).ok_or_else(|| cx.non_constant("Trilu's k"))?,
+        None => 0.0,
+    } as i64;
+    let rank = in_shape.len();
+    if rank < 2 || cx.shape != in_shape {
+        return Err(cx.shape_err(format!("Trilu of {in_shape:?} giving {:?}", cx.shape)));
+    }
+    let mut picks = Vec::with_capacity(in_shape.iter().product());
+    for_each_coord(in_shape, |flat, c| {
+        let (row, col) = (c[rank - 2] as i64, c[rank - 1] as i64);
+        let keep = if upper { col >= row + k } else { col <= row + k };
+        picks.push(if keep { (0, flat as u32) } else { (1, 0) });
+    });
+    let t = lw.operand(x, cx)?;
+    let scale = lw.scale(t);
+    let zero = lw.emit(&cx.name, &cx.origin, Op::Const { values: vec![0] }, vec![1], scale);
+    let op = Op::Select { inputs: vec![t, zero], picks };
+    Ok(Value::Tensor(lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale)))
 }
 
 /// `Gather` (`elements` false: `out[pre, j.., post] = in[pre, idx[j..], post]`) or
