@@ -42,6 +42,7 @@ pub(crate) const SUPPORTED_OPS: &[&str] = &[
     "ArgMin",
     "ReduceL1",
     "ReduceSumSquare",
+    "ReduceProd",
     "HardSwish",
     "Gather",
     "GatherElements",

@@ -1,8 +1,9 @@
 //! Reductions over axes (tract's `Reduce`): `ReduceSum` (and `ReduceMean`, which reaches tract
 //! as a sum followed by a constant scale that folds into it) as a linear op with unit
 //! weights; `ReduceMax` (and `GlobalMaxPool`) as max windows; `ReduceMin` as `-max(-x)`;
-//! `ArgMax`/`ArgMin` as an exact one-hot of the (tie-broken) maximum and a linear map to the
-//! index (see [`arg_extreme`]). Products and the others are refused by name.
+//! `ReduceProd` as a chain of products, each rescaled; `ArgMax`/`ArgMin` as an exact one-hot of
+//! the (tie-broken) maximum and a linear map to the index (see [`arg_extreme`]). The others
+//! (`ReduceL2`, `ReduceLogSumExp`: not piecewise linear) are refused by name.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::nn::{Reduce, Reducer};
@@ -40,6 +41,7 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
             let out = identity(lw, m);
             Value::Pending(Box::new(diagonal(m, &out, &vec![-1.0; out.len()], cx)))
         }
+        Reducer::Prod => Value::Tensor(product_windows(lw, x, &windows, cx)),
         Reducer::ArgMax(last) => arg_extreme(lw, x, &windows, last, cx),
         Reducer::ArgMin(last) => {
             let neg = negate(lw, x, cx);
@@ -59,6 +61,22 @@ fn max_windows(lw: &mut Lowerer<'_>, x: usize, windows: Vec<Vec<u32>>, cx: &Node
         Op::MaxPool { input: x, windows }
     };
     lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale)
+}
+
+/// The product over each window: `((x0 · x1) · x2) …`, every product rescaled back to the
+/// activation scale (one rounding per factor).
+fn product_windows(lw: &mut Lowerer<'_>, x: TensorId, windows: &[Vec<u32>], cx: &NodeCx) -> TensorId {
+    let first = windows.iter().map(|w| w[0]).collect();
+    let scale = lw.scale(x);
+    let mut acc = lw.emit(&cx.name, &cx.origin, Op::Gather { input: x, indices: first }, cx.shape.clone(), scale);
+    for k in 1..windows.first().map_or(1, Vec::len) {
+        let pairs = windows.iter().enumerate().map(|(o, w)| (o as u32, w[k])).collect();
+        let s = lw.scale(acc) + scale;
+        let op = Op::Arith(Arith { a: acc, b: x, pairs, kind: ArithKind::Mul });
+        let t = lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), s);
+        acc = lw.rescale_to_activation(t);
+    }
+    acc
 }
 
 /// The index of the maximum of each window (all of length `n`), the first one on ties (the
