@@ -7,8 +7,9 @@
 //!
 //! Pipeline: [`OnnxModel::load`] parses the file with tract and fixes every symbolic dimension;
 //! [`compile`] walks tract's typed graph (see `lower.rs` for why before decluttering) and
-//! lowers each op family (`ops/linear.rs`, `ops/elementwise.rs`, `ops/pool.rs`,
-//! `ops/shape.rs`) to IR ops under EZKL-style uniform scales:
+//! lowers each op family (`ops/linear.rs`, `ops/elementwise.rs`, `ops/activation.rs`,
+//! `ops/logic.rs`, `ops/reduce.rs`, `ops/pool.rs`, `ops/movement.rs`, `ops/shape.rs`; each
+//! file's docs say how its ops are built) to IR ops under EZKL-style uniform scales:
 //!
 //! - model inputs and activations at `S = input_scale` bits, weights at `P = param_scale`;
 //! - a linear op (Gemm, MatMul, Conv, AveragePool, GlobalAveragePool, with BatchNorm and any
@@ -16,7 +17,9 @@
 //!   quantized at that scale, and is followed by `Rescale { shift: P }` back to `S`;
 //! - `Mul` of two tensors runs at `sa + sb` and is rescaled back to `S`; `Add`/`Sub` align
 //!   scales with `2^diff` factors;
-//! - Relu, MaxPool and data movement (Reshape, Flatten, Transpose, Identity) keep the scale.
+//! - Relu, MaxPool and data movement (Reshape, Flatten, Transpose, Identity, Concat, Slice,
+//!   Pad, Gather, Trilu, ...) keep the scale; comparisons, logic and ArgMax/ArgMin give exact
+//!   integers at scale 0 (or an index map).
 //!
 //! [`OnnxModel::run_float`] is the float oracle: tests check the IR interpreter against it
 //! within [`float_error_bound`].
