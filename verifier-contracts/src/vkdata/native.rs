@@ -150,6 +150,8 @@ fn numerator(vk: &VkData, slots: &[Fr], challenges: &[Fr], ls: &[Fr], z: Fr) -> 
 /// Verifies `proof` for `instances` against the key's data: `Ok` exactly when the Solidity
 /// verifier holding the same data accepts.
 pub fn verify(vk: &VkData, instances: &[Fr], proof: &[u8]) -> Result<(), ContractError> {
+    // a VkData built in code (not read by from_bytes) gets the same index checks
+    vk.check_indices()?;
     let r = read_transcript(vk, instances, proof)?;
     let zn = r.z.pow_vartime([1u64 << vk.k]);
     let (ls, zn1_inv) = lagranges(vk, r.z, zn - Fr::ONE);
