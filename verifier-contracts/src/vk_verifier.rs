@@ -33,8 +33,8 @@ pub fn compile_vk_verifier() -> Result<Bytecode, ContractError> {
 }
 
 /// The deployment of `verifier` for `vk`: its creation code followed by the ABI-encoded
-/// constructor argument `bytes vk`. The runtime code is `verifier.runtime` (plus the data
-/// contract's address, an immutable).
+/// constructor argument `bytes vk`. The runtime code is `verifier.runtime` with the data
+/// contracts' addresses filled in (immutables; see [`matches_runtime`]).
 pub fn creation_with_vk(verifier: &Bytecode, vk: &VkData) -> Result<Vec<u8>, ContractError> {
     let data = vk.to_bytes();
     if data.len() > MAX_VK_DATA {

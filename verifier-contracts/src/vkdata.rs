@@ -35,11 +35,10 @@ use std::collections::BTreeMap;
 
 use halo2_proofs::arithmetic::CurveAffine;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine, G2Affine};
-use halo2_proofs::halo2curves::ff::{Field, PrimeField};
-use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use zkonnx_verifier::transcript::{fq_from_be, fq_to_be, fr_from_be, fr_to_be, point_from_be, point_to_be};
 
 use crate::ContractError;
 
@@ -211,16 +210,16 @@ impl VkData {
             u16s(&mut w, v);
         }
         for f in [self.initial_state, self.omega, self.n_inv] {
-            w.extend_from_slice(&fr_be(&f));
+            w.extend_from_slice(&fr_to_be(&f));
         }
-        w.extend_from_slice(&g1_be(&self.g1));
+        w.extend_from_slice(&point_to_be(&self.g1));
         w.extend_from_slice(&g2_be(&self.g2));
         w.extend_from_slice(&g2_be(&self.neg_s_g2));
         for p in &self.preprocessed {
-            w.extend_from_slice(&g1_be(p));
+            w.extend_from_slice(&point_to_be(p));
         }
         for f in self.consts.iter().chain(&self.rotations) {
-            w.extend_from_slice(&fr_be(f));
+            w.extend_from_slice(&fr_to_be(f));
         }
         for &(e, l) in &self.lagrange_runs {
             w.extend_from_slice(&e.to_be_bytes());
@@ -234,7 +233,7 @@ impl VkData {
             w.extend_from_slice(&set.rotations);
             u16s(&mut w, set.polys.len() as u16);
             for f in &set.ell {
-                w.extend_from_slice(&fr_be(f));
+                w.extend_from_slice(&fr_to_be(f));
             }
             for (c, slots) in &set.polys {
                 u16s(&mut w, *c);
@@ -389,22 +388,15 @@ impl<'a> Reader<'a> {
     }
     fn fr(&mut self) -> Result<Fr, ContractError> {
         let at = self.at;
-        zkonnx_verifier::transcript::fr_from_be(&self.array()?)
-            .ok_or_else(|| bad(format!("byte {at}: a scalar not below r")))
+        fr_from_be(&self.array()?).ok_or_else(|| bad(format!("byte {at}: a scalar not below r")))
     }
     fn fq(&mut self) -> Result<Fq, ContractError> {
         let at = self.at;
-        let mut le: [u8; 32] = self.array()?;
-        le.reverse();
-        Option::from(Fq::from_repr(le)).ok_or_else(|| bad(format!("byte {at}: a coordinate not below q")))
+        fq_from_be(&self.array()?).ok_or_else(|| bad(format!("byte {at}: a coordinate not below q")))
     }
     fn g1(&mut self) -> Result<G1Affine, ContractError> {
         let at = self.at;
-        let (x, y) = (self.fq()?, self.fq()?);
-        if x.is_zero_vartime() && y.is_zero_vartime() {
-            return Ok(G1Affine::default());
-        }
-        Option::from(G1Affine::from_xy(x, y)).ok_or_else(|| bad(format!("byte {at}: a G1 point off the curve")))
+        point_from_be(&self.array()?).map_err(|e| bad(format!("byte {at}: a G1 {e}")))
     }
     fn g2(&mut self) -> Result<G2Affine, ContractError> {
         let at = self.at;
@@ -415,39 +407,13 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Canonical big-endian bytes of a scalar.
-pub(crate) fn fr_be(f: &Fr) -> [u8; 32] {
-    zkonnx_verifier::transcript::fr_to_be(f)
-}
-
-fn fq_be(f: &Fq) -> [u8; 32] {
-    let mut b = f.to_repr();
-    b.reverse();
-    b
-}
-
-/// `x || y` big-endian, the identity as 64 zero bytes.
-pub(crate) fn g1_be(p: &G1Affine) -> [u8; 64] {
-    let mut out = [0u8; 64];
-    if !bool::from(p.is_identity()) {
-        out[..32].copy_from_slice(&fq_be(&p.x));
-        out[32..].copy_from_slice(&fq_be(&p.y));
-    }
-    out
-}
-
 /// `x.c1 x.c0 y.c1 y.c0`, each big-endian: the pairing precompile's order.
 fn g2_be(p: &G2Affine) -> [u8; 128] {
     let mut out = [0u8; 128];
     for (i, f) in [p.x.c1, p.x.c0, p.y.c1, p.y.c0].iter().enumerate() {
-        out[32 * i..32 * (i + 1)].copy_from_slice(&fq_be(f));
+        out[32 * i..32 * (i + 1)].copy_from_slice(&fq_to_be(f));
     }
     out
-}
-
-/// `ω^e` for a Lagrange run or rotation.
-pub(crate) fn omega_pow(omega: Fr, e: u64) -> Fr {
-    omega.pow_vartime([e])
 }
 
 /// Bytes of an instruction with opcode `code`.
@@ -512,6 +478,8 @@ pub(crate) type SlotMap = BTreeMap<(usize, i32), u16>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use halo2_proofs::halo2curves::ff::Field;
+    use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 
     fn push(v: u16) -> [u8; 4] {
         let b = v.to_be_bytes();

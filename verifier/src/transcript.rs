@@ -60,20 +60,22 @@ pub fn fr_from_be(bytes: &[u8; 32]) -> Option<Fr> {
     Option::from(Fr::from_repr(le))
 }
 
-fn fq_to_be(f: &Fq) -> [u8; 32] {
+/// Canonical big-endian bytes of a base-field element.
+pub fn fq_to_be(f: &Fq) -> [u8; 32] {
     let mut b = f.to_repr();
     b.reverse();
     b
 }
 
-fn fq_from_be(bytes: &[u8; 32]) -> Option<Fq> {
+/// A base-field element from canonical big-endian bytes; `None` when not below `q`.
+pub fn fq_from_be(bytes: &[u8; 32]) -> Option<Fq> {
     let mut le = *bytes;
     le.reverse();
     Option::from(Fq::from_repr(le))
 }
 
 /// `x || y` big-endian; the identity is 64 zero bytes (the EVM precompiles' convention).
-fn point_bytes(p: &G1Affine) -> [u8; 64] {
+pub fn point_to_be(p: &G1Affine) -> [u8; 64] {
     let mut out = [0u8; 64];
     let coords: Option<halo2_proofs::halo2curves::Coordinates<G1Affine>> = p.coordinates().into();
     if let Some(c) = coords {
@@ -81,6 +83,20 @@ fn point_bytes(p: &G1Affine) -> [u8; 64] {
         out[32..].copy_from_slice(&fq_to_be(c.y()));
     }
     out
+}
+
+/// A point from `x || y` big-endian (64 zero bytes: the identity); the error says which check
+/// failed.
+pub fn point_from_be(bytes: &[u8; 64]) -> Result<G1Affine, &'static str> {
+    let (mut x, mut y) = ([0u8; 32], [0u8; 32]);
+    x.copy_from_slice(&bytes[..32]);
+    y.copy_from_slice(&bytes[32..]);
+    let x = fq_from_be(&x).ok_or("point x-coordinate is not below the field modulus")?;
+    let y = fq_from_be(&y).ok_or("point y-coordinate is not below the field modulus")?;
+    if x == Fq::ZERO && y == Fq::ZERO {
+        return Ok(G1Affine::identity());
+    }
+    Option::from(G1Affine::from_xy(x, y)).ok_or("point is not on the curve")
 }
 
 fn invalid(what: &str) -> io::Error {
@@ -101,7 +117,7 @@ impl<S> KeccakTranscript<S> {
     }
 
     fn absorb_point(&mut self, p: &G1Affine) {
-        self.state.extend_from_slice(&point_bytes(p));
+        self.state.extend_from_slice(&point_to_be(p));
     }
 
     fn absorb_scalar(&mut self, s: &Fr) {
@@ -139,17 +155,9 @@ impl<S> Transcript<G1Affine, KeccakChallenge> for KeccakTranscript<S> {
 
 impl<R: Read> TranscriptRead<G1Affine, KeccakChallenge> for KeccakTranscript<R> {
     fn read_point(&mut self) -> io::Result<G1Affine> {
-        let mut x = [0u8; 32];
-        let mut y = [0u8; 32];
-        self.stream.read_exact(&mut x)?;
-        self.stream.read_exact(&mut y)?;
-        let x = fq_from_be(&x).ok_or_else(|| invalid("proof point x-coordinate is not below the field modulus"))?;
-        let y = fq_from_be(&y).ok_or_else(|| invalid("proof point y-coordinate is not below the field modulus"))?;
-        let point = if x == Fq::ZERO && y == Fq::ZERO {
-            G1Affine::identity()
-        } else {
-            Option::from(G1Affine::from_xy(x, y)).ok_or_else(|| invalid("proof point is not on the curve"))?
-        };
+        let mut xy = [0u8; 64];
+        self.stream.read_exact(&mut xy)?;
+        let point = point_from_be(&xy).map_err(|e| invalid(&format!("proof {e}")))?;
         self.absorb_point(&point);
         Ok(point)
     }
@@ -172,7 +180,7 @@ impl<R: Read> TranscriptReadBuffer<R, G1Affine, KeccakChallenge> for KeccakTrans
 impl<W: Write> TranscriptWrite<G1Affine, KeccakChallenge> for KeccakTranscript<W> {
     fn write_point(&mut self, point: G1Affine) -> io::Result<()> {
         self.absorb_point(&point);
-        self.stream.write_all(&point_bytes(&point))
+        self.stream.write_all(&point_to_be(&point))
     }
 
     fn write_scalar(&mut self, scalar: Fr) -> io::Result<()> {

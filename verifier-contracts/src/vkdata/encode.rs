@@ -11,7 +11,7 @@ use snark_verifier::system::halo2::{compile, Config};
 
 use super::cse::Shared;
 use super::protocol::{point, scalar, Common, Expr, Protocol, Query};
-use super::{omega_pow, op, src, QuerySet, SlotMap, VkData, COMMIT_QUOTIENT, COMMIT_WITNESS};
+use super::{op, src, QuerySet, SlotMap, VkData, COMMIT_QUOTIENT, COMMIT_WITNESS};
 use crate::ContractError;
 
 fn bad(reason: String) -> ContractError {
@@ -338,7 +338,7 @@ impl Encoder {
             all.iter().enumerate().map(|(k, &r)| Ok((r, small(k, "rotations")?))).collect::<Result<_, _>>()?;
         let rotate = |r: i32| {
             let e = if r >= 0 { r as u64 } else { (self.n as u64) - u64::from(r.unsigned_abs()) };
-            omega_pow(self.omega, e)
+            self.omega.pow_vartime([e])
         };
         let rotations = all.iter().map(|&r| rotate(r)).collect();
         let mut sets = vec![];
