@@ -103,10 +103,7 @@ fn unit_clamp(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
 
 /// `a * b` element by element, rescaled to the activation scale.
 fn product(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, cx: &NodeCx) -> TensorId {
-    let pairs = identity(lw, a).into_iter().map(|i| (i, i)).collect();
-    let scale = lw.scale(a) + lw.scale(b);
-    let t =
-        lw.emit(&cx.name, &cx.origin, Op::Arith(Arith { a, b, pairs, kind: ArithKind::Mul }), cx.shape.clone(), scale);
+    let t = crate::ops::logic::mul(lw, a, b, cx);
     lw.rescale_to_activation(t)
 }
 

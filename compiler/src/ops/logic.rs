@@ -147,7 +147,7 @@ fn not(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
 }
 
 /// Element-wise product, at the sum of the scales.
-fn mul(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, cx: &NodeCx) -> TensorId {
+pub(crate) fn mul(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, cx: &NodeCx) -> TensorId {
     let pairs = identity(lw, a).into_iter().map(|i| (i, i)).collect();
     let scale = lw.scale(a) + lw.scale(b);
     lw.emit(&cx.name, &cx.origin, Op::Arith(Arith { a, b, pairs, kind: ArithKind::Mul }), cx.shape.clone(), scale)
