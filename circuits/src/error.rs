@@ -12,6 +12,12 @@ pub enum CircuitError {
     /// The `2^lookup_bits`-row range table does not fit in `2^k` rows.
     #[error("the 2^{lookup_bits}-row lookup table does not fit in k = {k} ({available} usable rows)")]
     TableTooLarge { lookup_bits: u32, available: usize, k: u32 },
+    /// The function table (every looked-up function's domain, plus one row) does not fit.
+    #[error("the function table needs {rows} rows but k = {k} leaves {available}; raise logrows or narrow the tables")]
+    FunctionTableTooLarge { rows: usize, available: usize, k: u32 },
+    /// The graph looks functions up but the params have no function table (or the reverse).
+    #[error("the graph {has} lookup nodes but the circuit params say function_table = {flag}; build the params with `CircuitParams::for_graph`")]
+    FunctionTableMismatch { has: &'static str, flag: bool },
     /// A rescale divides by more than the range table can check.
     #[error("node {node} (`{name}`): rescale by 2^{shift} needs lookup_bits >= {shift}, have {bits}")]
     ShiftTooLarge { node: usize, name: String, shift: u32, bits: u32 },

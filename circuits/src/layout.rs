@@ -42,11 +42,13 @@ pub enum JobKind {
     Max,
     /// The ReLU row that range-checks a model input (its `a1` is the input cell).
     InputRange,
+    /// A function lookup row of `Op::Lookup`.
+    Lookup,
 }
 
 impl JobKind {
     /// Every kind, in declaration order.
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 9] = [
         JobKind::DotFixed,
         JobKind::DotPrivate,
         JobKind::Arith,
@@ -55,6 +57,7 @@ impl JobKind {
         JobKind::Relu,
         JobKind::Max,
         JobKind::InputRange,
+        JobKind::Lookup,
     ];
 
     /// A short lower-case name (`dot fixed`, `input range`, ...).
@@ -68,6 +71,7 @@ impl JobKind {
             JobKind::Relu => "relu",
             JobKind::Max => "max",
             JobKind::InputRange => "input range",
+            JobKind::Lookup => "lookup",
         }
     }
 }

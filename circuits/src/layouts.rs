@@ -6,6 +6,7 @@ pub(crate) mod arith;
 pub(crate) mod constant;
 pub(crate) mod input;
 pub(crate) mod linear;
+pub(crate) mod lookup;
 pub(crate) mod rescale;
 pub(crate) mod shape;
 

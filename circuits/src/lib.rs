@@ -113,6 +113,7 @@ pub fn min_k(graph: &Graph, params: &CircuitParams) -> u32 {
     let cfg = ModelConfig::configure(&mut cs, params);
     let needed = rows_needed(graph, params)
         .max(TableConfig::rows(params.lookup_bits.min(40)))
+        .max(model::function_table_rows(graph, params).unwrap_or(0))
         .max(model::num_instances(graph, params))
         .max(cs.minimum_rows());
     let mut k = params.lookup_bits + 1;

@@ -10,6 +10,7 @@ use zkonnx_ir::{Graph, Op, Trace, Visibility};
 
 use crate::chips::arith::{ArithChip, ArithConfig};
 use crate::chips::dot::{DotChip, DotConfig};
+use crate::chips::func::{FuncChip, FuncConfig, FuncTableConfig};
 use crate::chips::relu_max::{ReluMaxChip, ReluMaxConfig};
 use crate::chips::rescale::{RescaleChip, RescaleConfig};
 use crate::chips::table::TableConfig;
@@ -27,6 +28,8 @@ pub struct ModelConfig {
     pub(crate) rescale: Vec<RescaleConfig>,
     pub(crate) relu_max: Vec<ReluMaxConfig>,
     pub(crate) table: TableConfig,
+    /// The function table and each lane's function lookup (only with `params.function_table`).
+    pub(crate) func: Option<(FuncTableConfig, Vec<FuncConfig>)>,
     pub(crate) instance: Column<Instance>,
     /// Rows at the end of the circuit halo2 keeps for blinding (`blinding_factors + 1`).
     pub(crate) reserved_rows: usize,
@@ -44,10 +47,14 @@ impl ModelConfig {
         let arith = lanes.iter().map(|&c| ArithConfig::configure(meta, c)).collect();
         let rescale = lanes.iter().map(|&c| RescaleConfig::configure(meta, c, &table)).collect();
         let relu_max = lanes.iter().map(|&c| ReluMaxConfig::configure(meta, c, &table)).collect();
+        let func = params.function_table.then(|| {
+            let t = FuncTableConfig::configure(meta);
+            (t, lanes.iter().map(|&c| FuncConfig::configure(meta, c, &t)).collect())
+        });
         let instance = meta.instance_column();
         meta.enable_equality(instance);
         let reserved_rows = meta.blinding_factors() + 1;
-        Self { lanes, dot, arith, rescale, relu_max, table, instance, reserved_rows }
+        Self { lanes, dot, arith, rescale, relu_max, table, func, instance, reserved_rows }
     }
 
     pub(crate) fn dot_chip(&self) -> DotChip<'_> {
@@ -64,6 +71,11 @@ impl ModelConfig {
 
     pub(crate) fn relu_max_chip(&self) -> ReluMaxChip<'_> {
         ReluMaxChip::new(&self.relu_max)
+    }
+
+    /// The function lookup chip (`None` without the function table).
+    pub(crate) fn func_chip(&self) -> Option<FuncChip<'_>> {
+        self.func.as_ref().map(|(_, lanes)| FuncChip::new(lanes))
     }
 
     /// Rows of a `2^k` circuit the layout and the table may use.
@@ -160,6 +172,10 @@ pub(crate) fn check(
     if TableConfig::rows(params.lookup_bits) > available {
         return Err(CircuitError::TableTooLarge { lookup_bits: params.lookup_bits, available, k });
     }
+    let func_rows = function_table_rows(graph, params)?;
+    if func_rows > available {
+        return Err(CircuitError::FunctionTableTooLarge { rows: func_rows, available, k });
+    }
     let needed = dry_run(cfg, graph, params)?.max(num_instances(graph, params));
     if needed > available {
         return Err(CircuitError::TooManyRows { needed, available, k });
@@ -170,6 +186,10 @@ pub(crate) fn check(
 /// Graph-level checks that do not need a constraint system.
 pub(crate) fn check_graph(graph: &Graph, params: &CircuitParams) -> Result<(), CircuitError> {
     graph.validate()?;
+    if graph.has_lookups() != params.function_table {
+        let has = if graph.has_lookups() { "has" } else { "has no" };
+        return Err(CircuitError::FunctionTableMismatch { has, flag: params.function_table });
+    }
     for (node, n) in graph.nodes.iter().enumerate() {
         if let Op::Rescale { shift, .. } = n.op {
             if shift > params.lookup_bits {
@@ -183,6 +203,15 @@ pub(crate) fn check_graph(graph: &Graph, params: &CircuitParams) -> Result<(), C
         }
     }
     Ok(())
+}
+
+/// Rows of the function table (0 without one); the graph must be valid.
+pub(crate) fn function_table_rows(graph: &Graph, params: &CircuitParams) -> Result<usize, CircuitError> {
+    if !params.function_table {
+        return Ok(0);
+    }
+    let too_large = CircuitError::FunctionTableTooLarge { rows: usize::MAX, available: 0, k: params.k };
+    FuncTableConfig::rows(&graph.funcs()).ok_or(too_large)
 }
 
 /// Number of public values (instance rows).
@@ -233,6 +262,7 @@ pub(crate) fn lay_out(
             Op::Gather { input, indices } => layouts::shape::gather(&cx, *input, indices),
             Op::Select { inputs, picks } => layouts::shape::select(&cx, inputs, picks),
             Op::MatMul { a, b, rows } => layouts::linear::matmul(&cx, asg, *a, *b, rows)?,
+            Op::Lookup { input, func } => layouts::lookup::lookup(&cx, asg, *input, func)?,
         };
         cx.cells.push(cells);
     }
@@ -274,6 +304,9 @@ impl Circuit<Fr> for ModelCircuit {
         let trace = self.trace.as_deref();
         check(&config, &self.graph, &self.params, trace).map_err(|e| to_halo2(e, self.params.k))?;
         config.table.load(&mut layouter)?;
+        if let Some((table, _)) = &config.func {
+            table.load(&mut layouter, &self.graph.funcs())?;
+        }
         let cells = layouter.assign_region(
             || "model",
             |region| {

@@ -194,6 +194,9 @@ pub const UNCONSTRAINED: &[Unconstrained] = &[
     free(JobKind::InputRange, 3, ALWAYS, MAX_ONLY),
     free(JobKind::InputRange, 4, ALWAYS, UNUSED),
     free(JobKind::Max, 4, ALWAYS, UNUSED),
+    free(JobKind::Lookup, 2, ALWAYS, UNUSED),
+    free(JobKind::Lookup, 3, ALWAYS, UNUSED),
+    free(JobKind::Lookup, 4, ALWAYS, UNUSED),
 ];
 
 /// The [`UNCONSTRAINED`] entry covering `cell`, if any; `row_value(column)` is the honest

@@ -1,7 +1,7 @@
 //! The parameters that fix a circuit's shape (they reach `configure` as `Circuit::Params`).
 
 use serde::{Deserialize, Serialize};
-use zkonnx_ir::{RunArgs, Visibility};
+use zkonnx_ir::{Graph, RunArgs, Settings, Visibility};
 
 use crate::CircuitError;
 
@@ -23,10 +23,26 @@ pub struct CircuitParams {
     pub output_visibility: Visibility,
     /// Linear weights: `Fixed` (in the verifying key) or `Private` (witness).
     pub param_visibility: Visibility,
+    /// Whether the circuit has the function table and one function lookup per lane: true
+    /// exactly when the graph has `Op::Lookup` nodes (a graph without them pays nothing).
+    #[serde(default)]
+    pub function_table: bool,
 }
 
 impl CircuitParams {
-    /// The circuit params implied by run settings.
+    /// The circuit params of `graph` compiled under `a` (`from_run_args`, with the function
+    /// table when the graph looks functions up).
+    pub fn for_graph(a: &RunArgs, graph: &Graph) -> Self {
+        Self { function_table: graph.has_lookups(), ..Self::from_run_args(a) }
+    }
+
+    /// The circuit params a settings file describes (what a verifier has without the graph).
+    pub fn from_settings(s: &Settings) -> Self {
+        Self { function_table: s.model.function_table, ..Self::from_run_args(&s.run_args) }
+    }
+
+    /// The circuit params implied by run settings alone, for a graph without lookup nodes (use
+    /// [`Self::for_graph`] or [`Self::from_settings`] where the graph may have them).
     pub fn from_run_args(a: &RunArgs) -> Self {
         Self {
             k: a.logrows,
@@ -35,6 +51,7 @@ impl CircuitParams {
             input_visibility: a.input_visibility,
             output_visibility: a.output_visibility,
             param_visibility: a.param_visibility,
+            function_table: false,
         }
     }
 

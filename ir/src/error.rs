@@ -31,6 +31,15 @@ pub enum IrError {
     /// A rescale shift the circuit cannot check with the table at hand.
     #[error("node {node} (`{name}`): rescale by 2^{shift} needs lookup_bits >= {shift}, have {bits}")]
     ShiftTooLarge { node: usize, name: String, shift: u32, bits: u32 },
+    /// A lookup node whose table cannot be built.
+    #[error("node {node} (`{name}`): lookup table rejected: {reason}")]
+    BadLookup { node: usize, name: String, reason: &'static str },
+    /// A value fell outside the domain of the function table it is looked up in.
+    #[error(
+        "node {node} (`{name}`, {func}): input {value} is outside the table's domain [{lo}, {hi}] \
+         (real {real} at scale {scale}); lower the input's scale or widen the table (lookup_bits)"
+    )]
+    OutOfTable { node: usize, name: String, func: String, value: i64, real: String, scale: u32, lo: i64, hi: i64 },
     /// A settings value is invalid.
     #[error("invalid settings: {field} = {value}: {reason}")]
     InvalidSettings { field: &'static str, value: String, reason: &'static str },

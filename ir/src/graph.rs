@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::IrError;
+use crate::{Func, IrError};
 
 /// A tensor is named by the index of the node that produces it.
 pub type TensorId = usize;
@@ -60,6 +60,9 @@ pub enum Op {
     /// `out[o] = inputs[k][i]` for `picks[o] = (k, i)`: Concat, Pad (one input being a
     /// constant), Split. Costs no constraints.
     Select { inputs: Vec<TensorId>, picks: Vec<(u32, u32)> },
+    /// `out = func(x)` element-wise, by lookup into `func`'s table: exp, tanh, erf, 1/x, ...
+    /// Every input must lie in the table's domain `[func.lo, func.hi]` (the lookup checks it).
+    Lookup { input: TensorId, func: Func },
 }
 
 /// A sparse linear map with its own weights (the model's parameters).
@@ -116,6 +119,7 @@ impl Op {
             Op::Gather { .. } => "Gather",
             Op::Select { .. } => "Select",
             Op::MatMul { .. } => "MatMul",
+            Op::Lookup { .. } => "Lookup",
         }
     }
 
@@ -125,11 +129,35 @@ impl Op {
             Op::Input { .. } | Op::Const { .. } => vec![],
             Op::Linear(l) => vec![l.input],
             Op::Arith(a) => vec![a.a, a.b],
-            Op::Rescale { input, .. } | Op::Relu { input } | Op::MaxPool { input, .. } | Op::Gather { input, .. } => {
-                vec![*input]
-            }
+            Op::Rescale { input, .. }
+            | Op::Relu { input }
+            | Op::MaxPool { input, .. }
+            | Op::Gather { input, .. }
+            | Op::Lookup { input, .. } => vec![*input],
             Op::Select { inputs, .. } => inputs.clone(),
             Op::MatMul { a, b, .. } => vec![*a, *b],
+        }
+    }
+
+    /// Replaces every tensor the op reads by `f(tensor)`.
+    pub fn map_inputs(&mut self, mut f: impl FnMut(TensorId) -> TensorId) {
+        match self {
+            Op::Input { .. } | Op::Const { .. } => {}
+            Op::Linear(l) => l.input = f(l.input),
+            Op::Arith(a) => {
+                a.a = f(a.a);
+                a.b = f(a.b);
+            }
+            Op::Rescale { input, .. }
+            | Op::Relu { input }
+            | Op::MaxPool { input, .. }
+            | Op::Gather { input, .. }
+            | Op::Lookup { input, .. } => *input = f(*input),
+            Op::Select { inputs, .. } => inputs.iter_mut().for_each(|t| *t = f(*t)),
+            Op::MatMul { a, b, .. } => {
+                *a = f(*a);
+                *b = f(*b);
+            }
         }
     }
 
@@ -140,7 +168,9 @@ impl Op {
             Op::Const { values } => Some(values.len()),
             Op::Linear(l) => Some(l.rows.len()),
             Op::Arith(a) => Some(a.pairs.len()),
-            Op::Rescale { input, .. } | Op::Relu { input } => Some(graph.nodes[*input].len()),
+            Op::Rescale { input, .. } | Op::Relu { input } | Op::Lookup { input, .. } => {
+                Some(graph.nodes[*input].len())
+            }
             Op::MaxPool { windows, .. } => Some(windows.len()),
             Op::Gather { indices, .. } => Some(indices.len()),
             Op::Select { picks, .. } => Some(picks.len()),
@@ -214,6 +244,15 @@ impl Graph {
                     }
                 }
                 Op::Rescale { .. } | Op::Relu { .. } => {}
+                Op::Lookup { input, func } => {
+                    let bad = |reason: &'static str| IrError::BadLookup { node: id, name: node.name.clone(), reason };
+                    if func.table_rows().is_none() {
+                        return Err(bad("its table domain is empty or larger than 2^24 values"));
+                    }
+                    if func.in_scale != self.nodes[*input].scale || func.out_scale != node.scale {
+                        return Err(bad("its table's scales differ from its input's or its own scale"));
+                    }
+                }
                 Op::MaxPool { input, windows } => {
                     for w in windows {
                         if w.is_empty() {
@@ -255,6 +294,52 @@ impl Graph {
             }
         }
         Ok(())
+    }
+
+    /// Removes the nodes no output depends on (model inputs always stay), renumbering the
+    /// rest in order. The graph must be valid.
+    pub fn prune(&mut self) {
+        let mut live = vec![false; self.nodes.len()];
+        for &t in self.outputs.iter().chain(&self.inputs) {
+            live[t] = true;
+        }
+        for id in (0..self.nodes.len()).rev() {
+            if live[id] {
+                for t in self.nodes[id].op.inputs() {
+                    live[t] = true;
+                }
+            }
+        }
+        let mut new_id = vec![usize::MAX; self.nodes.len()];
+        let mut kept = Vec::with_capacity(self.nodes.len());
+        for (id, mut node) in std::mem::take(&mut self.nodes).into_iter().enumerate() {
+            if live[id] {
+                node.op.map_inputs(|t| new_id[t]);
+                new_id[id] = kept.len();
+                kept.push(node);
+            }
+        }
+        self.nodes = kept;
+        self.inputs.iter_mut().chain(self.outputs.iter_mut()).for_each(|t| *t = new_id[*t]);
+    }
+
+    /// Whether any node is an [`Op::Lookup`].
+    pub fn has_lookups(&self) -> bool {
+        self.nodes.iter().any(|n| matches!(n.op, Op::Lookup { .. }))
+    }
+
+    /// The distinct functions the graph looks up, in order of first use: a function's table
+    /// tag in the circuit is its position here plus one.
+    pub fn funcs(&self) -> Vec<Func> {
+        let mut out: Vec<Func> = Vec::new();
+        for node in &self.nodes {
+            if let Op::Lookup { func, .. } = &node.op {
+                if !out.contains(func) {
+                    out.push(*func);
+                }
+            }
+        }
+        out
     }
 
     /// Shapes of the model inputs.

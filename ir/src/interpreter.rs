@@ -6,7 +6,7 @@
 //! naming the node, so calibration can say which layer overflows.
 
 use crate::quant::{checked_range, rescale};
-use crate::{Arith, ArithKind, Graph, IrError, Linear, Node, Op};
+use crate::{Arith, ArithKind, Func, Graph, IrError, Linear, Node, Op};
 
 /// Every node's output, by node index.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,6 +95,7 @@ pub fn run(graph: &Graph, inputs: &[Vec<i64>], lookup_bits: u32) -> Result<Trace
                 picks.iter().map(|&(k, i)| values[inputs[k as usize]][i as usize]).collect()
             }
             Op::MatMul { a, b, rows } => matmul(&cx, rows, &values[*a], &values[*b])?,
+            Op::Lookup { input, func } => lookup(&cx, func, &values[*input])?,
         };
         values.push(out);
     }
@@ -155,6 +156,26 @@ fn matmul(cx: &Ctx<'_>, rows: &[Vec<(u32, u32)>], a: &[i64], b: &[i64]) -> Resul
         .collect()
 }
 
+fn lookup(cx: &Ctx<'_>, func: &Func, x: &[i64]) -> Result<Vec<i64>, IrError> {
+    x.iter()
+        .map(|&v| {
+            if !func.contains(v) {
+                return Err(IrError::OutOfTable {
+                    node: cx.id,
+                    name: cx.node.name.clone(),
+                    func: format!("{:?}", func.kind),
+                    value: v,
+                    real: format!("{:.4}", crate::quant::dequantize(v, func.in_scale)),
+                    scale: func.in_scale,
+                    lo: func.lo,
+                    hi: func.hi,
+                });
+            }
+            Ok(func.eval(v))
+        })
+        .collect()
+}
+
 fn max_pool(cx: &Ctx<'_>, windows: &[Vec<u32>], x: &[i64]) -> Result<Vec<i64>, IrError> {
     windows
         .iter()
@@ -172,7 +193,8 @@ fn max_pool(cx: &Ctx<'_>, windows: &[Vec<u32>], x: &[i64]) -> Result<Vec<i64>, I
 }
 
 /// The largest magnitude among the values the circuit range-checks (model inputs, rescale
-/// outputs, ReLU inputs, max-pool differences): the table must hold it.
+/// outputs, ReLU inputs, max-pool differences, inputs of function tables over the activation
+/// range): the table must hold it.
 pub fn checked_magnitude(graph: &Graph, trace: &Trace) -> i128 {
     let mut m: i128 = 0;
     let mut see = |v: i128| m = m.max(v.abs());
@@ -180,6 +202,10 @@ pub fn checked_magnitude(graph: &Graph, trace: &Trace) -> i128 {
         match &node.op {
             Op::Input { .. } | Op::Rescale { .. } => trace.values[id].iter().for_each(|&v| see(i128::from(v))),
             Op::Relu { input } => trace.values[*input].iter().for_each(|&v| see(i128::from(v))),
+            // a table over the activation range [-H, H) checks its input like a ReLU does
+            Op::Lookup { input, func } if func.lo == -func.hi - 1 => {
+                trace.values[*input].iter().for_each(|&v| see(i128::from(v)))
+            }
             Op::MaxPool { input, windows } => {
                 let x = &trace.values[*input];
                 for w in windows {
@@ -195,7 +221,8 @@ pub fn checked_magnitude(graph: &Graph, trace: &Trace) -> i128 {
             | Op::Arith(_)
             | Op::Gather { .. }
             | Op::Select { .. }
-            | Op::MatMul { .. } => {}
+            | Op::MatMul { .. }
+            | Op::Lookup { .. } => {}
         }
     }
     m

@@ -10,12 +10,14 @@
 //! [`RunArgs::lookup_bits`]; the interpreter rejects a value outside it, naming the node.
 
 mod error;
+pub mod func;
 mod graph;
 pub mod interpreter;
 pub mod quant;
 mod settings;
 
 pub use error::IrError;
+pub use func::{Func, FuncKind};
 pub use graph::{Arith, ArithKind, Graph, Linear, LinearRow, Node, Op, TensorId};
 pub use interpreter::{checked_magnitude, run, Trace};
 pub use settings::{ModelInfo, RunArgs, Settings, Visibility, SETTINGS_VERSION};

@@ -108,6 +108,9 @@ pub struct ModelInfo {
     pub rows_used: usize,
     /// Hex SHA-256 of the compiled model file the settings belong to.
     pub model_hash: String,
+    /// Whether the graph has lookup nodes, so the circuit has the function table.
+    #[serde(default)]
+    pub function_table: bool,
 }
 
 /// The `settings.json` artifact.

@@ -46,7 +46,7 @@ impl KeyMeta {
     /// `prove` and `verify` call this before using a key.
     pub fn check_for(&self, path: &Path, settings: &Settings) -> Result<(), ArtifactError> {
         let kind = "key";
-        let want = CircuitParams::from_run_args(&settings.run_args);
+        let want = CircuitParams::from_settings(settings);
         if self.params != want {
             let reason = format!("its circuit parameters are {:?}, the settings give {want:?}", self.params);
             return Err(ArtifactError::Mismatch { path: path.to_path_buf(), kind, reason });

@@ -7,7 +7,7 @@ use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::dev::{FailureLocation, MockProver, VerifyFailure};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Any, Circuit, ConstraintSystem, Error};
-use zkonnx_ir::Visibility;
+use zkonnx_ir::{Func, Visibility};
 
 use crate::field::field_from_i64;
 use crate::layout::{Assigner, Tamper, FIRST_ROW};
@@ -47,6 +47,8 @@ pub(crate) struct ChipCircuit {
     pub(crate) params: CircuitParams,
     pub(crate) script: Arc<Script>,
     pub(crate) pokes: Vec<Poke>,
+    /// The function table's functions, in tag order (the circuit has the table iff non-empty).
+    pub(crate) funcs: Vec<Func>,
 }
 
 impl std::fmt::Debug for ChipCircuit {
@@ -64,6 +66,7 @@ pub(crate) fn params(lanes: usize) -> CircuitParams {
         input_visibility: Visibility::Private,
         output_visibility: Visibility::Public,
         param_visibility: Visibility::Fixed,
+        function_table: false,
     }
 }
 
@@ -90,6 +93,9 @@ impl Circuit<Fr> for ChipCircuit {
 
     fn synthesize(&self, config: ModelConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
         config.table.load(&mut layouter)?;
+        if let Some((table, _)) = &config.func {
+            table.load(&mut layouter, &self.funcs)?;
+        }
         let tamper = self
             .pokes
             .iter()
@@ -117,7 +123,18 @@ pub(crate) fn run(script: Arc<Script>, pokes: Vec<Poke>, public: &[i64]) -> Resu
 
 /// [`run`] with field elements as the instance column.
 pub(crate) fn run_fr(script: Arc<Script>, pokes: Vec<Poke>, instance: Vec<Fr>) -> Result<(), Vec<VerifyFailure>> {
-    let circuit = ChipCircuit { params: params(1), script, pokes };
+    run_funcs(script, vec![], pokes, instance)
+}
+
+/// [`run_fr`] in a circuit with the function table of `funcs` (tags 1, 2, ... in order).
+pub(crate) fn run_funcs(
+    script: Arc<Script>,
+    funcs: Vec<Func>,
+    pokes: Vec<Poke>,
+    instance: Vec<Fr>,
+) -> Result<(), Vec<VerifyFailure>> {
+    let params = CircuitParams { function_table: !funcs.is_empty(), ..params(1) };
+    let circuit = ChipCircuit { params, script, pokes, funcs };
     let prover = MockProver::run(K, &circuit, vec![instance]).expect("synthesis");
     prover.verify().map_err(|mut fails| {
         fails.iter_mut().for_each(strip_values);

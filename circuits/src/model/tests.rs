@@ -9,7 +9,7 @@ use halo2_proofs::dev::{FailureLocation, MockProver, VerifyFailure};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Any, Circuit, Column, ConstraintSystem, Error};
 use proptest::prelude::*;
-use zkonnx_ir::{Arith, ArithKind, Graph, Linear, LinearRow, Node, Op, Trace, Visibility};
+use zkonnx_ir::{Arith, ArithKind, Func, FuncKind, Graph, Linear, LinearRow, Node, Op, Trace, Visibility};
 
 use super::{lay_out, ModelCircuit, ModelConfig};
 use crate::chips::testing::assert_fails;
@@ -33,8 +33,9 @@ pub(crate) fn linear(input: usize, weights: Vec<i64>, rows: Vec<Row>) -> Op {
     })
 }
 
-/// Every op kind, two inputs, three outputs; includes a repeated weight, an empty dot row, a
-/// window of one, a negative Add coefficient and a Gather that repeats an element.
+/// Every op kind, two inputs, five outputs; includes a repeated weight, an empty dot row, a
+/// window of one, a negative Add coefficient, a Gather that repeats an element and two
+/// functions looked up in one table (the model needs `function_table`).
 pub(crate) fn every_op_graph() -> Graph {
     let nodes = vec![
         node(Op::Input { index: 0 }, 4),
@@ -67,8 +68,15 @@ pub(crate) fn every_op_graph() -> Graph {
         node(Op::Gather { input: 6, indices: vec![2, 0, 1, 1] }, 4),
         node(Op::Input { index: 1 }, 2),
         node(linear(9, vec![7, -2], vec![(vec![], Some(0)), (vec![(0, 1), (1, 1)], None), (vec![], None)]), 3),
+        scaled(node(Op::Lookup { input: 0, func: Func::new(FuncKind::Exp, 0, 3, -128, 127) }, 4), 3),
+        scaled(node(Op::Lookup { input: 2, func: Func::new(FuncKind::Tanh, 0, 4, -128, 127) }, 3), 4),
     ];
-    Graph { nodes, inputs: vec![0, 9], outputs: vec![8, 7, 10] }
+    Graph { nodes, inputs: vec![0, 9], outputs: vec![8, 7, 10, 12, 11] }
+}
+
+fn scaled(mut n: Node, scale: u32) -> Node {
+    n.scale = scale;
+    n
 }
 
 pub(crate) fn every_op_inputs() -> Vec<Vec<i64>> {
@@ -89,11 +97,13 @@ pub(crate) fn params(
         input_visibility: input,
         output_visibility: output,
         param_visibility: param,
+        function_table: false,
     }
 }
 
 /// Runs MockProver at `min_k` on the interpreter's trace; returns the prover's verdict.
 fn mock(graph: &Graph, inputs: &[Vec<i64>], mut p: CircuitParams) -> Result<(), Vec<VerifyFailure>> {
+    p.function_table = graph.has_lookups();
     p.k = min_k(graph, &p);
     let trace = zkonnx_ir::run(graph, inputs, p.lookup_bits).expect("interpreter");
     let instances = public_instances(graph, &p, &trace);
@@ -446,6 +456,7 @@ fn keygen_prove_and_verify_with_kzg() {
 
     let g = Arc::new(every_op_graph());
     let mut p = params(8, 2, Visibility::Public, Visibility::Public, Visibility::Private);
+    p.function_table = true;
     p.k = min_k(&g, &p);
     assert!(p.k <= 10);
     let srs = ParamsKZG::<Bn256>::setup(p.k, ChaCha20Rng::seed_from_u64(7));
@@ -504,5 +515,36 @@ fn column_and_lookup_budget_per_lane() {
         assert_eq!(cs.num_instance_columns(), 1);
         assert_eq!(cs.degree(), 5, "degree-2 lookup inputs; gates are at most 4");
         assert_eq!(cs.blinding_factors() + 1, 6);
+        // the function table: three more table columns, one lookup and one selector per lane
+        let mut cs = ConstraintSystem::<Fr>::default();
+        ModelConfig::configure(&mut cs, &CircuitParams { function_table: true, ..p });
+        assert_eq!(cs.num_fixed_columns(), crate::FIXED_PER_LANE * lanes + 2 + 3);
+        assert_eq!(cs.num_selectors(), 7 * lanes);
+        assert_eq!(cs.lookups().len(), (crate::LOOKUPS_PER_LANE + 1) * lanes);
+        assert_eq!(cs.degree(), 5);
     }
+}
+
+#[test]
+fn the_function_table_flag_must_match_the_graph() {
+    let g = every_op_graph();
+    let mut p = params(8, 1, Visibility::Private, Visibility::Public, Visibility::Fixed);
+    p.k = 12;
+    let err = ModelCircuit::new(Arc::new(g), p.clone()).check().unwrap_err();
+    assert_eq!(err, CircuitError::FunctionTableMismatch { has: "has", flag: false });
+    let err =
+        ModelCircuit::new(Arc::new(mlp_graph()), CircuitParams { function_table: true, ..p }).check().unwrap_err();
+    assert_eq!(err, CircuitError::FunctionTableMismatch { has: "has no", flag: true });
+}
+
+#[test]
+fn the_function_table_counts_toward_k() {
+    // 1 + 256 + 256 table rows do not fit 2^9 rows less the blinding rows
+    let g = every_op_graph();
+    let mut p = params(8, 1, Visibility::Private, Visibility::Public, Visibility::Fixed);
+    p.function_table = true;
+    assert_eq!(min_k(&g, &p), 10);
+    p.k = 9;
+    let err = ModelCircuit::new(Arc::new(g), p).check().unwrap_err();
+    assert!(matches!(err, CircuitError::FunctionTableTooLarge { rows: 513, k: 9, .. }), "{err:?}");
 }

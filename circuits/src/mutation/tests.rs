@@ -10,6 +10,7 @@ use crate::{min_k, CircuitParams, JobKind};
 fn report(lanes: usize, param: Visibility, input: Visibility, per_kind: usize) -> (CircuitParams, MutationReport) {
     let g = every_op_graph();
     let mut p = params(8, lanes, input, Visibility::Public, param);
+    p.function_table = true;
     p.k = min_k(&g, &p);
     let trace = zkonnx_ir::run(&g, &every_op_inputs(), p.lookup_bits).expect("interpreter");
     (p.clone(), run(&g, &p, &trace, per_kind, 7).expect("harness runs"))
@@ -27,7 +28,16 @@ fn every_mutation_of_every_op_kind_is_caught() {
                 assert!(r.all_as_expected(), "{p:?}\n{r}\n{:#?}\n{:#?}", r.escaped, r.allowed_but_pinned);
                 let kinds: Vec<JobKind> = r.kinds.keys().copied().collect();
                 let dot = if param == Visibility::Fixed { JobKind::DotFixed } else { JobKind::DotPrivate };
-                for k in [dot, JobKind::Arith, JobKind::Constant, JobKind::Rescale, JobKind::Relu, JobKind::Max] {
+                let every = [
+                    dot,
+                    JobKind::Arith,
+                    JobKind::Constant,
+                    JobKind::Rescale,
+                    JobKind::Relu,
+                    JobKind::Max,
+                    JobKind::Lookup,
+                ];
+                for k in every {
                     assert!(kinds.contains(&k), "{k:?} missing: {kinds:?}");
                     assert!(r.kinds[&k].tried > 0, "{k:?} not mutated");
                 }
@@ -48,7 +58,8 @@ fn the_allow_list_matches_the_module_docs() {
     // padding of fixed dot rows, private weights times zero, constant operands, ReLU a0/a3,
     // unused columns; nothing in a rescale or max row besides the unused a3/a4 and a4
     let g = every_op_graph();
-    let p = params(8, 1, Visibility::Private, Visibility::Public, Visibility::Fixed);
+    let mut p = params(8, 1, Visibility::Private, Visibility::Public, Visibility::Fixed);
+    p.function_table = true;
     let trace = zkonnx_ir::run(&g, &every_op_inputs(), 8).expect("interpreter");
     let cells = assigned_cells(&g, &p, Some(&trace)).expect("layout");
     let value = |c: &AssignedCellInfo, col: usize| {
@@ -57,7 +68,7 @@ fn the_allow_list_matches_the_module_docs() {
     for c in &cells {
         let allowed = unconstrained(c, |col| value(c, col)).is_some();
         match (c.kind, c.column) {
-            (JobKind::Rescale | JobKind::Arith, 0..=2) | (JobKind::Max, 0..=3) | (_, 4)
+            (JobKind::Rescale | JobKind::Arith, 0..=2) | (JobKind::Max, 0..=3) | (JobKind::Lookup, 0..=3) | (_, 4)
                 if c.kind != JobKind::Constant =>
             {
                 assert_eq!(allowed, !c.assigned, "{c:?}");

@@ -42,7 +42,7 @@ pub(crate) fn run(a: CompileArgs) -> Result<()> {
 pub(crate) fn compile_model(model: &OnnxModel, mut settings: Settings) -> Result<(CompiledModel, Settings)> {
     settings.run_args.validate()?;
     let graph = zkonnx_compiler::compile(model, &settings.run_args)?;
-    let params = zkonnx_circuits::CircuitParams::from_run_args(&settings.run_args);
+    let params = zkonnx_circuits::CircuitParams::for_graph(&settings.run_args, &graph);
     let rows = zkonnx_circuits::rows_needed(&graph, &params);
     let min_k = zkonnx_circuits::min_k(&graph, &params);
     check_k(min_k, rows, settings.run_args.lookup_bits)?;
@@ -60,6 +60,7 @@ pub(crate) fn compile_model(model: &OnnxModel, mut settings: Settings) -> Result
     info.output_shapes = graph.output_shapes();
     info.output_scales = graph.outputs.iter().map(|&t| graph.nodes[t].scale).collect();
     info.rows_used = rows;
+    info.function_table = params.function_table;
     info.model_hash = hex::encode(Sha256::digest(serde_json::to_vec(&graph)?));
     let compiled = CompiledModel::new(settings.clone(), graph);
     Ok((compiled, settings))
@@ -76,7 +77,7 @@ pub(crate) const MAX_LOGROWS: u32 = 26;
 /// circuit above the supported maximum.
 pub(crate) fn fit_logrows(model: &OnnxModel, args: &mut RunArgs) -> Result<()> {
     let graph = zkonnx_compiler::compile(model, args)?;
-    let params = zkonnx_circuits::CircuitParams::from_run_args(args);
+    let params = zkonnx_circuits::CircuitParams::for_graph(args, &graph);
     args.logrows = zkonnx_circuits::min_k(&graph, &params);
     check_k(args.logrows, zkonnx_circuits::rows_needed(&graph, &params), args.lookup_bits)
 }

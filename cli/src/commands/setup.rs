@@ -31,7 +31,7 @@ pub(crate) struct SetupArgs {
 
 pub(crate) fn run(a: SetupArgs) -> Result<()> {
     let compiled = load_compiled(&a.compiled)?;
-    let params = CircuitParams::from_run_args(&compiled.settings.run_args);
+    let params = CircuitParams::from_settings(&compiled.settings);
     let srs = load_srs(a.srs.as_deref(), params.k)?;
     let keys = setup_keys(&compiled, &srs)?;
     write_keys(&keys, &compiled.settings.model.model_hash, &a.vk, &a.pk)?;
@@ -40,7 +40,7 @@ pub(crate) fn run(a: SetupArgs) -> Result<()> {
 }
 
 pub(crate) fn setup_keys(compiled: &CompiledModel, srs: &ParamsKZG<Bn256>) -> Result<Keys> {
-    let params = CircuitParams::from_run_args(&compiled.settings.run_args);
+    let params = CircuitParams::from_settings(&compiled.settings);
     let phase = Phase::start("generating keys");
     let keys = zkonnx_prover::keygen(srs, Arc::new(compiled.graph.clone()), params)?;
     phase.finish();
@@ -58,7 +58,7 @@ pub(crate) fn write_keys(keys: &Keys, model_hash: &str, vk: &Path, pk: &Path) ->
 /// this compiled model (its hash) and circuit parameters; `None` means: regenerate them. A
 /// half-written or corrupt file fails to read and is never reused.
 pub(crate) fn reusable_keys(compiled: &CompiledModel, vk: &Path, pk: &Path) -> Option<Keys> {
-    let params = CircuitParams::from_run_args(&compiled.settings.run_args);
+    let params = CircuitParams::from_settings(&compiled.settings);
     let hash = &compiled.settings.model.model_hash;
     let belongs = |path: &Path| -> Option<Vec<u8>> {
         let bytes = read_bytes(path).ok()?;

@@ -77,8 +77,8 @@ pub fn compile_fixture(model: &str, input: &str, tweak: impl FnOnce(&mut RunArgs
     let report = calibrate(&model, std::slice::from_ref(&inputs), &base, CalibrationTarget::Resources).unwrap();
     let mut args = report.run_args;
     let graph = zkonnx_compiler::compile(&model, &args).unwrap();
-    args.logrows = min_k(&graph, &CircuitParams::from_run_args(&args));
-    let params = CircuitParams::from_run_args(&args);
+    args.logrows = min_k(&graph, &CircuitParams::for_graph(&args, &graph));
+    let params = CircuitParams::for_graph(&args, &graph);
     let q = quantize_inputs(&graph, &inputs).unwrap();
     let trace = zkonnx_ir::run(&graph, &q, args.lookup_bits).unwrap();
     Compiled { model, inputs, args, graph, params, trace }

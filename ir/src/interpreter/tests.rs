@@ -131,3 +131,52 @@ fn select_picks_across_inputs_and_validates_them() {
         assert!(matches!(g.validate().unwrap_err(), IrError::IndexOutOfRange { node: 5, .. }));
     }
 }
+
+/// x (3, scale 4) -> tanh lookup over [-8, 7] (out scale 6), plus an unused exp branch.
+fn lookup_graph() -> Graph {
+    let tanh = crate::Func::new(crate::FuncKind::Tanh, 4, 6, -8, 7);
+    let exp = crate::Func::new(crate::FuncKind::Exp, 4, 4, -8, 7);
+    let at = |mut n: Node, scale| {
+        n.scale = scale;
+        n
+    };
+    Graph {
+        nodes: vec![
+            at(node("x", Op::Input { index: 0 }, vec![3]), 4),
+            at(node("dead", Op::Lookup { input: 0, func: exp }, vec![3]), 4),
+            at(node("tanh", Op::Lookup { input: 0, func: tanh }, vec![3]), 6),
+        ],
+        inputs: vec![0],
+        outputs: vec![2],
+    }
+}
+
+#[test]
+fn lookups_use_the_table_and_name_the_node_outside_its_domain() {
+    let g = lookup_graph();
+    let t = run(&g, &[vec![-8, 0, 7]], 8).unwrap();
+    let want = |x: f64| (libm::tanh(x / 16.0) * 64.0).round() as i64;
+    assert_eq!(t.values[2], vec![want(-8.0), 0, want(7.0)]);
+    let err = run(&g, &[vec![0, 8, 0]], 8).unwrap_err();
+    match err {
+        IrError::OutOfTable { node, name, value, lo, hi, .. } => {
+            assert_eq!((node, name.as_str(), value, lo, hi), (1, "dead", 8, -8, 7));
+        }
+        e => panic!("unexpected {e:?}"),
+    }
+    let mut bad = g.clone();
+    bad.nodes[2].scale = 5; // the table's out scale is 6
+    assert!(matches!(bad.validate(), Err(IrError::BadLookup { node: 2, .. })));
+}
+
+#[test]
+fn pruning_drops_unused_nodes_and_renumbers() {
+    let mut g = lookup_graph();
+    assert_eq!(g.funcs().len(), 2);
+    g.prune();
+    assert_eq!(g.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(), ["x", "tanh"]);
+    assert_eq!((g.inputs.clone(), g.outputs.clone()), (vec![0], vec![1]));
+    assert_eq!(g.nodes[1].op, Op::Lookup { input: 0, func: crate::Func::new(crate::FuncKind::Tanh, 4, 6, -8, 7) });
+    assert_eq!(g.funcs().len(), 1);
+    g.validate().unwrap();
+}
