@@ -113,6 +113,25 @@ pub fn calibrate(
     Ok(CalibrationReport { run_args, chosen_error: chosen.max_abs_error, candidates })
 }
 
+/// The smallest `bits >= from` at which `model` compiled under `args` runs every sample.
+fn fitting_bits(model: &OnnxModel, samples: &[Vec<Vec<f32>>], args: &RunArgs, from: u32) -> Result<u32, CompileError> {
+    let mut args = args.clone();
+    let mut bits = from;
+    loop {
+        args.lookup_bits = bits;
+        let graph = compile(model, &args)?;
+        let fits = samples.iter().try_for_each(|sample| {
+            let q = quantize_inputs(&graph, sample)?;
+            zkonnx_ir::run(&graph, &q, bits).map(drop).map_err(CompileError::from)
+        });
+        match fits {
+            Ok(()) => return Ok(bits),
+            Err(e) if bits >= MAX_BITS => return Err(e),
+            Err(_) => bits += 1,
+        }
+    }
+}
+
 fn evaluate(
     model: &OnnxModel,
     samples: &[Vec<Vec<f32>>],
@@ -137,11 +156,16 @@ fn evaluate(
     }
     // sign bit + magnitude bits + one bit of headroom; the rescale remainder needs >= scale bits
     let bits = (128 - magnitude.leading_zeros()) + 2;
-    let lookup_bits = bits.max(scale + 1).max(8);
+    let mut lookup_bits = bits.max(scale + 1).max(8);
     if lookup_bits > MAX_BITS {
         return Err(CompileError::Calibration {
             reason: format!("scale {scale}: values reach {magnitude}, beyond a {MAX_BITS}-bit table"),
         });
+    }
+    // function tables are sized from lookup_bits too: confirm the samples fit at the chosen
+    // size, widening the table a bit at a time where one does not
+    if graph.has_lookups() {
+        lookup_bits = fitting_bits(model, samples, &args, lookup_bits)?;
     }
     let mut max_abs_error = 0f64;
     for (trace, float) in traces.iter().zip(floats) {

@@ -149,6 +149,8 @@ impl<'a> Lowerer<'a> {
             lw.graph.outputs.push(t);
         }
         lw.graph.validate()?;
+        // drop what a fused pattern (e.g. Ln of Softmax) left unused
+        lw.graph.prune();
         Ok(lw.graph)
     }
 

@@ -10,10 +10,12 @@ use crate::lower::{Lowerer, NodeCx, Value};
 use crate::CompileError;
 
 pub(crate) mod activation;
+pub(crate) mod deconv;
 pub(crate) mod elementwise;
 pub(crate) mod linear;
 pub(crate) mod logic;
 pub(crate) mod movement;
+pub(crate) mod nonlinear;
 pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod shape;
@@ -25,6 +27,7 @@ type LowerFn = fn(&mut Lowerer<'_>, &TypedNode, &NodeCx) -> Result<Option<Value>
 const FAMILIES: &[(&str, LowerFn)] = &[
     ("linear", linear::lower),
     ("activation", activation::lower),
+    ("nonlinear", nonlinear::lower),
     ("logic", logic::lower),
     ("elementwise", elementwise::lower),
     ("pool", pool::lower),

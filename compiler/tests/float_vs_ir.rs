@@ -48,6 +48,8 @@ fn fixture_models_match_float_within_bound() {
         "norms_hardswish",
         "gather",
         "trilu",
+        "functions",
+        "transformer",
     ] {
         let dir = fixtures().join("tiny");
         cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));

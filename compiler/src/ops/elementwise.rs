@@ -103,7 +103,8 @@ fn tensor_tensor(lw: &mut Lowerer<'_>, bin: Bin, a: OutletId, b: OutletId, cx: &
             (ArithKind::Add { ca: 1 << (s - sa), cb: sign << (s - sb) }, s)
         }
         Bin::Mul => (ArithKind::Mul, sa + sb),
-        Bin::Div | Bin::Max => return Err(cx.unsupported("division by a computed tensor")),
+        Bin::Div => return Ok(Value::Tensor(crate::ops::nonlinear::divide(lw, ta, tb, pairs, cx))),
+        Bin::Max => return Err(cx.unsupported("Max of two tensors outside the activation family")),
     };
     let op = Op::Arith(Arith { a: ta, b: tb, pairs, kind });
     let t = lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale);
@@ -125,7 +126,15 @@ fn with_const(
     let factors = match (bin, const_first) {
         (Bin::Mul, _) => Some(per_out(&|v| v)),
         (Bin::Div, false) => Some(per_out(&|v| 1.0 / v)),
-        (Bin::Div, true) => return Err(cx.unsupported("division by a computed tensor")),
+        (Bin::Div, true) => {
+            // c / x: the constant becomes a tensor at the activation scale, then a / b
+            let t = lw.operand(x, cx)?;
+            let scale = lw.args.input_scale;
+            let values = c.data.iter().map(|&v| quantize(v, scale)).collect();
+            let k = lw.emit(&cx.name, &cx.origin, Op::Const { values }, c.shape.clone(), scale);
+            let pairs = mc.iter().copied().zip(mx.iter().copied()).collect();
+            return Ok(Value::Tensor(crate::ops::nonlinear::divide(lw, k, t, pairs, cx)));
+        }
         _ => None,
     };
     // fold into a preceding linear op that nothing else reads

@@ -30,6 +30,8 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         conv(lw, op, cx)?
     } else if let Some(op) = node.op_as::<SumPool>() {
         sum_pool(lw, op, cx)?
+    } else if let Some(p) = crate::ops::deconv::lower(lw, node, cx)? {
+        p
     } else {
         return Ok(None);
     };

@@ -116,14 +116,21 @@ fn arg_extreme(lw: &mut Lowerer<'_>, x: TensorId, windows: &[Vec<u32>], last: bo
 /// For each output element (the input's shape with the reduced axes kept at size 1), the
 /// flat input indices it reduces.
 fn windows(in_shape: &[usize], axes: &[usize], cx: &NodeCx) -> Result<Vec<Vec<u32>>, CompileError> {
+    let out = groups(in_shape, axes, cx)?;
+    if out.len() != cx.shape.iter().product::<usize>() {
+        return Err(cx.shape_err(format!("reducing {in_shape:?} over {axes:?} does not give {:?}", cx.shape)));
+    }
+    Ok(out)
+}
+
+/// The flat indices of `in_shape` grouped by their coordinates off `axes` (one group per
+/// element of the reduced shape, in row-major order).
+pub(crate) fn groups(in_shape: &[usize], axes: &[usize], cx: &NodeCx) -> Result<Vec<Vec<u32>>, CompileError> {
     if let Some(&a) = axes.iter().find(|&&a| a >= in_shape.len()) {
         return Err(cx.shape_err(format!("axis {a} of a rank-{} tensor", in_shape.len())));
     }
     let out_shape: Vec<usize> =
         in_shape.iter().enumerate().map(|(d, &n)| if axes.contains(&d) { 1 } else { n }).collect();
-    if out_shape.iter().product::<usize>() != cx.shape.iter().product::<usize>() {
-        return Err(cx.shape_err(format!("reducing {in_shape:?} over {axes:?} does not give {:?}", cx.shape)));
-    }
     let reduced: Vec<usize> =
         in_shape.iter().enumerate().map(|(d, &n)| if axes.contains(&d) { n } else { 1 }).collect();
     let st = strides(in_shape);

@@ -1,0 +1,187 @@
+//! Non-linear functions, proved by table lookup (`Op::Lookup`, see `zkonnx_ir::func`): `Exp`,
+//! `Log`, `Sqrt`, `Reciprocal`, `Sigmoid`, `Tanh`, `Erf`, the trigonometric and hyperbolic
+//! functions and their inverses, tanh-form `Gelu`, `Silu`, `Pow` by a constant, and the
+//! composites `Softmax` and `LogSoftmax`. Division by a computed tensor (`elementwise`) is a
+//! reciprocal lookup and a product.
+//!
+//! Why lookups: none of these is piecewise linear, and a table row per element (which also
+//! range-checks the input to the table's domain) is cheaper than any polynomial or bit
+//! decomposition at our precisions. Tables are sized to the range the input can reach:
+//! - a plain function's input is an activation, so its table covers `[-2^(B-1), 2^(B-1))`
+//!   (`B` = `lookup_bits`): `2^B` rows;
+//! - Softmax's `exp` sees `x - max(x) ∈ (-2^B, 0]`, so its table covers exactly that;
+//! - Softmax's normaliser `1 / Σ exp` sees a sum in `[2^S, n·2^S]` (the maximum contributes
+//!   exactly `2^S`), so its table covers exactly that.
+//!
+//! Scales: a function's output is at the activation scale `S`, except reciprocals, whose output
+//! is at `R = min(2S, B)` (a `1/x` at scale `S` would keep only `S` bits of a value below 1);
+//! the product with a reciprocal is rescaled by `R` back to `S`.
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
+use tract_onnx::tract_core::ops::math::PowConst;
+use tract_onnx::tract_core::ops::nn::{Softmax, SoftmaxKind};
+use zkonnx_ir::{Arith, ArithKind, Func, FuncKind, Linear, LinearRow, Op, TensorId};
+
+use crate::lower::{Lowerer, NodeCx, Value};
+use crate::ops::activation::{add_pairs, identity};
+use crate::ops::reduce::groups;
+use crate::CompileError;
+
+/// Lowers the family's ops; `Ok(None)` for any other op.
+pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
+    if let Some(op) = node.op_as::<Softmax>() {
+        return softmax(lw, &op.axes, op.kind, cx).map(Some);
+    }
+    let Some(op) = node.op_as::<ElementWiseOp>() else { return Ok(None) };
+    let (kind, alpha) = match op.0.name().as_ref() {
+        "Exp" => (FuncKind::Exp, 0.0),
+        "Ln" => (FuncKind::Log, 0.0),
+        "Sqrt" => (FuncKind::Sqrt, 0.0),
+        "Rsqrt" => (FuncKind::Rsqrt, 0.0),
+        "Recip" => (FuncKind::Reciprocal, 0.0),
+        "Sigmoid" => (FuncKind::Sigmoid, 0.0),
+        "Tanh" => (FuncKind::Tanh, 0.0),
+        "Erf" => (FuncKind::Erf, 0.0),
+        "Silu" => (FuncKind::Silu, 0.0),
+        "GeluApproximate" => (FuncKind::GeluTanh, 0.0),
+        "Sin" => (FuncKind::Sin, 0.0),
+        "Cos" => (FuncKind::Cos, 0.0),
+        "Tan" => (FuncKind::Tan, 0.0),
+        "Asin" => (FuncKind::Asin, 0.0),
+        "Acos" => (FuncKind::Acos, 0.0),
+        "Atan" => (FuncKind::Atan, 0.0),
+        "Sinh" => (FuncKind::Sinh, 0.0),
+        "Cosh" => (FuncKind::Cosh, 0.0),
+        "Asinh" => (FuncKind::Asinh, 0.0),
+        "Acosh" => (FuncKind::Acosh, 0.0),
+        "Atanh" => (FuncKind::Atanh, 0.0),
+        "PowConst" => {
+            let Some(p) = op.0.downcast_ref::<PowConst>() else { return Ok(None) };
+            (FuncKind::Pow, p.exponent)
+        }
+        _ => return Ok(None),
+    };
+    let x_outlet = *cx.inputs.first().ok_or_else(|| cx.shape_err("a function needs an operand"))?;
+    if kind == FuncKind::Log {
+        // tract writes some LogSoftmax as Ln(Softmax(x)): the log of a quantized probability
+        // loses everything below 2^-S, so compute the log-softmax directly
+        let producer = lw.model.node(x_outlet.node);
+        if let Some(sm) = producer.op_as::<Softmax>().filter(|sm| sm.kind == SoftmaxKind::Softmax) {
+            let inner = NodeCx { inputs: producer.inputs.clone(), ..cx.clone() };
+            return softmax(lw, &sm.axes, SoftmaxKind::LogSoftmax, &inner).map(Some);
+        }
+    }
+    let x = lw.operand(x_outlet, cx)?;
+    let x = lw.rescale_to_activation(x);
+    if kind == FuncKind::Pow && alpha == 2.0 {
+        // an exact product is cheaper than a table and loses nothing
+        let sq = crate::ops::logic::mul(lw, x, x, cx);
+        return Ok(Some(Value::Tensor(lw.rescale_to_activation(sq))));
+    }
+    if kind == FuncKind::Pow && alpha == 1.0 {
+        return Ok(Some(Value::Tensor(x)));
+    }
+    let out_scale = if kind == FuncKind::Reciprocal { recip_scale(lw) } else { lw.args.input_scale };
+    let (lo, hi) = activation_domain(lw);
+    let func = Func::new(kind, lw.scale(x), out_scale, lo, hi).with_alpha(alpha);
+    let y = lookup(lw, x, func, cx);
+    Ok(Some(Value::Tensor(lw.rescale_to_activation(y))))
+}
+
+/// The activation range `[-2^(B-1), 2^(B-1) - 1]`.
+pub(crate) fn activation_domain(lw: &Lowerer<'_>) -> (i64, i64) {
+    let half = 1i64 << (lw.args.lookup_bits.clamp(2, 40) - 1);
+    (-half, half - 1)
+}
+
+/// The output scale of reciprocal tables: `min(2S, B)`, so the product's rescale by it stays
+/// within what the range table checks.
+pub(crate) fn recip_scale(lw: &Lowerer<'_>) -> u32 {
+    (2 * lw.args.input_scale).min(lw.args.lookup_bits)
+}
+
+/// `func(x)` element-wise, at `func.out_scale`, with `x`'s shape.
+pub(crate) fn lookup(lw: &mut Lowerer<'_>, x: TensorId, func: Func, cx: &NodeCx) -> TensorId {
+    let shape = lw.shape(x).to_vec();
+    lw.emit(&cx.name, &cx.origin, Op::Lookup { input: x, func }, shape, func.out_scale)
+}
+
+/// `a[i] * (1 / b[j])` for the index pairs, rescaled to the activation scale: division by a
+/// computed tensor.
+pub(crate) fn divide(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, pairs: Vec<(u32, u32)>, cx: &NodeCx) -> TensorId {
+    let b = lw.rescale_to_activation(b);
+    let (lo, hi) = activation_domain(lw);
+    let recip = Func::new(FuncKind::Reciprocal, lw.scale(b), recip_scale(lw), lo, hi);
+    let r = lookup(lw, b, recip, cx);
+    product(lw, a, r, pairs, cx)
+}
+
+/// `a[i] * b[j]` for the pairs, at `cx.shape`, rescaled to the activation scale.
+fn product(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, pairs: Vec<(u32, u32)>, cx: &NodeCx) -> TensorId {
+    let scale = lw.scale(a) + lw.scale(b);
+    let op = Op::Arith(Arith { a, b, pairs, kind: ArithKind::Mul });
+    let t = lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale);
+    lw.rescale_to_activation(t)
+}
+
+/// `Softmax` / `LogSoftmax` over `axes`: with `d = x - max(x)` per group,
+/// `softmax = exp(d) · (1 / Σ exp(d))` and `log_softmax = d - ln(Σ exp(d))`.
+fn softmax(lw: &mut Lowerer<'_>, axes: &[usize], kind: SoftmaxKind, cx: &NodeCx) -> Result<Value, CompileError> {
+    let x_outlet = *cx.inputs.first().ok_or_else(|| cx.shape_err("Softmax needs an operand"))?;
+    let in_shape = lw.outlet_shape(x_outlet)?;
+    let windows = groups(&in_shape, axes, cx)?;
+    let x = lw.operand(x_outlet, cx)?;
+    let x = lw.rescale_to_activation(x);
+    let s = lw.scale(x);
+    let n = windows.first().map_or(1, Vec::len);
+    let total: usize = in_shape.iter().product();
+    let mut group_of = vec![0u32; total];
+    for (g, w) in windows.iter().enumerate() {
+        for &i in w {
+            group_of[i as usize] = g as u32;
+        }
+    }
+    let gshape = vec![windows.len()];
+    let gcx = NodeCx { shape: gshape.clone(), ..cx.clone() };
+    let m = if n == 1 {
+        x
+    } else {
+        lw.emit(&cx.name, &cx.origin, Op::MaxPool { input: x, windows: windows.clone() }, gshape.clone(), s)
+    };
+    let to_group: Vec<(u32, u32)> = identity(lw, x).into_iter().map(|i| (i, group_of[i as usize])).collect();
+    let d = add_pairs(lw, x, m, to_group.clone(), -1, cx);
+    let half = 1i64 << (lw.args.lookup_bits.clamp(2, 40) - 1);
+    // exp at scale 2S, so that the sum of n terms carries n rounding errors of 2^-2S, not 2^-S
+    let e = lookup(lw, d, Func::new(FuncKind::Exp, s, 2 * s, 1 - 2 * half, 0), cx);
+    let rows = windows.iter().map(|w| LinearRow { terms: w.iter().map(|&i| (i, 0)).collect(), bias: None }).collect();
+    let sum = Op::Linear(Linear { input: e, weights: vec![1], rows });
+    let sum = lw.emit(&cx.name, &cx.origin, sum, gshape, 2 * s);
+    let sum = shift_down(lw, sum, s);
+    // the maximum's term is exactly exp(0) = 2^2s, so the sum lies in [2^s, n·2^s] at scale s
+    let (lo, hi) = (1i64 << s, (n as i64) << s);
+    let value = match kind {
+        SoftmaxKind::Softmax => {
+            let r = lookup(lw, sum, Func::new(FuncKind::Reciprocal, s, recip_scale(lw), lo, hi), &gcx);
+            // the product needs exp at scale S only (it is rounded to S anyway), and a 2S-scale
+            // value of 1 would not pass the range check of the rescale after the product
+            let e_s = shift_down(lw, e, s);
+            product(lw, e_s, r, to_group, cx)
+        }
+        SoftmaxKind::LogSoftmax => {
+            let l = lookup(lw, sum, Func::new(FuncKind::Log, s, s, lo, hi), &gcx);
+            add_pairs(lw, d, l, to_group, -1, cx)
+        }
+    };
+    Ok(Value::Tensor(value))
+}
+
+/// `t` rescaled by `2^shift` (a no-op for 0), keeping its shape.
+fn shift_down(lw: &mut Lowerer<'_>, t: TensorId, shift: u32) -> TensorId {
+    if shift == 0 {
+        return t;
+    }
+    let node = &lw.graph.nodes[t];
+    let (name, origin, shape, scale) = (node.name.clone(), node.origin.clone(), node.shape.clone(), node.scale);
+    lw.emit(&name, &origin, Op::Rescale { input: t, shift }, shape, scale - shift)
+}
