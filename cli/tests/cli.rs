@@ -1,6 +1,7 @@
-//! The one test that runs the `zkonnx` binary: `run --json` on a fixture, then `verify` on its
+//! The tests that run the `zkonnx` binary: `run --json` on a fixture, then `verify` on its
 //! artifacts, then `verify` of a tampered proof, which must exit non-zero, then a `prove` killed
-//! mid-way, which must leave no partial proof behind.
+//! mid-way, which must leave no partial proof behind; and `calibrate` on the transformer, which
+//! prints and writes the per-layer table.
 
 use std::path::Path;
 use std::process::Command;
@@ -91,4 +92,40 @@ fn run_json_then_verify_then_reject_tampered() {
         .filter(|n| n.ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn calibrate_prints_and_writes_the_per_layer_table() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tiny");
+    let out = tempfile::tempdir().unwrap();
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache");
+    let p = |f: &str| out.path().join(f).to_str().unwrap().to_string();
+    let o = zkonnx(
+        &[
+            "calibrate",
+            "-M",
+            root.join("transformer.onnx").to_str().unwrap(),
+            "-D",
+            root.join("transformer.input.json").to_str().unwrap(),
+            "-O",
+            &p("settings.json"),
+            "--layers",
+            &p("layers.json"),
+        ],
+        &cache,
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let header = stderr.lines().find(|l| l.starts_with("layer ")).expect("the table's header");
+    assert!(header.contains("scale") && header.contains("max |err|"), "{header}");
+    for layer in ["ln1", "softmax", "gelu_erf", "residual2"] {
+        assert!(stderr.lines().any(|l| l.starts_with(layer)), "{layer} missing:\n{stderr}");
+    }
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p("layers.json")).unwrap()).unwrap();
+    let layers = report["layers"].as_array().expect("layers");
+    let softmax = layers.iter().find(|l| l["node"] == "softmax").expect("softmax row");
+    assert_eq!(softmax["op"], "Softmax");
+    assert!(softmax["max"].as_f64().unwrap() <= 1.0 && softmax["max_abs_error"].as_f64().is_some(), "{softmax}");
+    assert_eq!(report["run_args"]["input_scale"], softmax["output_scale"]);
+    assert!(std::fs::metadata(p("settings.json")).is_ok());
 }

@@ -7,7 +7,7 @@
 //! whose error is within tolerance; `Accuracy` the smallest error. The circuit size (logrows)
 //! depends on the layout, which this crate does not know: callers set it from the graph.
 
-use zkonnx_ir::{checked_magnitude, RunArgs};
+use zkonnx_ir::{largest_checked, RunArgs};
 
 use crate::{compile, dequantize_outputs, quantize_inputs, CompileError, OnnxModel};
 
@@ -67,7 +67,7 @@ pub fn calibrate(
     let floats = samples.iter().map(|s| model.run_float(s)).collect::<Result<Vec<_>, _>>()?;
     let max_abs_output = floats.iter().flatten().flatten().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
     let mut candidates = Vec::new();
-    let mut last_err = None;
+    let mut first_err = None;
     for scale in SCALES {
         match evaluate(model, samples, &floats, base, scale, max_abs_output) {
             Ok(c) => candidates.push(c),
@@ -80,7 +80,8 @@ pub fn calibrate(
                     max_abs_output,
                     note: e.to_string(),
                 });
-                last_err = Some(e);
+                // the smallest scale's failure is the one closest to fitting: report that one
+                first_err.get_or_insert(e);
             }
         }
     }
@@ -101,9 +102,8 @@ pub fn calibrate(
             .min_by(|a, b| a.max_abs_error.total_cmp(&b.max_abs_error))
     });
     let Some(chosen) = chosen.cloned() else {
-        return Err(
-            last_err.unwrap_or(CompileError::Calibration { reason: "no candidate scale fits the lookup table".into() })
-        );
+        return Err(first_err
+            .unwrap_or(CompileError::Calibration { reason: "no candidate scale fits the lookup table".into() }));
     };
     let mut run_args = base.clone();
     run_args.input_scale = chosen.input_scale;
@@ -146,20 +146,32 @@ fn evaluate(
     args.lookup_bits = MAX_BITS;
     args.logrows = MAX_BITS + 1; // only to pass validation: the probe never builds a circuit
     let graph = compile(model, &args)?;
-    let mut magnitude = 0i128;
+    let mut worst: Option<(usize, i128)> = None;
     let mut traces = Vec::with_capacity(samples.len());
     for sample in samples {
         let q = quantize_inputs(&graph, sample)?;
         let trace = zkonnx_ir::run(&graph, &q, MAX_BITS)?;
-        magnitude = magnitude.max(checked_magnitude(&graph, &trace));
+        if let Some((id, m)) = largest_checked(&graph, &trace) {
+            if worst.is_none_or(|(_, w)| m > w) {
+                worst = Some((id, m));
+            }
+        }
         traces.push(trace);
     }
+    let magnitude = worst.map_or(0, |(_, m)| m);
     // sign bit + magnitude bits + one bit of headroom; the rescale remainder needs >= scale bits
     let bits = (128 - magnitude.leading_zeros()) + 2;
     let mut lookup_bits = bits.max(scale + 1).max(8);
     if lookup_bits > MAX_BITS {
+        let layer = worst
+            .map(|(id, _)| &graph.nodes[id])
+            .map_or(String::new(), |n| format!(" at layer `{}` ({}, {})", n.name, n.origin, n.op.kind()));
+        let real = magnitude as f64 / 2f64.powi(scale as i32);
         return Err(CompileError::Calibration {
-            reason: format!("scale {scale}: values reach {magnitude}, beyond a {MAX_BITS}-bit table"),
+            reason: format!(
+                "scale {scale}: values reach {magnitude} (|x| = {real:.1}){layer}, beyond a {MAX_BITS}-bit table; \
+                 normalise the model's inputs, lower the scales (--input-scale/--param-scale) or split the model there"
+            ),
         });
     }
     // function tables are sized from lookup_bits too: confirm the samples fit at the chosen

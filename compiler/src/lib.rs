@@ -28,6 +28,7 @@ mod calibrate;
 mod error;
 mod index;
 mod inputs;
+mod layers;
 mod lower;
 mod model;
 mod ops;
@@ -38,6 +39,7 @@ use zkonnx_ir::{Graph, RunArgs};
 pub use calibrate::{calibrate, tolerance, CalibrationReport, CalibrationTarget, Candidate, MAX_ACCURACY_BITS};
 pub use error::CompileError;
 pub use inputs::parse_inputs;
+pub use layers::{layer_stats, render_layer_stats, LayerStat};
 pub use model::OnnxModel;
 
 /// Lowers `model` to a validated IR graph under the scales of `args`.
@@ -46,6 +48,15 @@ pub use model::OnnxModel;
 /// type this release does not lower, and with [`CompileError::NonConstant`] where a weight
 /// operand (MatMul's second operand, Conv's kernel) is computed at run time.
 pub fn compile(model: &OnnxModel, args: &RunArgs) -> Result<Graph, CompileError> {
+    compile_mapped(model, args).map(|(graph, _)| graph)
+}
+
+/// [`compile`], with the IR tensor holding the value of each tract outlet that got one (an
+/// outlet folded into its consumer, e.g. a MatMul into its bias Add, has none).
+pub(crate) fn compile_mapped(
+    model: &OnnxModel,
+    args: &RunArgs,
+) -> Result<(Graph, std::collections::HashMap<tract_onnx::prelude::OutletId, zkonnx_ir::TensorId>), CompileError> {
     args.validate()?;
     if let Some((node, op)) = model.onnx_nodes.iter().find(|(_, op)| !model::SUPPORTED_OPS.contains(&op.as_str())) {
         return Err(CompileError::UnsupportedOp { node: node.clone(), op: op.clone() });

@@ -118,8 +118,12 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// Lowers the whole model.
-    pub(crate) fn run(model: &'a OnnxModel, args: &'a RunArgs) -> Result<Graph, CompileError> {
+    /// Lowers the whole model; also returns the IR tensor holding each outlet's value, where
+    /// one does.
+    pub(crate) fn run(
+        model: &'a OnnxModel,
+        args: &'a RunArgs,
+    ) -> Result<(Graph, HashMap<OutletId, TensorId>), CompileError> {
         let mut lw = Lowerer::new(model, args);
         let typed = lw.model;
         let inputs = typed.input_outlets().map_err(|e| CompileError::tract("listing inputs", e))?;
@@ -150,8 +154,16 @@ impl<'a> Lowerer<'a> {
         }
         lw.graph.validate()?;
         // drop what a fused pattern (e.g. Ln of Softmax) left unused
-        lw.graph.prune();
-        Ok(lw.graph)
+        let renumbered = lw.graph.prune();
+        let tensors = lw
+            .values
+            .iter()
+            .filter_map(|(&o, v)| match v {
+                Value::Tensor(t) => renumbered[*t].map(|t| (o, t)),
+                _ => None,
+            })
+            .collect();
+        Ok((lw.graph, tensors))
     }
 
     fn lower_node(&mut self, id: usize) -> Result<(), CompileError> {

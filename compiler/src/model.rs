@@ -229,12 +229,7 @@ impl OnnxModel {
 
     /// Float inference with tract: one flat row-major vector per input, one per output.
     pub fn run_float(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, CompileError> {
-        check_inputs(self.inputs.iter().map(|(n, s)| (n.as_str(), s.iter().product())), inputs.iter().map(Vec::len))?;
-        let mut tensors = TVec::new();
-        for ((_, shape), data) in self.inputs.iter().zip(inputs) {
-            let t = Tensor::from_shape(shape, data).map_err(|e| CompileError::tract("building an input tensor", e))?;
-            tensors.push(t.into_tvalue());
-        }
+        let tensors = self.input_tensors(inputs)?;
         let outputs = self.plan.run(tensors).map_err(|e| CompileError::tract("running the float model", e))?;
         outputs
             .iter()
@@ -244,6 +239,19 @@ impl OnnxModel {
                 Ok(view.iter().copied().collect())
             })
             .collect()
+    }
+}
+
+impl OnnxModel {
+    /// The model inputs as tract tensors, checked against the model's input shapes.
+    pub(crate) fn input_tensors(&self, inputs: &[Vec<f32>]) -> Result<TVec<TValue>, CompileError> {
+        check_inputs(self.inputs.iter().map(|(n, s)| (n.as_str(), s.iter().product())), inputs.iter().map(Vec::len))?;
+        let mut tensors = TVec::new();
+        for ((_, shape), data) in self.inputs.iter().zip(inputs) {
+            let t = Tensor::from_shape(shape, data).map_err(|e| CompileError::tract("building an input tensor", e))?;
+            tensors.push(t.into_tvalue());
+        }
+        Ok(tensors)
     }
 }
 

@@ -43,3 +43,33 @@ fn an_input_beyond_the_calibrated_range_names_the_layer() {
         e => panic!("expected OutOfRange, got {e}"),
     }
 }
+
+#[test]
+fn a_layer_beyond_every_table_is_named_with_the_fix() {
+    // inputs that fit a 24-bit table at the smallest scale, but whose first layer's sums do not
+    let model = load(&fixtures().join("mlp/model.onnx"));
+    let huge: Vec<Vec<f32>> = input("mlp/input.json").iter().map(|v| v.iter().map(|x| x * 8e3).collect()).collect();
+    let err = calibrate(&model, &[huge], &RunArgs::default(), CalibrationTarget::Resources).unwrap_err().to_string();
+    assert!(err.contains("at layer `"), "{err}");
+    assert!(err.contains("beyond a 24-bit table") && err.contains("normalise the model's inputs"), "{err}");
+}
+
+#[test]
+fn the_per_layer_table_covers_every_onnx_node_of_the_transformer() {
+    let model = load(&fixtures().join("tiny/transformer.onnx"));
+    let sample = input("tiny/transformer.input.json");
+    let r =
+        calibrate(&model, std::slice::from_ref(&sample), &RunArgs::default(), CalibrationTarget::Resources).unwrap();
+    let layers = zkonnx_compiler::layer_stats(&model, &r.run_args, std::slice::from_ref(&sample)).unwrap();
+    let names: Vec<&str> = layers.iter().map(|l| l.node.as_str()).collect();
+    for want in ["x", "ln1", "scores", "softmax", "context", "residual1", "ln2", "gelu_erf", "fc2", "residual2"] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    let softmax = layers.iter().find(|l| l.node == "softmax").unwrap();
+    assert!(softmax.min >= 0.0 && softmax.max <= 1.0, "{softmax:?}");
+    let out = layers.iter().find(|l| l.node == "residual2").unwrap();
+    let err = out.max_abs_error.expect("the output layer has a float value");
+    assert!(err <= tolerance(out.max.abs().max(out.min.abs())) + 0.05, "{out:?}");
+    let text = zkonnx_compiler::render_layer_stats(&layers);
+    assert!(text.lines().count() == layers.len() + 1 && text.contains("softmax"), "{text}");
+}

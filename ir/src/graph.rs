@@ -297,8 +297,9 @@ impl Graph {
     }
 
     /// Removes the nodes no output depends on (model inputs always stay), renumbering the
-    /// rest in order. The graph must be valid.
-    pub fn prune(&mut self) {
+    /// rest in order; returns each old tensor's new id (`None` if removed). The graph must be
+    /// valid.
+    pub fn prune(&mut self) -> Vec<Option<TensorId>> {
         let mut live = vec![false; self.nodes.len()];
         for &t in self.outputs.iter().chain(&self.inputs) {
             live[t] = true;
@@ -321,6 +322,7 @@ impl Graph {
         }
         self.nodes = kept;
         self.inputs.iter_mut().chain(self.outputs.iter_mut()).for_each(|t| *t = new_id[*t]);
+        new_id.into_iter().map(|t| (t != usize::MAX).then_some(t)).collect()
     }
 
     /// Whether any node is an [`Op::Lookup`].

@@ -196,9 +196,19 @@ fn max_pool(cx: &Ctx<'_>, windows: &[Vec<u32>], x: &[i64]) -> Result<Vec<i64>, I
 /// outputs, ReLU inputs, max-pool differences, inputs of function tables over the activation
 /// range): the table must hold it.
 pub fn checked_magnitude(graph: &Graph, trace: &Trace) -> i128 {
-    let mut m: i128 = 0;
-    let mut see = |v: i128| m = m.max(v.abs());
+    largest_checked(graph, trace).map_or(0, |(_, m)| m)
+}
+
+/// [`checked_magnitude`] with the node that checks it (the first on ties); `None` when nothing
+/// is checked.
+pub fn largest_checked(graph: &Graph, trace: &Trace) -> Option<(usize, i128)> {
+    let mut best: Option<(usize, i128)> = None;
     for (id, node) in graph.nodes.iter().enumerate() {
+        let mut see = |v: i128| {
+            if best.is_none_or(|(_, m)| v.abs() > m) {
+                best = Some((id, v.abs()));
+            }
+        };
         match &node.op {
             Op::Input { .. } | Op::Rescale { .. } => trace.values[id].iter().for_each(|&v| see(i128::from(v))),
             Op::Relu { input } => trace.values[*input].iter().for_each(|&v| see(i128::from(v))),
@@ -225,7 +235,7 @@ pub fn checked_magnitude(graph: &Graph, trace: &Trace) -> i128 {
             | Op::Lookup { .. } => {}
         }
     }
-    m
+    best
 }
 
 impl Arith {

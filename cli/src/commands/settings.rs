@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use zkonnx_compiler::{calibrate as calibrate_model, CalibrationTarget, OnnxModel};
+use zkonnx_compiler::{calibrate as calibrate_model, layer_stats, render_layer_stats, CalibrationTarget, OnnxModel};
 use zkonnx_ir::{ModelInfo, RunArgs, Settings};
+use zkonnx_verifier::artifact::write_atomic;
 use zkonnx_verifier::write_json;
 
 use crate::commands::compile::fit_logrows;
@@ -53,6 +54,10 @@ pub(crate) struct CalibrateArgs {
     /// Where to write settings.json.
     #[arg(short = 'O', long, default_value = "settings.json")]
     output: PathBuf,
+    /// Where to write the per-layer table (JSON): each ONNX node's output scale, value range
+    /// and largest error against float inference, under the chosen settings.
+    #[arg(long, default_value = "calibration.json")]
+    layers: PathBuf,
     #[command(flatten)]
     flags: RunArgsFlags,
 }
@@ -67,8 +72,12 @@ pub(crate) fn calibrate(a: CalibrateArgs) -> Result<()> {
     let model = OnnxModel::load(&a.model, &base.dims)?;
     let samples = a.data.iter().map(|p| read_inputs(p)).collect::<Result<Vec<_>>>()?;
     let settings = calibrated_settings(&model, &samples, base, target, true)?;
+    let layers = layer_stats(&model, &settings.run_args, &samples).context("the per-layer table")?;
+    eprint!("{}", render_layer_stats(&layers));
+    let report = serde_json::json!({ "run_args": settings.run_args, "layers": layers });
+    write_atomic(&a.layers, &serde_json::to_vec_pretty(&report)?)?;
     write_json(&a.output, &settings)?;
-    eprintln!("wrote {}", a.output.display());
+    eprintln!("wrote {} and {}", a.output.display(), a.layers.display());
     Ok(())
 }
 

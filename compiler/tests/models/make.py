@@ -110,7 +110,7 @@ def shape():
 def unsupported():
     nodes = [
         helper.make_node("Gemm", ["x", "w1"], ["h"], name="fc1", transB=1),
-        helper.make_node("Sigmoid", ["h"], ["y"], name="act0"),
+        helper.make_node("Hardmax", ["h"], ["y"], name="act0"),
     ]
     save("unsupported", nodes, [vi("x", [1, 4])], [vi("y", [1, 2])], [w("w1", 2, 4)])
 
