@@ -21,6 +21,12 @@
 //! Shared: one instance column (equality on) and the range table `(t_in, t_relu) = (v, max(v,0))`
 //! for `v` in `[-H, H)`, `H = 2^(lookup_bits-1)`, which needs `lookup_bits <= k - 1`.
 //!
+//! Only when the graph has `Op::Lookup` nodes (`CircuitParams::function_table`): the function
+//! table `(t_tag, t_x, t_y)`, one `(tag, x, f(x))` row per point of each distinct function's
+//! domain, and per lane a seventh selector and a fifth lookup `func`:
+//! `(q*f0, q*a0, q*a1)` in `(t_tag, t_x, t_y)` with the tag in `f0`, `x` in `a0`, `f(x)` in
+//! `a1` (see `chips/func.rs`). Its rows count toward `k` like the range table's.
+//!
 //! Gates (highest degree 4; lookups with degree-2 inputs make the circuit degree 5, which costs
 //! the same extended domain as 4):
 //! - `dot fixed`: `a4 = f4*a4[prev] + sum_{c<4} a_c*f_c + f5`

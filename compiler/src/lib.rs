@@ -7,9 +7,10 @@
 //!
 //! Pipeline: [`OnnxModel::load`] parses the file with tract and fixes every symbolic dimension;
 //! [`compile`] walks tract's typed graph (see `lower.rs` for why before decluttering) and
-//! lowers each op family (`ops/linear.rs`, `ops/elementwise.rs`, `ops/activation.rs`,
-//! `ops/logic.rs`, `ops/reduce.rs`, `ops/pool.rs`, `ops/movement.rs`, `ops/shape.rs`; each
-//! file's docs say how its ops are built) to IR ops under EZKL-style uniform scales:
+//! lowers each op family (`ops/linear.rs` with `ops/deconv.rs`, `ops/elementwise.rs`,
+//! `ops/activation.rs`, `ops/nonlinear.rs`, `ops/logic.rs`, `ops/reduce.rs`, `ops/pool.rs`,
+//! `ops/movement.rs`, `ops/shape.rs`; each file's docs say how its ops are built) to IR ops
+//! under EZKL-style uniform scales:
 //!
 //! - model inputs and activations at `S = input_scale` bits, weights at `P = param_scale`;
 //! - a linear op (Gemm, MatMul, Conv, AveragePool, GlobalAveragePool, with BatchNorm and any
@@ -19,7 +20,13 @@
 //!   scales with `2^diff` factors;
 //! - Relu, MaxPool and data movement (Reshape, Flatten, Transpose, Identity, Concat, Slice,
 //!   Pad, Gather, Trilu, ...) keep the scale; comparisons, logic and ArgMax/ArgMin give exact
-//!   integers at scale 0 (or an index map).
+//!   integers at scale 0 (or an index map);
+//! - a table-lookup function (`Op::Lookup`: Exp, Tanh, Erf, ...) reads its input at `S` and
+//!   writes its output at `S`, except reciprocals, at `min(2S, lookup_bits)` (see
+//!   `ops/nonlinear.rs`).
+//!
+//! [`calibrate`] chooses the scales and `lookup_bits` from samples; [`layer_stats`] is the
+//! per-layer table it is reported with.
 //!
 //! [`OnnxModel::run_float`] is the float oracle: tests check the IR interpreter against it
 //! within [`float_error_bound`].

@@ -50,6 +50,7 @@ fn fixture_models_match_float_within_bound() {
         "trilu",
         "functions",
         "transformer",
+        "depthwise_cnn",
     ] {
         let dir = fixtures().join("tiny");
         cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));
