@@ -130,7 +130,10 @@ impl<'a> Lowerer<'a> {
         for (index, outlet) in inputs.iter().enumerate() {
             let node = typed.node(outlet.node);
             let shape = lw.concrete_shape(*outlet, &node.name)?;
-            let t = lw.emit(&node.name, "Input", Op::Input { index }, shape, args.input_scale);
+            // an integer input (token ids, indices) is exact at scale 0
+            let integer = typed.outlet_fact(*outlet).is_ok_and(|f| f.datum_type.is_integer());
+            let scale = if integer { 0 } else { args.input_scale };
+            let t = lw.emit(&node.name, "Input", Op::Input { index }, shape, scale);
             lw.graph.inputs.push(t);
             lw.values.insert(*outlet, Value::Tensor(t));
         }

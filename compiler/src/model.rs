@@ -247,8 +247,15 @@ impl OnnxModel {
     pub(crate) fn input_tensors(&self, inputs: &[Vec<f32>]) -> Result<TVec<TValue>, CompileError> {
         check_inputs(self.inputs.iter().map(|(n, s)| (n.as_str(), s.iter().product())), inputs.iter().map(Vec::len))?;
         let mut tensors = TVec::new();
-        for ((_, shape), data) in self.inputs.iter().zip(inputs) {
-            let t = Tensor::from_shape(shape, data).map_err(|e| CompileError::tract("building an input tensor", e))?;
+        for (k, ((_, shape), data)) in self.inputs.iter().zip(inputs).enumerate() {
+            let err = |e| CompileError::tract("building an input tensor", e);
+            let mut t = Tensor::from_shape(shape, data).map_err(err)?;
+            // an integer input (token ids) is given as floats, like every input
+            if let Ok(fact) = self.typed.input_fact(k) {
+                if fact.datum_type != f32::datum_type() {
+                    t = t.cast_to_dt(fact.datum_type).map_err(err)?.into_owned();
+                }
+            }
             tensors.push(t.into_tvalue());
         }
         Ok(tensors)
@@ -324,9 +331,9 @@ fn fix_input_shapes(
             let v = usize::try_from(v).map_err(|_| shape_err(&name, format!("negative dimension {v}")))?;
             shape.push(v);
         }
-        model
-            .set_input_fact(ix, f32::fact(&shape).into())
-            .map_err(|e| CompileError::tract("fixing input shapes", e))?;
+        // float inputs are read as f32; an integer input (token ids, indices) keeps its type
+        let dt = fact.datum_type.concretize().filter(|dt| dt.is_integer()).unwrap_or(f32::datum_type());
+        model.set_input_fact(ix, dt.fact(&shape).into()).map_err(|e| CompileError::tract("fixing input shapes", e))?;
         out.push((name, shape));
     }
     Ok(out)

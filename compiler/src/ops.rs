@@ -12,6 +12,7 @@ use crate::CompileError;
 pub(crate) mod activation;
 pub(crate) mod deconv;
 pub(crate) mod elementwise;
+pub(crate) mod embedding;
 pub(crate) mod linear;
 pub(crate) mod logic;
 pub(crate) mod movement;

@@ -55,9 +55,9 @@ fn run_one(dir: &Path) -> Result<(f64, f64), String> {
         .as_array()
         .into_iter()
         .flatten()
-        .find(|i| !i["dtype"].as_str().unwrap_or("").starts_with("float"))
+        .find(|i| !["float", "int"].iter().any(|p| i["dtype"].as_str().unwrap_or("").starts_with(p)))
     {
-        return Err(format!("non-float model input ({})", t["dtype"].as_str().unwrap_or("?")));
+        return Err(format!("non-numeric model input ({})", t["dtype"].as_str().unwrap_or("?")));
     }
     if meta["finite"] != true {
         return Err("the reference data holds NaN or infinity".into());

@@ -10,7 +10,8 @@
 //! - `Sign(x)` = `[x >= 1] - [-x >= 1]`;
 //! - at scale `s`, `Floor(x)` = `rescale(x - 2^(s-1), s)` and `Ceil(x)` =
 //!   `rescale(x + 2^(s-1) - 1, s)` (the rescale rounds half up), at scale 0;
-//! - `Cast` between booleans and floats, or between float types, keeps the values.
+//! - `Cast` between booleans and floats, between float types, from an integer to a float or a
+//!   wider integer, or to its own type, keeps the values.
 //!
 //! `Round` (half to even) is not lowered: the circuit's rescale rounds half up.
 
@@ -63,7 +64,11 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
     if let Some(op) = node.op_as::<Cast>() {
         let from = lw.model.outlet_fact(cx.inputs[0]).map_err(|e| CompileError::tract("reading a Cast", e))?.datum_type;
         let keeps = |d: DatumType| d == DatumType::Bool || d.is_float();
-        if !(keeps(from) && keeps(op.to)) || (from.is_float() && op.to == DatumType::Bool) {
+        // integers (scale 0) keep their values as floats or as wider integers
+        let widens =
+            from.is_integer() && (op.to.is_float() || (op.to.is_integer() && op.to.size_of() >= from.size_of()));
+        let same = from == op.to;
+        if !same && !widens && (!(keeps(from) && keeps(op.to)) || (from.is_float() && op.to == DatumType::Bool)) {
             return Err(cx.unsupported(format!("Cast from {from:?} to {:?}", op.to)));
         }
         return crate::ops::shape::gather(lw, cx.inputs[0], None, cx).map(Some);
@@ -140,7 +145,7 @@ pub(crate) fn step(lw: &mut Lowerer<'_>, d: TensorId, cx: &NodeCx) -> TensorId {
 }
 
 /// `1 - x` for a 0/1 tensor.
-fn not(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
+pub(crate) fn not(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
     let one = constant(lw, 1, 0, cx);
     let pairs = identity(lw, x).into_iter().map(|i| (0, i)).collect();
     add_pairs(lw, one, x, pairs, -1, cx)

@@ -1,0 +1,70 @@
+//! `Gather` of a constant table by computed indices (an `Embedding` fed by an int64 input): an
+//! exact one-hot of each index, then a linear map with the table as weights.
+//!
+//! For table axis length `n` and integer indices `i` (scale 0): `i' = i + n·[i <= -1]` wraps
+//! negative indices; `onehot[j, v] = 1 - [i'_j - v >= 1] - [v - i'_j >= 1]` is 1 exactly when
+//! `i'_j = v` (built from ReLU steps, so it adds no new constraints); `out[pre, j, post] =
+//! Σ_v onehot[j, v] · table[pre, v, post]`. An index outside `[-n, n)` selects nothing and
+//! gives zeros (ONNX leaves it undefined). Cost: a few ReLU rows per (index, table row) pair.
+
+use zkonnx_ir::{Arith, ArithKind, Op};
+
+use crate::index::{for_each_coord, strides};
+use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
+use crate::ops::activation::{add, add_pairs, negate};
+use crate::ops::linear::{PendingLinear, RowF};
+use crate::ops::logic::{not, step};
+use crate::CompileError;
+
+/// `data[.., idx, ..]` along `axis` for a constant `data` and computed integer indices.
+pub(crate) fn gather_computed(
+    lw: &mut Lowerer<'_>,
+    axis: usize,
+    data: &ConstVal,
+    cx: &NodeCx,
+) -> Result<Value, CompileError> {
+    let idx_outlet = *cx.inputs.get(1).ok_or_else(|| cx.shape_err("a gather needs indices"))?;
+    let idx = lw.tensor(idx_outlet, &cx.name, &cx.origin, 0)?;
+    if lw.scale(idx) != 0 {
+        return Err(cx.unsupported("a gather by computed indices that are not integers (an int64 model input)"));
+    }
+    let in_shape = &data.shape;
+    let n = *in_shape.get(axis).ok_or_else(|| cx.shape_err(format!("axis {axis} of {in_shape:?}")))?;
+    let idx_shape = lw.outlet_shape(idx_outlet)?;
+    let expected: Vec<usize> = [&in_shape[..axis], &idx_shape[..], &in_shape[axis + 1..]].concat();
+    if expected != cx.shape {
+        return Err(cx.shape_err(format!("gathering {in_shape:?} gives {expected:?}, not {:?}", cx.shape)));
+    }
+    let m: usize = idx_shape.iter().product();
+    let flat = |len: usize| NodeCx { shape: vec![len], ..cx.clone() };
+    // wrap negative indices: i + n·[-i >= 1]
+    let neg = negate(lw, idx, &flat(m));
+    let is_neg = step(lw, neg, &flat(m));
+    let pairs = (0..m as u32).map(|k| (k, k)).collect();
+    let wrapped = Op::Arith(Arith { a: idx, b: is_neg, pairs, kind: ArithKind::Add { ca: 1, cb: n as i64 } });
+    let wrapped = lw.emit(&cx.name, &cx.origin, wrapped, vec![m], 0);
+    // d[j, v] = i'_j - v
+    let vs = lw.emit(&cx.name, &cx.origin, Op::Const { values: (0..n as i64).collect() }, vec![n], 0);
+    let pairs = (0..m * n).map(|k| ((k / n) as u32, (k % n) as u32)).collect();
+    let d = add_pairs(lw, wrapped, vs, pairs, -1, &flat(m * n));
+    let above = step(lw, d, &flat(m * n));
+    let nd = negate(lw, d, &flat(m * n));
+    let below = step(lw, nd, &flat(m * n));
+    let off = add(lw, above, below, 1, &flat(m * n));
+    let onehot = not(lw, off, &flat(m * n));
+    // out[pre, j, post] = Σ_v onehot[j, v] · data[pre, v, post]
+    let st = strides(in_shape);
+    let k = idx_shape.len();
+    let mut p = PendingLinear::new(onehot, cx.shape.clone(), cx);
+    p.weights = data.data.clone();
+    for_each_coord(&cx.shape, |_, c| {
+        let (pre, rest) = c.split_at(axis);
+        let (j, post) = rest.split_at(k);
+        let j_flat: usize = j.iter().zip(strides(&idx_shape)).map(|(&x, s)| x * s).sum();
+        let base: usize = pre.iter().zip(&st).map(|(&x, &s)| x * s).sum::<usize>()
+            + post.iter().zip(&st[axis + 1..]).map(|(&x, &s)| x * s).sum::<usize>();
+        let terms = (0..n).map(|v| ((j_flat * n + v) as u32, (base + v * st[axis]) as u32)).collect();
+        p.rows.push(RowF { terms, bias: None });
+    });
+    Ok(Value::Pending(Box::new(p)))
+}
