@@ -2,8 +2,9 @@
 //! as a sum followed by a constant scale that folds into it) as a linear op with unit
 //! weights; `ReduceMax` (and `GlobalMaxPool`) as max windows; `ReduceMin` as `-max(-x)`;
 //! `ReduceProd` as a chain of products, each rescaled; `ArgMax`/`ArgMin` as an exact one-hot of
-//! the (tie-broken) maximum and a linear map to the index (see [`arg_extreme`]). The others
-//! (`ReduceL2`, `ReduceLogSumExp`: not piecewise linear) are refused by name.
+//! the (tie-broken) maximum and a linear map to the index (see [`arg_extreme`]). `ReduceL2`,
+//! `ReduceLogSum` and `ReduceLogSumExp` reach tract's typed graph as a sum between element-wise
+//! `Square`/`Sqrt`, `Ln` or `Exp`/`Ln`, which the activation and non-linear families lower.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::nn::{Reduce, Reducer};
