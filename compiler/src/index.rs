@@ -4,6 +4,11 @@
 //! index of the element of the *input* it reads; the IR stores exactly these lists.
 
 /// Row-major strides of `shape`.
+/// Row-major flat index of coordinate `c` in `shape`.
+pub(crate) fn flat_of(c: &[usize], shape: &[usize]) -> usize {
+    c.iter().zip(shape).fold(0, |acc, (&x, &n)| acc * n + x)
+}
+
 pub(crate) fn strides(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1; shape.len()];
     for i in (0..shape.len().saturating_sub(1)).rev() {

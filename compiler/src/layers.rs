@@ -113,15 +113,7 @@ impl FloatProbe {
     fn run(&self, model: &OnnxModel, sample: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, CompileError> {
         let outputs =
             self.plan.run(model.input_tensors(sample)?).map_err(|e| CompileError::tract("per-layer float run", e))?;
-        outputs
-            .iter()
-            .map(|t| {
-                let t = t.cast_to::<f32>().map_err(|e| CompileError::tract("reading a layer output", e))?;
-                let view =
-                    t.to_plain_array_view::<f32>().map_err(|e| CompileError::tract("reading a layer output", e))?;
-                Ok(view.iter().copied().collect())
-            })
-            .collect()
+        crate::model::flat_f32(&outputs, "reading a layer output")
     }
 }
 

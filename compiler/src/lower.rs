@@ -294,12 +294,18 @@ impl<'a> Lowerer<'a> {
     /// Brings `t` back to the activation scale `S` with a rescale, if it is above it.
     pub(crate) fn rescale_to_activation(&mut self, t: TensorId) -> TensorId {
         let (scale, target) = (self.scale(t), self.args.input_scale);
-        if scale <= target {
+        self.rescale_by(t, scale.saturating_sub(target))
+    }
+
+    /// `t` divided by `2^shift` (round half up) into scale `scale - shift`, labelled like `t`;
+    /// `t` itself for a shift of 0.
+    pub(crate) fn rescale_by(&mut self, t: TensorId, shift: u32) -> TensorId {
+        if shift == 0 {
             return t;
         }
         let node = &self.graph.nodes[t];
-        let (name, origin, shape) = (node.name.clone(), node.origin.clone(), node.shape.clone());
-        self.emit(&name, &origin, Op::Rescale { input: t, shift: scale - target }, shape, target)
+        let (name, origin, shape, scale) = (node.name.clone(), node.origin.clone(), node.shape.clone(), node.scale);
+        self.emit(&name, &origin, Op::Rescale { input: t, shift }, shape, scale - shift)
     }
 }
 

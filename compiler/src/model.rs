@@ -234,14 +234,7 @@ impl OnnxModel {
     pub fn run_float(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, CompileError> {
         let tensors = self.input_tensors(inputs)?;
         let outputs = self.plan.run(tensors).map_err(|e| CompileError::tract("running the float model", e))?;
-        outputs
-            .iter()
-            .map(|t| {
-                let t = t.cast_to::<f32>().map_err(|e| CompileError::tract("reading an output", e))?;
-                let view = t.to_plain_array_view::<f32>().map_err(|e| CompileError::tract("reading an output", e))?;
-                Ok(view.iter().copied().collect())
-            })
-            .collect()
+        flat_f32(&outputs, "reading an output")
     }
 }
 
@@ -263,6 +256,18 @@ impl OnnxModel {
         }
         Ok(tensors)
     }
+}
+
+/// Tensors as flat row-major `f32` vectors (`what` labels a failure).
+pub(crate) fn flat_f32(tensors: &[TValue], what: &str) -> Result<Vec<Vec<f32>>, CompileError> {
+    tensors
+        .iter()
+        .map(|t| {
+            let t = t.cast_to::<f32>().map_err(|e| CompileError::tract(what, e))?;
+            let view = t.to_plain_array_view::<f32>().map_err(|e| CompileError::tract(what, e))?;
+            Ok(view.iter().copied().collect())
+        })
+        .collect()
 }
 
 /// Checks the number and lengths of caller-supplied input tensors against `(name, len)` pairs.

@@ -9,7 +9,7 @@
 
 use zkonnx_ir::{Arith, ArithKind, Op};
 
-use crate::index::{for_each_coord, strides};
+use crate::index::{flat_of, for_each_coord, strides};
 use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
 use crate::ops::activation::{add, add_pairs, negate};
 use crate::ops::linear::{PendingLinear, RowF};
@@ -60,7 +60,7 @@ pub(crate) fn gather_computed(
     for_each_coord(&cx.shape, |_, c| {
         let (pre, rest) = c.split_at(axis);
         let (j, post) = rest.split_at(k);
-        let j_flat: usize = j.iter().zip(strides(&idx_shape)).map(|(&x, s)| x * s).sum();
+        let j_flat = flat_of(j, &idx_shape);
         let base: usize = pre.iter().zip(&st).map(|(&x, &s)| x * s).sum::<usize>()
             + post.iter().zip(&st[axis + 1..]).map(|(&x, &s)| x * s).sum::<usize>();
         let terms = (0..n).map(|v| ((j_flat * n + v) as u32, (base + v * st[axis]) as u32)).collect();

@@ -12,7 +12,7 @@ use tract_onnx::tract_core::ops::array::{
 use zkonnx_ir::quant::quantize;
 use zkonnx_ir::Op;
 
-use crate::index::{broadcast_map, for_each_coord, strides};
+use crate::index::{broadcast_map, flat_of, for_each_coord, strides};
 use crate::lower::{Lowerer, NodeCx, Value};
 use crate::ops::shape::{const_value, gather};
 use crate::CompileError;
@@ -142,11 +142,6 @@ fn gather_map(
         out.push(at as u32);
     });
     Ok(out)
-}
-
-/// Row-major flat index of coordinate `c` in `shape`.
-fn flat_of(c: &[usize], shape: &[usize]) -> usize {
-    c.iter().zip(shape).fold(0, |acc, (&x, &n)| acc * n + x)
 }
 
 /// `GatherElements`' indices must have the data's rank and fit inside it off the axis.

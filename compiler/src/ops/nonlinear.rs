@@ -151,13 +151,13 @@ fn softmax(lw: &mut Lowerer<'_>, axes: &[usize], kind: SoftmaxKind, cx: &NodeCx)
     };
     let to_group: Vec<(u32, u32)> = identity(lw, x).into_iter().map(|i| (i, group_of[i as usize])).collect();
     let d = add_pairs(lw, x, m, to_group.clone(), -1, cx);
-    let half = 1i64 << (lw.args.lookup_bits.clamp(2, 40) - 1);
+    let (lo, _) = activation_domain(lw);
     // exp at scale 2S, so that the sum of n terms carries n rounding errors of 2^-2S, not 2^-S
-    let e = lookup(lw, d, Func::new(FuncKind::Exp, s, 2 * s, 1 - 2 * half, 0), cx);
+    let e = lookup(lw, d, Func::new(FuncKind::Exp, s, 2 * s, 2 * lo + 1, 0), cx);
     let rows = windows.iter().map(|w| LinearRow { terms: w.iter().map(|&i| (i, 0)).collect(), bias: None }).collect();
     let sum = Op::Linear(Linear { input: e, weights: vec![1], rows });
     let sum = lw.emit(&cx.name, &cx.origin, sum, gshape, 2 * s);
-    let sum = shift_down(lw, sum, s);
+    let sum = lw.rescale_by(sum, s);
     // the maximum's term is exactly exp(0) = 2^2s, so the sum lies in [2^s, n·2^s] at scale s
     let (lo, hi) = (1i64 << s, (n as i64) << s);
     let value = match kind {
@@ -165,7 +165,7 @@ fn softmax(lw: &mut Lowerer<'_>, axes: &[usize], kind: SoftmaxKind, cx: &NodeCx)
             let r = lookup(lw, sum, Func::new(FuncKind::Reciprocal, s, recip_scale(lw), lo, hi), &gcx);
             // the product needs exp at scale S only (it is rounded to S anyway), and a 2S-scale
             // value of 1 would not pass the range check of the rescale after the product
-            let e_s = shift_down(lw, e, s);
+            let e_s = lw.rescale_by(e, s);
             product(lw, e_s, r, to_group, cx)
         }
         SoftmaxKind::LogSoftmax => {
@@ -174,14 +174,4 @@ fn softmax(lw: &mut Lowerer<'_>, axes: &[usize], kind: SoftmaxKind, cx: &NodeCx)
         }
     };
     Ok(Value::Tensor(value))
-}
-
-/// `t` rescaled by `2^shift` (a no-op for 0), keeping its shape.
-fn shift_down(lw: &mut Lowerer<'_>, t: TensorId, shift: u32) -> TensorId {
-    if shift == 0 {
-        return t;
-    }
-    let node = &lw.graph.nodes[t];
-    let (name, origin, shape, scale) = (node.name.clone(), node.origin.clone(), node.shape.clone(), node.scale);
-    lw.emit(&name, &origin, Op::Rescale { input: t, shift }, shape, scale - shift)
 }
