@@ -34,6 +34,8 @@ pub(crate) struct Ctx<'c> {
     pub(crate) cells: Vec<Vec<Cell>>,
     /// Present when params are private and the graph has a Linear op, or it has a MatMul.
     pub(crate) pinned: Option<Pinned>,
+    /// The graph's distinct looked-up functions in tag order ([`Graph::funcs`]), computed once.
+    pub(crate) funcs: Vec<zkonnx_ir::Func>,
 }
 
 impl Ctx<'_> {

@@ -242,7 +242,8 @@ pub(crate) fn lay_out(
     trace: Option<&Trace>,
     asg: &mut Assigner<'_>,
 ) -> Result<Vec<Vec<Cell>>, Error> {
-    let mut cx = Ctx { cfg, params, graph, trace, cells: Vec::with_capacity(graph.nodes.len()), pinned: None };
+    let cells = Vec::with_capacity(graph.nodes.len());
+    let mut cx = Ctx { cfg, params, graph, trace, cells, pinned: None, funcs: graph.funcs() };
     let private_linear = params.private_params() && graph.nodes.iter().any(|n| matches!(n.op, Op::Linear(_)));
     if private_linear || graph.nodes.iter().any(|n| matches!(n.op, Op::MatMul { .. })) {
         let arith = cfg.arith_chip();

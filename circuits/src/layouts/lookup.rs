@@ -12,7 +12,7 @@ use crate::layout::Assigner;
 pub(crate) fn lookup(cx: &Ctx<'_>, asg: &mut Assigner<'_>, input: TensorId, func: &Func) -> Result<Vec<Cell>, Error> {
     // `check_graph` guarantees the function table exists when the graph has lookups
     let chip = cx.cfg.func_chip().ok_or(Error::Synthesis)?;
-    let tag = cx.graph.funcs().iter().position(|f| f == func).ok_or(Error::Synthesis)? as u64 + 1;
+    let tag = cx.funcs.iter().position(|f| f == func).ok_or(Error::Synthesis)? as u64 + 1;
     (0..cx.cells[input].len())
         .map(|i| {
             let xv = cx.value(input, i);

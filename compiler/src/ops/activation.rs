@@ -102,7 +102,7 @@ fn unit_clamp(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
 }
 
 /// `a * b` element by element, rescaled to the activation scale.
-fn product(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, cx: &NodeCx) -> TensorId {
+pub(crate) fn product(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, cx: &NodeCx) -> TensorId {
     let t = crate::ops::logic::mul(lw, a, b, cx);
     lw.rescale_to_activation(t)
 }

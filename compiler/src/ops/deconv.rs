@@ -12,7 +12,7 @@ use tract_onnx::tract_core::ops::cnn::{Deconv, KernelFormat};
 
 use crate::index::{for_each_coord, strides};
 use crate::lower::{check_size, saturating_product, Lowerer, NodeCx, MAX_LINEAR_TERMS};
-use crate::ops::linear::{PendingLinear, RowF};
+use crate::ops::linear::{per_channel_bias, PendingLinear, RowF};
 use crate::CompileError;
 
 /// Lowers `Deconv`; `Ok(None)` for any other op.
@@ -79,11 +79,7 @@ pub(crate) fn lower(
             }
         }
     }
-    let per_channel = match bias.data.len() {
-        1 => vec![bias.data[0]; c_out],
-        n if n == c_out => bias.data,
-        n => return Err(cx.shape_err(format!("bias of {n} values for {c_out} channels"))),
-    };
+    let per_channel = per_channel_bias(bias, c_out, cx)?;
     let x = lw.operand(cx.inputs[0], cx)?;
     let mut p = PendingLinear::new(x, cx.shape.clone(), cx);
     p.weights = kernel.data;

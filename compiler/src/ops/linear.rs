@@ -279,14 +279,10 @@ fn conv(lw: &mut Lowerer<'_>, op: &Conv, cx: &NodeCx) -> Result<PendingLinear, C
     let x = lw.operand(cx.inputs[0], cx)?;
     let mut p = PendingLinear::new(x, cx.shape.clone(), cx);
     p.weights = kernel.data;
-    let mut per_channel = vec![0.0; c_out];
-    if let Some(b) = bias {
-        match b.data.len() {
-            1 => per_channel.fill(b.data[0]),
-            n if n == c_out => per_channel = b.data,
-            n => return Err(cx.shape_err(format!("bias of {n} values for {c_out} channels"))),
-        }
-    }
+    let per_channel = match bias {
+        Some(b) => per_channel_bias(b, c_out, cx)?,
+        None => vec![0.0; c_out],
+    };
     for n in 0..geo.batch {
         for o in 0..c_out {
             let g = o / og;
@@ -308,6 +304,15 @@ fn conv(lw: &mut Lowerer<'_>, op: &Conv, cx: &NodeCx) -> Result<PendingLinear, C
     let spatial = geo.taps.len();
     p.shift_rows(|row| per_channel[(row / spatial) % c_out]);
     Ok(p)
+}
+
+/// A convolution's bias as one value per output channel (a single value is broadcast).
+pub(crate) fn per_channel_bias(bias: ConstVal, c_out: usize, cx: &NodeCx) -> Result<Vec<f64>, CompileError> {
+    match bias.data.len() {
+        1 => Ok(vec![bias.data[0]; c_out]),
+        n if n == c_out => Ok(bias.data),
+        n => Err(cx.shape_err(format!("bias of {n} values for {c_out} channels"))),
+    }
 }
 
 /// AveragePool: weight `1/count` per tap, where `count` excludes padded taps unless

@@ -154,6 +154,17 @@ pub(crate) fn not(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
 /// Element-wise product, at the sum of the scales.
 pub(crate) fn mul(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, cx: &NodeCx) -> TensorId {
     let pairs = identity(lw, a).into_iter().map(|i| (i, i)).collect();
+    mul_pairs(lw, a, b, pairs, cx)
+}
+
+/// `a[i] * b[j]` for the index pairs, at `cx.shape` and the sum of the scales.
+pub(crate) fn mul_pairs(
+    lw: &mut Lowerer<'_>,
+    a: TensorId,
+    b: TensorId,
+    pairs: Vec<(u32, u32)>,
+    cx: &NodeCx,
+) -> TensorId {
     let scale = lw.scale(a) + lw.scale(b);
     lw.emit(&cx.name, &cx.origin, Op::Arith(Arith { a, b, pairs, kind: ArithKind::Mul }), cx.shape.clone(), scale)
 }

@@ -21,7 +21,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::math::PowConst;
 use tract_onnx::tract_core::ops::nn::{Softmax, SoftmaxKind};
-use zkonnx_ir::{Arith, ArithKind, Func, FuncKind, Linear, LinearRow, Op, TensorId};
+use zkonnx_ir::{Func, FuncKind, Linear, LinearRow, Op, TensorId};
 
 use crate::lower::{Lowerer, NodeCx, Value};
 use crate::ops::activation::{add_pairs, identity};
@@ -76,8 +76,7 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
     let x = lw.rescale_to_activation(x);
     if kind == FuncKind::Pow && alpha == 2.0 {
         // an exact product is cheaper than a table and loses nothing
-        let sq = crate::ops::logic::mul(lw, x, x, cx);
-        return Ok(Some(Value::Tensor(lw.rescale_to_activation(sq))));
+        return Ok(Some(Value::Tensor(crate::ops::activation::product(lw, x, x, cx))));
     }
     if kind == FuncKind::Pow && alpha == 1.0 {
         return Ok(Some(Value::Tensor(x)));
@@ -119,9 +118,7 @@ pub(crate) fn divide(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, pairs: Vec<
 
 /// `a[i] * b[j]` for the pairs, at `cx.shape`, rescaled to the activation scale.
 fn product(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, pairs: Vec<(u32, u32)>, cx: &NodeCx) -> TensorId {
-    let scale = lw.scale(a) + lw.scale(b);
-    let op = Op::Arith(Arith { a, b, pairs, kind: ArithKind::Mul });
-    let t = lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale);
+    let t = crate::ops::logic::mul_pairs(lw, a, b, pairs, cx);
     lw.rescale_to_activation(t)
 }
 
