@@ -12,12 +12,12 @@ forbid() { # crate, forbidden deps...
     fi
   done
 }
-forbid ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-cli halo2_proofs tract-onnx
+forbid ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-cli halo2_proofs tract-onnx tract-onnx-opl
 forbid compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-cli halo2_proofs
-forbid circuits zkonnx-compiler zkonnx-verifier zkonnx-prover zkonnx-cli tract-onnx
-forbid verifier zkonnx-compiler zkonnx-prover zkonnx-cli tract-onnx
-forbid prover zkonnx-compiler zkonnx-cli tract-onnx
-forbid verifier-contracts zkonnx-compiler zkonnx-circuits zkonnx-prover zkonnx-cli tract-onnx
+forbid circuits zkonnx-compiler zkonnx-verifier zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
+forbid verifier zkonnx-compiler zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
+forbid prover zkonnx-compiler zkonnx-cli tract-onnx tract-onnx-opl
+forbid verifier-contracts zkonnx-compiler zkonnx-circuits zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
 forbid benches zkonnx-cli
 [ $status -eq 0 ] && echo "crate map: no upward dependencies"
 exit $status

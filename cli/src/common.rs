@@ -61,7 +61,8 @@ pub(crate) struct RunArgsFlags {
     /// `fixed` (default) or `private`.
     #[arg(long, value_parser = parse_visibility)]
     pub param_visibility: Option<Visibility>,
-    /// Symbolic dimension value, e.g. `--dim N=4` (unset ones default to 1).
+    /// Symbolic dimension value, e.g. `--dim N=4`; an unnamed one is `<input>.<axis>`, e.g.
+    /// `--dim X.0=2` (unset ones default to 1).
     #[arg(long = "dim")]
     pub dims: Vec<String>,
 }

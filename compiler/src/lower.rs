@@ -105,6 +105,9 @@ pub(crate) struct Lowerer<'a> {
     onnx_nodes: HashMap<&'a str, &'a str>,
     pub(crate) graph: Graph,
     values: HashMap<OutletId, Value>,
+    /// While unrolling a loop body (see [`Lowerer::lower_body`]): the ONNX node name and op
+    /// that every node emitted for the body is labelled with.
+    body_label: Option<(String, String)>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -115,6 +118,7 @@ impl<'a> Lowerer<'a> {
             onnx_nodes: model.onnx_nodes.iter().map(|(n, o)| (n.as_str(), o.as_str())).collect(),
             graph: Graph { nodes: vec![], inputs: vec![], outputs: vec![] },
             values: HashMap::new(),
+            body_label: None,
         }
     }
 
@@ -170,7 +174,8 @@ impl<'a> Lowerer<'a> {
     }
 
     fn lower_node(&mut self, id: usize) -> Result<(), CompileError> {
-        let node = self.model.node(id);
+        let model: &'a TypedModel = self.model;
+        let node = model.node(id);
         let outlet = OutletId::new(id, 0);
         if self.values.contains_key(&outlet) {
             return Ok(()); // a model input, already emitted
@@ -182,10 +187,16 @@ impl<'a> Lowerer<'a> {
                 return Ok(());
             }
         }
-        if node.outputs.len() != 1 {
-            return Err(CompileError::UnsupportedOp { node: name, op: origin });
-        }
         let cx = NodeCx { shape: self.concrete_shape(outlet, &name)?, name, origin, inputs: node.inputs.clone() };
+        if let Some(values) = ops::recurrent::lower_multi(self, node, &cx)? {
+            for (slot, v) in values.into_iter().enumerate() {
+                self.values.insert(OutletId::new(id, slot), v);
+            }
+            return Ok(());
+        }
+        if node.outputs.len() != 1 {
+            return Err(CompileError::UnsupportedOp { node: cx.name, op: cx.origin });
+        }
         match ops::lower(self, node, &cx)? {
             Some(v) => {
                 self.values.insert(outlet, v);
@@ -198,6 +209,9 @@ impl<'a> Lowerer<'a> {
     /// Maps a tract node name back to the ONNX node it came from: tract names the nodes it
     /// synthesizes `<onnx name>.<suffix>` (`fc1.ab`, `bn1.slope`, `relu1.low`).
     fn onnx_name(&self, tract_name: &str, tract_op: &str) -> (String, String) {
+        if let Some(label) = &self.body_label {
+            return label.clone();
+        }
         let mut candidate = tract_name;
         loop {
             if let Some(op) = self.onnx_nodes.get(candidate) {
@@ -207,6 +221,53 @@ impl<'a> Lowerer<'a> {
                 Some((head, _)) => candidate = head,
                 None => return (tract_name.to_string(), tract_op.to_string()),
             }
+        }
+    }
+
+    /// Lowers one pass of a loop body (tract's `Scan`, e.g. an unrolled LSTM step): `bound`
+    /// holds the value of each of the body's inputs, in order; returns its outputs' values.
+    /// Everything emitted is labelled with `label` (the loop's ONNX node name and op).
+    pub(crate) fn lower_body(
+        &mut self,
+        body: &'a TypedModel,
+        bound: Vec<Value>,
+        label: (String, String),
+    ) -> Result<Vec<Value>, CompileError> {
+        let tract = |what| move |e| CompileError::tract(what, e);
+        let inputs = body.input_outlets().map_err(tract("listing a loop body's inputs"))?;
+        if inputs.len() != bound.len() {
+            return Err(CompileError::Shape {
+                tensor: label.0,
+                reason: format!("the loop body has {} inputs, {} were bound", inputs.len(), bound.len()),
+            });
+        }
+        let values = inputs.iter().copied().zip(bound).collect();
+        let outer = (
+            std::mem::replace(&mut self.model, body),
+            std::mem::replace(&mut self.values, values),
+            self.body_label.replace(label),
+        );
+        let result = self.lower_body_nodes(body);
+        let body_values = std::mem::replace(&mut self.values, outer.1);
+        (self.model, self.body_label) = (outer.0, outer.2);
+        let outputs = result?;
+        outputs.iter().map(|o| body_values.get(o).cloned().ok_or_else(|| self.unlowered(body, *o))).collect()
+    }
+
+    fn lower_body_nodes(&mut self, body: &TypedModel) -> Result<Vec<OutletId>, CompileError> {
+        let order = body.eval_order().map_err(|e| CompileError::tract("ordering a loop body", e))?;
+        for id in order {
+            self.lower_node(id)?;
+        }
+        body.output_outlets()
+            .map(<[OutletId]>::to_vec)
+            .map_err(|e| CompileError::tract("listing a loop body's outputs", e))
+    }
+
+    fn unlowered(&self, model: &TypedModel, outlet: OutletId) -> CompileError {
+        CompileError::Shape {
+            tensor: model.node(outlet.node).name.clone(),
+            reason: "used before it was lowered (graph not in topological order)".into(),
         }
     }
 
@@ -229,10 +290,7 @@ impl<'a> Lowerer<'a> {
 
     /// The lowered value of an outlet.
     pub(crate) fn value(&self, outlet: OutletId) -> Result<&Value, CompileError> {
-        self.values.get(&outlet).ok_or_else(|| CompileError::Shape {
-            tensor: self.model.node(outlet.node).name.clone(),
-            reason: "used before it was lowered (graph not in topological order)".into(),
-        })
+        self.values.get(&outlet).ok_or_else(|| self.unlowered(self.model, outlet))
     }
 
     /// The outlet's value if it is a compile-time constant.

@@ -114,6 +114,10 @@ pub(crate) const SUPPORTED_OPS: &[&str] = &[
     "Sum",
     "PRelu",
     "Split",
+    "LSTM",
+    "RNN",
+    "GRU",
+    "TreeEnsembleClassifier",
 ];
 
 /// An ONNX model with every dimension fixed, ready to compile or to run in float.
@@ -323,9 +327,11 @@ fn fix_input_shapes(
             return Err(shape_err(&name, "input has no declared rank".into()));
         }
         let mut shape = Vec::new();
-        for d in fact.shape.dims() {
+        for (axis, d) in fact.shape.dims().enumerate() {
             let Some(d) = d.concretize() else {
-                return Err(shape_err(&name, "input has an unknown dimension".into()));
+                // an unnamed dimension (skl2onnx's batch) is set as `<input>.<axis>`, default 1
+                shape.push(dims.get(&format!("{name}.{axis}")).copied().unwrap_or(1));
+                continue;
             };
             let mut values = SymbolValues::default();
             for s in d.symbols() {

@@ -18,8 +18,10 @@ pub(crate) mod logic;
 pub(crate) mod movement;
 pub(crate) mod nonlinear;
 pub(crate) mod pool;
+pub(crate) mod recurrent;
 pub(crate) mod reduce;
 pub(crate) mod shape;
+pub(crate) mod tree;
 
 /// A family's entry point: `Ok(None)` when the node's op is not one of the family's.
 type LowerFn = fn(&mut Lowerer<'_>, &TypedNode, &NodeCx) -> Result<Option<Value>, CompileError>;
@@ -35,6 +37,7 @@ const FAMILIES: &[(&str, LowerFn)] = &[
     ("reduce", reduce::lower),
     ("shape", shape::lower),
     ("movement", movement::lower),
+    ("tree", tree::lower),
 ];
 
 /// Lowers one node, or returns `Ok(None)` when no family supports its op.

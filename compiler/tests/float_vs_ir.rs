@@ -52,6 +52,9 @@ fn fixture_models_match_float_within_bound() {
         "transformer",
         "depthwise_cnn",
         "embedding",
+        "lstm",
+        "recurrent",
+        "tree_ensemble",
     ] {
         let dir = fixtures().join("tiny");
         cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));
@@ -60,8 +63,9 @@ fn fixture_models_match_float_within_bound() {
     for (label, path, input) in cases {
         assert!(path.exists(), "{label}: fixture {} is missing", path.display());
         let model = load(&path);
-        // comparisons jump: their random inputs sit on the input grid (see the helper)
-        let worst_random = if label == "tiny/logic" {
+        // comparisons (and a tree's branches) jump: their random inputs sit on the input grid,
+        // where the quantized comparison is exact (see the helper)
+        let worst_random = if label == "tiny/logic" || label == "tiny/tree_ensemble" {
             check_within_bound_on_grid(&label, &model, &args, 4)
         } else if label == "tiny/argmax" || label == "tiny/embedding" {
             // an index jumps wherever rounding makes or breaks a tie (argmax), and token ids are
@@ -114,4 +118,36 @@ fn lowered_graph_keeps_onnx_names_and_folds_constants() {
     let linears: Vec<&str> =
         graph.nodes.iter().filter(|n| n.op.kind() == "Linear").map(|n| n.origin.as_str()).collect();
     assert_eq!(linears, vec!["Conv", "AveragePool", "GlobalAveragePool", "Gemm"]);
+}
+
+/// A tree branch compares the quantized input exactly: on the grid points at and around each
+/// threshold (0.375 is on the grid, 0.3 is not), every branch mode routes as its definition says,
+/// so the scores (each tree's vote) and the label are exact. The oracle is the definition, not
+/// tract: tract 0.23.9 decodes a `BRANCH_GTE` node as a leaf (its `Cmp::try_from` accepts 1..=5,
+/// and GreaterEqual is 6), so its float scores are wrong for that mode.
+#[test]
+fn tree_branches_compare_exactly_at_their_thresholds() {
+    let args = RunArgs::default();
+    let model = load(&model_path("tree_modes"));
+    let graph = compile(&model, &args).expect("compile");
+    let ulp = 1.0 / f32::from(1u16 << args.input_scale);
+    let modes: [fn(f32, f32) -> bool; 4] = [|x, t| x <= t, |x, t| x < t, |x, t| x >= t, |x, t| x > t];
+    let mut taken = [[false; 2]; 4];
+    for (f, t) in [(0, 0.375f32), (1, 0.375), (2, 0.3), (3, 0.3)] {
+        let on_grid = (t / ulp).round() * ulp;
+        for x in [on_grid - ulp, on_grid, on_grid + ulp] {
+            let mut input = vec![0.0f32; 4];
+            input[f] = x;
+            let mut scores = vec![0.0f64; 8];
+            for (tree, holds) in modes.iter().enumerate() {
+                let way = usize::from(!holds(input[tree], if tree < 2 { 0.375 } else { 0.3 }));
+                scores[2 * tree + way] = 1.0;
+                taken[tree][way] = true;
+            }
+            let label = scores.iter().position(|&s| s == 1.0).unwrap_or(0) as f64;
+            let c = compare(&model, &graph, &args, &[input]);
+            assert_eq!(c.ir, vec![vec![label], scores], "feature {f} = {x}");
+        }
+    }
+    assert!(taken.iter().flatten().all(|&t| t), "every branch goes both ways: {taken:?}");
 }

@@ -41,7 +41,8 @@ pub struct RunArgs {
     pub input_visibility: Visibility,
     pub output_visibility: Visibility,
     pub param_visibility: Visibility,
-    /// Values for symbolic ONNX dimensions (`N=4`); unset ones default to 1.
+    /// Values for symbolic ONNX dimensions (`N=4`; an unnamed dimension is `<input>.<axis>`,
+    /// e.g. `X.0=2`); unset ones default to 1.
     pub dims: BTreeMap<String, usize>,
 }
 

@@ -11,7 +11,8 @@
 //! - at scale `s`, `Floor(x)` = `rescale(x - 2^(s-1), s)` and `Ceil(x)` =
 //!   `rescale(x + 2^(s-1) - 1, s)` (the rescale rounds half up), at scale 0;
 //! - `Cast` between booleans and floats, between float types, from an integer to a float or a
-//!   wider integer, or to its own type, keeps the values.
+//!   wider integer, to its own type, or of an arg-max index to any integer type that holds the
+//!   axis length, keeps the values.
 //!
 //! `Round` (half to even) is not lowered: the circuit's rescale rounds half up.
 
@@ -68,7 +69,14 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         let widens =
             from.is_integer() && (op.to.is_float() || (op.to.is_integer() && op.to.size_of() >= from.size_of()));
         let same = from == op.to;
-        if !same && !widens && (!(keeps(from) && keeps(op.to)) || (from.is_float() && op.to == DatumType::Bool)) {
+        // an arg-max index narrowed to a type that holds every index it can take
+        let fits = |n: usize| op.to.is_integer() && (n as f64) < 2f64.powi(8 * op.to.size_of() as i32 - 1);
+        let narrows = crate::ops::tree::index_bound(lw.model, cx.inputs[0]).is_some_and(fits);
+        if !same
+            && !widens
+            && !narrows
+            && (!(keeps(from) && keeps(op.to)) || (from.is_float() && op.to == DatumType::Bool))
+        {
             return Err(cx.unsupported(format!("Cast from {from:?} to {:?}", op.to)));
         }
         return crate::ops::shape::gather(lw, cx.inputs[0], None, cx).map(Some);

@@ -257,7 +257,7 @@ fn concat(lw: &mut Lowerer<'_>, axis: usize, cx: &NodeCx) -> Result<Value, Compi
     Ok(Value::Tensor(lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale)))
 }
 
-fn concat_picks(shapes: &[Vec<usize>], axis: usize, out_shape: &[usize]) -> Option<Vec<Pick>> {
+pub(crate) fn concat_picks(shapes: &[Vec<usize>], axis: usize, out_shape: &[usize]) -> Option<Vec<Pick>> {
     let rank = out_shape.len();
     if axis >= rank || shapes.iter().any(|s| s.len() != rank) {
         return None;

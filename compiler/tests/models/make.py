@@ -120,6 +120,34 @@ def dynamic_matmul():
     save("dynamic_matmul", nodes, [vi("a", [2, 3]), vi("b", [3, 2])], [vi("y", [2, 2])], [])
 
 
+def tree_modes():
+    """ONNX-ML TreeEnsembleClassifier with four one-branch trees, one per branch mode (LEQ, LT,
+    GTE, GT), tree i testing feature i against 0.375 (on the 1/8 grid, i < 2) or 0.3 (off it);
+    tree i votes 1 for class 2i when the branch holds, for class 2i + 1 otherwise."""
+    modes = ["BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT"]
+    node = helper.make_node(
+        "TreeEnsembleClassifier", ["x"], ["label", "scores"], domain="ai.onnx.ml",
+        nodes_treeids=[t for t in range(4) for _ in range(3)],
+        nodes_nodeids=[0, 1, 2] * 4,
+        nodes_featureids=[f for t in range(4) for f in (t, 0, 0)],
+        nodes_modes=[m for t in range(4) for m in (modes[t], "LEAF", "LEAF")],
+        nodes_values=[v for t in range(4) for v in (0.375 if t < 2 else 0.3, 0.0, 0.0)],
+        nodes_truenodeids=[1, 0, 0] * 4,
+        nodes_falsenodeids=[2, 0, 0] * 4,
+        class_treeids=[t for t in range(4) for _ in range(2)],
+        class_nodeids=[1, 2] * 4,
+        class_ids=[c for t in range(4) for c in (2 * t, 2 * t + 1)],
+        class_weights=[1.0] * 8,
+        classlabels_int64s=list(range(8)),
+    )
+    graph = helper.make_graph([node], "tree_modes", [vi("x", [1, 4])],
+                              [helper.make_tensor_value_info("label", TensorProto.INT64, [1]), vi("scores", [1, 8])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("ai.onnx.ml", 1)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(HERE, "tree_modes.onnx"))
+
+
 if __name__ == "__main__":
-    for f in [gemm, matmul, conv, conv_same, elementwise, shape, unsupported, dynamic_matmul]:
+    for f in [gemm, matmul, conv, conv_same, elementwise, shape, unsupported, dynamic_matmul, tree_modes]:
         f()
