@@ -188,7 +188,7 @@ impl<'a> Lowerer<'a> {
             }
         }
         let cx = NodeCx { shape: self.concrete_shape(outlet, &name)?, name, origin, inputs: node.inputs.clone() };
-        if let Some(values) = ops::recurrent::lower_multi(self, node, &cx)? {
+        if let Some(values) = ops::lower_multi(self, node, &cx)? {
             for (slot, v) in values.into_iter().enumerate() {
                 self.values.insert(OutletId::new(id, slot), v);
             }

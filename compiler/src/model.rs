@@ -118,6 +118,15 @@ pub(crate) const SUPPORTED_OPS: &[&str] = &[
     "RNN",
     "GRU",
     "TreeEnsembleClassifier",
+    "Round",
+    "Mod",
+    "Einsum",
+    "TopK",
+    "OneHot",
+    "GatherND",
+    "ScatterElements",
+    "ScatterND",
+    "Resize",
 ];
 
 /// An ONNX model with every dimension fixed, ready to compile or to run in float.
@@ -237,7 +246,11 @@ impl OnnxModel {
     /// Float inference with tract: one flat row-major vector per input, one per output.
     pub fn run_float(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, CompileError> {
         let tensors = self.input_tensors(inputs)?;
-        let outputs = self.plan.run(tensors).map_err(|e| CompileError::tract("running the float model", e))?;
+        // tract panics on some inputs (an out-of-range OneHot index): report it, do not abort
+        let run = catch_unwind(AssertUnwindSafe(|| self.plan.run(tensors)));
+        let outputs = run
+            .map_err(|_| CompileError::tract("running the float model", "tract panicked on this input"))?
+            .map_err(|e| CompileError::tract("running the float model", e))?;
         flat_f32(&outputs, "reading an output")
     }
 }

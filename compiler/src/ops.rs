@@ -13,6 +13,7 @@ pub(crate) mod activation;
 pub(crate) mod deconv;
 pub(crate) mod elementwise;
 pub(crate) mod embedding;
+pub(crate) mod indexing;
 pub(crate) mod linear;
 pub(crate) mod logic;
 pub(crate) mod movement;
@@ -38,6 +39,7 @@ const FAMILIES: &[(&str, LowerFn)] = &[
     ("shape", shape::lower),
     ("movement", movement::lower),
     ("tree", tree::lower),
+    ("indexing", indexing::lower),
 ];
 
 /// Lowers one node, or returns `Ok(None)` when no family supports its op.
@@ -48,4 +50,17 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         }
     }
     Ok(None)
+}
+
+/// Lowers one node with several outputs (loops, recurrent cells, TopK), or `Ok(None)` when it
+/// is not one of those.
+pub(crate) fn lower_multi<'a>(
+    lw: &mut Lowerer<'a>,
+    node: &'a TypedNode,
+    cx: &NodeCx,
+) -> Result<Option<Vec<Value>>, CompileError> {
+    if let Some(v) = recurrent::lower_multi(lw, node, cx)? {
+        return Ok(Some(v));
+    }
+    indexing::lower_multi(lw, node, cx)
 }

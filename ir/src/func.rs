@@ -70,6 +70,11 @@ pub enum FuncKind {
     Atanh,
     /// `x^alpha` for a constant exponent (Pow); negative bases only for integral exponents.
     Pow,
+    /// Round half to even (ONNX `Round`).
+    Round,
+    /// `x rem alpha`, with the sign of `x` (C's `fmod`: ONNX `Mod` with `fmod = 1`, and the
+    /// first step of its integer form).
+    Fmod,
 }
 
 /// One tabulated function: what it computes, at which scales, over which input domain.
@@ -162,6 +167,8 @@ impl Func {
             FuncKind::Acosh => libm::acosh(x),
             FuncKind::Atanh => libm::atanh(x),
             FuncKind::Pow => libm::pow(x, a),
+            FuncKind::Round => libm::rint(x),
+            FuncKind::Fmod => libm::fmod(x, a),
         }
     }
 

@@ -7,7 +7,7 @@
 //! Σ_v onehot[j, v] · table[pre, v, post]`. An index outside `[-n, n)` selects nothing and
 //! gives zeros (ONNX leaves it undefined). Cost: a few ReLU rows per (index, table row) pair.
 
-use zkonnx_ir::{Arith, ArithKind, Op};
+use zkonnx_ir::{Arith, ArithKind, Op, TensorId};
 
 use crate::index::{flat_of, for_each_coord, strides};
 use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
@@ -36,22 +36,7 @@ pub(crate) fn gather_computed(
         return Err(cx.shape_err(format!("gathering {in_shape:?} gives {expected:?}, not {:?}", cx.shape)));
     }
     let m: usize = idx_shape.iter().product();
-    let flat = |len: usize| NodeCx { shape: vec![len], ..cx.clone() };
-    // wrap negative indices: i + n·[-i >= 1]
-    let neg = negate(lw, idx, &flat(m));
-    let is_neg = step(lw, neg, &flat(m));
-    let pairs = (0..m as u32).map(|k| (k, k)).collect();
-    let wrapped = Op::Arith(Arith { a: idx, b: is_neg, pairs, kind: ArithKind::Add { ca: 1, cb: n as i64 } });
-    let wrapped = lw.emit(&cx.name, &cx.origin, wrapped, vec![m], 0);
-    // d[j, v] = i'_j - v
-    let vs = lw.emit(&cx.name, &cx.origin, Op::Const { values: (0..n as i64).collect() }, vec![n], 0);
-    let pairs = (0..m * n).map(|k| ((k / n) as u32, (k % n) as u32)).collect();
-    let d = add_pairs(lw, wrapped, vs, pairs, -1, &flat(m * n));
-    let above = step(lw, d, &flat(m * n));
-    let nd = negate(lw, d, &flat(m * n));
-    let below = step(lw, nd, &flat(m * n));
-    let off = add(lw, above, below, 1, &flat(m * n));
-    let onehot = not(lw, off, &flat(m * n));
+    let onehot = equals_each(lw, idx, n, true, &NodeCx { shape: vec![m * n], ..cx.clone() });
     // out[pre, j, post] = Σ_v onehot[j, v] · data[pre, v, post]
     let st = strides(in_shape);
     let k = idx_shape.len();
@@ -67,4 +52,30 @@ pub(crate) fn gather_computed(
         p.rows.push(RowF { terms, bias: None });
     });
     Ok(Value::Pending(Box::new(p)))
+}
+
+/// `out[j·n + v] = [t_j == v]` for integer `t` (scale 0) and `v < n`, as exact 0/1 at scale 0;
+/// with `wrap`, a negative `t_j` counts as `t_j + n` first.
+pub(crate) fn equals_each(lw: &mut Lowerer<'_>, t: TensorId, n: usize, wrap: bool, cx: &NodeCx) -> TensorId {
+    let m: usize = lw.shape(t).iter().product();
+    let flat = |len: usize| NodeCx { shape: vec![len], ..cx.clone() };
+    let t = if wrap {
+        // t + n·[-t >= 1]
+        let neg = negate(lw, t, &flat(m));
+        let is_neg = step(lw, neg, &flat(m));
+        let pairs = (0..m as u32).map(|k| (k, k)).collect();
+        let wrapped = Op::Arith(Arith { a: t, b: is_neg, pairs, kind: ArithKind::Add { ca: 1, cb: n as i64 } });
+        lw.emit(&cx.name, &cx.origin, wrapped, vec![m], 0)
+    } else {
+        t
+    };
+    // d[j, v] = t_j - v; equal when neither d >= 1 nor -d >= 1
+    let vs = lw.emit(&cx.name, &cx.origin, Op::Const { values: (0..n as i64).collect() }, vec![n], 0);
+    let pairs = (0..m * n).map(|k| ((k / n) as u32, (k % n) as u32)).collect();
+    let d = add_pairs(lw, t, vs, pairs, -1, &flat(m * n));
+    let above = step(lw, d, &flat(m * n));
+    let nd = negate(lw, d, &flat(m * n));
+    let below = step(lw, nd, &flat(m * n));
+    let off = add(lw, above, below, 1, &flat(m * n));
+    not(lw, off, &flat(m * n))
 }

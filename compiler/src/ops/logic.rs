@@ -14,7 +14,7 @@
 //!   wider integer, to its own type, or of an arg-max index to any integer type that holds the
 //!   axis length, keeps the values.
 //!
-//! `Round` (half to even) is not lowered: the circuit's rescale rounds half up.
+//! `Round` (half to even) is a table lookup (see `nonlinear`): the circuit's rescale rounds half up.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;

@@ -1,6 +1,7 @@
 //! Non-linear functions, proved by table lookup (`Op::Lookup`, see `zkonnx_ir::func`): `Exp`,
 //! `Log`, `Sqrt`, `Reciprocal`, `Sigmoid`, `Tanh`, `Erf`, the trigonometric and hyperbolic
-//! functions and their inverses, tanh-form `Gelu`, `Silu`, `Pow` by a constant, and the
+//! functions and their inverses, tanh-form `Gelu`, `Silu`, `Pow` by a constant, `Round` (half to
+//! even), `Mod` by a constant, and the
 //! composites `Softmax` and `LogSoftmax`. Division by a computed tensor (`elementwise`) is a
 //! reciprocal lookup and a product.
 //!
@@ -18,6 +19,7 @@
 //! the product with a reciprocal is rescaled by `R` back to `S`.
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::math::PowConst;
 use tract_onnx::tract_core::ops::nn::{Softmax, SoftmaxKind};
@@ -32,6 +34,9 @@ use crate::CompileError;
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
     if let Some(op) = node.op_as::<Softmax>() {
         return softmax(lw, &op.axes, op.kind, cx).map(Some);
+    }
+    if node.op_as::<TypedBinOp>().is_some_and(|op| op.0.name() == "Rem") {
+        return remainder(lw, cx).map(Some);
     }
     let Some(op) = node.op_as::<ElementWiseOp>() else { return Ok(None) };
     let (kind, alpha) = match op.0.name().as_ref() {
@@ -56,6 +61,7 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         "Asinh" => (FuncKind::Asinh, 0.0),
         "Acosh" => (FuncKind::Acosh, 0.0),
         "Atanh" => (FuncKind::Atanh, 0.0),
+        "RoundHalfToEven" => (FuncKind::Round, 0.0),
         "PowConst" => {
             let Some(p) = op.0.downcast_ref::<PowConst>() else { return Ok(None) };
             (FuncKind::Pow, p.exponent)
@@ -86,6 +92,25 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
     let func = Func::new(kind, lw.scale(x), out_scale, lo, hi).with_alpha(alpha);
     let y = lookup(lw, x, func, cx);
     Ok(Some(Value::Tensor(lw.rescale_to_activation(y))))
+}
+
+/// `x rem c` (sign of `x`) for a constant divisor `c`, by lookup over the activation range (the
+/// truncated remainder is not piecewise linear in few pieces: one table row per element is the
+/// cheapest exact form). ONNX's integer `Mod` reaches here as tract's `Rem` followed by a
+/// sign fix-up (comparisons and `Where`, see `logic`).
+fn remainder(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Value, CompileError> {
+    let [x_outlet, c_outlet] = cx.inputs[..] else { return Err(cx.shape_err("Mod needs two operands")) };
+    let c = lw.const_of(c_outlet).ok_or_else(|| cx.non_constant("the divisor of Mod"))?;
+    let divisor = c.data.first().copied().filter(|d| c.data.iter().all(|v| v == d) && *d != 0.0);
+    let divisor = divisor.ok_or_else(|| cx.unsupported("Mod by a divisor that is zero or not one uniform constant"))?;
+    if lw.outlet_shape(x_outlet)? != cx.shape {
+        return Err(cx.unsupported("Mod whose dividend is broadcast"));
+    }
+    let x = lw.operand(x_outlet, cx)?;
+    let x = lw.rescale_to_activation(x);
+    let (lo, hi) = activation_domain(lw);
+    let func = Func::new(FuncKind::Fmod, lw.scale(x), lw.scale(x), lo, hi).with_alpha(divisor as f32);
+    Ok(Value::Tensor(lookup(lw, x, func, cx)))
 }
 
 /// The activation range `[-2^(B-1), 2^(B-1) - 1]`.

@@ -1,0 +1,288 @@
+//! Indexing ops: `GatherND`, `ScatterElements`, `ScatterND` and `Resize` with constant indices,
+//! scales or sizes; `OneHot` of computed indices; `TopK`.
+//!
+//! **Probing.** With every index, scale and size constant, `GatherND`, `ScatterElements` /
+//! `ScatterND` (no reduction) and a nearest `Resize` only move elements, and a linear or cubic
+//! `Resize` is a constant linear map of its input. Rather than re-deriving each op's index
+//! arithmetic (ONNX's coordinate-transformation and rounding modes are many), the lowering asks
+//! tract, the float oracle, what the op does: it runs the op once on inputs that number every
+//! element (`1, 2, 3, ...`: each output then names the element it copies, and the map becomes
+//! a free `Gather` or `Select`), or, for a `Resize` that mixes elements, once per input element
+//! on a unit vector (each run gives one column of the weights, which become a linear op). Probes
+//! are exact in `f32` up to `2^24` elements; the per-element probing is capped at
+//! [`MAX_PROBED`] input elements.
+//!
+//! **OneHot** is the exact equality one-hot of the embedding lowering, then `on`/`off`.
+//! **TopK** ranks each element among its row (`rank_i = Σ_j [x_j beats x_i]`, ties broken by
+//! the lower index as ONNX says, on the same distinct key as `ArgMax`), then selects the
+//! element of each rank `r < k` with an exact one-hot. Cost: `n²` ReLU rows per row of `n`.
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::array::{GatherNd, OneHot, ScatterElements, ScatterNd, ScatterReduction, Topk};
+use zkonnx_ir::{Arith, ArithKind, Linear, LinearRow, Op, TensorId};
+
+use crate::index::for_each_coord;
+use crate::lower::{Lowerer, NodeCx, Value};
+use crate::ops::activation::add_pairs;
+use crate::ops::embedding::equals_each;
+use crate::ops::linear::{PendingLinear, RowF};
+use crate::ops::logic::{mul_pairs, step};
+use crate::ops::reduce::groups;
+use crate::CompileError;
+
+/// Most input elements a mixing `Resize` is probed on (one tract run each).
+pub(crate) const MAX_PROBED: usize = 1 << 14;
+
+/// Lowers the family's single-output ops; `Ok(None)` for any other op.
+pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
+    let op_name = node.op.name();
+    let scatter_none = |r: &ScatterReduction| *r == ScatterReduction::None;
+    let movement = node.op_as::<GatherNd>().is_some()
+        || node.op_as::<ScatterElements>().is_some_and(|o| scatter_none(&o.reduction))
+        || node.op_as::<ScatterNd>().is_some_and(|o| scatter_none(&o.reduction))
+        || op_name == "Resize";
+    if movement {
+        return probe(lw, node, cx).map(Some);
+    }
+    if let Some(op) = node.op_as::<OneHot>() {
+        return one_hot(lw, op, cx).map(Some);
+    }
+    if node.op_as::<ScatterElements>().is_some() || node.op_as::<ScatterNd>().is_some() {
+        return Err(cx.unsupported("a scatter with a reduction"));
+    }
+    Ok(None)
+}
+
+/// Lowers the family's multi-output ops (`TopK`); `Ok(None)` for any other op.
+pub(crate) fn lower_multi(
+    lw: &mut Lowerer<'_>,
+    node: &TypedNode,
+    cx: &NodeCx,
+) -> Result<Option<Vec<Value>>, CompileError> {
+    match node.op_as::<Topk>() {
+        Some(op) => top_k(lw, op, cx).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Runs the node's op in tract on `inputs` (the constant ones from the graph).
+fn run_op(
+    lw: &Lowerer<'_>,
+    node: &TypedNode,
+    probes: &[(usize, Tensor)],
+    cx: &NodeCx,
+) -> Result<Vec<f32>, CompileError> {
+    let mut inputs = TVec::new();
+    for (k, &outlet) in cx.inputs.iter().enumerate() {
+        let fact = lw.model.outlet_fact(outlet).map_err(|e| CompileError::tract("reading an input", e))?;
+        let t = match probes.iter().find(|(i, _)| *i == k) {
+            Some((_, t)) => {
+                t.clone().cast_to_dt(fact.datum_type).map_err(|e| CompileError::tract("probing", e))?.into_owned()
+            }
+            None => fact.konst.as_ref().map(|t| (**t).clone()).ok_or_else(|| cx.non_constant(format!("input {k}")))?,
+        };
+        inputs.push(t.into_tvalue());
+    }
+    let out = node
+        .op
+        .eval_out_of_plan(inputs)
+        .map_err(|e| CompileError::tract("probing the op", e))?
+        .and_then(|o| o.into_iter().next())
+        .ok_or_else(|| cx.unsupported("an op tract cannot run out of a plan"))?;
+    let out = out.cast_to::<f32>().map_err(|e| CompileError::tract("probing", e))?;
+    let view = out.to_plain_array_view::<f32>().map_err(|e| CompileError::tract("probing", e))?;
+    Ok(view.iter().copied().collect())
+}
+
+/// The computed inputs of a movement op (the data, and a scatter's updates).
+fn computed(lw: &Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Vec<usize> {
+    let data_inputs = if node.op_as::<ScatterElements>().is_some() || node.op_as::<ScatterNd>().is_some() {
+        vec![0, 2]
+    } else {
+        vec![0]
+    };
+    data_inputs.into_iter().filter(|&k| cx.inputs.get(k).is_some_and(|&o| lw.const_of(o).is_none())).collect()
+}
+
+/// A movement op as a `Gather`/`Select`, or a mixing one as a linear op, from tract's answers.
+fn probe(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Value, CompileError> {
+    let data = computed(lw, node, cx);
+    let mut sizes = Vec::new();
+    let mut probes = Vec::new();
+    let mut offset = 0usize;
+    for &k in &data {
+        let shape = lw.outlet_shape(cx.inputs[k])?;
+        let n: usize = shape.iter().product();
+        let numbers = (offset + 1..=offset + n).map(|v| v as f32).collect::<Vec<_>>();
+        probes.push((k, Tensor::from_shape(&shape, &numbers).map_err(|e| CompileError::tract("probing", e))?));
+        sizes.push(n);
+        offset += n;
+    }
+    if offset >= 1 << 24 {
+        return Err(cx.unsupported("probing more than 2^24 elements"));
+    }
+    let out = run_op(lw, node, &probes, cx)?;
+    let picks: Option<Vec<(u32, u32)>> = out
+        .iter()
+        .map(|&f| {
+            if f.fract() != 0.0 || f < 1.0 || f as usize > offset {
+                return None;
+            }
+            let v = f as usize;
+            let mut rest = v - 1;
+            for (slot, &n) in sizes.iter().enumerate() {
+                if rest < n {
+                    return Some((slot as u32, rest as u32));
+                }
+                rest -= n;
+            }
+            None
+        })
+        .collect();
+    let mut tensors = Vec::with_capacity(data.len());
+    for &k in &data {
+        tensors.push(lw.operand(cx.inputs[k], cx)?);
+    }
+    match picks {
+        Some(picks) if tensors.len() == 1 => {
+            let indices = picks.into_iter().map(|(_, i)| i).collect();
+            let s = lw.scale(tensors[0]);
+            Ok(Value::Tensor(lw.emit(
+                &cx.name,
+                &cx.origin,
+                Op::Gather { input: tensors[0], indices },
+                cx.shape.clone(),
+                s,
+            )))
+        }
+        Some(picks) => {
+            let s = lw.scale(tensors[0]);
+            if tensors.iter().any(|&t| lw.scale(t) != s) {
+                return Err(cx.unsupported("scattering values of another scale"));
+            }
+            Ok(Value::Tensor(lw.emit(&cx.name, &cx.origin, Op::Select { inputs: tensors, picks }, cx.shape.clone(), s)))
+        }
+        _ if data.len() == 1 => mixing(lw, node, cx, tensors[0]),
+        _ => Err(cx.unsupported("an op that mixes its inputs' elements")),
+    }
+}
+
+/// A constant linear map of input 0 (a linear or cubic `Resize`), one probe per input element.
+fn mixing(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx, x: TensorId) -> Result<Value, CompileError> {
+    let shape = lw.outlet_shape(cx.inputs[0])?;
+    let n: usize = shape.iter().product();
+    if n > MAX_PROBED {
+        return Err(cx.unsupported(format!("a mixing resize of {n} elements (at most {MAX_PROBED})")));
+    }
+    let unit = |j: Option<usize>| {
+        let v: Vec<f32> = (0..n).map(|i| if Some(i) == j { 1.0 } else { 0.0 }).collect();
+        Tensor::from_shape(&shape, &v).map_err(|e| CompileError::tract("probing", e))
+    };
+    let bias = run_op(lw, node, &[(0, unit(None)?)], cx)?;
+    let mut p = PendingLinear::new(x, cx.shape.clone(), cx);
+    p.rows = bias.iter().map(|_| RowF { terms: vec![], bias: None }).collect();
+    for j in 0..n {
+        let col = run_op(lw, node, &[(0, unit(Some(j))?)], cx)?;
+        for (o, (&c, &b)) in col.iter().zip(&bias).enumerate() {
+            let w = f64::from(c) - f64::from(b);
+            if w != 0.0 {
+                p.weights.push(w);
+                p.rows[o].terms.push((j as u32, p.weights.len() as u32 - 1));
+            }
+        }
+    }
+    if bias.iter().any(|&b| b != 0.0) {
+        p.biases = bias.iter().map(|&b| f64::from(b)).collect();
+        for (o, row) in p.rows.iter_mut().enumerate() {
+            row.bias = Some(o as u32);
+        }
+    }
+    Ok(Value::Pending(Box::new(p)))
+}
+
+/// `OneHot(indices)`: `off + (on - off)·[index == v]` along `op.axis`, for integer indices
+/// (negative ones wrap, as ONNX says).
+fn one_hot(lw: &mut Lowerer<'_>, op: &OneHot, cx: &NodeCx) -> Result<Value, CompileError> {
+    let idx_outlet = cx.inputs[0];
+    let idx = lw.tensor(idx_outlet, &cx.name, &cx.origin, 0)?;
+    if lw.scale(idx) != 0 {
+        return Err(cx.unsupported("a one-hot of indices that are not integers"));
+    }
+    let value = |t: &Tensor| t.cast_to_scalar::<f64>().map_err(|e| CompileError::tract("reading OneHot's values", e));
+    let (on, off) = (value(&op.on)?, value(&op.off)?);
+    let m: usize = lw.outlet_shape(idx_outlet)?.iter().product();
+    let n = op.dim;
+    let eq = equals_each(lw, idx, n, true, &NodeCx { shape: vec![m * n], ..cx.clone() });
+    // out[pre, v, post] = eq[(pre, post), v]
+    let mut p = PendingLinear::new(eq, cx.shape.clone(), cx);
+    p.weights = vec![on - off];
+    p.biases = vec![off];
+    let axis = op.axis;
+    for_each_coord(&cx.shape, |_, c| {
+        let v = c[axis];
+        let rest: Vec<usize> = c.iter().enumerate().filter(|&(d, _)| d != axis).map(|(_, &x)| x).collect();
+        let idx_shape: Vec<usize> = cx.shape.iter().enumerate().filter(|&(d, _)| d != axis).map(|(_, &x)| x).collect();
+        let j = crate::index::flat_of(&rest, &idx_shape);
+        p.rows.push(RowF { terms: vec![((j * n + v) as u32, 0)], bias: Some(0) });
+    });
+    Ok(Value::Pending(Box::new(p)))
+}
+
+/// `TopK(x, k)`: the `k` largest (or smallest) values along the axis, sorted, and their indices.
+fn top_k(lw: &mut Lowerer<'_>, op: &Topk, cx: &NodeCx) -> Result<Vec<Value>, CompileError> {
+    let x_outlet = cx.inputs[0];
+    let in_shape = lw.outlet_shape(x_outlet)?;
+    let k = cx.shape.get(op.axis).copied().ok_or_else(|| cx.shape_err("TopK axis"))?;
+    let windows = groups(&in_shape, &[op.axis], cx)?;
+    let n = in_shape[op.axis];
+    let w = windows.len();
+    let x = lw.operand(x_outlet, cx)?;
+    let s = lw.scale(x);
+    let flat = |len: usize| NodeCx { shape: vec![len], ..cx.clone() };
+    // key = ±n·x + (n - 1 - position): distinct, and the lower index wins a tie
+    let xs = lw.emit(&cx.name, &cx.origin, Op::Gather { input: x, indices: windows.concat() }, vec![w * n], s);
+    let bonus = (0..w * n).map(|i| (n - 1 - i % n) as i64).collect();
+    let bonus = lw.emit(&cx.name, &cx.origin, Op::Const { values: bonus }, vec![w * n], s);
+    let sign = if op.largest { 1 } else { -1 };
+    let pairs = (0..(w * n) as u32).map(|i| (i, i)).collect();
+    let key = Op::Arith(Arith { a: xs, b: bonus, pairs, kind: ArithKind::Add { ca: sign * n as i64, cb: 1 } });
+    let key = lw.emit(&cx.name, &cx.origin, key, vec![w * n], s);
+    // beats[(g, i), j] = [key_j - key_i >= 1]; rank_i = Σ_j beats
+    let pairs = (0..w * n * n).map(|t| ((t / (n * n) * n + t % n) as u32, (t / n) as u32)).collect();
+    let d = add_pairs(lw, key, key, pairs, -1, &flat(w * n * n));
+    let beats = step(lw, d, &flat(w * n * n));
+    let rows = (0..w * n).map(|i| LinearRow { terms: (0..n).map(|j| ((i * n + j) as u32, 0)).collect(), bias: None });
+    let sum = Op::Linear(Linear { input: beats, weights: vec![1], rows: rows.collect() });
+    let rank = lw.emit(&cx.name, &cx.origin, sum, vec![w * n], 0);
+    // sel[(g, i), r] = [rank_i == r] for r < k
+    let sel = equals_each(lw, rank, k, false, &flat(w * n * k));
+    let out_rows = |f: &mut dyn FnMut(usize, usize) -> Vec<(u32, u32)>| {
+        let mut rows = Vec::with_capacity(w * k);
+        let reduced: Vec<usize> = cx.shape.iter().enumerate().map(|(a, &v)| if a == op.axis { 1 } else { v }).collect();
+        for_each_coord(&cx.shape, |_, c| {
+            let mut c0 = c.to_vec();
+            c0[op.axis] = 0;
+            let g = crate::index::flat_of(&c0, &reduced);
+            rows.push(f(g, c[op.axis]));
+        });
+        rows
+    };
+    // values: Σ_i sel[(g, i), r] · x_(g, i)
+    let prod_pairs = (0..w * n * k).map(|t| (t as u32, (t / k) as u32)).collect();
+    let picked = mul_pairs(lw, sel, xs, prod_pairs, &flat(w * n * k));
+    let value_rows = out_rows(&mut |g, r| (0..n).map(|i| (((g * n + i) * k + r) as u32, 0)).collect());
+    let rows = value_rows.into_iter().map(|terms| LinearRow { terms, bias: None }).collect();
+    let values = lw.emit(
+        &cx.name,
+        &cx.origin,
+        Op::Linear(Linear { input: picked, weights: vec![1], rows }),
+        cx.shape.clone(),
+        s,
+    );
+    // indices: Σ_i sel[(g, i), r] · i, exact integers at scale 0
+    let index_rows = out_rows(&mut |g, r| (0..n).map(|i| (((g * n + i) * k + r) as u32, i as u32)).collect());
+    let rows = index_rows.into_iter().map(|terms| LinearRow { terms, bias: None }).collect();
+    let weights = (0..n as i64).collect();
+    let indices = lw.emit(&cx.name, &cx.origin, Op::Linear(Linear { input: sel, weights, rows }), cx.shape.clone(), 0);
+    Ok(vec![Value::Tensor(values), Value::Tensor(indices)])
+}
