@@ -38,6 +38,7 @@ mod error;
 mod index;
 mod inputs;
 mod layers;
+mod legacy;
 mod lower;
 mod model;
 mod ops;

@@ -194,15 +194,21 @@ impl<'a> Lowerer<'a> {
             }
             return Ok(());
         }
+        // a supported ONNX op that tract built from a form we do not lower: name both
+        let unsupported = |cx: NodeCx| {
+            let tract_op = node.op.name();
+            let op = if tract_op == cx.origin { cx.origin } else { format!("{} (tract's {tract_op})", cx.origin) };
+            CompileError::UnsupportedOp { node: cx.name, op }
+        };
         if node.outputs.len() != 1 {
-            return Err(CompileError::UnsupportedOp { node: cx.name, op: cx.origin });
+            return Err(unsupported(cx));
         }
         match ops::lower(self, node, &cx)? {
             Some(v) => {
                 self.values.insert(outlet, v);
                 Ok(())
             }
-            None => Err(CompileError::UnsupportedOp { node: cx.name, op: cx.origin }),
+            None => Err(unsupported(cx)),
         }
     }
 

@@ -127,6 +127,8 @@ pub(crate) const SUPPORTED_OPS: &[&str] = &[
     "ScatterElements",
     "ScatterND",
     "Resize",
+    "Upsample",
+    "LpPool",
 ];
 
 /// An ONNX model with every dimension fixed, ready to compile or to run in float.
@@ -187,8 +189,10 @@ impl OnnxModel {
             proto = Some(onnx.proto_model_for_read(&mut &bytes[..])?);
             Ok(())
         })?;
-        let proto = proto.ok_or_else(|| load_err("empty model".into()))?;
+        let mut proto = proto.ok_or_else(|| load_err("empty model".into()))?;
+        // the original nodes name the layers; then the ops tract cannot load are rewritten
         let onnx_nodes = onnx_node_table(&proto);
+        crate::legacy::rewrite(&mut proto)?;
         let mut inference: Option<InferenceModel> = None;
         guarded("building the graph", &mut || {
             let parsed = onnx.parse(&proto, dir)?;

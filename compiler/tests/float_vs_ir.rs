@@ -11,11 +11,11 @@ use zkonnx_ir::RunArgs;
 /// symbolic batch), batched MatMul + broadcast Add/Sub/Mul constants (folded), Conv + BN +
 /// Relu + MaxPool + AveragePool(pads) + GlobalAveragePool + Flatten + Gemm, Conv SAME_UPPER +
 /// AveragePool, tensor-tensor Add/Mul/Sub with broadcasting + Relu, Reshape/Transpose/
-/// Identity/Constant/Flatten.
+/// Identity/Constant/Flatten, a linear Upsample at opset 9 (rewritten to Resize).
 #[test]
 fn op_models_match_float_within_bound() {
     let args = RunArgs::default();
-    for name in ["gemm", "matmul", "conv", "conv_same", "elementwise", "shape", "dynamic_matmul"] {
+    for name in ["gemm", "matmul", "conv", "conv_same", "elementwise", "shape", "dynamic_matmul", "upsample_linear"] {
         let model = load(&model_path(name));
         check_within_bound(name, &model, &args, 8);
     }
@@ -56,6 +56,7 @@ fn fixture_models_match_float_within_bound() {
         "recurrent",
         "tree_ensemble",
         "indexing",
+        "legacy",
     ] {
         let dir = fixtures().join("tiny");
         cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));

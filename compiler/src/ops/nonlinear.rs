@@ -38,8 +38,33 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
     if node.op_as::<TypedBinOp>().is_some_and(|op| op.0.name() == "Rem") {
         return remainder(lw, cx).map(Some);
     }
-    let Some(op) = node.op_as::<ElementWiseOp>() else { return Ok(None) };
-    let (kind, alpha) = match op.0.name().as_ref() {
+    let (kind, alpha) = if let Some(e) = pow_by_constant(lw, node, cx)? {
+        (FuncKind::Pow, e)
+    } else {
+        let Some(kind) = node.op_as::<ElementWiseOp>().and_then(element_wise_kind) else { return Ok(None) };
+        kind
+    };
+    function(lw, kind, alpha, cx).map(Some)
+}
+
+/// The exponent of a `Pow` by a uniform constant, written as tract's binary `Pow` (before
+/// decluttering turns it into `PowConst`).
+fn pow_by_constant(lw: &Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<f32>, CompileError> {
+    if node.op_as::<TypedBinOp>().is_none_or(|op| op.0.name() != "Pow") {
+        return Ok(None);
+    }
+    let [x, e] = cx.inputs[..] else { return Ok(None) };
+    let Some(c) = lw.const_of(e) else { return Err(cx.unsupported("Pow by a computed exponent")) };
+    let first = c.data.first().copied();
+    if first.is_none() || c.data.iter().any(|&v| Some(v) != first) || lw.outlet_shape(x)? != cx.shape {
+        return Err(cx.unsupported("Pow by an exponent that is not one uniform constant"));
+    }
+    Ok(first.map(|v| v as f32))
+}
+
+/// The table function of a tract element-wise op, if it is one.
+fn element_wise_kind(op: &ElementWiseOp) -> Option<(FuncKind, f32)> {
+    Some(match op.0.name().as_ref() {
         "Exp" => (FuncKind::Exp, 0.0),
         "Ln" => (FuncKind::Log, 0.0),
         "Sqrt" => (FuncKind::Sqrt, 0.0),
@@ -63,11 +88,15 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         "Atanh" => (FuncKind::Atanh, 0.0),
         "RoundHalfToEven" => (FuncKind::Round, 0.0),
         "PowConst" => {
-            let Some(p) = op.0.downcast_ref::<PowConst>() else { return Ok(None) };
+            let p = op.0.downcast_ref::<PowConst>()?;
             (FuncKind::Pow, p.exponent)
         }
-        _ => return Ok(None),
-    };
+        _ => return None,
+    })
+}
+
+/// `kind(x)` (with constant `alpha`) element-wise by table lookup.
+fn function(lw: &mut Lowerer<'_>, kind: FuncKind, alpha: f32, cx: &NodeCx) -> Result<Value, CompileError> {
     let x_outlet = *cx.inputs.first().ok_or_else(|| cx.shape_err("a function needs an operand"))?;
     if kind == FuncKind::Log {
         // tract writes some LogSoftmax as Ln(Softmax(x)): the log of a quantized probability
@@ -75,23 +104,23 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         let producer = lw.model.node(x_outlet.node);
         if let Some(sm) = producer.op_as::<Softmax>().filter(|sm| sm.kind == SoftmaxKind::Softmax) {
             let inner = NodeCx { inputs: producer.inputs.clone(), ..cx.clone() };
-            return softmax(lw, &sm.axes, SoftmaxKind::LogSoftmax, &inner).map(Some);
+            return softmax(lw, &sm.axes, SoftmaxKind::LogSoftmax, &inner);
         }
     }
     let x = lw.operand(x_outlet, cx)?;
     let x = lw.rescale_to_activation(x);
     if kind == FuncKind::Pow && alpha == 2.0 {
         // an exact product is cheaper than a table and loses nothing
-        return Ok(Some(Value::Tensor(crate::ops::activation::product(lw, x, x, cx))));
+        return Ok(Value::Tensor(crate::ops::activation::product(lw, x, x, cx)));
     }
     if kind == FuncKind::Pow && alpha == 1.0 {
-        return Ok(Some(Value::Tensor(x)));
+        return Ok(Value::Tensor(x));
     }
     let out_scale = if kind == FuncKind::Reciprocal { recip_scale(lw) } else { lw.args.input_scale };
     let (lo, hi) = activation_domain(lw);
     let func = Func::new(kind, lw.scale(x), out_scale, lo, hi).with_alpha(alpha);
     let y = lookup(lw, x, func, cx);
-    Ok(Some(Value::Tensor(lw.rescale_to_activation(y))))
+    Ok(Value::Tensor(lw.rescale_to_activation(y)))
 }
 
 /// `x rem c` (sign of `x`) for a constant divisor `c`, by lookup over the activation range (the

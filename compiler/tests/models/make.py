@@ -148,6 +148,18 @@ def tree_modes():
     onnx.save(model, os.path.join(HERE, "tree_modes.onnx"))
 
 
+def upsample_linear():
+    """Upsample (opset 9, linear, scales [1, 1, 1.5, 2]) of x [1, 2, 4, 4], then Relu."""
+    nodes = [helper.make_node("Upsample", ["x", "scales"], ["u"], name="up", mode="linear"),
+             helper.make_node("Relu", ["u"], ["y"], name="relu")]
+    scales = numpy_helper.from_array(np.array([1, 1, 1.5, 2], dtype=np.float32), "scales")
+    graph = helper.make_graph(nodes, "upsample_linear", [vi("x", [1, 2, 4, 4])], [vi("y", [1, 2, 6, 8])], [scales])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(HERE, "upsample_linear.onnx"))
+
+
 if __name__ == "__main__":
-    for f in [gemm, matmul, conv, conv_same, elementwise, shape, unsupported, dynamic_matmul, tree_modes]:
+    for f in [gemm, matmul, conv, conv_same, elementwise, shape, unsupported, dynamic_matmul, tree_modes, upsample_linear]:
         f()
