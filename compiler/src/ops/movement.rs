@@ -50,12 +50,16 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
     } else if let Some(op) = node.op_as::<Trilu>() {
         return trilu(lw, op.upper, first, &in_shape, cx).map(Some);
     } else if let Some(op) = node.op_as::<Gather>() {
-        let computed = cx.inputs.get(1).is_some_and(|&i| lw.const_of(i).is_none());
-        if let (true, Some(data)) = (computed, lw.const_of(first).cloned()) {
-            return crate::ops::embedding::gather_computed(lw, op.axis, &data, cx).map(Some);
+        if cx.inputs.get(1).is_some_and(|&i| lw.const_of(i).is_none()) {
+            let data = lw.const_of(first).cloned();
+            return crate::ops::embedding::gather_computed(lw, op.axis, data.as_ref(), cx).map(Some);
         }
         gather_map(lw, op.axis, &in_shape, false, cx)?
     } else if let Some(op) = node.op_as::<GatherElements>() {
+        if cx.inputs.get(1).is_some_and(|&i| lw.const_of(i).is_none()) {
+            let data = lw.const_of(first).cloned();
+            return crate::ops::embedding::gather_elements_computed(lw, op.axis, data.as_ref(), cx).map(Some);
+        }
         gather_map(lw, op.axis, &in_shape, true, cx)?
     } else {
         return Ok(None);

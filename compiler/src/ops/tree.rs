@@ -254,7 +254,7 @@ fn direct_lookup(lw: &mut Lowerer<'_>, op: &DirectLookup, cx: &NodeCx) -> Result
     }
     let table = ConstVal { shape: vec![n], data: labels };
     let gcx = NodeCx { inputs: vec![idx, idx], ..cx.clone() };
-    crate::ops::embedding::gather_computed(lw, 0, &table, &gcx)
+    crate::ops::embedding::gather_computed(lw, 0, Some(&table), &gcx)
 }
 
 /// The number of values an integer outlet can take when it is an arg-max / arg-min index
