@@ -1,7 +1,7 @@
 //! The tests that run the `zkonnx` binary: `run --json` on a fixture, then `verify` on its
 //! artifacts, then `verify` of a tampered proof, which must exit non-zero, then a `prove` killed
 //! mid-way, which must leave no partial proof behind; and `calibrate` on the transformer, which
-//! prints and writes the per-layer table.
+//! prints and writes the per-layer table; and the four model classes through `run` and `verify`.
 
 use std::path::Path;
 use std::process::Command;
@@ -128,4 +128,47 @@ fn calibrate_prints_and_writes_the_per_layer_table() {
     assert!(softmax["max"].as_f64().unwrap() <= 1.0 && softmax["max_abs_error"].as_f64().is_some(), "{softmax}");
     assert_eq!(report["run_args"]["input_scale"], softmax["output_scale"]);
     assert!(std::fs::metadata(p("settings.json")).is_ok());
+}
+
+/// The model classes (a transformer block, an LSTM, a scikit-learn tree ensemble, a
+/// depthwise-separable CNN) prove and verify through the binary's `run`, then `verify`, and
+/// their proven outputs are within calibration's tolerance of the reference outputs.
+#[test]
+fn model_classes_prove_and_verify_through_run() {
+    let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tiny");
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache");
+    for name in ["transformer", "lstm", "tree_ensemble", "depthwise_cnn"] {
+        let out = tempfile::tempdir().unwrap();
+        let file = |ext: &str| tiny.join(format!("{name}{ext}")).to_str().unwrap().to_string();
+        let o = zkonnx(
+            &["run", "-M", &file(".onnx"), "-D", &file(".input.json"), "--out", out.path().to_str().unwrap(), "--json"],
+            &cache,
+        );
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{name}: run failed: {stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+        let line: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+        let p = |f: &str| out.path().join(f).to_str().unwrap().to_string();
+        let o = zkonnx(
+            &["verify", "--proof", &p("proof.json"), "--vk", &p("vk.key"), "--settings", &p("settings.json")],
+            &cache,
+        );
+        assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        let expected: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file(".expected.json")).unwrap()).unwrap();
+        let flat = |v: &serde_json::Value| -> Vec<f64> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|o| o.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()))
+                .collect()
+        };
+        let (got, want) = (flat(&line["outputs"]), flat(&expected["outputs"]));
+        assert_eq!(got.len(), want.len(), "{name}: output sizes");
+        let max_out = want.iter().fold(0f64, |m, v| m.max(v.abs()));
+        let tol = zkonnx_compiler::tolerance(max_out);
+        let err = got.iter().zip(&want).fold(0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(err <= tol, "{name}: proven outputs {err} from the reference (tolerance {tol})");
+        let prove = line["phases"]["prove"].as_f64().unwrap_or(f64::NAN);
+        eprintln!("{name}: logrows {}, prove {prove:.2} s, error {err:.4}", line["logrows"]);
+    }
 }

@@ -82,7 +82,7 @@ pub(crate) fn gather_elements_computed(
 }
 
 /// The computed integer indices (input 1, scale 0) and their shape.
-fn indices(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<(TensorId, Vec<usize>), CompileError> {
+pub(crate) fn indices(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<(TensorId, Vec<usize>), CompileError> {
     let idx_outlet = *cx.inputs.get(1).ok_or_else(|| cx.shape_err("a gather needs indices"))?;
     let idx = lw.tensor(idx_outlet, &cx.name, &cx.origin, 0)?;
     if lw.scale(idx) != 0 {
@@ -93,7 +93,7 @@ fn indices(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<(TensorId, Vec<usize>), 
 
 /// `out[o] = Σ_(h, d) in rows[o] onehot[h] · data[d]`: a linear map with the table as weights
 /// for a constant `data`, else exact products with the computed input 0, summed.
-fn select(
+pub(crate) fn select(
     lw: &mut Lowerer<'_>,
     onehot: TensorId,
     data: Option<&ConstVal>,

@@ -12,7 +12,9 @@
 //! are exact in `f32` up to `2^24` elements; the per-element probing is capped at
 //! [`MAX_PROBED`] input elements.
 //!
-//! **OneHot** is the exact equality one-hot of the embedding lowering, then `on`/`off`.
+//! **OneHot** is the exact equality one-hot of the embedding lowering, then `on`/`off`;
+//! **GatherND by computed indices** turns each index tuple into one flat index and gathers by
+//! its one-hot, as `Gather` does.
 //! **TopK** ranks each element among its row (`rank_i = Σ_j [x_j beats x_i]`, ties broken by
 //! the lower index as ONNX says, on the same distinct key as `ArgMax`), then selects the
 //! element of each rank `r < k` with an exact one-hot. Cost: `n²` ReLU rows per row of `n`.
@@ -37,6 +39,11 @@ pub(crate) const MAX_PROBED: usize = 1 << 14;
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
     let op_name = node.op.name();
     let scatter_none = |r: &ScatterReduction| *r == ScatterReduction::None;
+    if let Some(op) = node.op_as::<GatherNd>() {
+        if cx.inputs.get(1).is_some_and(|&i| lw.const_of(i).is_none()) {
+            return gather_nd_computed(lw, op.batch_dims, cx).map(Some);
+        }
+    }
     let movement = node.op_as::<GatherNd>().is_some()
         || node.op_as::<ScatterElements>().is_some_and(|o| scatter_none(&o.reduction))
         || node.op_as::<ScatterNd>().is_some_and(|o| scatter_none(&o.reduction))
@@ -285,4 +292,46 @@ fn top_k(lw: &mut Lowerer<'_>, op: &Topk, cx: &NodeCx) -> Result<Vec<Value>, Com
     let weights = (0..n as i64).collect();
     let indices = lw.emit(&cx.name, &cx.origin, Op::Linear(Linear { input: sel, weights, rows }), cx.shape.clone(), 0);
     Ok(vec![Value::Tensor(values), Value::Tensor(indices)])
+}
+
+/// `GatherND` by computed integer indices (`batch_dims` 0): each index tuple becomes one flat
+/// index into the indexed leading axes (negative components wrapped), then an exact one-hot
+/// selects the slice, as for `Gather`.
+fn gather_nd_computed(lw: &mut Lowerer<'_>, batch_dims: usize, cx: &NodeCx) -> Result<Value, CompileError> {
+    if batch_dims != 0 {
+        return Err(cx.unsupported("GatherND with batch_dims by computed indices"));
+    }
+    let data = lw.const_of(cx.inputs[0]).cloned();
+    let d_shape = match &data {
+        Some(d) => d.shape.clone(),
+        None => lw.outlet_shape(cx.inputs[0])?,
+    };
+    let (idx, i_shape) = crate::ops::embedding::indices(lw, cx)?;
+    let q = *i_shape.last().ok_or_else(|| cx.shape_err("GatherND indices of rank 0"))?;
+    if q == 0 || q > d_shape.len() {
+        return Err(cx.shape_err(format!("GatherND index tuples of {q} into {d_shape:?}")));
+    }
+    let m: usize = i_shape[..i_shape.len() - 1].iter().product();
+    let (lead, rest) = d_shape.split_at(q);
+    let n: usize = lead.iter().product();
+    let r: usize = rest.iter().product();
+    let st = crate::index::strides(lead);
+    let flat = |len: usize| NodeCx { shape: vec![len], ..cx.clone() };
+    // flat_j = Σ_d (idx[j, d] + lead_d·[idx[j, d] <= -1]) · stride_d
+    let neg = crate::ops::activation::negate(lw, idx, &flat(m * q));
+    let is_neg = step(lw, neg, &flat(m * q));
+    let linear = |lw: &mut Lowerer<'_>, input: TensorId, weight: &dyn Fn(usize) -> i64| {
+        let weights: Vec<i64> = (0..q).map(weight).collect();
+        let rows =
+            (0..m).map(|j| LinearRow { terms: (0..q).map(|d| ((j * q + d) as u32, d as u32)).collect(), bias: None });
+        let op = Op::Linear(Linear { input, weights, rows: rows.collect() });
+        lw.emit(&cx.name, &cx.origin, op, vec![m], 0)
+    };
+    let plain = linear(lw, idx, &|d| st[d] as i64);
+    let wrap = linear(lw, is_neg, &|d| (lead[d] * st[d]) as i64);
+    let flat_idx = crate::ops::activation::add(lw, plain, wrap, 1, &flat(m));
+    let onehot = equals_each(lw, flat_idx, n, false, &flat(m * n));
+    let rows =
+        (0..m * r).map(|o| (0..n).map(|v| (((o / r) * n + v) as u32, (v * r + o % r) as u32)).collect()).collect();
+    crate::ops::embedding::select(lw, onehot, data.as_ref(), rows, cx)
 }
