@@ -130,14 +130,14 @@ fn calibrate_prints_and_writes_the_per_layer_table() {
     assert!(std::fs::metadata(p("settings.json")).is_ok());
 }
 
-/// The model classes (a transformer block, an LSTM, a scikit-learn tree ensemble, a
-/// depthwise-separable CNN) prove and verify through the binary's `run`, then `verify`, and
+/// The model classes (a transformer block and an LSTM, hand-built and exported by PyTorch, a
+/// scikit-learn tree ensemble, a depthwise-separable CNN) prove and verify through the binary's `run`, then `verify`, and
 /// their proven outputs are within calibration's tolerance of the reference outputs.
 #[test]
 fn model_classes_prove_and_verify_through_run() {
     let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tiny");
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache");
-    for name in ["transformer", "lstm", "tree_ensemble", "depthwise_cnn"] {
+    for name in ["transformer", "torch_transformer", "lstm", "torch_lstm", "tree_ensemble", "depthwise_cnn"] {
         let out = tempfile::tempdir().unwrap();
         let file = |ext: &str| tiny.join(format!("{name}{ext}")).to_str().unwrap().to_string();
         let o = zkonnx(

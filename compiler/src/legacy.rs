@@ -58,26 +58,19 @@ fn attr<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
 }
 
 fn float_const(graph: &mut GraphProto, name: String, dims: Vec<i64>, values: Vec<f32>) -> String {
-    let t = TensorProto {
-        dims,
-        data_type: DataType::Float as i32,
-        float_data: values,
-        name: name.clone(),
-        ..Default::default()
-    };
-    graph.initializer.push(t);
-    name
+    let t = TensorProto { dims, data_type: DataType::Float as i32, float_data: values, ..Default::default() };
+    initializer(graph, name, t)
 }
 
 fn int_const(graph: &mut GraphProto, name: String, values: Vec<i64>) -> String {
     let dims = vec![values.len() as i64];
-    let t = TensorProto {
-        dims,
-        data_type: DataType::Int64 as i32,
-        int64_data: values,
-        name: name.clone(),
-        ..Default::default()
-    };
+    let t = TensorProto { dims, data_type: DataType::Int64 as i32, int64_data: values, ..Default::default() };
+    initializer(graph, name, t)
+}
+
+/// Adds `t` to the graph's initializers as `name`; returns the name.
+fn initializer(graph: &mut GraphProto, name: String, mut t: TensorProto) -> String {
+    t.name = name.clone();
     graph.initializer.push(t);
     name
 }

@@ -57,6 +57,8 @@ fn fixture_models_match_float_within_bound() {
         "tree_ensemble",
         "indexing",
         "legacy",
+        "torch_transformer",
+        "torch_lstm",
     ] {
         let dir = fixtures().join("tiny");
         cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));

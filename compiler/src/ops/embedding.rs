@@ -25,12 +25,7 @@ pub(crate) fn gather_computed(
     data: Option<&ConstVal>,
     cx: &NodeCx,
 ) -> Result<Value, CompileError> {
-    let (idx, idx_shape) = indices(lw, cx)?;
-    let in_shape = match data {
-        Some(d) => d.shape.clone(),
-        None => lw.outlet_shape(cx.inputs[0])?,
-    };
-    let n = *in_shape.get(axis).ok_or_else(|| cx.shape_err(format!("axis {axis} of {in_shape:?}")))?;
+    let (idx, idx_shape, in_shape, n) = operands(lw, axis, data, cx)?;
     let expected: Vec<usize> = [&in_shape[..axis], &idx_shape[..], &in_shape[axis + 1..]].concat();
     if expected != cx.shape {
         return Err(cx.shape_err(format!("gathering {in_shape:?} gives {expected:?}, not {:?}", cx.shape)));
@@ -59,12 +54,7 @@ pub(crate) fn gather_elements_computed(
     data: Option<&ConstVal>,
     cx: &NodeCx,
 ) -> Result<Value, CompileError> {
-    let (idx, idx_shape) = indices(lw, cx)?;
-    let in_shape = match data {
-        Some(d) => d.shape.clone(),
-        None => lw.outlet_shape(cx.inputs[0])?,
-    };
-    let n = *in_shape.get(axis).ok_or_else(|| cx.shape_err(format!("axis {axis} of {in_shape:?}")))?;
+    let (idx, idx_shape, in_shape, n) = operands(lw, axis, data, cx)?;
     let fits = idx_shape.len() == in_shape.len()
         && idx_shape.iter().zip(&in_shape).enumerate().all(|(d, (&i, &s))| d == axis || i <= s);
     if idx_shape != cx.shape || !fits {
@@ -79,6 +69,23 @@ pub(crate) fn gather_elements_computed(
         rows.push((0..n).map(|v| ((o * n + v) as u32, (base + v * st[axis]) as u32)).collect());
     });
     select(lw, onehot, data, rows, cx)
+}
+
+/// The computed indices with their shape, the data's shape (a constant `data`, or input 0's)
+/// and its length along `axis`.
+fn operands(
+    lw: &mut Lowerer<'_>,
+    axis: usize,
+    data: Option<&ConstVal>,
+    cx: &NodeCx,
+) -> Result<(TensorId, Vec<usize>, Vec<usize>, usize), CompileError> {
+    let (idx, idx_shape) = indices(lw, cx)?;
+    let in_shape = match data {
+        Some(d) => d.shape.clone(),
+        None => lw.outlet_shape(cx.inputs[0])?,
+    };
+    let n = *in_shape.get(axis).ok_or_else(|| cx.shape_err(format!("axis {axis} of {in_shape:?}")))?;
+    Ok((idx, idx_shape, in_shape, n))
 }
 
 /// The computed integer indices (input 1, scale 0) and their shape.
