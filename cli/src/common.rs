@@ -108,7 +108,7 @@ impl RunArgsFlags {
 /// The SRS for `k`: from `--srs` if given, else the cached development SRS (with a warning).
 pub(crate) fn load_srs(srs: Option<&Path>, k: u32) -> Result<ParamsKZG<Bn256>> {
     if let Some(path) = srs {
-        let (params, origin) = load_srs_for(path, k).with_context(|| format!("loading SRS {}", path.display()))?;
+        let (params, origin) = load_srs_for(path, k).context("loading the SRS")?;
         if origin == SrsOrigin::InsecureDev {
             warn_insecure();
         }

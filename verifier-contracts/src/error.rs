@@ -26,8 +26,9 @@ pub enum ContractError {
     Rejected { reason: String },
     #[error("EVM: {0}")]
     Evm(String),
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    // the I/O error is shown, not chained as a `source`: chained, it would print twice
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("JSON-RPC at {url}: {reason}")]
     Rpc { url: String, reason: String },
     #[error("JSON-RPC at {url}: there is no contract code at {address} (wrong address, or the wrong chain?)")]

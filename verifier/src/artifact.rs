@@ -68,7 +68,7 @@ impl JsonArtifact for Witness {
 
 /// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
-    let io = |source| ArtifactError::Io { path: path.to_path_buf(), source };
+    let io = |source| ArtifactError::Io { path: path.to_path_buf(), error: source };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -83,7 +83,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
 
 /// Reads a whole file, naming it in the error.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, ArtifactError> {
-    std::fs::read(path).map_err(|source| ArtifactError::Io { path: path.to_path_buf(), source })
+    std::fs::read(path).map_err(|source| ArtifactError::Io { path: path.to_path_buf(), error: source })
 }
 
 /// Serializes `value` with its format tag and version, and writes it atomically.

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ArtifactError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    // the I/O error is shown, not chained as a `source`: chained, it would print twice
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("{path}: not a valid {kind} file: {reason}")]
     Parse { path: PathBuf, kind: &'static str, reason: String },
     #[error("{path}: expected a {expected} file, found `{got}`")]

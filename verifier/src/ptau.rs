@@ -98,7 +98,7 @@ pub struct PtauFile<R = File> {
 impl PtauFile<File> {
     /// Opens `path` and checks its structure (no points are read yet).
     pub fn open(path: &Path) -> Result<Self, ArtifactError> {
-        let file = File::open(path).map_err(|source| ArtifactError::Io { path: path.to_path_buf(), source })?;
+        let file = File::open(path).map_err(|source| ArtifactError::Io { path: path.to_path_buf(), error: source })?;
         Self::from_reader(path, file)
     }
 }
@@ -107,7 +107,8 @@ impl<R: Read + Seek> PtauFile<R> {
     /// Checks the structure of the `.ptau` bytes in `reader`; `path` names it in errors.
     pub fn from_reader(path: &Path, mut reader: R) -> Result<Self, ArtifactError> {
         let path = path.to_path_buf();
-        let len = reader.seek(SeekFrom::End(0)).map_err(|source| ArtifactError::Io { path: path.clone(), source })?;
+        let len =
+            reader.seek(SeekFrom::End(0)).map_err(|source| ArtifactError::Io { path: path.clone(), error: source })?;
         let sections = read_section_table(&path, &mut reader, len)?;
         let (power, ceremony_power) = read_header(&path, &mut reader, sections.header)?;
         let corrupt = |reason: String| ArtifactError::Corrupt { path: path.clone(), kind: KIND, reason };
@@ -260,7 +261,7 @@ impl<R: Read + Seek> PtauFile<R> {
 
     /// Fills `buf` from byte `pos` of the file (the section table vouched it lies inside).
     fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> Result<(), ArtifactError> {
-        let io = |source| ArtifactError::Io { path: self.path.clone(), source };
+        let io = |source| ArtifactError::Io { path: self.path.clone(), error: source };
         self.reader.seek(SeekFrom::Start(pos)).map_err(io)?;
         self.reader.read_exact(buf).map_err(io)
     }
@@ -280,7 +281,7 @@ struct Sections {
 
 /// Reads magic, version and the section table, checking every section lies inside the file.
 fn read_section_table<R: Read + Seek>(path: &Path, reader: &mut R, len: u64) -> Result<Sections, ArtifactError> {
-    let io = |source| ArtifactError::Io { path: path.to_path_buf(), source };
+    let io = |source| ArtifactError::Io { path: path.to_path_buf(), error: source };
     let corrupt = |reason: String| ArtifactError::Corrupt { path: path.to_path_buf(), kind: KIND, reason };
     let mut head = [0u8; 12];
     if len < 12 {
@@ -352,7 +353,7 @@ fn read_section_table<R: Read + Seek>(path: &Path, reader: &mut R, len: u64) -> 
 /// Reads the header section; checks the curve is BN254 and `power` is in range. Returns
 /// `(power, ceremony_power)`.
 fn read_header<R: Read + Seek>(path: &Path, reader: &mut R, header: Section) -> Result<(u32, u32), ArtifactError> {
-    let io = |source| ArtifactError::Io { path: path.to_path_buf(), source };
+    let io = |source| ArtifactError::Io { path: path.to_path_buf(), error: source };
     let parse = |reason: String| ArtifactError::Parse { path: path.to_path_buf(), kind: KIND, reason };
     let corrupt = |reason: String| ArtifactError::Corrupt { path: path.to_path_buf(), kind: KIND, reason };
     if header.size < 4 {
@@ -452,7 +453,7 @@ fn params_from_parts(
     g2: G2Affine,
     s_g2: G2Affine,
 ) -> Result<ParamsKZG<Bn256>, ArtifactError> {
-    let io = |source| ArtifactError::Io { path: path.to_path_buf(), source };
+    let io = |source| ArtifactError::Io { path: path.to_path_buf(), error: source };
     let mut seed = 0u32.to_le_bytes().to_vec();
     for p in [g[0], g[0]] {
         p.write(&mut seed, SerdeFormat::RawBytes).map_err(io)?;
