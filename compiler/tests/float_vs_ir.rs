@@ -11,11 +11,22 @@ use zkonnx_ir::RunArgs;
 /// symbolic batch), batched MatMul + broadcast Add/Sub/Mul constants (folded), Conv + BN +
 /// Relu + MaxPool + AveragePool(pads) + GlobalAveragePool + Flatten + Gemm, Conv SAME_UPPER +
 /// AveragePool, tensor-tensor Add/Mul/Sub with broadcasting + Relu, Reshape/Transpose/
-/// Identity/Constant/Flatten, a linear Upsample at opset 9 (rewritten to Resize).
+/// Identity/Constant/Flatten, a linear Upsample at opset 9 (rewritten to Resize), a scatter of
+/// constants that look like probe numbers.
 #[test]
 fn op_models_match_float_within_bound() {
     let args = RunArgs::default();
-    for name in ["gemm", "matmul", "conv", "conv_same", "elementwise", "shape", "dynamic_matmul", "upsample_linear"] {
+    for name in [
+        "gemm",
+        "matmul",
+        "conv",
+        "conv_same",
+        "elementwise",
+        "shape",
+        "dynamic_matmul",
+        "upsample_linear",
+        "scatter_const_updates",
+    ] {
         let model = load(&model_path(name));
         check_within_bound(name, &model, &args, 8);
     }

@@ -9,7 +9,8 @@
 //! element (`1, 2, 3, ...`: each output then names the element it copies, and the map becomes
 //! a free `Gather` or `Select`), or, for a `Resize` that mixes elements, once per input element
 //! on a unit vector (each run gives one column of the weights, which become a linear op). Probes
-//! are exact in `f32` up to `2^24` elements; the per-element probing is capped at
+//! are exact in `f32` up to `2^24`; a second run numbered from past the end tells a copied element
+//! from a constant that happens to equal its number. The per-element probing is capped at
 //! [`MAX_PROBED`] input elements.
 //!
 //! **OneHot** is the exact equality one-hot of the embedding lowering, then `on`/`off`;
@@ -33,7 +34,7 @@ use crate::ops::reduce::groups;
 use crate::CompileError;
 
 /// Most input elements a mixing `Resize` is probed on (one tract run each).
-pub(crate) const MAX_PROBED: usize = 1 << 14;
+pub(crate) const MAX_PROBED: usize = 1 << 12;
 
 /// Lowers the family's single-output ops; `Ok(None)` for any other op.
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
@@ -101,6 +102,26 @@ fn run_op(
     Ok(view.iter().copied().collect())
 }
 
+/// The op run on its computed inputs `data` numbered `base + 1, base + 2, ...` across them.
+fn numbered_run(
+    lw: &Lowerer<'_>,
+    node: &TypedNode,
+    data: &[usize],
+    base: usize,
+    cx: &NodeCx,
+) -> Result<Vec<f32>, CompileError> {
+    let mut probes = Vec::with_capacity(data.len());
+    let mut next = base;
+    for &k in data {
+        let shape = lw.outlet_shape(cx.inputs[k])?;
+        let n: usize = shape.iter().product();
+        let numbers: Vec<f32> = (next + 1..=next + n).map(|v| v as f32).collect();
+        probes.push((k, Tensor::from_shape(&shape, &numbers).map_err(|e| CompileError::tract("probing", e))?));
+        next += n;
+    }
+    run_op(lw, node, &probes, cx)
+}
+
 /// The computed inputs of a movement op (the data, and a scatter's updates).
 fn computed(lw: &Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Vec<usize> {
     let data_inputs = if node.op_as::<ScatterElements>().is_some() || node.op_as::<ScatterNd>().is_some() {
@@ -115,24 +136,22 @@ fn computed(lw: &Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Vec<usize> {
 fn probe(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Value, CompileError> {
     let data = computed(lw, node, cx);
     let mut sizes = Vec::new();
-    let mut probes = Vec::new();
-    let mut offset = 0usize;
     for &k in &data {
-        let shape = lw.outlet_shape(cx.inputs[k])?;
-        let n: usize = shape.iter().product();
-        let numbers = (offset + 1..=offset + n).map(|v| v as f32).collect::<Vec<_>>();
-        probes.push((k, Tensor::from_shape(&shape, &numbers).map_err(|e| CompileError::tract("probing", e))?));
-        sizes.push(n);
-        offset += n;
+        sizes.push(lw.outlet_shape(cx.inputs[k])?.iter().product::<usize>());
     }
-    if offset >= 1 << 24 {
-        return Err(cx.unsupported("probing more than 2^24 elements"));
+    let offset: usize = sizes.iter().sum();
+    if 2 * offset >= 1 << 24 {
+        return Err(cx.unsupported("probing more than 2^23 elements"));
     }
-    let out = run_op(lw, node, &probes, cx)?;
+    // two runs, numbered from 1 and from offset + 1: an output copied from element v reads v
+    // in the first and v + offset in the second; a constant (a scatter's constant updates)
+    // reads the same in both, so it is never taken for a copy
+    let (out, shifted) = (numbered_run(lw, node, &data, 0, cx)?, numbered_run(lw, node, &data, offset, cx)?);
     let picks: Option<Vec<(u32, u32)>> = out
         .iter()
-        .map(|&f| {
-            if f.fract() != 0.0 || f < 1.0 || f as usize > offset {
+        .zip(&shifted)
+        .map(|(&f, &g)| {
+            if f.fract() != 0.0 || f < 1.0 || f as usize > offset || f64::from(g) != f64::from(f) + offset as f64 {
                 return None;
             }
             let v = f as usize;

@@ -88,6 +88,15 @@ fn unroll<'a>(
             state.push(Value::Tensor(lw.operand(outlet, cx)?));
         }
     }
+    // a computed full input (not a constant weight) is materialized once, not once per step
+    let mut full = Vec::with_capacity(cx.inputs.len());
+    for (&outlet, mapping) in cx.inputs.iter().zip(&scan.input_mapping) {
+        full.push(match (mapping, lw.const_of(outlet)) {
+            (InputMapping::Full, Some(_)) => Some(lw.value(outlet)?.clone()),
+            (InputMapping::Full, None) => Some(Value::Tensor(lw.operand(outlet, cx)?)),
+            _ => None,
+        });
+    }
     let n_states = state.len();
     let state_outputs = scan.output_mapping.iter().filter(|m| m.state).count();
     if state_outputs != n_states || scan.output_mapping.iter().take(n_states).any(|m| !m.state) {
@@ -99,9 +108,9 @@ fn unroll<'a>(
     for i in 0..iterations {
         let mut bound = Vec::with_capacity(cx.inputs.len());
         let mut next_state = state.iter();
-        for (&outlet, mapping) in cx.inputs.iter().zip(&scan.input_mapping) {
+        for ((&outlet, mapping), full) in cx.inputs.iter().zip(&scan.input_mapping).zip(&full) {
             bound.push(match mapping {
-                InputMapping::Full => lw.value(outlet)?.clone(),
+                InputMapping::Full => full.clone().ok_or_else(|| cx.shape_err("loop input"))?,
                 InputMapping::State => next_state.next().cloned().ok_or_else(|| cx.shape_err("loop state"))?,
                 InputMapping::Scan(info) => Value::Tensor(step_slice(lw, outlet, info.axis, info.chunk, i, cx)?),
             });

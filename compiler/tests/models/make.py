@@ -160,6 +160,17 @@ def upsample_linear():
     onnx.save(model, os.path.join(HERE, "upsample_linear.onnx"))
 
 
+def scatter_const_updates():
+    """ScatterElements (opset 13) of x [1, 4] at positions 0 and 3 with the constant updates
+    [1, 2]: constants that equal the numbers a probe gives x's elements (1 and 2), which the
+    compiler must not mistake for copies of x."""
+    nodes = [helper.make_node("ScatterElements", ["x", "idx", "upd"], ["y"], name="scatter", axis=1)]
+    inits = [numpy_helper.from_array(np.array([[0, 3]], dtype=np.int64), "idx"),
+             numpy_helper.from_array(np.array([[1.0, 2.0]], dtype=np.float32), "upd")]
+    save("scatter_const_updates", nodes, [vi("x", [1, 4])], [vi("y", [1, 4])], inits)
+
+
 if __name__ == "__main__":
-    for f in [gemm, matmul, conv, conv_same, elementwise, shape, unsupported, dynamic_matmul, tree_modes, upsample_linear]:
+    for f in [gemm, matmul, conv, conv_same, elementwise, shape, unsupported, dynamic_matmul, tree_modes, upsample_linear,
+              scatter_const_updates]:
         f()
