@@ -325,14 +325,17 @@ impl<'a> Lowerer<'a> {
     ) -> Result<TensorId, CompileError> {
         let t = match self.value(outlet)?.clone() {
             Value::Tensor(t) => return Ok(t),
-            Value::Const(c) => {
-                let values = c.data.iter().map(|&x| quantize(x, const_scale)).collect();
-                self.emit(name, origin, Op::Const { values }, c.shape, const_scale)
-            }
+            Value::Const(c) => self.const_tensor(&c, const_scale, name, origin),
             Value::Pending(p) => p.materialize(self),
         };
         self.values.insert(outlet, Value::Tensor(t));
         Ok(t)
+    }
+
+    /// A constant quantized at `scale` as an IR constant, labelled `name`/`origin`.
+    pub(crate) fn const_tensor(&mut self, c: &ConstVal, scale: u32, name: &str, origin: &str) -> TensorId {
+        let values = c.data.iter().map(|&x| quantize(x, scale)).collect();
+        self.emit(name, origin, Op::Const { values }, c.shape.clone(), scale)
     }
 
     /// The IR tensor for a computed operand (constants land at the input scale).

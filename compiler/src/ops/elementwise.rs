@@ -9,7 +9,6 @@
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
-use zkonnx_ir::quant::quantize;
 use zkonnx_ir::{Arith, ArithKind, Op};
 
 use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
@@ -129,7 +128,7 @@ fn with_const(
         (Bin::Div, true) => {
             // c / x: the constant becomes a tensor at the activation scale, then a / b
             let t = lw.operand(x, cx)?;
-            let k = const_tensor(lw, c, lw.args.input_scale, cx);
+            let k = lw.const_tensor(c, lw.args.input_scale, &cx.name, &cx.origin);
             let pairs = mc.iter().copied().zip(mx.iter().copied()).collect();
             return Ok(Value::Tensor(crate::ops::nonlinear::divide(lw, k, t, pairs, cx)));
         }
@@ -156,16 +155,10 @@ fn with_const(
     }
     // Add/Sub: the constant becomes an IR tensor at x's scale
     let scale = lw.scale(t);
-    let k = const_tensor(lw, c, scale, cx);
+    let k = lw.const_tensor(c, scale, &cx.name, &cx.origin);
     let cb = if bin == Bin::Sub { -1 } else { 1 };
     let (a, b, pairs) =
         if const_first { (k, t, mc.into_iter().zip(mx).collect()) } else { (t, k, mx.into_iter().zip(mc).collect()) };
     let op = Op::Arith(Arith { a, b, pairs, kind: ArithKind::Add { ca: 1, cb } });
     Ok(Value::Tensor(lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale)))
-}
-
-/// The constant `c` as an IR tensor at `scale`.
-fn const_tensor(lw: &mut Lowerer<'_>, c: &ConstVal, scale: u32, cx: &NodeCx) -> zkonnx_ir::TensorId {
-    let values = c.data.iter().map(|&v| quantize(v, scale)).collect();
-    lw.emit(&cx.name, &cx.origin, Op::Const { values }, c.shape.clone(), scale)
 }

@@ -22,7 +22,7 @@
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::array::{GatherNd, OneHot, ScatterElements, ScatterNd, ScatterReduction, Topk};
-use zkonnx_ir::{Arith, ArithKind, Linear, LinearRow, Op, TensorId};
+use zkonnx_ir::{Linear, LinearRow, Op, TensorId};
 
 use crate::index::for_each_coord;
 use crate::lower::{Lowerer, NodeCx, Value};
@@ -244,10 +244,10 @@ fn one_hot(lw: &mut Lowerer<'_>, op: &OneHot, cx: &NodeCx) -> Result<Value, Comp
     p.weights = vec![on - off];
     p.biases = vec![off];
     let axis = op.axis;
+    let idx_shape: Vec<usize> = cx.shape.iter().enumerate().filter(|&(d, _)| d != axis).map(|(_, &x)| x).collect();
     for_each_coord(&cx.shape, |_, c| {
         let v = c[axis];
         let rest: Vec<usize> = c.iter().enumerate().filter(|&(d, _)| d != axis).map(|(_, &x)| x).collect();
-        let idx_shape: Vec<usize> = cx.shape.iter().enumerate().filter(|&(d, _)| d != axis).map(|(_, &x)| x).collect();
         let j = crate::index::flat_of(&rest, &idx_shape);
         p.rows.push(RowF { terms: vec![((j * n + v) as u32, 0)], bias: Some(0) });
     });
@@ -265,14 +265,8 @@ fn top_k(lw: &mut Lowerer<'_>, op: &Topk, cx: &NodeCx) -> Result<Vec<Value>, Com
     let x = lw.operand(x_outlet, cx)?;
     let s = lw.scale(x);
     let flat = |len: usize| NodeCx { shape: vec![len], ..cx.clone() };
-    // key = ±n·x + (n - 1 - position): distinct, and the lower index wins a tie
-    let xs = lw.emit(&cx.name, &cx.origin, Op::Gather { input: x, indices: windows.concat() }, vec![w * n], s);
-    let bonus = (0..w * n).map(|i| (n - 1 - i % n) as i64).collect();
-    let bonus = lw.emit(&cx.name, &cx.origin, Op::Const { values: bonus }, vec![w * n], s);
-    let sign = if op.largest { 1 } else { -1 };
-    let pairs = (0..(w * n) as u32).map(|i| (i, i)).collect();
-    let key = Op::Arith(Arith { a: xs, b: bonus, pairs, kind: ArithKind::Add { ca: sign * n as i64, cb: 1 } });
-    let key = lw.emit(&cx.name, &cx.origin, key, vec![w * n], s);
+    // the lower index wins a tie
+    let (xs, key) = crate::ops::reduce::distinct_keys(lw, x, &windows, if op.largest { 1 } else { -1 }, false, cx);
     // beats[(g, i), j] = [key_j - key_i >= 1]; rank_i = Σ_j beats
     let pairs = (0..w * n * n).map(|t| ((t / (n * n) * n + t % n) as u32, (t / n) as u32)).collect();
     let d = add_pairs(lw, key, key, pairs, -1, &flat(w * n * n));

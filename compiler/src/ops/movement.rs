@@ -207,7 +207,7 @@ fn strided_ranges(
 
 /// Output coordinate `c` reads input coordinate `first + c * step` on each axis; `None` when
 /// that leaves the input.
-fn strided_map(in_shape: &[usize], ranges: &[(i64, i64)], out_shape: &[usize]) -> Option<Vec<u32>> {
+pub(crate) fn strided_map(in_shape: &[usize], ranges: &[(i64, i64)], out_shape: &[usize]) -> Option<Vec<u32>> {
     if out_shape.len() != in_shape.len() || ranges.len() != in_shape.len() {
         return None;
     }

@@ -171,7 +171,7 @@ pub(crate) fn divide(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, pairs: Vec<
 }
 
 /// `a[i] * b[j]` for the pairs, at `cx.shape`, rescaled to the activation scale.
-fn product(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, pairs: Vec<(u32, u32)>, cx: &NodeCx) -> TensorId {
+pub(crate) fn product(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, pairs: Vec<(u32, u32)>, cx: &NodeCx) -> TensorId {
     let t = crate::ops::logic::mul_pairs(lw, a, b, pairs, cx);
     lw.rescale_to_activation(t)
 }

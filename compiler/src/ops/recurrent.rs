@@ -27,8 +27,8 @@ use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
 use crate::ops::activation::{add, add_pairs};
 use crate::ops::linear::{PendingLinear, RowF};
 use crate::ops::logic::mul_pairs;
-use crate::ops::movement::concat_picks;
-use crate::ops::nonlinear::{activation_domain, lookup};
+use crate::ops::movement::{concat_picks, strided_map};
+use crate::ops::nonlinear::{activation_domain, lookup, product};
 use crate::CompileError;
 
 /// Lowers the multi-output ops of the family; `Ok(None)` for any other op.
@@ -162,13 +162,10 @@ fn step_slice(
     let start = if chunk > 0 { i * c } else { shape[axis] - (i + 1) * c };
     let mut out_shape = shape.clone();
     out_shape[axis] = c;
-    let strides = crate::index::strides(&shape);
-    let mut indices = Vec::with_capacity(out_shape.iter().product());
-    crate::index::for_each_coord(&out_shape, |_, co| {
-        let flat: usize =
-            co.iter().enumerate().map(|(d, &v)| (if d == axis { v + start } else { v }) * strides[d]).sum();
-        indices.push(flat as u32);
-    });
+    let mut ranges = vec![(0i64, 1i64); shape.len()];
+    ranges[axis] = (start as i64, 1);
+    let indices =
+        strided_map(&shape, &ranges, &out_shape).ok_or_else(|| cx.shape_err("a scan step outside its input"))?;
     let scale = lw.scale(x);
     Ok(lw.emit(&cx.name, &cx.origin, Op::Gather { input: x, indices }, out_shape, scale))
 }
@@ -178,11 +175,7 @@ fn body_tensor(lw: &mut Lowerer<'_>, v: &Value, cx: &NodeCx) -> Result<TensorId,
     Ok(match v {
         Value::Tensor(t) => *t,
         Value::Pending(p) => p.materialize(lw),
-        Value::Const(c) => {
-            let s = lw.args.input_scale;
-            let values = c.data.iter().map(|&x| zkonnx_ir::quant::quantize(x, s)).collect();
-            lw.emit(&cx.name, &cx.origin, Op::Const { values }, c.shape.clone(), s)
-        }
+        Value::Const(c) => lw.const_tensor(c, lw.args.input_scale, &cx.name, &cx.origin),
     })
 }
 
@@ -250,8 +243,7 @@ fn lstm_cell(lw: &mut Lowerer<'_>, hidden: usize, cx: &NodeCx) -> Result<Vec<Val
     // H = σ(o)·tanh(C)
     let tanh_c = lookup(lw, c, Func::new(FuncKind::Tanh, s, s, lo, hi), &hcx);
     let o_c: Vec<_> = cells.map(|(b, j)| (gate(b, 1, j), (b * hidden + j) as u32)).collect();
-    let h = mul_pairs(lw, gates, tanh_c, o_c, &hcx);
-    let h = lw.rescale_to_activation(h);
+    let h = product(lw, gates, tanh_c, o_c, &hcx);
     Ok(vec![Value::Tensor(h), Value::Tensor(c)])
 }
 
@@ -338,13 +330,11 @@ fn gru_cell(lw: &mut Lowerer<'_>, [xh, rh, prev]: [TensorId; 3], batch: usize, h
     let zr = lookup(lw, zr, Func::new(FuncKind::Sigmoid, s, s, lo, hi), &zr_cx);
     let zr_at = |b: usize, gate: usize, j: usize| (b * 2 * h + gate * h + j) as u32;
     // n = tanh(xh_n + r·rh_n)
-    let r_rh = mul_pairs(lw, zr, rh, cells().map(|(b, j)| (zr_at(b, 1, j), at(b, 2, j))).collect(), &hcx);
-    let r_rh = lw.rescale_to_activation(r_rh);
+    let r_rh = product(lw, zr, rh, cells().map(|(b, j)| (zr_at(b, 1, j), at(b, 2, j))).collect(), &hcx);
     let n0 = add_pairs(lw, xh, r_rh, cells().map(|(b, j)| (at(b, 2, j), (b * h + j) as u32)).collect(), 1, &hcx);
     let n = lookup(lw, n0, Func::new(FuncKind::Tanh, s, s, lo, hi), &hcx);
     // H = n + z·(H₋₁ - n)
     let d = add(lw, prev, n, -1, &hcx);
-    let zd = mul_pairs(lw, zr, d, cells().map(|(b, j)| (zr_at(b, 0, j), (b * h + j) as u32)).collect(), &hcx);
-    let zd = lw.rescale_to_activation(zd);
+    let zd = product(lw, zr, d, cells().map(|(b, j)| (zr_at(b, 0, j), (b * h + j) as u32)).collect(), &hcx);
     add(lw, n, zd, 1, &hcx)
 }

@@ -93,14 +93,7 @@ fn arg_extreme(lw: &mut Lowerer<'_>, x: TensorId, windows: &[Vec<u32>], last: bo
     let n = windows.first().map_or(1, Vec::len);
     let total = windows.len() * n;
     let flat = NodeCx { shape: vec![total], ..cx.clone() };
-    let scale = lw.scale(x);
-    let gathered = Op::Gather { input: x, indices: windows.concat() };
-    let xs = lw.emit(&cx.name, &cx.origin, gathered, vec![total], scale);
-    let bonus = (0..total).map(|k| (if last { k % n } else { n - 1 - k % n }) as i64).collect();
-    let bonus = lw.emit(&cx.name, &cx.origin, Op::Const { values: bonus }, vec![total], scale);
-    let pairs = (0..total as u32).map(|k| (k, k)).collect();
-    let distinct = Op::Arith(Arith { a: xs, b: bonus, pairs, kind: ArithKind::Add { ca: n as i64, cb: 1 } });
-    let xd = lw.emit(&cx.name, &cx.origin, distinct, vec![total], scale);
+    let (_, xd) = distinct_keys(lw, x, windows, 1, last, cx);
     let chunks = (0..windows.len()).map(|w| (w * n) as u32..((w + 1) * n) as u32).map(Iterator::collect).collect();
     let m = max_windows(lw, xd, chunks, cx);
     let below = add_pairs(lw, xd, m, (0..total).map(|k| (k as u32, (k / n) as u32)).collect(), -1, &flat);
@@ -112,6 +105,29 @@ fn arg_extreme(lw: &mut Lowerer<'_>, x: TensorId, windows: &[Vec<u32>], last: bo
         .map(|w| RowF { terms: (0..n).map(|pos| ((w * n + pos) as u32, pos as u32)).collect(), bias: None })
         .collect();
     Value::Pending(Box::new(p))
+}
+
+/// `x` gathered window by window (`[windows · n]`), and its distinct keys `sign·n·x + bonus` with
+/// `bonus = n-1-pos` (the first of equal values ranks highest) or, with `last`, `pos`: integers at
+/// x's scale that keep the order of `sign·x` and break its ties. ArgMax/ArgMin and TopK share it.
+pub(crate) fn distinct_keys(
+    lw: &mut Lowerer<'_>,
+    x: TensorId,
+    windows: &[Vec<u32>],
+    sign: i64,
+    last: bool,
+    cx: &NodeCx,
+) -> (TensorId, TensorId) {
+    let n = windows.first().map_or(1, Vec::len);
+    let total = windows.len() * n;
+    let scale = lw.scale(x);
+    let gathered = Op::Gather { input: x, indices: windows.concat() };
+    let xs = lw.emit(&cx.name, &cx.origin, gathered, vec![total], scale);
+    let bonus = (0..total).map(|k| (if last { k % n } else { n - 1 - k % n }) as i64).collect();
+    let bonus = lw.emit(&cx.name, &cx.origin, Op::Const { values: bonus }, vec![total], scale);
+    let pairs = (0..total as u32).map(|k| (k, k)).collect();
+    let distinct = Op::Arith(Arith { a: xs, b: bonus, pairs, kind: ArithKind::Add { ca: sign * n as i64, cb: 1 } });
+    (xs, lw.emit(&cx.name, &cx.origin, distinct, vec![total], scale))
 }
 
 /// For each output element (the input's shape with the reduced axes kept at size 1), the
