@@ -21,8 +21,9 @@ use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Fixed};
 pub const ADVICE_PER_LANE: usize = 5;
 /// Fixed columns per lane (not counting selectors).
 pub const FIXED_PER_LANE: usize = 6;
-/// Lookup arguments per lane: three for rescale, one for relu/max.
-pub const LOOKUPS_PER_LANE: usize = 4;
+/// Lookup arguments per lane: one for rescale's remainder, one for relu/max (which also
+/// range-checks rescale's quotient).
+pub const LOOKUPS_PER_LANE: usize = 2;
 
 /// The columns of one lane.
 #[derive(Clone, Copy, Debug)]

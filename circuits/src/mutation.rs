@@ -185,8 +185,6 @@ pub const UNCONSTRAINED: &[Unconstrained] = &[
     free(JobKind::Constant, 1, ALWAYS, CONST_OP),
     free(JobKind::Constant, 3, ALWAYS, UNUSED),
     free(JobKind::Constant, 4, ALWAYS, UNUSED),
-    free(JobKind::Rescale, 3, ALWAYS, UNUSED),
-    free(JobKind::Rescale, 4, ALWAYS, UNUSED),
     free(JobKind::Relu, 0, ALWAYS, MAX_ONLY),
     free(JobKind::Relu, 3, ALWAYS, MAX_ONLY),
     free(JobKind::Relu, 4, ALWAYS, UNUSED),

@@ -31,15 +31,24 @@ pub(crate) struct ReluMaxConfig {
 }
 
 impl ReluMaxConfig {
-    pub(crate) fn configure(meta: &mut ConstraintSystem<Fr>, cols: LaneColumns, table: &TableConfig) -> Self {
+    /// `q_rescale` is the lane's rescale selector: its rows' `(a1, a3) = (q, relu(q))` go
+    /// through this lookup too, which range-checks the quotient (see `chips/rescale.rs`).
+    pub(crate) fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        cols: LaneColumns,
+        table: &TableConfig,
+        q_rescale: Selector,
+    ) -> Self {
         let q_relu = meta.complex_selector();
         let q_max = meta.complex_selector();
         let [a0, a1, a2, a3] = [0, 1, 2, 3].map(|i| cols.a[i]);
         meta.lookup("relu/max", |m| {
-            let (qr, qm) = (m.query_selector(q_relu), m.query_selector(q_max));
-            let [x0, x1, x2] = [a0, a1, a2].map(|c| m.query_advice(c, Rotation::cur()));
+            let (qr, qm, qs) = (m.query_selector(q_relu), m.query_selector(q_max), m.query_selector(q_rescale));
+            let [x0, x1, x2, x3] = [a0, a1, a2, a3].map(|c| m.query_advice(c, Rotation::cur()));
             let on = qr + qm.clone();
-            vec![(on.clone() * x1 - qm * x0, table.t_in), (on * x2, table.t_relu)]
+            // at most one selector is on in a row (one job a row)
+            let input = (on.clone() + qs.clone()) * x1 - qm * x0;
+            vec![(input, table.t_in), (on * x2 + qs * x3, table.t_relu)]
         });
         meta.create_gate("max", |m| {
             let qm = m.query_selector(q_max);

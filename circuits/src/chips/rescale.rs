@@ -1,16 +1,22 @@
 //! Round-half-up division by `d = 2^shift`, exactly as [`zkonnx_ir::quant::rescale`].
 //!
-//! Row: `a0 = x` (copied from its producer), `a1 = q` (the output), `a2 = r`;
-//! `f0 = d/2` (0 when `shift = 0`), `f1 = d`.
+//! Row: `a0 = x` (copied from its producer), `a1 = q` (the output), `a2 = r`, `a3 = relu(q)`,
+//! `a4 = c*r`; `f0 = d/2` (0 when `shift = 0`), `f1 = d`, `f2 = c = 2H/d` (a power of two:
+//! `d <= 2H`, i.e. `shift <= lookup_bits`, which the circuit checks before layout).
 //! - gate `rescale`: `x + f0 - q*f1 - r = 0`;
-//! - lookup `rescale r lower`: `r - H` in the table, so `0 <= r < 2H`;
-//! - lookup `rescale r upper`: `r + H - d` in the table, so `r < d` (given `r >= 0`; this needs
-//!   `d <= 2H`, i.e. `shift <= lookup_bits`);
-//! - lookup `rescale q range`: `q` in the table, so `-H <= q < H`.
+//! - gate `rescale scaled r`: `a4 = r*f2`;
+//! - lookup `rescale r`: `a4 - H` in the table, so `0 <= c*r < 2H`;
+//! - `q` in the table, so `-H <= q < H`: the row's `(a1, a3)` goes through the lane's
+//!   `relu/max` lookup (`chips/relu_max.rs`), which wants `a3 = relu(q)`. Sharing that
+//!   argument instead of a lookup of its own saves a third of a lane's lookup commitments.
 //!
-//! Uniqueness: `q*d + r` ranges over `[-H*d, H*d)`, an interval of `2H*d <= 2^48` integers, far
-//! shorter than the field, so at most one `(q, r)` hits `x + d/2` modulo `p`. That pair is the
-//! integer floor division, i.e. `q = floor((x + d/2) / d)`.
+//! Uniqueness, for any field element `x`: let `(q, r)` satisfy every constraint, with
+//! `v = c*r` read as the integer in `[0, 2H)` the lookup found. Multiplying the main gate by
+//! `c` gives `c*(x + f0) = 2H*q + v (mod p)`. For two solutions, `2H*(q1 - q2) = v2 - v1
+//! (mod p)`, where both sides are integers of magnitude below `4H^2 <= 2^48`, far below `p`: so
+//! the equality is over the integers, `|v2 - v1| < 2H` forces `q1 = q2`, then `v1 = v2` and
+//! `r1 = r2` (`c` is invertible). The honest pair (`r` in `[0, d)`, so `v = c*r` in `[0, 2H)`)
+//! satisfies everything, so it is the only one: `q = floor((x + d/2) / d)`.
 
 use halo2_proofs::circuit::{Cell, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -28,14 +34,17 @@ use crate::layout::{Assigner, JobKind};
 #[derive(Clone, Debug)]
 pub(crate) struct RescaleConfig {
     cols: LaneColumns,
-    q: Selector,
+    /// The rescale rows' selector; the lane's `relu/max` lookup range-checks their `q` with it.
+    pub(crate) q: Selector,
+    /// `lookup_bits`: the table spans `2H = 2^bits`.
+    bits: u32,
 }
 
 impl RescaleConfig {
     pub(crate) fn configure(meta: &mut ConstraintSystem<Fr>, cols: LaneColumns, table: &TableConfig) -> Self {
         let q = meta.complex_selector();
-        let [a0, a1, a2] = [cols.a[0], cols.a[1], cols.a[2]];
-        let [f0, f1] = [cols.f[0], cols.f[1]];
+        let [a0, a1, a2, a4] = [cols.a[0], cols.a[1], cols.a[2], cols.a[4]];
+        let [f0, f1, f2] = [cols.f[0], cols.f[1], cols.f[2]];
         let half = Expression::Constant(Fr::from(1u64 << (table.bits - 1)));
         meta.create_gate("rescale", |m| {
             let s = m.query_selector(q);
@@ -45,23 +54,19 @@ impl RescaleConfig {
             let [h, d] = [f0, f1].map(|c| m.query_fixed(c, Rotation::cur()));
             vec![s * (x + h - quo * d - r)]
         });
-        let h = half.clone();
-        meta.lookup("rescale r lower", |m| {
+        meta.create_gate("rescale scaled r", |m| {
             let s = m.query_selector(q);
             let r = m.query_advice(a2, Rotation::cur());
-            vec![(s * (r - h), table.t_in)]
+            let cr = m.query_advice(a4, Rotation::cur());
+            vec![s * (cr - r * m.query_fixed(f2, Rotation::cur()))]
         });
-        meta.lookup("rescale r upper", |m| {
+        // degree 2 (selector times advice): a degree-3 input would raise the circuit's degree
+        // to 6 and double the extended domain
+        meta.lookup("rescale r", |m| {
             let s = m.query_selector(q);
-            let r = m.query_advice(a2, Rotation::cur());
-            let d = m.query_fixed(f1, Rotation::cur());
-            vec![(s * (r + half - d), table.t_in)]
+            vec![(s * (m.query_advice(a4, Rotation::cur()) - half), table.t_in)]
         });
-        meta.lookup("rescale q range", |m| {
-            let s = m.query_selector(q);
-            vec![(s * m.query_advice(a1, Rotation::cur()), table.t_in)]
-        });
-        Self { cols, q }
+        Self { cols, q, bits: table.bits }
     }
 }
 
@@ -85,11 +90,16 @@ impl<'a> RescaleChip<'a> {
         let d = 1u64 << shift;
         asg.fixed(f[0], row, if shift == 0 { Fr::ZERO } else { Fr::from(d / 2) });
         asg.fixed(f[1], row, Fr::from(d));
+        // c = 2H/d = 2^(lookup_bits - shift); shift <= lookup_bits is checked before layout
+        let c = 1i128 << cfg.bits.saturating_sub(shift);
+        asg.fixed(f[2], row, field_from_i128(c));
         let qr = xv.map(|x| rescale(i128::from(x), shift));
         let xc = asg.advice(a[0], row, xv.map(|x| field_from_i128(i128::from(x))));
         asg.copy(xc, x);
         let out = asg.advice(a[1], row, qr.map(|(q, _)| field_from_i128(q)));
         asg.advice(a[2], row, qr.map(|(_, r)| field_from_i128(r)));
+        asg.advice(a[3], row, qr.map(|(q, _)| field_from_i128(q.max(0))));
+        asg.advice(a[4], row, qr.map(|(_, r)| field_from_i128(r * c)));
         Ok(out)
     }
 }

@@ -173,11 +173,16 @@ pub(crate) fn at(row: usize, reads_fixed: bool) -> FailureLocation {
 }
 
 /// Gates with one lane, in configure order, and whether each reads a fixed column.
-pub(crate) const GATES: [(&str, bool); 5] =
-    [("dot fixed", true), ("dot private", true), ("arith", true), ("rescale", true), ("max", false)];
+pub(crate) const GATES: [(&str, bool); 6] = [
+    ("dot fixed", true),
+    ("dot private", true),
+    ("arith", true),
+    ("rescale", true),
+    ("rescale scaled r", true),
+    ("max", false),
+];
 /// Lookups with one lane, in configure order, and whether each input reads a fixed column.
-pub(crate) const LOOKUPS: [(&str, bool); 4] =
-    [("rescale r lower", false), ("rescale r upper", true), ("rescale q range", false), ("relu/max", false)];
+pub(crate) const LOOKUPS: [(&str, bool); 2] = [("rescale r", false), ("relu/max", false)];
 
 /// Gate `name` (its only constraint) not satisfied at absolute `row`.
 pub(crate) fn gate(name: &str, row: usize) -> VerifyFailure {

@@ -249,7 +249,7 @@ fn a_model_input_outside_the_table_is_rejected() {
         fails,
         vec![VerifyFailure::Lookup {
             name: "relu/max".into(),
-            lookup_index: 3,
+            lookup_index: crate::LOOKUPS_PER_LANE - 1,
             location: FailureLocation::OutsideRegion { row: input.row_offset },
         }]
     );
@@ -511,7 +511,7 @@ fn column_and_lookup_budget_per_lane() {
         assert_eq!(cs.num_fixed_columns(), crate::FIXED_PER_LANE * lanes + 2);
         assert_eq!(cs.num_selectors(), 6 * lanes);
         assert_eq!(cs.lookups().len(), crate::LOOKUPS_PER_LANE * lanes);
-        assert_eq!(cs.gates().len(), 5 * lanes);
+        assert_eq!(cs.gates().len(), 6 * lanes);
         assert_eq!(cs.num_instance_columns(), 1);
         assert_eq!(cs.degree(), 5, "degree-2 lookup inputs; gates are at most 4");
         assert_eq!(cs.blinding_factors() + 1, 6);

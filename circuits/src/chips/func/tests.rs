@@ -40,12 +40,12 @@ fn run(xs: &[i64], tags: &[u64], pokes: Vec<Poke>, public: &[i64]) -> Result<(),
     run_funcs(script(xs.to_vec(), tags.to_vec(), funcs.clone()), funcs, pokes, instance)
 }
 
-/// The `func` lookup (after the 4 lookups of the single lane) failing at absolute `row`. Its
+/// The `func` lookup (after the lookups of the single lane) failing at absolute `row`. Its
 /// input reads the fixed tag column, so it is placed in the model region, which comes after
 /// the two tables (region 2).
 fn lookup_fails(row: usize) -> VerifyFailure {
     let location = FailureLocation::InRegion { region: (2, "model").into(), offset: row - crate::layout::FIRST_ROW };
-    VerifyFailure::Lookup { name: "func".to_string(), lookup_index: 4, location }
+    VerifyFailure::Lookup { name: "func".to_string(), lookup_index: crate::LOOKUPS_PER_LANE, location }
 }
 
 #[test]
