@@ -27,6 +27,9 @@ pub enum CircuitError {
     /// halo2 refused the layout (a bug: the checks above should have named the cause).
     #[error("laying out the graph failed: {reason}")]
     Layout { reason: String },
+    /// No width up to `max_lanes` fits the model in `2^max_k` rows.
+    #[error("no layout of at most {max_lanes} lanes fits in k = {max_k}: use a smaller model, fewer lookup_bits or a coarser scale")]
+    NoLayout { max_k: u32, max_lanes: usize },
     /// The witness trace does not belong to the graph.
     #[error("trace does not match the graph at node {node}: expected {expected} values, got {got}")]
     TraceMismatch { node: usize, expected: usize, got: usize },

@@ -16,7 +16,7 @@
 //! | `a0..a4` advice, equality on | operands, outputs, witnessed intermediates |
 //! | `f0..f5` fixed | weights / coefficients / rescale constants, `f4` chain-continue, `f5` bias |
 //! | 6 selectors | `dot fixed`, `dot private`, `arith`, `rescale`, `relu`, `max` |
-//! | 4 lookups | `rescale r lower`, `rescale r upper`, `rescale q range` into `t_in`; `relu/max` into `(t_in, t_relu)` |
+//! | 2 lookups | `rescale r` into `t_in`; `relu/max` into `(t_in, t_relu)`, shared by ReLU, MAX and rescale rows |
 //!
 //! Shared: one instance column (equality on) and the range table `(t_in, t_relu) = (v, max(v,0))`
 //! for `v` in `[-H, H)`, `H = 2^(lookup_bits-1)`, which needs `lookup_bits <= k - 1`.
@@ -32,7 +32,9 @@
 //! - `dot fixed`: `a4 = f4*a4[prev] + sum_{c<4} a_c*f_c + f5`
 //! - `dot private`: `a4 = f4*a4[prev] + a0*a1 + a2*a3`
 //! - `arith`: `a2 = f0*a0*a1 + f1*a0 + f2*a1 + f3`
-//! - `rescale`: `a0 + f0 - a1*f1 - a2 = 0` (`x + d/2 = q*d + r`), with `r` and `q` range-checked
+//! - `rescale`: `a0 + f0 - a1*f1 - a2 = 0` (`x + d/2 = q*d + r`), and `rescale scaled r`:
+//!   `a4 = a2*f2` (`c*r`, `c = 2H/d`), with `c*r - H` and `(q, relu(q)) = (a1, a3)` looked up
+//!   (see `chips/rescale.rs` for why that pins the unique quotient)
 //! - `max`: `a3 = a0 + a2`, with `a2 = relu(a1 - a0)` by the `relu/max` lookup
 //!
 //! Every model input is range-checked (it is the input cell of a ReLU row). Public inputs and
@@ -48,6 +50,7 @@
 //!   it must never be enabled in a prover build; without it no override path exists.
 
 mod chips;
+pub mod cost;
 mod error;
 mod field;
 mod layout;
@@ -115,9 +118,14 @@ pub fn rows_needed(graph: &Graph, params: &CircuitParams) -> usize {
 /// The smallest `k` at which the layout, the `2^lookup_bits` table and the instance values all
 /// fit below halo2's blinding rows (and `k > lookup_bits`). `params.k` is ignored.
 pub fn min_k(graph: &Graph, params: &CircuitParams) -> u32 {
+    min_k_for_rows(graph, params, rows_needed(graph, params))
+}
+
+/// [`min_k`] for a layout of `rows` rows (from [`try_rows_needed`] under the same params).
+pub fn min_k_for_rows(graph: &Graph, params: &CircuitParams, rows: usize) -> u32 {
     let mut cs = ConstraintSystem::default();
     let cfg = ModelConfig::configure(&mut cs, params);
-    let needed = rows_needed(graph, params)
+    let needed = rows
         .max(TableConfig::rows(params.lookup_bits.min(40)))
         .max(model::function_table_rows(graph, params).unwrap_or(0))
         .max(model::num_instances(graph, params))

@@ -1,0 +1,184 @@
+//! The prover's cost model and the layout optimizer.
+//!
+//! A circuit's shape is its number of lanes (each [`crate::ADVICE_PER_LANE`] advice columns)
+//! and its size `2^k`. More lanes shorten the layout and so lower `k`, but every column costs a
+//! commitment, FFTs on the extended domain and gate evaluations at every row, whether the
+//! layout fills it or not; the table of `2^lookup_bits` rows sets a floor on `k` that no width
+//! can go below. The smallest `k` is therefore not always the fastest shape: [`choose_layout`]
+//! evaluates every width and keeps the one with the lowest predicted prove time.
+//!
+//! [`Shape`] counts what the prover works on, read from the configured constraint system:
+//! columns, lookup arguments, permutation columns and the extended-domain factor. The
+//! predictions are linear in those counts with coefficients measured on this codebase's prover
+//! (`cargo bench -p zkonnx-benches --bench layouts` measures prove time and peak memory over a
+//! grid of shapes, fits the coefficients and prints them next to the ones below).
+
+use halo2_proofs::plonk::ConstraintSystem;
+use serde::{Deserialize, Serialize};
+use zkonnx_ir::Graph;
+
+use crate::model::ModelConfig;
+use crate::{min_k_for_rows, try_rows_needed, CircuitError, CircuitParams};
+
+/// What the prover works on for one circuit shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Shape {
+    /// The circuit has `2^k` rows.
+    pub k: u32,
+    pub lanes: usize,
+    /// Rows the layout uses.
+    pub rows: usize,
+    pub advice_columns: usize,
+    /// Fixed columns, selectors and table columns (before halo2 compresses selectors).
+    pub fixed_columns: usize,
+    pub instance_columns: usize,
+    pub lookups: usize,
+    /// Columns in the copy-constraint (permutation) argument.
+    pub permutation_columns: usize,
+    /// Degree of the constraint system; the extended domain has `2^k * extension` points.
+    pub degree: usize,
+}
+
+impl Shape {
+    /// The shape `params` give `graph` (at `params.k`).
+    pub fn of(graph: &Graph, params: &CircuitParams) -> Result<Self, CircuitError> {
+        Ok(Self::with_rows(params, try_rows_needed(graph, params)?))
+    }
+
+    /// The shape of `params` for a layout of `rows` rows.
+    pub fn with_rows(params: &CircuitParams, rows: usize) -> Self {
+        let mut cs = ConstraintSystem::default();
+        ModelConfig::configure(&mut cs, params);
+        Self {
+            k: params.k,
+            lanes: params.lanes,
+            rows,
+            advice_columns: cs.num_advice_columns(),
+            fixed_columns: cs.num_fixed_columns() + cs.num_selectors(),
+            instance_columns: cs.num_instance_columns(),
+            lookups: cs.lookups().len(),
+            permutation_columns: cs.permutation().get_columns().len(),
+            degree: cs.degree(),
+        }
+    }
+
+    /// Factor of the extended domain over `2^k` (the quotient has degree `degree - 1`).
+    pub fn extension(&self) -> usize {
+        (self.degree.max(2) - 1).next_power_of_two()
+    }
+
+    /// Polynomials committed while proving: advice, three per lookup (two permuted columns and
+    /// the product), one product per permutation chunk, and the quotient's pieces.
+    pub fn commitments(&self) -> usize {
+        let chunk = self.degree.max(3) - 2;
+        self.advice_columns + 3 * self.lookups + self.permutation_columns.div_ceil(chunk) + self.extension()
+    }
+
+    /// Columns read at every point of the extended domain when the quotient is evaluated.
+    pub fn extended_columns(&self) -> usize {
+        self.advice_columns + self.fixed_columns + self.instance_columns + 3 * self.lookups + 2 * self.permutation_columns
+    }
+
+    /// The regressors of the prove-time model, in seconds per coefficient: (MSM points,
+    /// extended-domain FFT butterflies, extended-domain column reads), each in units of 2^20.
+    pub fn time_terms(&self) -> [f64; 3] {
+        let n = (1u64 << self.k) as f64 / f64::from(1 << 20);
+        let ext = self.extension() as f64;
+        let ffts = (self.commitments() + self.advice_columns) as f64;
+        [
+            n * self.commitments() as f64,
+            n * ext * f64::from(self.k + 2) * ffts,
+            n * ext * self.extended_columns() as f64,
+        ]
+    }
+
+    /// The regressors of the memory model, in MiB per coefficient: (field elements resident in
+    /// the proving key, field elements of the witness and argument polynomials), each counted
+    /// at `2^k * (2 + extension)` (values, coefficients and extended-domain evaluations).
+    pub fn memory_terms(&self) -> [f64; 2] {
+        let per_column = (1u64 << self.k) as f64 * (2 + self.extension()) as f64 * 32.0 / f64::from(1 << 20);
+        let key = (self.fixed_columns + self.permutation_columns) as f64;
+        let witness = (self.advice_columns + 3 * self.lookups + self.instance_columns) as f64;
+        [per_column * key, per_column * witness]
+    }
+
+    /// Predicted seconds to prove on this machine class (2 cores, see the module docs).
+    pub fn predicted_prove_seconds(&self) -> f64 {
+        dot(&self.time_terms(), &PROVE_SECONDS)
+    }
+
+    /// Predicted peak resident memory of setup (key generation), in MiB.
+    pub fn predicted_setup_mb(&self) -> f64 {
+        BASE_MB + self.memory_terms()[0] * MEMORY_WEIGHTS[0]
+    }
+
+    /// Predicted peak resident memory of proving (the proving key and the witness and argument
+    /// polynomials), in MiB.
+    pub fn predicted_prove_mb(&self) -> f64 {
+        BASE_MB + dot(&self.memory_terms(), &MEMORY_WEIGHTS)
+    }
+}
+
+fn dot<const N: usize>(a: &[f64; N], b: &[f64; N]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Seconds per unit of [`Shape::time_terms`], fitted by the `layouts` bench on 2 cores.
+pub const PROVE_SECONDS: [f64; 3] = [0.2, 0.004, 0.01];
+/// MiB per unit of [`Shape::memory_terms`], fitted by the `layouts` bench.
+pub const MEMORY_WEIGHTS: [f64; 2] = [1.0, 1.0];
+/// Resident memory of the process before any circuit work (binary, allocator, model), MiB.
+pub const BASE_MB: f64 = 40.0;
+
+/// The optimizer's verdict: the chosen shape and every candidate it weighed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LayoutChoice {
+    pub chosen: Shape,
+    /// One shape per width that fits (at its smallest `k`), with its predicted prove seconds.
+    pub candidates: Vec<(Shape, f64)>,
+}
+
+impl LayoutChoice {
+    /// The candidate with the smallest `k` (the widest one on ties): the naive layout.
+    pub fn minimal_k(&self) -> Option<&Shape> {
+        self.candidates.iter().map(|(s, _)| s).min_by_key(|s| (s.k, std::cmp::Reverse(s.lanes)))
+    }
+}
+
+/// Picks the number of lanes (1..=`max_lanes`) and `k` with the lowest predicted prove time for
+/// `graph` under `base` (whose `lanes` and `k` are ignored). Ties go to fewer lanes: a narrower
+/// circuit has a smaller proof and a cheaper verifier. `max_k` bounds `k`; an error names why
+/// no width fits.
+pub fn choose_layout(
+    graph: &Graph,
+    base: &CircuitParams,
+    max_lanes: usize,
+    max_k: u32,
+) -> Result<LayoutChoice, CircuitError> {
+    let mut candidates = Vec::new();
+    let mut last_err = None;
+    for lanes in 1..=max_lanes.clamp(1, 16) {
+        let mut params = CircuitParams { lanes, ..base.clone() };
+        match try_rows_needed(graph, &params) {
+            Ok(rows) => {
+                params.k = min_k_for_rows(graph, &params, rows);
+                if params.k <= max_k {
+                    let shape = Shape::with_rows(&params, rows);
+                    candidates.push((shape, shape.predicted_prove_seconds()));
+                }
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    let chosen = candidates
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.lanes.cmp(&b.0.lanes)))
+        .map(|(s, _)| *s);
+    match (chosen, last_err) {
+        (Some(chosen), _) => Ok(LayoutChoice { chosen, candidates }),
+        (None, Some(e)) => Err(e),
+        (None, None) => Err(CircuitError::NoLayout { max_k, max_lanes }),
+    }
+}
