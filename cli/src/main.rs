@@ -58,6 +58,16 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // halo2's BN254 arithmetic is built with BMI2/ADX assembly on x86-64 (prover/Cargo.toml):
+    // say so instead of dying on an illegal instruction on older CPUs
+    #[cfg(target_arch = "x86_64")]
+    if !(std::arch::is_x86_feature_detected!("bmi2") && std::arch::is_x86_feature_detected!("adx")) {
+        eprintln!(
+            "error: this CPU lacks the BMI2/ADX instructions zkonnx's field arithmetic is built with \
+             (x86-64 from Intel Broadwell / AMD Zen on); rebuild without halo2's `asm` feature"
+        );
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::GenSettings(a) => commands::settings::gen_settings(a),
         Command::Calibrate(a) => commands::settings::calibrate(a),
