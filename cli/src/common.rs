@@ -9,6 +9,8 @@ use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use indicatif::{ProgressBar, ProgressStyle};
+use zkonnx_circuits::cost::Shape;
+use zkonnx_circuits::CircuitParams;
 use zkonnx_ir::{RunArgs, Settings, Visibility};
 use zkonnx_prover::{load_srs_for, SrsCache};
 use zkonnx_verifier::keys::{read_vk, KeyMeta};
@@ -206,4 +208,62 @@ impl VkArgs {
         let srs = load_srs(self.srs.as_deref(), settings.run_args.logrows)?;
         Ok(LoadedVk { settings, vk, meta, srs })
     }
+}
+
+/// The memory zkonnx may use, MiB: the smallest of `$ZKONNX_MAX_MEMORY_MB`, what the kernel
+/// says can be allocated without swapping (`MemAvailable`) and what the cgroup (a container's
+/// limit) leaves; `None` when none of them is known.
+pub(crate) fn available_mb() -> Option<f64> {
+    let env = std::env::var("ZKONNX_MAX_MEMORY_MB").ok().and_then(|v| v.parse::<f64>().ok());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok().and_then(|info| {
+        let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+        line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|kb| kb / 1024.0)
+    });
+    let read = |f: &str| std::fs::read_to_string(format!("/sys/fs/cgroup/{f}")).ok()?.trim().parse::<f64>().ok();
+    let cgroup = read("memory.max").map(|max| (max - read("memory.current").unwrap_or(0.0)) / (1024.0 * 1024.0));
+    [env, meminfo, cgroup].into_iter().flatten().reduce(f64::min)
+}
+
+/// Which step a memory estimate is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MemoryStep {
+    Setup,
+    Prove,
+}
+
+/// The predicted peak memory of `step` for these settings, in MiB (the cost model of
+/// `zkonnx_circuits::cost`, from the circuit's shape and the layout's rows).
+pub(crate) fn estimated_peak_mb(settings: &Settings, step: MemoryStep) -> f64 {
+    let mut params = CircuitParams::from_settings(settings);
+    params.k = settings.run_args.logrows;
+    let shape = Shape::with_rows(&params, settings.model.rows_used);
+    match step {
+        MemoryStep::Setup => shape.predicted_setup_mb(),
+        MemoryStep::Prove => shape.predicted_prove_mb(),
+    }
+}
+
+/// Prints the estimate for `step` and refuses, naming it, when it exceeds the memory available
+/// (unless `force`).
+pub(crate) fn check_memory(settings: &Settings, step: MemoryStep, force: bool) -> Result<f64> {
+    let need = estimated_peak_mb(settings, step);
+    let name = match step {
+        MemoryStep::Setup => "setup",
+        MemoryStep::Prove => "proving",
+    };
+    let Some(have) = available_mb() else {
+        eprintln!("{name}: estimated peak memory {need:.0} MiB");
+        return Ok(need);
+    };
+    eprintln!("{name}: estimated peak memory {need:.0} MiB ({have:.0} MiB available)");
+    if need > have && !force {
+        bail!(
+            "{name} needs an estimated {need:.0} MiB of memory but only {have:.0} MiB is available \
+             (logrows {}, {} lanes): free memory, use a smaller model or coarser settings, or pass --force to try anyway \
+             (the limit is the least of MemAvailable, the cgroup's memory.max and $ZKONNX_MAX_MEMORY_MB)",
+            settings.run_args.logrows,
+            settings.run_args.lanes
+        );
+    }
+    Ok(need)
 }

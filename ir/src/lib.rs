@@ -20,4 +20,4 @@ pub use error::IrError;
 pub use func::{Func, FuncKind};
 pub use graph::{Arith, ArithKind, Graph, Linear, LinearRow, Node, Op, TensorId};
 pub use interpreter::{checked_magnitude, largest_checked, run, Trace};
-pub use settings::{ModelInfo, RunArgs, Settings, Visibility, SETTINGS_VERSION};
+pub use settings::{LayoutInfo, ModelInfo, RunArgs, Settings, Visibility, SETTINGS_VERSION};

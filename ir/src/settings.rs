@@ -112,6 +112,22 @@ pub struct ModelInfo {
     /// Whether the graph has lookup nodes, so the circuit has the function table.
     #[serde(default)]
     pub function_table: bool,
+    /// The layout and what the cost model predicts for it (filled by `compile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<LayoutInfo>,
+}
+
+/// How the circuit's shape was chosen and what proving it is predicted to cost.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct LayoutInfo {
+    /// `optimizer` (the layout optimizer chose lanes and logrows) or `flags` (the user did).
+    pub chosen_by: String,
+    /// Predicted prove time on the reference machine (2 cores), milliseconds.
+    pub predicted_prove_ms: u64,
+    /// Predicted peak resident memory of setup and of proving, MiB.
+    pub predicted_setup_mib: u64,
+    pub predicted_prove_mib: u64,
 }
 
 /// The `settings.json` artifact.

@@ -4,8 +4,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
+use zkonnx_circuits::cost::{choose_layout, Shape};
+use zkonnx_circuits::CircuitParams;
 use zkonnx_compiler::OnnxModel;
-use zkonnx_ir::{RunArgs, Settings};
+use zkonnx_ir::{LayoutInfo, RunArgs, Settings};
 use zkonnx_verifier::{read_json, write_json, CompiledModel, JsonArtifact};
 
 #[derive(clap::Args, Debug)]
@@ -42,7 +44,7 @@ pub(crate) fn run(a: CompileArgs) -> Result<()> {
 pub(crate) fn compile_model(model: &OnnxModel, mut settings: Settings) -> Result<(CompiledModel, Settings)> {
     settings.run_args.validate()?;
     let graph = zkonnx_compiler::compile(model, &settings.run_args)?;
-    let params = zkonnx_circuits::CircuitParams::for_graph(&settings.run_args, &graph);
+    let params = CircuitParams::for_graph(&settings.run_args, &graph);
     let rows = zkonnx_circuits::rows_needed(&graph, &params);
     let min_k = zkonnx_circuits::min_k(&graph, &params);
     check_k(min_k, rows, settings.run_args.lookup_bits)?;
@@ -54,7 +56,11 @@ pub(crate) fn compile_model(model: &OnnxModel, mut settings: Settings) -> Result
             settings.run_args.logrows
         );
     }
+    let k_params = CircuitParams { k: settings.run_args.logrows, ..params.clone() };
+    let shape = Shape::with_rows(&k_params, rows);
+    let chosen_by = settings.model.layout.as_ref().map_or_else(|| "flags".to_string(), |l| l.chosen_by.clone());
     let info = &mut settings.model;
+    info.layout = Some(layout_info(&shape, chosen_by));
     info.input_shapes = graph.input_shapes();
     info.input_scales = graph.inputs.iter().map(|&t| graph.nodes[t].scale).collect();
     info.output_shapes = graph.output_shapes();
@@ -72,14 +78,58 @@ pub(crate) fn compile_model(model: &OnnxModel, mut settings: Settings) -> Result
 /// largest SRS zkonnx generates).
 pub(crate) const MAX_LOGROWS: u32 = 26;
 
-/// Refuses, before any expensive work, a circuit that needs more than `2^MAX_LOGROWS` rows.
-/// Sets `args.logrows` to the smallest k that fits `model` compiled under `args`, refusing a
-/// circuit above the supported maximum.
-pub(crate) fn fit_logrows(model: &OnnxModel, args: &mut RunArgs) -> Result<()> {
+/// Who decides the circuit's shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LayoutPolicy {
+    /// The layout optimizer picks lanes and logrows.
+    Optimize,
+    /// The lanes in the run args stay; logrows becomes the smallest that fits.
+    KeepLanes,
+}
+
+impl LayoutPolicy {
+    /// The optimizer unless the user pinned the width.
+    pub(crate) fn from_flags(lanes: Option<usize>) -> Self {
+        if lanes.is_some() {
+            Self::KeepLanes
+        } else {
+            Self::Optimize
+        }
+    }
+}
+
+/// Chooses the circuit's shape for `model` compiled under `args`: with [`LayoutPolicy::Optimize`]
+/// the layout optimizer sets `args.lanes` and `args.logrows`, otherwise `args.logrows` becomes
+/// the smallest k that fits. Refuses a circuit above the supported maximum. Returns the layout
+/// record for the settings.
+pub(crate) fn fit_layout(model: &OnnxModel, args: &mut RunArgs, policy: LayoutPolicy) -> Result<LayoutInfo> {
     let graph = zkonnx_compiler::compile(model, args)?;
-    let params = zkonnx_circuits::CircuitParams::for_graph(args, &graph);
-    args.logrows = zkonnx_circuits::min_k(&graph, &params);
-    check_k(args.logrows, zkonnx_circuits::rows_needed(&graph, &params), args.lookup_bits)
+    let params = CircuitParams::for_graph(args, &graph);
+    if policy == LayoutPolicy::Optimize {
+        if let Ok(choice) = choose_layout(&graph, &params, 16, MAX_LOGROWS) {
+            args.lanes = choice.chosen.lanes;
+            args.logrows = choice.chosen.k;
+            return Ok(layout_info(&choice.chosen, "optimizer".into()));
+        }
+        // nothing fits: report the smallest k the widest layout needs
+        args.lanes = 16;
+        return fit_layout(model, args, LayoutPolicy::KeepLanes);
+    }
+    let rows = zkonnx_circuits::rows_needed(&graph, &params);
+    args.logrows = zkonnx_circuits::min_k_for_rows(&graph, &params, rows);
+    check_k(args.logrows, rows, args.lookup_bits)?;
+    let shape = Shape::with_rows(&CircuitParams { k: args.logrows, ..params }, rows);
+    Ok(layout_info(&shape, "flags".into()))
+}
+
+/// The settings' record of a shape and its predicted costs.
+pub(crate) fn layout_info(shape: &Shape, chosen_by: String) -> LayoutInfo {
+    let mut info = LayoutInfo::default();
+    info.chosen_by = chosen_by;
+    info.predicted_prove_ms = (shape.predicted_prove_seconds() * 1000.0).round() as u64;
+    info.predicted_setup_mib = shape.predicted_setup_mb().round() as u64;
+    info.predicted_prove_mib = shape.predicted_prove_mb().round() as u64;
+    info
 }
 
 pub(crate) fn check_k(min_k: u32, rows: usize, lookup_bits: u32) -> Result<()> {

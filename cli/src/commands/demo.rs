@@ -28,7 +28,7 @@ pub(crate) fn run(a: DemoArgs) -> Result<()> {
     std::fs::write(&model, MODEL)?;
     std::fs::write(&input, IMAGE)?;
     eprintln!("zkonnx demo: proving a CNN's prediction on an 8x8 handwritten digit (true label {IMAGE_LABEL})");
-    let report = pipeline(&model, &input, &dir, &RunArgsFlags::default(), None)?;
+    let report = pipeline(&model, &input, &dir, &RunArgsFlags::default(), None, false)?;
     let logits = report.outputs.first().context("the model has no output")?;
     let digit = argmax(logits);
     eprintln!(

@@ -10,7 +10,7 @@ use zkonnx_verifier::keys::read_pk;
 use zkonnx_verifier::{read_json, write_json, CompiledModel, ProofArtifact, Witness};
 
 use crate::commands::compile::load_compiled;
-use crate::common::{load_srs, Phase};
+use crate::common::{check_memory, load_srs, MemoryStep, Phase};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct ProveArgs {
@@ -26,10 +26,14 @@ pub(crate) struct ProveArgs {
     srs: Option<PathBuf>,
     #[arg(short = 'O', long = "proof", default_value = "proof.json")]
     output: PathBuf,
+    /// Run even when the estimated peak memory exceeds the memory available.
+    #[arg(long)]
+    force: bool,
 }
 
 pub(crate) fn run(a: ProveArgs) -> Result<()> {
     let compiled = load_compiled(&a.compiled)?;
+    check_memory(&compiled.settings, MemoryStep::Prove, a.force)?;
     let (pk, meta) = read_pk(&a.pk)?;
     meta.check_for(&a.pk, &compiled.settings)?;
     let witness: Witness = read_json(&a.witness)?;

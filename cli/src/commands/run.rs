@@ -4,17 +4,19 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
+use zkonnx_circuits::cost::Shape;
+use zkonnx_circuits::CircuitParams;
 use zkonnx_compiler::{CalibrationTarget, OnnxModel};
-use zkonnx_ir::{RunArgs, Settings};
+use zkonnx_ir::{ModelInfo, RunArgs, Settings};
 use zkonnx_verifier::keys::read_vk;
 use zkonnx_verifier::{verify_artifact, write_json};
 
-use crate::commands::compile::{compile_model, fit_logrows, save_compiled};
+use crate::commands::compile::{compile_model, fit_layout, save_compiled, LayoutPolicy};
 use crate::commands::prove::prove_witness;
 use crate::commands::settings::calibrated_settings;
 use crate::commands::setup::{reusable_keys, setup_keys, write_keys};
 use crate::commands::witness::make_witness;
-use crate::common::{load_srs, peak_rss_mb, read_inputs, Phase, RunArgsFlags};
+use crate::common::{check_memory, load_srs, peak_rss_mb, read_inputs, MemoryStep, Phase, RunArgsFlags};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct RunCmdArgs {
@@ -33,6 +35,9 @@ pub(crate) struct RunCmdArgs {
     /// Print one line of JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Run even when the estimated peak memory exceeds the memory available.
+    #[arg(long)]
+    pub(crate) force: bool,
     #[command(flatten)]
     pub(crate) flags: RunArgsFlags,
 }
@@ -57,6 +62,12 @@ pub(crate) struct RunReport {
     pub(crate) outputs: Vec<Vec<f64>>,
     pub(crate) proof_bytes: usize,
     pub(crate) peak_rss_mb: f64,
+    /// The cost model's prediction of the peak (proving's), MiB.
+    pub(crate) estimated_peak_mb: f64,
+    /// The circuit's shape (lanes, logrows, rows, columns, lookups, ...).
+    pub(crate) shape: Shape,
+    /// Who chose it: `optimizer` or `flags`.
+    pub(crate) layout_chosen_by: String,
     /// Phases whose artifacts from an earlier run in the same folder were reused.
     pub(crate) reused: Vec<&'static str>,
     #[serde(skip)]
@@ -64,7 +75,7 @@ pub(crate) struct RunReport {
 }
 
 pub(crate) fn run(a: RunCmdArgs) -> Result<()> {
-    let report = pipeline(&a.model, &a.input, &a.out, &a.flags, a.srs.as_deref())?;
+    let report = pipeline(&a.model, &a.input, &a.out, &a.flags, a.srs.as_deref(), a.force)?;
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -97,6 +108,7 @@ pub(crate) fn pipeline(
     out: &Path,
     flags: &RunArgsFlags,
     srs: Option<&Path>,
+    force: bool,
 ) -> Result<RunReport> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut phases = Phases::default();
@@ -105,14 +117,17 @@ pub(crate) fn pipeline(
     let p = Phase::start("settings");
     let base = flags.apply(RunArgs::default())?;
     let model = OnnxModel::load(model_path, &base.dims)?;
+    let policy = LayoutPolicy::from_flags(flags.lanes);
     let settings = if pinned(flags) {
         let mut args = base;
+        let mut info = ModelInfo::default();
         if flags.logrows.is_none() {
-            fit_logrows(&model, &mut args)?;
+            info.layout = Some(fit_layout(&model, &mut args, policy)?);
         }
-        Settings::new(args, Default::default())
+        Settings::new(args, info)
     } else {
-        calibrated_settings(&model, std::slice::from_ref(&inputs), base, CalibrationTarget::Resources, false)?
+        let samples = std::slice::from_ref(&inputs);
+        calibrated_settings(&model, samples, base, CalibrationTarget::Resources, policy, false)?
     };
     phases.settings = p.finish();
 
@@ -122,6 +137,7 @@ pub(crate) fn pipeline(
     write_json(&out.join("settings.json"), &settings)?;
     phases.compile = p.finish();
 
+    let estimated_peak_mb = check_memory(&settings, MemoryStep::Prove, force)?;
     let k = settings.run_args.logrows;
     let srs_params = load_srs(srs, k)?;
     let mut reused = Vec::new();
@@ -164,6 +180,12 @@ pub(crate) fn pipeline(
         outputs: witness.output_floats,
         proof_bytes: proof.proof_bytes()?.len(),
         peak_rss_mb: peak_rss_mb(),
+        estimated_peak_mb,
+        shape: Shape::with_rows(
+            &CircuitParams { k, ..CircuitParams::from_settings(&settings) },
+            settings.model.rows_used,
+        ),
+        layout_chosen_by: settings.model.layout.as_ref().map_or_else(String::new, |l| l.chosen_by.clone()),
         reused,
         error: verdict.err().map(|e| e.to_string()),
     })

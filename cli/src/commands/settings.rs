@@ -8,7 +8,7 @@ use zkonnx_ir::{ModelInfo, RunArgs, Settings};
 use zkonnx_verifier::artifact::write_atomic;
 use zkonnx_verifier::write_json;
 
-use crate::commands::compile::fit_logrows;
+use crate::commands::compile::{fit_layout, LayoutPolicy};
 use crate::common::{read_inputs, RunArgsFlags};
 
 #[derive(clap::Args, Debug)]
@@ -23,13 +23,26 @@ pub(crate) struct GenSettingsArgs {
     flags: RunArgsFlags,
 }
 
+/// Default quantization; the layout optimizer picks lanes and logrows unless `--lanes` or
+/// `--logrows` pins them (with `--lanes` alone, logrows is the smallest that fits).
 pub(crate) fn gen_settings(a: GenSettingsArgs) -> Result<()> {
-    let run_args = a.flags.apply(RunArgs::default())?;
+    let mut run_args = a.flags.apply(RunArgs::default())?;
     run_args.validate()?;
     let model = OnnxModel::load(&a.model, &run_args.dims)?;
-    let settings = Settings::new(run_args, model_info(&model));
+    let mut info = model_info(&model);
+    if a.flags.logrows.is_none() {
+        info.layout = Some(fit_layout(&model, &mut run_args, LayoutPolicy::from_flags(a.flags.lanes))?);
+        run_args.validate()?;
+    }
+    let settings = Settings::new(run_args, info);
     write_json(&a.output, &settings)?;
-    eprintln!("wrote {}", a.output.display());
+    eprintln!(
+        "wrote {} (lanes {}, logrows {}{})",
+        a.output.display(),
+        settings.run_args.lanes,
+        settings.run_args.logrows,
+        settings.model.layout.as_ref().map_or(String::new(), |l| format!(", chosen by the {}", l.chosen_by))
+    );
     Ok(())
 }
 
@@ -71,7 +84,8 @@ pub(crate) fn calibrate(a: CalibrateArgs) -> Result<()> {
     let base = a.flags.apply(RunArgs::default())?;
     let model = OnnxModel::load(&a.model, &base.dims)?;
     let samples = a.data.iter().map(|p| read_inputs(p)).collect::<Result<Vec<_>>>()?;
-    let settings = calibrated_settings(&model, &samples, base, target, true)?;
+    let policy = LayoutPolicy::from_flags(a.flags.lanes);
+    let settings = calibrated_settings(&model, &samples, base, target, policy, true)?;
     let layers = layer_stats(&model, &settings.run_args, &samples).context("the per-layer table")?;
     eprint!("{}", render_layer_stats(&layers));
     let report = serde_json::json!({ "run_args": settings.run_args, "layers": layers });
@@ -87,6 +101,7 @@ pub(crate) fn calibrated_settings(
     samples: &[Vec<Vec<f32>>],
     base: RunArgs,
     target: CalibrationTarget,
+    policy: LayoutPolicy,
     print: bool,
 ) -> Result<Settings> {
     let report = calibrate_model(model, samples, &base, target).context("calibration")?;
@@ -100,18 +115,22 @@ pub(crate) fn calibrated_settings(
         }
     }
     let mut run_args = report.run_args;
-    fit_logrows(model, &mut run_args)?;
+    let layout = fit_layout(model, &mut run_args, policy)?;
     run_args.validate()?;
     if print {
         eprintln!(
-            "chose input_scale={} param_scale={} lookup_bits={} logrows={} (max |err| {:.6} on {} sample(s))",
+            "chose input_scale={} param_scale={} lookup_bits={} logrows={} lanes={} (layout by {}) (max |err| {:.6} on {} sample(s))",
             run_args.input_scale,
             run_args.param_scale,
             run_args.lookup_bits,
             run_args.logrows,
+            run_args.lanes,
+            layout.chosen_by,
             report.chosen_error,
             samples.len()
         );
     }
-    Ok(Settings::new(run_args, model_info(model)))
+    let mut info = model_info(model);
+    info.layout = Some(layout);
+    Ok(Settings::new(run_args, info))
 }

@@ -13,7 +13,7 @@ use zkonnx_verifier::keys::{key_meta, pk_from_bytes, vk_from_bytes, write_pk, wr
 use zkonnx_verifier::CompiledModel;
 
 use crate::commands::compile::load_compiled;
-use crate::common::{load_srs, Phase};
+use crate::common::{check_memory, load_srs, MemoryStep, Phase};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct SetupArgs {
@@ -27,10 +27,14 @@ pub(crate) struct SetupArgs {
     vk: PathBuf,
     #[arg(long, default_value = "pk.key")]
     pk: PathBuf,
+    /// Run even when the estimated peak memory exceeds the memory available.
+    #[arg(long)]
+    force: bool,
 }
 
 pub(crate) fn run(a: SetupArgs) -> Result<()> {
     let compiled = load_compiled(&a.compiled)?;
+    check_memory(&compiled.settings, MemoryStep::Setup, a.force)?;
     let params = CircuitParams::from_settings(&compiled.settings);
     let srs = load_srs(a.srs.as_deref(), params.k)?;
     let keys = setup_keys(&compiled, &srs)?;

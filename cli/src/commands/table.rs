@@ -3,10 +3,12 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
+use zkonnx_circuits::cost::{choose_layout, LayoutChoice};
+use zkonnx_circuits::CircuitParams;
 use zkonnx_compiler::OnnxModel;
 use zkonnx_ir::{Graph, RunArgs};
 
-use crate::commands::compile::load_compiled;
+use crate::commands::compile::{load_compiled, MAX_LOGROWS};
 use crate::common::RunArgsFlags;
 
 #[derive(clap::Args, Debug)]
@@ -22,16 +24,52 @@ pub(crate) struct TableArgs {
 }
 
 pub(crate) fn run(a: TableArgs) -> Result<()> {
-    let graph = match (&a.model, &a.compiled) {
+    let (graph, args) = match (&a.model, &a.compiled) {
         (Some(m), None) => {
             let args = a.flags.apply(RunArgs::default())?;
-            zkonnx_compiler::compile(&OnnxModel::load(m, &args.dims)?, &args)?
+            (zkonnx_compiler::compile(&OnnxModel::load(m, &args.dims)?, &args)?, args)
         }
-        (None, Some(c)) => load_compiled(c)?.graph,
+        (None, Some(c)) => {
+            let c = load_compiled(c)?;
+            (c.graph, c.settings.run_args)
+        }
         _ => bail!("pass exactly one of --model and --compiled"),
     };
     print!("{}", render(&graph));
+    let params = CircuitParams::for_graph(&args, &graph);
+    match choose_layout(&graph, &params, 16, MAX_LOGROWS) {
+        Ok(choice) => print!("{}", render_layouts(&choice, args.lanes, args.logrows)),
+        Err(e) => println!("layout: {e}"),
+    }
     Ok(())
+}
+
+/// The optimizer's candidates, one line per width: `*` marks its choice, `=` the layout of these
+/// settings (lanes and logrows) when it is among them.
+pub(crate) fn render_layouts(choice: &LayoutChoice, lanes: usize, logrows: u32) -> String {
+    let mut out = format!(
+        "layouts (the optimizer's candidates; * its choice, = these settings):\n  {:>5} {:>7} {:>9} {:>13} {:>11} {:>11}\n",
+        "lanes", "logrows", "rows", "prove s (est)", "setup MiB", "prove MiB"
+    );
+    for (s, secs) in &choice.candidates {
+        let mark = if *s == choice.chosen {
+            '*'
+        } else if s.lanes == lanes && s.k == logrows {
+            '='
+        } else {
+            ' '
+        };
+        out += &format!(
+            "{mark} {:>5} {:>7} {:>9} {:>13.2} {:>11.0} {:>11.0}\n",
+            s.lanes,
+            s.k,
+            s.rows,
+            secs,
+            s.predicted_setup_mb(),
+            s.predicted_prove_mb()
+        );
+    }
+    out
 }
 
 /// One line per node: id, op, ONNX origin and name, shape, scale, inputs.
