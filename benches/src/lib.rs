@@ -1,4 +1,151 @@
-//! `zkonnx-benches`: end-to-end benchmarks (see `benches/e2e.rs`).
+//! `zkonnx-benches`: end-to-end benchmarks (see `benches/`).
 //!
-//! They run the released `zkonnx` binary, one process per model and run, so each run's peak
-//! memory is its own; the crate itself has no code.
+//! They run the released `zkonnx` binary (and, side by side, EZKL), one process per model and
+//! run, so each run's peak memory is its own. This library holds what the bench binaries share:
+//! paths, a guarded child-process runner and the output-error metric.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The release `zkonnx` binary (or `$ZKONNX_BIN`).
+pub fn binary() -> Result<PathBuf> {
+    let p = std::env::var_os("ZKONNX_BIN").map_or_else(|| root().join("target/release/zkonnx"), PathBuf::from);
+    if !p.exists() {
+        bail!("{} not found: run `cargo build --release -p zkonnx-cli` first (or set ZKONNX_BIN)", p.display());
+    }
+    Ok(p)
+}
+
+/// Cores of this machine.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(0, |n| n.get())
+}
+
+/// How long and how large a benchmarked process may grow before it is stopped.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub max_rss_mb: f64,
+}
+
+impl Limits {
+    /// From `ZKONNX_BENCH_TIMEOUT` (seconds, default 1800) and `ZKONNX_BENCH_MAX_RSS_GB`
+    /// (default 16).
+    pub fn from_env() -> Result<Self> {
+        let var = |name: &str, default: f64| -> Result<f64> {
+            std::env::var(name).map_or(Ok(default), |v| v.parse().with_context(|| format!("{name}={v}")))
+        };
+        Ok(Self {
+            timeout: Duration::from_secs_f64(var("ZKONNX_BENCH_TIMEOUT", 1800.0)?),
+            max_rss_mb: var("ZKONNX_BENCH_MAX_RSS_GB", 16.0)? * 1024.0,
+        })
+    }
+}
+
+/// What a guarded child printed.
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Runs `cmd` to completion, killing it when it outlives `limits.timeout` or its resident
+/// memory passes `limits.max_rss_mb` (both are errors that say which). A non-zero exit is not
+/// an error here: the caller reads the output.
+pub fn run_guarded(mut cmd: Command, limits: &Limits) -> Result<Output> {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().context("starting a benchmark run")?;
+    let reader = |mut s: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            buf
+        })
+    };
+    let out = reader(Box::new(child.stdout.take().context("stdout")?));
+    let err = reader(Box::new(child.stderr.take().context("stderr")?));
+    let start = Instant::now();
+    let mut stopped = None;
+    while child.try_wait()?.is_none() {
+        if start.elapsed() > limits.timeout {
+            stopped = Some(format!("stopped after {:.0} s (ZKONNX_BENCH_TIMEOUT)", limits.timeout.as_secs_f64()));
+        } else if rss_mb(child.id()).is_some_and(|m| m > limits.max_rss_mb) {
+            stopped = Some(format!("stopped above {:.0} MiB resident (ZKONNX_BENCH_MAX_RSS_GB)", limits.max_rss_mb));
+        }
+        if stopped.is_some() {
+            let _ = child.kill();
+            let _ = child.wait();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = Output {
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    };
+    match stopped {
+        Some(why) => bail!(why),
+        None => Ok(output),
+    }
+}
+
+/// Largest `|got - want|` over all outputs (flattened, in order), or `None` when the shapes
+/// differ or either side is not numeric.
+pub fn max_abs_error(got: &Value, want: &Value) -> Option<f64> {
+    let flat = |v: &Value| -> Option<Vec<f64>> {
+        let mut out = Vec::new();
+        for o in v.as_array()? {
+            for x in o.as_array()? {
+                out.push(x.as_f64()?);
+            }
+        }
+        Some(out)
+    };
+    let (g, w) = (flat(got)?, flat(want)?);
+    if g.len() != w.len() {
+        return None;
+    }
+    Some(g.iter().zip(&w).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn max_abs_error_compares_flattened_outputs_and_refuses_mismatched_shapes() {
+        let want = json!([[1.0, 2.0], [3.0]]);
+        assert_eq!(max_abs_error(&json!([[1.5, 2.0], [2.0]]), &want), Some(1.0));
+        assert_eq!(max_abs_error(&json!([[1.5, 2.0]]), &want), None);
+        assert_eq!(max_abs_error(&json!([["x", 2.0], [3.0]]), &want), None);
+    }
+
+    #[test]
+    fn guarded_runs_are_stopped_at_their_time_limit() {
+        let limits = Limits { timeout: Duration::from_millis(300), max_rss_mb: 1e9 };
+        let mut sleep = Command::new("sleep");
+        sleep.arg("30");
+        let err = run_guarded(sleep, &limits).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("ZKONNX_BENCH_TIMEOUT"), "{err}");
+        let mut echo = Command::new("echo");
+        echo.arg("hi");
+        assert_eq!(run_guarded(echo, &limits).map(|o| o.stdout).unwrap_or_default(), "hi\n");
+    }
+}

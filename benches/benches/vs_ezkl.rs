@@ -1,0 +1,246 @@
+//! zkonnx and EZKL side by side on the same ONNX files and inputs.
+//!
+//! Run it with `bash scripts/bench-vs-ezkl.sh`, which installs EZKL (PyPI, pinned in
+//! `benches/requirements.txt`) into `benches/.venv`, builds the release binary and runs this.
+//! For every model of the set, in one process per tool and run, the two tools run in turn
+//! (zkonnx, then EZKL), each through its whole pipeline with default settings and calibration
+//! on the model's input (`zkonnx run --json`; `benches/ezkl/run.py` for EZKL). It records each
+//! phase's seconds, peak RSS, proof size, logrows and the largest absolute error of the
+//! dequantized outputs against float inference (the `expected.json` beside each model, from
+//! onnx's reference evaluator), then writes `docs/benchmarks.md` and `docs/benchmarks.json`.
+//!
+//! SRS generation is not timed for either tool: zkonnx's development SRS is generated into its
+//! cache before the first model, EZKL's `gen_srs` runs outside the timed phases.
+//!
+//! Environment: `ZKONNX_BENCH_ONLY=name,name` restricts the set; `ZKONNX_BENCH_TIMEOUT` (seconds,
+//! default 1800) and `ZKONNX_BENCH_MAX_RSS_GB` (default 16) stop a run that would take the
+//! machine down, and the table says so.
+
+#![expect(clippy::print_stdout, reason = "a bench binary reports on stdout")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use zkonnx_benches::{binary, cores, max_abs_error, root, run_guarded, Limits};
+
+/// One benchmark model: its name, ONNX file, input and float outputs.
+struct Model {
+    name: String,
+    onnx: PathBuf,
+    input: PathBuf,
+    expected: PathBuf,
+}
+
+fn model_set() -> Result<Vec<Model>> {
+    let r = root();
+    let mut set = Vec::new();
+    let dir = |name: &str, d: PathBuf| Model {
+        name: name.to_string(),
+        onnx: d.join("model.onnx"),
+        input: d.join("input.json"),
+        expected: d.join("expected.json"),
+    };
+    let mut tiny: Vec<PathBuf> = std::fs::read_dir(r.join("fixtures/tiny"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "onnx"))
+        .collect();
+    tiny.sort();
+    for p in tiny {
+        let stem = p.file_stem().and_then(|s| s.to_str()).context("fixture name")?.to_string();
+        let d = p.parent().context("fixture dir")?;
+        set.push(Model {
+            input: d.join(format!("{stem}.input.json")),
+            expected: d.join(format!("{stem}.expected.json")),
+            onnx: p.clone(),
+            name: format!("tiny/{stem}"),
+        });
+    }
+    for f in ["mlp", "lenet", "digits_cnn"] {
+        set.push(dir(f, r.join("fixtures").join(f)));
+    }
+    for b in ["mlp784", "lenet5", "cnn_large"] {
+        set.push(dir(b, r.join("benches/models").join(b)));
+    }
+    if let Ok(only) = std::env::var("ZKONNX_BENCH_ONLY") {
+        let keep: Vec<&str> = only.split(',').collect();
+        set.retain(|m| keep.contains(&m.name.as_str()));
+    }
+    Ok(set)
+}
+
+/// One tool's run of one model: its JSON line, or why there is none.
+fn run_tool(cmd: Command, what: &str, limits: &Limits) -> Result<Value, String> {
+    let out = run_guarded(cmd, limits).map_err(|e| format!("{e:#}"))?;
+    let line = out.stdout.lines().rev().find(|l| l.starts_with('{')).ok_or_else(|| {
+        let err = out.stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
+        format!("{what} failed: {}", err.trim())
+    })?;
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("{what}: bad JSON line: {e}"))?;
+    if v["ok"] != true {
+        return Err(format!("{what}: the proof did not verify"));
+    }
+    Ok(v)
+}
+
+fn zkonnx_cmd(bin: &Path, m: &Model, out: &Path) -> Command {
+    let mut c = Command::new(bin);
+    c.args(["run", "--json", "-M"]).arg(&m.onnx).arg("-D").arg(&m.input).arg("--out").arg(out);
+    c
+}
+
+fn ezkl_cmd(python: &Path, m: &Model, out: &Path, srs: &Path) -> Command {
+    let mut c = Command::new(python);
+    c.arg(root().join("benches/ezkl/run.py")).arg(&m.onnx).arg(&m.input).arg(out).arg(srs);
+    c
+}
+
+fn fill_srs_cache(bin: &Path, max_k: u32) -> Result<()> {
+    for k in (9..=max_k).rev() {
+        let o = Command::new(bin).args(["srs", "gen", "--logrows", &k.to_string()]).output()?;
+        if !o.status.success() {
+            bail!("zkonnx srs gen --logrows {k}: {}", String::from_utf8_lossy(&o.stderr));
+        }
+    }
+    Ok(())
+}
+
+/// A cell: `value (ratio)` where both tools have the figure.
+fn ratio_cell(z: Option<f64>, e: Option<f64>, digits: usize) -> String {
+    match (z, e) {
+        (Some(z), Some(e)) if e > 0.0 => format!("{z:.digits$} / {e:.digits$} ({:.2}×)", z / e),
+        (Some(z), _) => format!("{z:.digits$} / –"),
+        _ => "–".into(),
+    }
+}
+
+struct Row {
+    name: String,
+    zk: Result<Value, String>,
+    ez: Result<Value, String>,
+    err_zk: Option<f64>,
+    err_ez: Option<f64>,
+}
+
+fn verdicts(r: &Row) -> String {
+    let (Ok(z), Ok(e)) = (&r.zk, &r.ez) else {
+        return match (&r.zk, &r.ez) {
+            (Err(z), _) => format!("zkonnx: {z}"),
+            (_, Err(e)) => format!("EZKL: {e}"),
+            _ => String::new(),
+        };
+    };
+    let f = |v: &Value, p: &str| v["phases"][p].as_f64().unwrap_or(f64::NAN);
+    let mut missed = Vec::new();
+    if f(z, "prove") > 0.3 * f(e, "prove") {
+        missed.push("prove > 0.3×");
+    }
+    if f(z, "setup") > 0.3 * f(e, "setup") {
+        missed.push("setup > 0.3×");
+    }
+    if z["peak_rss_mb"].as_f64() > e["peak_rss_mb"].as_f64().map(|m| m * 0.5) {
+        missed.push("memory > 0.5×");
+    }
+    if r.err_zk > r.err_ez {
+        missed.push("error > EZKL's");
+    }
+    if missed.is_empty() {
+        "all targets met".into()
+    } else {
+        format!("missed: {}", missed.join(", "))
+    }
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut t = String::from(
+        "| model | logrows | setup s | prove s | witness s | verify s | settings+compile s | peak RSS MiB | \
+         proof bytes | max abs error | targets |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let (z, e) = (r.zk.as_ref().ok(), r.ez.as_ref().ok());
+        let ph = |v: Option<&Value>, p: &str| v.and_then(|v| v["phases"][p].as_f64());
+        let sc = |v: Option<&Value>| Some(ph(v, "settings")? + ph(v, "compile")?);
+        let num = |v: Option<&Value>, f: &str| v.and_then(|v| v[f].as_f64());
+        let logrows = format!(
+            "{} / {}",
+            z.map_or("–".into(), |v| v["logrows"].to_string()),
+            e.map_or("–".into(), |v| v["logrows"].to_string())
+        );
+        t += &format!(
+            "| {} | {logrows} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            r.name,
+            ratio_cell(ph(z, "setup"), ph(e, "setup"), 2),
+            ratio_cell(ph(z, "prove"), ph(e, "prove"), 2),
+            ratio_cell(ph(z, "witness"), ph(e, "witness"), 3),
+            ratio_cell(ph(z, "verify"), ph(e, "verify"), 3),
+            ratio_cell(sc(z), sc(e), 2),
+            ratio_cell(num(z, "peak_rss_mb"), num(e, "peak_rss_mb"), 0),
+            ratio_cell(num(z, "proof_bytes"), num(e, "proof_bytes"), 0),
+            ratio_cell(r.err_zk, r.err_ez, 4),
+            verdicts(r),
+        );
+    }
+    t
+}
+
+fn main() -> Result<()> {
+    let bin = binary()?;
+    let python = root().join("benches/.venv/bin/python");
+    if !python.exists() {
+        bail!("{} not found: run `bash scripts/bench-vs-ezkl.sh`, which installs EZKL", python.display());
+    }
+    let limits = Limits::from_env()?;
+    let work = std::env::temp_dir().join("zkonnx-vs-ezkl");
+    let ezkl_srs = work.join("ezkl-srs");
+    fill_srs_cache(&bin, 22).context("filling zkonnx's SRS cache")?;
+    let mut rows = Vec::new();
+    for m in model_set()? {
+        let expected: Value = serde_json::from_slice(&std::fs::read(&m.expected)?)?;
+        let (zdir, edir) = (work.join("zkonnx").join(&m.name), work.join("ezkl").join(&m.name));
+        for d in [&zdir, &edir] {
+            let _ = std::fs::remove_dir_all(d); // fresh keys: no run reuses another's
+        }
+        let zk = run_tool(zkonnx_cmd(&bin, &m, &zdir), "zkonnx", &limits);
+        let ez = run_tool(ezkl_cmd(&python, &m, &edir, &ezkl_srs), "EZKL", &limits);
+        let err = |r: &Result<Value, String>| r.as_ref().ok().and_then(|v| max_abs_error(&v["outputs"], &expected["outputs"]));
+        let row = Row { err_zk: err(&zk), err_ez: err(&ez), name: m.name, zk, ez };
+        println!("{}", table(std::slice::from_ref(&row)).lines().last().unwrap_or_default());
+        rows.push(row);
+    }
+    let json: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let side = |v: &Result<Value, String>, err: Option<f64>| match v {
+                Ok(v) => json!({ "ok": true, "run": v, "max_abs_error": err }),
+                Err(e) => json!({ "ok": false, "error": e }),
+            };
+            json!({ "model": r.name, "zkonnx": side(&r.zk, r.err_zk), "ezkl": side(&r.ez, r.err_ez) })
+        })
+        .collect();
+    let doc = format!(
+        "# zkonnx vs EZKL\n\nGenerated by `bash scripts/bench-vs-ezkl.sh` (`cargo bench -p zkonnx-benches --bench \
+         vs_ezkl`): one run of each tool per model, in turn, each in its own process, on one machine \
+         ({} cores). EZKL {} with its default settings and `resources` calibration; zkonnx `run` with its \
+         defaults. Each cell is `zkonnx / EZKL (ratio)`. Targets: prove and setup ≤ 0.3×, peak memory ≤ \
+         0.5×, error ≤ EZKL's. Errors are the largest absolute difference of the dequantized outputs from \
+         float inference (onnx's reference evaluator). SRS generation is not timed for either tool.\n\n{}",
+        cores(),
+        ezkl_version(&python),
+        table(&rows)
+    );
+    std::fs::create_dir_all(root().join("docs"))?;
+    std::fs::write(root().join("docs/benchmarks.md"), doc)?;
+    std::fs::write(root().join("docs/benchmarks.json"), serde_json::to_vec_pretty(&json)?)?;
+    println!("wrote docs/benchmarks.md and docs/benchmarks.json");
+    Ok(())
+}
+
+fn ezkl_version(python: &Path) -> String {
+    Command::new(python)
+        .args(["-c", "import ezkl; print(ezkl.__version__)"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "?".into())
+}
