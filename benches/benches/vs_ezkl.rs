@@ -13,7 +13,7 @@
 //! cache before the first model, EZKL's `gen_srs` runs outside the timed phases.
 //!
 //! Environment: `ZKONNX_BENCH_ONLY=name,name` restricts the set; `ZKONNX_BENCH_TIMEOUT` (seconds,
-//! default 1800) and `ZKONNX_BENCH_MAX_RSS_GB` (default 16) stop a run that would take the
+//! default 900) and `ZKONNX_BENCH_MAX_RSS_GB` (default 16) stop a run that would take the
 //! machine down, and the table says so.
 
 #![expect(clippy::print_stdout, reason = "a bench binary reports on stdout")]
@@ -203,7 +203,9 @@ fn main() -> Result<()> {
         }
         let zk = run_tool(zkonnx_cmd(&bin, &m, &zdir), "zkonnx", &limits);
         let ez = run_tool(ezkl_cmd(&python, &m, &edir, &ezkl_srs), "EZKL", &limits);
-        let err = |r: &Result<Value, String>| r.as_ref().ok().and_then(|v| max_abs_error(&v["outputs"], &expected["outputs"]));
+        let err = |r: &Result<Value, String>| {
+            r.as_ref().ok().and_then(|v| max_abs_error(&v["outputs"], &expected["outputs"]))
+        };
         let row = Row { err_zk: err(&zk), err_ez: err(&ez), name: m.name, zk, ez };
         println!("{}", table(std::slice::from_ref(&row)).lines().last().unwrap_or_default());
         rows.push(row);

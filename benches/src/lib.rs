@@ -39,14 +39,14 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// From `ZKONNX_BENCH_TIMEOUT` (seconds, default 1800) and `ZKONNX_BENCH_MAX_RSS_GB`
+    /// From `ZKONNX_BENCH_TIMEOUT` (seconds, default 900) and `ZKONNX_BENCH_MAX_RSS_GB`
     /// (default 16).
     pub fn from_env() -> Result<Self> {
         let var = |name: &str, default: f64| -> Result<f64> {
             std::env::var(name).map_or(Ok(default), |v| v.parse().with_context(|| format!("{name}={v}")))
         };
         Ok(Self {
-            timeout: Duration::from_secs_f64(var("ZKONNX_BENCH_TIMEOUT", 1800.0)?),
+            timeout: Duration::from_secs_f64(var("ZKONNX_BENCH_TIMEOUT", 900.0)?),
             max_rss_mb: var("ZKONNX_BENCH_MAX_RSS_GB", 16.0)? * 1024.0,
         })
     }
@@ -95,10 +95,7 @@ pub fn run_guarded(mut cmd: Command, limits: &Limits) -> Result<Output> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let output = Output {
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    };
+    let output = Output { stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() };
     match stopped {
         Some(why) => bail!(why),
         None => Ok(output),

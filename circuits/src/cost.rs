@@ -77,7 +77,11 @@ impl Shape {
 
     /// Columns read at every point of the extended domain when the quotient is evaluated.
     pub fn extended_columns(&self) -> usize {
-        self.advice_columns + self.fixed_columns + self.instance_columns + 3 * self.lookups + 2 * self.permutation_columns
+        self.advice_columns
+            + self.fixed_columns
+            + self.instance_columns
+            + 3 * self.lookups
+            + 2 * self.permutation_columns
     }
 
     /// The regressors of the prove-time model, in seconds per coefficient: (MSM points,
@@ -124,10 +128,15 @@ fn dot<const N: usize>(a: &[f64; N], b: &[f64; N]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Seconds per unit of [`Shape::time_terms`], fitted by the `layouts` bench on 2 cores.
+/// Seconds per unit of [`Shape::time_terms`] on 2 cores. Their ratios decide the optimizer's
+/// choice. First estimates, checked against measured runs (`docs/layouts.md`); the `layouts`
+/// bench prints a least-squares fit of its runs next to these to refine them.
 pub const PROVE_SECONDS: [f64; 3] = [0.2, 0.004, 0.01];
-/// MiB per unit of [`Shape::memory_terms`], fitted by the `layouts` bench.
-pub const MEMORY_WEIGHTS: [f64; 2] = [1.0, 1.0];
+/// MiB per unit of [`Shape::memory_terms`], set from the measured peaks of every fixture model
+/// (`cargo test --release -p zkonnx-cli --test memory -- --nocapture` prints estimate and peak:
+/// 0.95-1.25x at k 9-15). Large circuits come out over-estimated (about 1.5-2x at k 18-19 on
+/// `benches/models/cnn_large`), which errs on the side of refusing.
+pub const MEMORY_WEIGHTS: [f64; 2] = [0.8, 0.8];
 /// Resident memory of the process before any circuit work (binary, allocator, model), MiB.
 pub const BASE_MB: f64 = 40.0;
 
@@ -172,13 +181,78 @@ pub fn choose_layout(
             Err(e) => last_err = Some(e),
         }
     }
-    let chosen = candidates
-        .iter()
-        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.lanes.cmp(&b.0.lanes)))
-        .map(|(s, _)| *s);
+    let chosen = candidates.iter().min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.lanes.cmp(&b.0.lanes))).map(|(s, _)| *s);
     match (chosen, last_err) {
         (Some(chosen), _) => Ok(LayoutChoice { chosen, candidates }),
         (None, Some(e)) => Err(e),
         (None, None) => Err(CircuitError::NoLayout { max_k, max_lanes }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use zkonnx_ir::Visibility;
+
+    use super::*;
+    use crate::model::tests::{every_op_graph, params};
+    use crate::{min_k, rows_needed, ADVICE_PER_LANE, LOOKUPS_PER_LANE};
+
+    /// The params of `every_op_graph` (it looks functions up).
+    fn base() -> CircuitParams {
+        CircuitParams {
+            function_table: true,
+            ..params(8, 1, Visibility::Private, Visibility::Public, Visibility::Fixed)
+        }
+    }
+
+    #[test]
+    fn shapes_count_what_the_constraint_system_has() {
+        let g = every_op_graph();
+        for lanes in [1, 3] {
+            let mut p = CircuitParams { lanes, ..base() };
+            p.k = min_k(&g, &p);
+            let s = Shape::of(&g, &p).expect("shape");
+            assert_eq!((s.k, s.lanes, s.rows), (p.k, lanes, rows_needed(&g, &p)));
+            assert_eq!(s.advice_columns, ADVICE_PER_LANE * lanes);
+            assert_eq!(s.lookups, (LOOKUPS_PER_LANE + 1) * lanes, "with the function lookup");
+            assert_eq!((s.degree, s.extension(), s.instance_columns), (5, 4, 1));
+            // every advice column and the instance column take part in copy constraints
+            assert!(s.permutation_columns > s.advice_columns);
+            assert!(s.predicted_prove_seconds() > 0.0 && s.predicted_prove_mb() > s.predicted_setup_mb());
+        }
+    }
+
+    #[test]
+    fn a_wider_or_taller_circuit_is_predicted_to_cost_more() {
+        let at = |lanes, k| Shape::with_rows(&CircuitParams { lanes, k, ..base() }, 10);
+        assert!(at(2, 10).predicted_prove_seconds() > at(1, 10).predicted_prove_seconds());
+        assert!(at(1, 11).predicted_prove_seconds() > at(1, 10).predicted_prove_seconds());
+        assert!(at(2, 10).predicted_prove_mb() > at(1, 10).predicted_prove_mb());
+        assert!(at(1, 11).predicted_prove_mb() > at(1, 10).predicted_prove_mb());
+    }
+
+    #[test]
+    fn the_optimizer_weighs_every_width_and_keeps_the_cheapest_prediction() {
+        let g = every_op_graph();
+        let choice = choose_layout(&g, &base(), 16, 26).expect("a layout");
+        assert_eq!(choice.candidates.len(), 16);
+        let best = choice.candidates.iter().map(|c| c.1).fold(f64::INFINITY, f64::min);
+        let chosen = choice.candidates.iter().find(|c| c.0 == choice.chosen).expect("chosen is a candidate");
+        assert_eq!(chosen.1, best);
+        for (s, _) in &choice.candidates {
+            let p = CircuitParams { lanes: s.lanes, ..base() };
+            assert_eq!(s.k, min_k(&g, &p), "each width at its smallest k");
+        }
+        // a tiny graph sits on the table's floor at every width: one lane is cheapest
+        assert_eq!(choice.chosen.lanes, 1);
+        let naive = choice.minimal_k().expect("candidates");
+        assert_eq!((naive.k, naive.lanes), (choice.chosen.k, 16), "minimal k, widest on ties");
+    }
+
+    #[test]
+    fn no_width_that_fits_is_an_error_naming_the_bound() {
+        let g = every_op_graph();
+        let err = choose_layout(&g, &base(), 16, 8).expect_err("k = 8 cannot hold a 2^8 table and the layout");
+        assert_eq!(err, CircuitError::NoLayout { max_k: 8, max_lanes: 16 });
     }
 }

@@ -46,8 +46,11 @@ impl ModelConfig {
         let dot = lanes.iter().map(|&c| DotConfig::configure(meta, c)).collect();
         let arith = lanes.iter().map(|&c| ArithConfig::configure(meta, c)).collect();
         let rescale: Vec<RescaleConfig> = lanes.iter().map(|&c| RescaleConfig::configure(meta, c, &table)).collect();
-        let relu_max =
-            lanes.iter().zip(&rescale).map(|(&c, r): (_, &RescaleConfig)| ReluMaxConfig::configure(meta, c, &table, r.q)).collect();
+        let relu_max = lanes
+            .iter()
+            .zip(&rescale)
+            .map(|(&c, r): (_, &RescaleConfig)| ReluMaxConfig::configure(meta, c, &table, r.q))
+            .collect();
         let func = params.function_table.then(|| {
             let t = FuncTableConfig::configure(meta);
             (t, lanes.iter().map(|&c| FuncConfig::configure(meta, c, &t)).collect())

@@ -19,7 +19,13 @@ fn zkonnx(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
 }
 
 /// `zkonnx run --json` on a fixture: its JSON line.
-fn run(model: &str, input: &str, out: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Result<serde_json::Value, String> {
+fn run(
+    model: &str,
+    input: &str,
+    out: &Path,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> Result<serde_json::Value, String> {
     let (m, i) = (fixture(model), fixture(input));
     let mut args = vec!["run", "--json", "-M", m.to_str().unwrap(), "-D", i.to_str().unwrap()];
     args.extend(["--out", out.to_str().unwrap()]);
@@ -64,7 +70,8 @@ fn runs_above_the_memory_limit_are_refused_unless_forced() {
     assert_eq!(line["ok"], true);
 
     let p = |f: &str| out.path().join(f).to_str().unwrap().to_string();
-    let prove = ["prove", "-C", &p("model.compiled"), "--pk", &p("pk.key"), "-W", &p("witness.json"), "-O", &p("p2.json")];
+    let prove =
+        ["prove", "-C", &p("model.compiled"), "--pk", &p("pk.key"), "-W", &p("witness.json"), "-O", &p("p2.json")];
     let o = zkonnx(&prove, &tight);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("proving needs an estimated"), "{err}");

@@ -68,7 +68,11 @@ fn the_allow_list_matches_the_module_docs() {
     for c in &cells {
         let allowed = unconstrained(c, |col| value(c, col)).is_some();
         match (c.kind, c.column) {
-            (JobKind::Rescale, _) | (JobKind::Arith, 0..=2) | (JobKind::Max, 0..=3) | (JobKind::Lookup, 0..=3) | (_, 4)
+            (JobKind::Rescale, _)
+            | (JobKind::Arith, 0..=2)
+            | (JobKind::Max, 0..=3)
+            | (JobKind::Lookup, 0..=3)
+            | (_, 4)
                 if c.kind != JobKind::Constant =>
             {
                 assert_eq!(allowed, !c.assigned, "{c:?}");
