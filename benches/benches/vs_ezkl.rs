@@ -9,8 +9,8 @@
 //! dequantized outputs against float inference (the `expected.json` beside each model, from
 //! onnx's reference evaluator), then writes `docs/benchmarks.md` and `docs/benchmarks.json`.
 //!
-//! SRS generation is not timed for either tool: zkonnx's development SRS (k 9 to 20, which covers
-//! every model of the set) is generated into its cache before the first model, EZKL's `gen_srs`
+//! Preparing the SRS is not timed for either tool: `zkonnx run` loads (or generates into its
+//! cache, and reduces) the development SRS between its compile and setup phases, EZKL's `gen_srs`
 //! runs outside the timed phases.
 //!
 //! Environment: `ZKONNX_BENCH_ONLY=name,name` restricts the set; `ZKONNX_BENCH_TIMEOUT` (seconds,
@@ -95,16 +95,6 @@ fn ezkl_cmd(python: &Path, m: &Model, out: &Path, srs: &Path) -> Command {
     let mut c = Command::new(python);
     c.arg(root().join("benches/ezkl/run.py")).arg(&m.onnx).arg(&m.input).arg(out).arg(srs);
     c
-}
-
-fn fill_srs_cache(bin: &Path, max_k: u32) -> Result<()> {
-    for k in (9..=max_k).rev() {
-        let o = Command::new(bin).args(["srs", "gen", "--logrows", &k.to_string()]).output()?;
-        if !o.status.success() {
-            bail!("zkonnx srs gen --logrows {k}: {}", String::from_utf8_lossy(&o.stderr));
-        }
-    }
-    Ok(())
 }
 
 /// A cell: `value (ratio)` where both tools have the figure.
@@ -194,7 +184,6 @@ fn main() -> Result<()> {
     let limits = Limits::from_env()?;
     let work = std::env::temp_dir().join("zkonnx-vs-ezkl");
     let ezkl_srs = work.join("ezkl-srs");
-    fill_srs_cache(&bin, 20).context("filling zkonnx's SRS cache")?;
     let mut rows = Vec::new();
     for m in model_set()? {
         let expected: Value = serde_json::from_slice(&std::fs::read(&m.expected)?)?;
