@@ -185,7 +185,7 @@ fn every_tiny_fixture_verifies_on_the_data_verifier() {
     }
 }
 
-/// A wide circuit (12 lanes: 60 advice columns, 48 lookups): the reference verifier is far
+/// A wide circuit (12 lanes: 60 advice columns, 24 lookups): the reference verifier is far
 /// over EIP-170, the data verifier (its key data in two data contracts) deploys on a chain with
 /// the limit, accepts the proof and refuses tampered ones cleanly, in agreement with the native
 /// verifier.
