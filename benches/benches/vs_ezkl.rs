@@ -223,7 +223,9 @@ fn measure(python: &Path) -> Result<Vec<Row>> {
         }
         let zk = run_tool(zkonnx_cmd(&bin, &m, &zdir), "zkonnx", &limits);
         let ez = run_tool(ezkl_cmd(python, &m, &edir, &ezkl_srs), "EZKL", &limits);
-        let err = |r: &Result<Value, String>| r.as_ref().ok().and_then(|v| max_abs_error(&v["outputs"], &expected["outputs"]));
+        let err = |r: &Result<Value, String>| {
+            r.as_ref().ok().and_then(|v| max_abs_error(&v["outputs"], &expected["outputs"]))
+        };
         let row = Row { err_zk: err(&zk), err_ez: err(&ez), name: m.name, zk, ez };
         println!("{}", table(std::slice::from_ref(&row)).lines().last().unwrap_or_default());
         rows.push(row);
@@ -236,7 +238,9 @@ fn rows_to_json(rows: &[Row]) -> Vec<Value> {
         Ok(v) => json!({ "ok": true, "run": v, "max_abs_error": err }),
         Err(e) => json!({ "ok": false, "error": e }),
     };
-    rows.iter().map(|r| json!({ "model": r.name, "zkonnx": side(&r.zk, r.err_zk), "ezkl": side(&r.ez, r.err_ez) })).collect()
+    rows.iter()
+        .map(|r| json!({ "model": r.name, "zkonnx": side(&r.zk, r.err_zk), "ezkl": side(&r.ez, r.err_ez) }))
+        .collect()
 }
 
 fn rows_from_json(v: &Value) -> Result<Vec<Row>> {
