@@ -129,9 +129,12 @@ fn dot<const N: usize>(a: &[f64; N], b: &[f64; N]) -> f64 {
 }
 
 /// Seconds per unit of [`Shape::time_terms`] on 2 cores. Their ratios decide the optimizer's
-/// choice. First estimates, checked against measured runs (`docs/layouts.md`); the `layouts`
-/// bench prints a least-squares fit of its runs next to these to refine them.
-pub const PROVE_SECONDS: [f64; 3] = [0.2, 0.004, 0.01];
+/// choice (first estimates, compared with measured runs in `docs/layouts.md`; the `layouts`
+/// bench prints a least-squares fit of its runs to refine them). Their common scale only sets
+/// the predicted seconds: it puts the predictions within 0.6-1.4x of the 14 measured prove
+/// times at k >= 12 in `docs/benchmarks.json` (up to 4x low below that, where fixed overheads
+/// the model does not count dominate).
+pub const PROVE_SECONDS: [f64; 3] = [2.5, 0.05, 0.125];
 /// MiB per unit of [`Shape::memory_terms`], set from the measured peaks of every fixture model
 /// (`cargo test --release -p zkonnx-cli --test memory -- --nocapture` prints estimate and peak:
 /// 0.95-1.25x at k 9-15). Large circuits come out over-estimated (about 1.5-2x at k 18-19 on

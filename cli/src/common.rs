@@ -234,9 +234,7 @@ pub(crate) enum MemoryStep {
 /// The predicted peak memory of `step` for these settings, in MiB (the cost model of
 /// `zkonnx_circuits::cost`, from the circuit's shape and the layout's rows).
 pub(crate) fn estimated_peak_mb(settings: &Settings, step: MemoryStep) -> f64 {
-    let mut params = CircuitParams::from_settings(settings);
-    params.k = settings.run_args.logrows;
-    let shape = Shape::with_rows(&params, settings.model.rows_used);
+    let shape = Shape::with_rows(&CircuitParams::from_settings(settings), settings.model.rows_used);
     match step {
         MemoryStep::Setup => shape.predicted_setup_mb(),
         MemoryStep::Prove => shape.predicted_prove_mb(),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use zkonnx_circuits::cost::{choose_layout, Shape};
-use zkonnx_circuits::CircuitParams;
+use zkonnx_circuits::{CircuitError, CircuitParams};
 use zkonnx_compiler::OnnxModel;
 use zkonnx_ir::{LayoutInfo, RunArgs, Settings};
 use zkonnx_verifier::{read_json, write_json, CompiledModel, JsonArtifact};
@@ -46,7 +46,7 @@ pub(crate) fn compile_model(model: &OnnxModel, mut settings: Settings) -> Result
     let graph = zkonnx_compiler::compile(model, &settings.run_args)?;
     let params = CircuitParams::for_graph(&settings.run_args, &graph);
     let rows = zkonnx_circuits::rows_needed(&graph, &params);
-    let min_k = zkonnx_circuits::min_k(&graph, &params);
+    let min_k = zkonnx_circuits::min_k_for_rows(&graph, &params, rows);
     check_k(min_k, rows, settings.run_args.lookup_bits)?;
     if settings.run_args.logrows < min_k {
         anyhow::bail!(
@@ -56,8 +56,7 @@ pub(crate) fn compile_model(model: &OnnxModel, mut settings: Settings) -> Result
             settings.run_args.logrows
         );
     }
-    let k_params = CircuitParams { k: settings.run_args.logrows, ..params.clone() };
-    let shape = Shape::with_rows(&k_params, rows);
+    let shape = Shape::with_rows(&params, rows);
     let chosen_by = settings.model.layout.as_ref().map_or_else(|| "flags".to_string(), |l| l.chosen_by.clone());
     let info = &mut settings.model;
     info.layout = Some(layout_info(&shape, chosen_by));
@@ -106,14 +105,19 @@ pub(crate) fn fit_layout(model: &OnnxModel, args: &mut RunArgs, policy: LayoutPo
     let graph = zkonnx_compiler::compile(model, args)?;
     let params = CircuitParams::for_graph(args, &graph);
     if policy == LayoutPolicy::Optimize {
-        if let Ok(choice) = choose_layout(&graph, &params, 16, MAX_LOGROWS) {
-            args.lanes = choice.chosen.lanes;
-            args.logrows = choice.chosen.k;
-            return Ok(layout_info(&choice.chosen, "optimizer".into()));
-        }
-        // nothing fits: report the smallest k the widest layout needs
-        args.lanes = 16;
-        return fit_layout(model, args, LayoutPolicy::KeepLanes);
+        return match choose_layout(&graph, &params, 16, MAX_LOGROWS) {
+            Ok(choice) => {
+                args.lanes = choice.chosen.lanes;
+                args.logrows = choice.chosen.k;
+                Ok(layout_info(&choice.chosen, "optimizer".into()))
+            }
+            // nothing fits: report the smallest k the widest layout needs
+            Err(CircuitError::NoLayout { .. }) => {
+                args.lanes = 16;
+                fit_layout(model, args, LayoutPolicy::KeepLanes)
+            }
+            Err(e) => Err(e.into()),
+        };
     }
     let rows = zkonnx_circuits::rows_needed(&graph, &params);
     args.logrows = zkonnx_circuits::min_k_for_rows(&graph, &params, rows);

@@ -181,10 +181,7 @@ pub(crate) fn pipeline(
         proof_bytes: proof.proof_bytes()?.len(),
         peak_rss_mb: peak_rss_mb(),
         estimated_peak_mb,
-        shape: Shape::with_rows(
-            &CircuitParams { k, ..CircuitParams::from_settings(&settings) },
-            settings.model.rows_used,
-        ),
+        shape: Shape::with_rows(&CircuitParams::from_settings(&settings), settings.model.rows_used),
         layout_chosen_by: settings.model.layout.as_ref().map_or_else(String::new, |l| l.chosen_by.clone()),
         reused,
         error: verdict.err().map(|e| e.to_string()),
