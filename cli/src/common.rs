@@ -168,14 +168,14 @@ impl Phase {
 
 /// Peak resident memory of this process in MiB (Linux `VmHWM`; 0 elsewhere).
 pub(crate) fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    proc_mb("/proc/self/status", "VmHWM:").unwrap_or(0.0)
+}
+
+/// A `key: N kB` line of a `/proc` file, in MiB.
+fn proc_mb(file: &str, key: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|kb| kb / 1024.0)
 }
 
 /// A verifying key with the settings it must belong to and the SRS to check against: the
@@ -215,10 +215,7 @@ impl VkArgs {
 /// limit) leaves; `None` when none of them is known.
 pub(crate) fn available_mb() -> Option<f64> {
     let env = std::env::var("ZKONNX_MAX_MEMORY_MB").ok().and_then(|v| v.parse::<f64>().ok());
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok().and_then(|info| {
-        let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-        line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|kb| kb / 1024.0)
-    });
+    let meminfo = proc_mb("/proc/meminfo", "MemAvailable:");
     let read = |f: &str| std::fs::read_to_string(format!("/sys/fs/cgroup/{f}")).ok()?.trim().parse::<f64>().ok();
     let cgroup = read("memory.max").map(|max| (max - read("memory.current").unwrap_or(0.0)) / (1024.0 * 1024.0));
     [env, meminfo, cgroup].into_iter().flatten().reduce(f64::min)
