@@ -137,8 +137,8 @@ fn dot<const N: usize>(a: &[f64; N], b: &[f64; N]) -> f64 {
 pub const PROVE_SECONDS: [f64; 3] = [2.5, 0.05, 0.125];
 /// MiB per unit of [`Shape::memory_terms`], set from the measured peaks of every fixture model
 /// (`cargo test --release -p zkonnx-cli --test memory -- --nocapture` prints estimate and peak:
-/// 0.95-1.25x at k 9-15). Large circuits come out over-estimated (about 1.5-2x at k 18-19 on
-/// `benches/models/cnn_large`), which errs on the side of refusing.
+/// 0.89-1.32x at k 9-15). On `benches/models/cnn_large` (10 lanes, k 18) it predicts 10.9 GiB
+/// against 9.2 GiB measured (`docs/benchmarks.json`).
 pub const MEMORY_WEIGHTS: [f64; 2] = [0.8, 0.8];
 /// Resident memory of the process before any circuit work (binary, allocator, model), MiB.
 pub const BASE_MB: f64 = 40.0;
