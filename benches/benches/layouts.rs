@@ -18,9 +18,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
-use serde_json::Value;
-use zkonnx_benches::{binary, cores, root, run_guarded, Limits};
+use anyhow::{Context, Result};
+use zkonnx_benches::{binary, cores, root, run_tool, Limits};
 use zkonnx_circuits::cost::{Shape, BASE_MB, MEMORY_WEIGHTS, PROVE_SECONDS};
 
 const WIDTHS: &[usize] = &[1, 2, 4, 8, 16];
@@ -59,13 +58,8 @@ fn run(bin: &Path, model: &str, input: &str, lanes: Option<usize>, limits: &Limi
     if let Some(l) = lanes {
         c.args(["--lanes", &l.to_string()]);
     }
-    let o = run_guarded(c, limits)?;
-    let line = o.stdout.lines().rev().find(|l| l.starts_with('{')).with_context(|| format!("{model}: {}", o.stderr))?;
-    println!("{model} lanes {lanes:?}: {line}"); // every run as it ends: a long bench keeps its data
-    let v: Value = serde_json::from_str(line)?;
-    if v["ok"] != true {
-        bail!("{model}: the proof did not verify");
-    }
+    let v = run_tool(c, model, limits).map_err(anyhow::Error::msg)?;
+    println!("{model} lanes {lanes:?}: {v}"); // every run as it ends: a long bench keeps its data
     let f = |p: &str| v["phases"][p].as_f64().unwrap_or(f64::NAN);
     Ok(Run {
         shape: serde_json::from_value(v["shape"].clone()).context("the run's shape")?,

@@ -25,7 +25,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
-use zkonnx_benches::{binary, cores, max_abs_error, root, run_guarded, Limits};
+use zkonnx_benches::{binary, cores, max_abs_error, root, run_tool, Limits};
 
 /// One benchmark model: its name, ONNX file, input and float outputs.
 struct Model {
@@ -70,20 +70,6 @@ fn model_set() -> Result<Vec<Model>> {
         set.retain(|m| keep.contains(&m.name.as_str()));
     }
     Ok(set)
-}
-
-/// One tool's run of one model: its JSON line, or why there is none.
-fn run_tool(cmd: Command, what: &str, limits: &Limits) -> Result<Value, String> {
-    let out = run_guarded(cmd, limits).map_err(|e| format!("{e:#}"))?;
-    let line = out.stdout.lines().rev().find(|l| l.starts_with('{')).ok_or_else(|| {
-        let err = out.stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
-        format!("{what} failed: {}", err.trim())
-    })?;
-    let v: Value = serde_json::from_str(line).map_err(|e| format!("{what}: bad JSON line: {e}"))?;
-    if v["ok"] != true {
-        return Err(format!("{what}: the proof did not verify"));
-    }
-    Ok(v)
 }
 
 fn zkonnx_cmd(bin: &Path, m: &Model, out: &Path) -> Command {

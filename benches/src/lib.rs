@@ -102,6 +102,22 @@ pub fn run_guarded(mut cmd: Command, limits: &Limits) -> Result<Output> {
     }
 }
 
+/// Runs one benchmarked tool (`what` names it in errors) and returns the last JSON line it
+/// printed, the shape of `zkonnx run --json`; an error says why there is none: the guard
+/// stopped it, it failed (its last stderr line), or its proof did not verify.
+pub fn run_tool(cmd: Command, what: &str, limits: &Limits) -> Result<Value, String> {
+    let out = run_guarded(cmd, limits).map_err(|e| format!("{e:#}"))?;
+    let line = out.stdout.lines().rev().find(|l| l.starts_with('{')).ok_or_else(|| {
+        let err = out.stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
+        format!("{what} failed: {}", err.trim())
+    })?;
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("{what}: bad JSON line: {e}"))?;
+    if v["ok"] != true {
+        return Err(format!("{what}: the proof did not verify"));
+    }
+    Ok(v)
+}
+
 /// Largest `|got - want|` over all outputs (flattened, in order), or `None` when the shapes
 /// differ or either side is not numeric.
 pub fn max_abs_error(got: &Value, want: &Value) -> Option<f64> {

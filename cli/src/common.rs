@@ -228,10 +228,15 @@ pub(crate) enum MemoryStep {
     Prove,
 }
 
+/// The circuit's shape as the settings describe it (params and the layout's rows).
+pub(crate) fn settings_shape(settings: &Settings) -> Shape {
+    Shape::with_rows(&CircuitParams::from_settings(settings), settings.model.rows_used)
+}
+
 /// The predicted peak memory of `step` for these settings, in MiB (the cost model of
-/// `zkonnx_circuits::cost`, from the circuit's shape and the layout's rows).
+/// `zkonnx_circuits::cost`).
 pub(crate) fn estimated_peak_mb(settings: &Settings, step: MemoryStep) -> f64 {
-    let shape = Shape::with_rows(&CircuitParams::from_settings(settings), settings.model.rows_used);
+    let shape = settings_shape(settings);
     match step {
         MemoryStep::Setup => shape.predicted_setup_mb(),
         MemoryStep::Prove => shape.predicted_prove_mb(),

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use zkonnx_circuits::cost::Shape;
-use zkonnx_circuits::CircuitParams;
 use zkonnx_compiler::{CalibrationTarget, OnnxModel};
 use zkonnx_ir::{ModelInfo, RunArgs, Settings};
 use zkonnx_verifier::keys::read_vk;
@@ -16,7 +15,9 @@ use crate::commands::prove::prove_witness;
 use crate::commands::settings::calibrated_settings;
 use crate::commands::setup::{reusable_keys, setup_keys, write_keys};
 use crate::commands::witness::make_witness;
-use crate::common::{check_memory, load_srs, peak_rss_mb, read_inputs, MemoryStep, Phase, RunArgsFlags};
+use crate::common::{
+    check_memory, load_srs, peak_rss_mb, read_inputs, settings_shape, MemoryStep, Phase, RunArgsFlags,
+};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct RunCmdArgs {
@@ -181,7 +182,7 @@ pub(crate) fn pipeline(
         proof_bytes: proof.proof_bytes()?.len(),
         peak_rss_mb: peak_rss_mb(),
         estimated_peak_mb,
-        shape: Shape::with_rows(&CircuitParams::from_settings(&settings), settings.model.rows_used),
+        shape: settings_shape(&settings),
         layout_chosen_by: settings.model.layout.as_ref().map_or_else(String::new, |l| l.chosen_by.clone()),
         reused,
         error: verdict.err().map(|e| e.to_string()),
