@@ -18,6 +18,7 @@ forbid circuits zkonnx-compiler zkonnx-verifier zkonnx-prover zkonnx-cli tract-o
 forbid verifier zkonnx-compiler zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
 forbid prover zkonnx-compiler zkonnx-cli tract-onnx tract-onnx-opl
 forbid verifier-contracts zkonnx-compiler zkonnx-circuits zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
+forbid gpu zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-verifier-contracts zkonnx-cli halo2_proofs tract-onnx tract-onnx-opl
 forbid benches zkonnx-cli
 [ $status -eq 0 ] && echo "crate map: no upward dependencies"
 exit $status

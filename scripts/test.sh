@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole zkonnx test suite, from a fresh clone: the dependency-direction check, formatting, every test
 # (optimized: proving at -O0 is unusable), and clippy with warnings as errors.
-# Needs a Rust toolchain, Node (>= 18) with npm, and Python 3 with venv: fixtures are committed, the dev SRS
+# Needs a Rust toolchain, Node (>= 18) with npm, Python 3 with venv, and gcc: fixtures are committed, the dev SRS
 # is generated and cached, the pinned JavaScript tools come from package-lock.json, and the pinned Python
 # packages (onnx, whose backend test models the conformance test runs) from fixtures/requirements.txt.
 set -euo pipefail
@@ -17,3 +17,12 @@ fixtures/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r 
 cargo fmt --all --check
 cargo test --release --workspace --locked
 cargo clippy --release --workspace --all-targets --locked -- -D warnings
+# the CUDA path, which the lines above never build: with the pinned nvcc from PyPI (no GPU needed), the
+# GPU engine (sppark MSM/NTT) is compiled and linked, and its GPU tests run (they skip loudly here);
+# the GPU prover (halo2-axiom-gpu, its own workspace) has its CUDA sources compiled and its Rust checked
+(
+  eval "$(bash scripts/cuda-toolkit.sh)"
+  cargo test --release --locked -p zkonnx-gpu --features cuda
+  cargo clippy --release --locked -p zkonnx-gpu --features cuda --all-targets -- -D warnings
+  cd gpu-prover && cargo clippy --release --locked -- -D warnings
+)

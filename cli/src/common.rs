@@ -124,6 +124,21 @@ pub(crate) fn load_srs(srs: Option<&Path>, k: u32) -> Result<ParamsKZG<Bn256>> {
     Ok(params)
 }
 
+/// The SRS file another process (the GPU prover) should read for `k`: `srs` when given, else the
+/// cached development SRS for `k`, made first when missing.
+pub(crate) fn srs_path(srs: Option<&Path>, k: u32) -> Result<PathBuf> {
+    if let Some(path) = srs {
+        return Ok(path.to_path_buf());
+    }
+    warn_insecure();
+    let cache = srs_cache()?;
+    let path = cache.path(k);
+    if !path.exists() {
+        cache.dev_srs(k).context("preparing the development SRS")?;
+    }
+    Ok(path)
+}
+
 /// The SRS cache: `$ZKONNX_CACHE_DIR/srs` if set, else the user's cache folder.
 pub(crate) fn srs_cache() -> Result<SrsCache> {
     match std::env::var_os("ZKONNX_CACHE_DIR") {

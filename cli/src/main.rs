@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod common;
+mod gpu;
 
 #[derive(Parser, Debug)]
 #[command(name = "zkonnx", version, about = "Zero-knowledge proofs of ONNX model inference (halo2, KZG on BN254)")]

@@ -80,7 +80,7 @@ pub fn proved() -> &'static Proved {
         let graph = Arc::new(graph);
         let srs = zkonnx_prover::generate_dev_srs(args.logrows).unwrap();
         let keys = zkonnx_prover::keygen(&srs, graph.clone(), params.clone()).unwrap();
-        let (proof, instances) = zkonnx_prover::prove(&srs, &keys, graph, trace).unwrap();
+        let (proof, instances) = zkonnx_prover::prove(&srs, &keys, graph, trace, zkonnx_prover::Backend::Cpu).unwrap();
         let vk = keys.pk.get_vk().clone();
         zkonnx_verifier::verify_proof_bytes(&srs, &vk, &instances, &proof).unwrap();
         Proved { vk, pk: keys.pk, params, srs, proof, instances }

@@ -187,6 +187,21 @@ mod tests {
         assert!(matches!(&err, GpuError::NoDriver { reason, .. } if reason.contains("cuInit")), "{err}");
     }
 
+    /// The stand-in driver the CLI tests use (`tests/fake_driver.c`) reports one GPU: read in full.
+    #[test]
+    fn a_working_driver_reports_its_devices() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("libcuda.so.1");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake_driver.c");
+        let status = std::process::Command::new("cc").args(["-shared", "-fPIC", "-o"]).arg(&lib).arg(&src).status();
+        assert!(status.unwrap().success(), "compiling the stand-in driver");
+        let info = probe_library(&lib).unwrap();
+        let device =
+            Device { ordinal: 0, name: "Stand-in GPU".into(), memory_bytes: 80 << 30, compute_capability: (9, 0) };
+        assert_eq!(info, DriverInfo { cuda_version: (13, 0), devices: vec![device] });
+        assert_eq!(info.to_string(), "NVIDIA driver (CUDA 13.0); GPU 0: Stand-in GPU (80 GiB, sm_90)");
+    }
+
     /// A stand-in driver whose every call fails the way the toolkit's link stub does
     /// (CUDA_ERROR_STUB_LIBRARY, 34): the error names the call and the code.
     #[test]

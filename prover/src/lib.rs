@@ -6,10 +6,12 @@
 //! halo2 calls live in this one crate behind concrete functions, so editing other crates does
 //! not recompile them.
 
+#[cfg(feature = "cuda")]
+mod cuda;
 mod error;
 mod prove;
 pub mod srs;
 
 pub use error::ProverError;
-pub use prove::{keygen, prove, witness, Keys};
+pub use prove::{keygen, prove, prove_witness, witness, Backend, Keys};
 pub use srs::{generate_dev_srs, load_srs_for, reduce_srs, SrsCache};

@@ -10,8 +10,9 @@ use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
 use halo2_proofs::transcript::TranscriptWriterBuffer;
 use rand::rngs::OsRng;
 use zkonnx_circuits::{public_instances, CircuitParams, ModelCircuit};
-use zkonnx_ir::{Graph, Trace};
+use zkonnx_ir::{Graph, Trace, Visibility};
 use zkonnx_verifier::transcript::{KeccakChallenge, KeccakTranscript};
+use zkonnx_verifier::{CompiledModel, ProofArtifact, Witness};
 
 use crate::srs::reduce_srs;
 use crate::ProverError;
@@ -53,26 +54,74 @@ pub fn witness(graph: &Graph, inputs: &[Vec<i64>], lookup_bits: u32) -> Result<T
     Ok(zkonnx_ir::run(graph, inputs, lookup_bits)?)
 }
 
+/// What computes the proof. Both make the same proof format, checked by the same verifiers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backend {
+    /// halo2-axiom on the CPU (all cores).
+    #[default]
+    Cpu,
+    /// Axiom's CUDA prover (halo2-axiom-gpu) on the first NVIDIA GPU: feature `cuda`, only in the
+    /// separately built `zkonnx-gpu` binary (`gpu-prover/`), since linking it aborts without a GPU.
+    #[cfg(feature = "cuda")]
+    Cuda,
+}
+
 /// Proves one inference. Returns the proof bytes and the public values it proves.
 pub fn prove(
     srs: &ParamsKZG<Bn256>,
     keys: &Keys,
     graph: Arc<Graph>,
     trace: Arc<Trace>,
+    backend: Backend,
 ) -> Result<(Vec<u8>, Vec<Fr>), ProverError> {
     let k = keys.params.k;
     let srs = fit_srs(srs, k)?;
     let instances = public_instances(&graph, &keys.params, &trace);
     let circuit = ModelCircuit::with_witness(graph, keys.params.clone(), trace);
     let mut transcript = KeccakTranscript::<Vec<u8>>::init(Vec::new());
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, KeccakChallenge, _, _, _>(
-        srs.as_ref(),
-        &keys.pk,
-        &[circuit],
-        &[&[&instances]],
-        OsRng,
-        &mut transcript,
-    )
-    .map_err(halo2_err("proving", k))?;
+    match backend {
+        Backend::Cpu => {
+            create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, KeccakChallenge, _, _, _>(
+                srs.as_ref(),
+                &keys.pk,
+                &[circuit],
+                &[&[&instances]],
+                OsRng,
+                &mut transcript,
+            )
+            .map_err(halo2_err("proving", k))?;
+        }
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => crate::cuda::create_proof(srs.as_ref(), &keys.pk, circuit, &instances, &mut transcript)?,
+    }
     Ok((transcript.finalize(), instances))
+}
+
+/// Recomputes the trace from the witness's inputs (its outputs must agree) and proves it: the proof
+/// artifact `zkonnx verify` and the EVM verifier check.
+pub fn prove_witness(
+    compiled: &CompiledModel,
+    keys: &Keys,
+    srs: &ParamsKZG<Bn256>,
+    witness: &Witness,
+    backend: Backend,
+) -> Result<ProofArtifact, ProverError> {
+    let graph = Arc::new(compiled.graph.clone());
+    let run_args = &compiled.settings.run_args;
+    let trace = crate::witness(&graph, &witness.inputs, run_args.lookup_bits)?;
+    let outputs = trace.outputs(&graph);
+    if let Some(output) = (0..outputs.len()).find(|&i| witness.outputs.get(i) != Some(&outputs[i])) {
+        return Err(ProverError::WitnessMismatch { output });
+    }
+    let (proof, instances) = prove(srs, keys, graph, Arc::new(trace), backend)?;
+    let public_outputs =
+        if run_args.output_visibility == Visibility::Public { witness.output_floats.clone() } else { vec![] };
+    Ok(ProofArtifact::new(
+        run_args.logrows,
+        &instances,
+        &proof,
+        public_outputs,
+        compiled.settings.model.model_hash.clone(),
+    ))
 }

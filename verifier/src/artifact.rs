@@ -36,6 +36,15 @@ impl CompiledModel {
     pub fn new(settings: Settings, graph: Graph) -> Self {
         Self { settings, graph }
     }
+
+    /// Reads a compiled model and checks that its graph and settings are well formed.
+    pub fn read(path: &Path) -> Result<Self, ArtifactError> {
+        let c: Self = read_json(path)?;
+        let corrupt = |reason: String| ArtifactError::Corrupt { path: path.to_path_buf(), kind: Self::FORMAT, reason };
+        c.graph.validate().map_err(|e| corrupt(format!("malformed graph: {e}")))?;
+        c.settings.run_args.validate().map_err(|e| corrupt(format!("bad settings: {e}")))?;
+        Ok(c)
+    }
 }
 
 impl JsonArtifact for CompiledModel {

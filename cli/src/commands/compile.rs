@@ -8,7 +8,7 @@ use zkonnx_circuits::cost::{choose_layout, Shape};
 use zkonnx_circuits::{CircuitError, CircuitParams};
 use zkonnx_compiler::OnnxModel;
 use zkonnx_ir::{LayoutInfo, RunArgs, Settings};
-use zkonnx_verifier::{read_json, write_json, CompiledModel, JsonArtifact};
+use zkonnx_verifier::{read_json, write_json, CompiledModel};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct CompileArgs {
@@ -153,12 +153,7 @@ pub(crate) fn save_compiled(path: &Path, compiled: &CompiledModel) -> Result<()>
 
 /// Reads a compiled model and checks its graph.
 pub(crate) fn load_compiled(path: &Path) -> Result<CompiledModel> {
-    let c: CompiledModel = read_json(path)?;
-    c.graph
-        .validate()
-        .with_context(|| format!("{}: the compiled {} is malformed", path.display(), CompiledModel::FORMAT))?;
-    c.settings.run_args.validate().with_context(|| format!("{}: bad settings", path.display()))?;
-    Ok(c)
+    Ok(CompiledModel::read(path)?)
 }
 
 #[cfg(test)]

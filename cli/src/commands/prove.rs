@@ -1,16 +1,16 @@
 //! `prove`: prove a witness with a proving key.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use zkonnx_ir::Visibility;
-use zkonnx_prover::{Keys, ProverError};
+use zkonnx_gpu::GpuMode;
+use zkonnx_prover::{Backend, Keys};
 use zkonnx_verifier::keys::read_pk;
 use zkonnx_verifier::{read_json, write_json, CompiledModel, ProofArtifact, Witness};
 
 use crate::commands::compile::load_compiled;
-use crate::common::{check_memory, load_srs, MemoryStep, Phase};
+use crate::common::{check_memory, load_srs, srs_path, MemoryStep, Phase};
+use crate::gpu::{self, ProveFiles};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct ProveArgs {
@@ -29,11 +29,25 @@ pub(crate) struct ProveArgs {
     /// Run even when the estimated peak memory exceeds the memory available.
     #[arg(long)]
     force: bool,
+    /// Where to prove: `on` (an NVIDIA GPU, failing without one), `auto` (the GPU when there is one
+    /// and the `zkonnx-gpu` prover is installed, else the CPU) or `off`.
+    #[arg(long, default_value = "auto", value_parser = gpu::parse_mode)]
+    gpu: GpuMode,
 }
 
 pub(crate) fn run(a: ProveArgs) -> Result<()> {
     let compiled = load_compiled(&a.compiled)?;
     check_memory(&compiled.settings, MemoryStep::Prove, a.force)?;
+    if let Some(gpu) = gpu::choose(a.gpu)? {
+        let srs = srs_path(a.srs.as_deref(), compiled.settings.run_args.logrows)?;
+        let files = ProveFiles { compiled: &a.compiled, pk: &a.pk, witness: &a.witness, srs: &srs, proof: &a.output };
+        let phase = Phase::start("proving on the GPU");
+        if gpu.prove(&files)? {
+            phase.finish();
+            eprintln!("wrote {}", a.output.display());
+            return Ok(());
+        }
+    }
     let (pk, meta) = read_pk(&a.pk)?;
     meta.check_for(&a.pk, &compiled.settings)?;
     let witness: Witness = read_json(&a.witness)?;
@@ -45,31 +59,15 @@ pub(crate) fn run(a: ProveArgs) -> Result<()> {
     Ok(())
 }
 
-/// Recomputes the trace from the witness inputs (the witness outputs must agree), proves it.
+/// Proves on the CPU, timing the phase (see [`zkonnx_prover::prove_witness`]).
 pub(crate) fn prove_witness(
     compiled: &CompiledModel,
     keys: &Keys,
     srs: &halo2_proofs::poly::kzg::commitment::ParamsKZG<halo2_proofs::halo2curves::bn256::Bn256>,
     witness: &Witness,
 ) -> Result<ProofArtifact> {
-    let graph = Arc::new(compiled.graph.clone());
-    let run_args = &compiled.settings.run_args;
-    let trace =
-        zkonnx_prover::witness(&graph, &witness.inputs, run_args.lookup_bits).context("recomputing the witness")?;
-    let outputs = trace.outputs(&graph);
-    if let Some(output) = (0..outputs.len()).find(|&i| witness.outputs.get(i) != Some(&outputs[i])) {
-        return Err(ProverError::WitnessMismatch { output }.into());
-    }
     let phase = Phase::start("proving");
-    let (proof, instances) = zkonnx_prover::prove(srs, keys, graph, Arc::new(trace))?;
+    let proof = zkonnx_prover::prove_witness(compiled, keys, srs, witness, Backend::Cpu).context("proving")?;
     phase.finish();
-    let public_outputs =
-        if run_args.output_visibility == Visibility::Public { witness.output_floats.clone() } else { vec![] };
-    Ok(ProofArtifact::new(
-        run_args.logrows,
-        &instances,
-        &proof,
-        public_outputs,
-        compiled.settings.model.model_hash.clone(),
-    ))
+    Ok(proof)
 }

@@ -6,9 +6,10 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use zkonnx_circuits::cost::Shape;
 use zkonnx_compiler::{CalibrationTarget, OnnxModel};
+use zkonnx_gpu::GpuMode;
 use zkonnx_ir::{ModelInfo, RunArgs, Settings};
 use zkonnx_verifier::keys::read_vk;
-use zkonnx_verifier::{verify_artifact, write_json};
+use zkonnx_verifier::{read_json, verify_artifact, write_json};
 
 use crate::commands::compile::{compile_model, fit_layout, save_compiled, LayoutPolicy};
 use crate::commands::prove::prove_witness;
@@ -16,8 +17,9 @@ use crate::commands::settings::calibrated_settings;
 use crate::commands::setup::{reusable_keys, setup_keys, write_keys};
 use crate::commands::witness::make_witness;
 use crate::common::{
-    check_memory, load_srs, peak_rss_mb, read_inputs, settings_shape, MemoryStep, Phase, RunArgsFlags,
+    check_memory, load_srs, peak_rss_mb, read_inputs, settings_shape, srs_path, MemoryStep, Phase, RunArgsFlags,
 };
+use crate::gpu::{self, ProveFiles};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct RunCmdArgs {
@@ -39,6 +41,10 @@ pub(crate) struct RunCmdArgs {
     /// Run even when the estimated peak memory exceeds the memory available.
     #[arg(long)]
     pub(crate) force: bool,
+    /// Where to prove: `on` (an NVIDIA GPU, failing without one), `auto` (the GPU when there is one
+    /// and the `zkonnx-gpu` prover is installed, else the CPU) or `off`.
+    #[arg(long, default_value = "auto", value_parser = gpu::parse_mode)]
+    pub(crate) gpu: GpuMode,
     #[command(flatten)]
     pub(crate) flags: RunArgsFlags,
 }
@@ -69,6 +75,8 @@ pub(crate) struct RunReport {
     pub(crate) shape: Shape,
     /// Who chose it: `optimizer` or `flags`.
     pub(crate) layout_chosen_by: String,
+    /// `gpu` when the proof was made on a GPU, else `cpu`.
+    pub(crate) prover: &'static str,
     /// Phases whose artifacts from an earlier run in the same folder were reused.
     pub(crate) reused: Vec<&'static str>,
     #[serde(skip)]
@@ -76,7 +84,8 @@ pub(crate) struct RunReport {
 }
 
 pub(crate) fn run(a: RunCmdArgs) -> Result<()> {
-    let report = pipeline(&a.model, &a.input, &a.out, &a.flags, a.srs.as_deref(), a.force)?;
+    let options = Options { srs: a.srs.as_deref(), force: a.force, gpu: a.gpu };
+    let report = pipeline(&a.model, &a.input, &a.out, &a.flags, &options)?;
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -100,6 +109,15 @@ fn pinned(flags: &RunArgsFlags) -> bool {
     flags.input_scale.is_some() || flags.param_scale.is_some() || flags.lookup_bits.is_some()
 }
 
+/// How `run` proves: the SRS file (else the development one), whether to ignore the memory estimate,
+/// and where.
+#[derive(Debug, Default)]
+pub(crate) struct Options<'a> {
+    pub(crate) srs: Option<&'a Path>,
+    pub(crate) force: bool,
+    pub(crate) gpu: GpuMode,
+}
+
 /// settings -> compile -> setup -> witness -> prove -> verify, writing every artifact to `out`.
 /// Keys already in `out` from an earlier run are reused when they were made for the same
 /// compiled model (hash) and circuit parameters; anything else is regenerated.
@@ -108,9 +126,11 @@ pub(crate) fn pipeline(
     input: &Path,
     out: &Path,
     flags: &RunArgsFlags,
-    srs: Option<&Path>,
-    force: bool,
+    options: &Options<'_>,
 ) -> Result<RunReport> {
+    let Options { srs, force, gpu } = *options;
+    // before any work: `--gpu on` without a usable GPU fails at once
+    let gpu_prover = gpu::choose(gpu)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut phases = Phases::default();
     let inputs = read_inputs(input)?;
@@ -163,8 +183,27 @@ pub(crate) fn pipeline(
     phases.witness = p.finish();
 
     let p = Phase::start("prove");
-    let proof = prove_witness(&compiled, &keys, &srs_params, &witness)?;
-    write_json(&out.join("proof.json"), &proof)?;
+    let proof_path = out.join("proof.json");
+    let mut on_gpu = false;
+    if let Some(gpu) = &gpu_prover {
+        let srs = srs_path(srs, k)?;
+        let (compiled_path, witness_path) = (out.join("model.compiled"), out.join("witness.json"));
+        let files = ProveFiles {
+            compiled: &compiled_path,
+            pk: &pk_path,
+            witness: &witness_path,
+            srs: &srs,
+            proof: &proof_path,
+        };
+        on_gpu = gpu.prove(&files)?;
+    }
+    let proof = if on_gpu {
+        read_json(&proof_path)?
+    } else {
+        let proof = prove_witness(&compiled, &keys, &srs_params, &witness)?;
+        write_json(&proof_path, &proof)?;
+        proof
+    };
     phases.prove = p.finish();
 
     // verify from the files on disk, as a third party would
@@ -183,6 +222,7 @@ pub(crate) fn pipeline(
         peak_rss_mb: peak_rss_mb(),
         estimated_peak_mb,
         shape: settings_shape(&settings),
+        prover: if on_gpu { "gpu" } else { "cpu" },
         layout_chosen_by: settings.model.layout.as_ref().map_or_else(String::new, |l| l.chosen_by.clone()),
         reused,
         error: verdict.err().map(|e| e.to_string()),

@@ -107,7 +107,8 @@ pub fn prove_fixture_with_srs(
     let keys = zkonnx_prover::keygen(&srs, graph.clone(), params).unwrap();
     let trace = Arc::new(trace);
     let outs = trace.outputs(&graph);
-    let (proof, instances) = zkonnx_prover::prove(&srs, &keys, graph.clone(), trace).unwrap();
+    let (proof, instances) =
+        zkonnx_prover::prove(&srs, &keys, graph.clone(), trace, zkonnx_prover::Backend::Cpu).unwrap();
     let deq = zkonnx_compiler::dequantize_outputs(&graph, &outs);
     let proof = ProofArtifact::new(args.logrows, &instances, &proof, deq.clone(), String::new());
     Proved {
