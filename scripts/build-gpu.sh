@@ -2,7 +2,7 @@
 # Builds what the GPU box runs into gpu-artifacts/ (ignored), ready to carry to a machine with an NVIDIA
 # GPU (the `device` tool: carry ["gpu-artifacts"], then `bash scripts/gpu-check.sh`). Needs no GPU: the
 # CUDA compiler comes pinned from PyPI (scripts/cuda-toolkit.sh).
-#   zkonnx.gz      the CLI (stripped, gzipped: the carry limit is 64 MiB)
+#   zkonnx.xz      the CLI (stripped, compressed: the carry limit is 64 MiB)
 #   zkonnx-gpu     the GPU prover (gpu-prover/, halo2-axiom-gpu), handed off to by `--gpu`
 #   gpu-engines    the GPU-vs-CPU MSM/NTT tests (gpu/tests/engines.rs)
 #   gpu-msm-ntt    the MSM/NTT micro-bench (gpu/benches/msm_ntt.rs)
@@ -27,7 +27,7 @@ print(exes[-1])'
 }
 cp "$(exe test --release --locked -p zkonnx-gpu --features cuda --test engines)" "$out/gpu-engines"
 cp "$(exe bench --locked -p zkonnx-gpu --features cuda --bench msm_ntt)" "$out/gpu-msm-ntt"
-strip -o "$out/zkonnx" target/release/zkonnx && gzip -f "$out/zkonnx"
+strip -o "$out/zkonnx" target/release/zkonnx && xz -T0 -6 -f "$out/zkonnx"
 strip -o "$out/zkonnx-gpu" gpu-prover/target/release/zkonnx-gpu
 cp "$ZKONNX_CUDA_RUNTIME" "$out/lib/"
 

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 A=$PWD/gpu-artifacts
 R=${OUT:-$PWD/gpu-results}
 mkdir -p "$R/runs"
-gunzip -kf "$A/zkonnx.gz"
+xz -dkf "$A/zkonnx.xz"
 chmod +x "$A"/zkonnx "$A"/zkonnx-gpu "$A"/gpu-engines "$A"/gpu-msm-ntt
 export LD_LIBRARY_PATH="$A/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export ZKONNX_GPU_PROVER="$A/zkonnx-gpu" ZKONNX_CACHE_DIR="$PWD/.gpu-cache"
@@ -65,7 +65,8 @@ for f in sorted((r / "runs").glob("*.jsonl")):
     g = gpu["phases"]["prove"] if gpu else None
     k = (cpu or gpu or {}).get("logrows", "-")
     ratio = f"{c / g:.1f}x" if c and g else "-"
-    rows.append(f"| {f.stem} | {k} | {c if c is not None else 'failed'} | {g if g is not None else 'failed'} | {ratio} | {'yes' if gpu and gpu.get('ok') else 'NO'} |")
+    fmt = lambda x: f"{x:.2f}" if x is not None else "failed"
+    rows.append(f"| {f.stem} | {k} | {fmt(c)} | {fmt(g)} | {ratio} | {'yes' if gpu and gpu.get('ok') else 'NO'} |")
 (r / "summary.md").write_text("\n".join(rows) + "\n")
 print("\n".join(rows))
 PY

@@ -24,5 +24,5 @@ cargo clippy --release --workspace --all-targets --locked -- -D warnings
   eval "$(bash scripts/cuda-toolkit.sh)"
   cargo test --release --locked -p zkonnx-gpu --features cuda
   cargo clippy --release --locked -p zkonnx-gpu --features cuda --all-targets -- -D warnings
-  cd gpu-prover && cargo clippy --release --locked -- -D warnings
+  cd gpu-prover && cargo fmt --check && cargo clippy --release --locked -- -D warnings
 )

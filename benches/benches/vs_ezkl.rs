@@ -163,6 +163,26 @@ fn table(rows: &[Row]) -> String {
     t
 }
 
+/// The GPU section: the results `scripts/gpu-check.sh` wrote on a GPU machine, copied into `docs/gpu/`
+/// (`device.txt`, `msm_ntt.md`, `summary.md`), or what is missing.
+fn gpu_section() -> String {
+    let dir = root().join("docs/gpu");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
+    let head = "## GPU proving (`--gpu`)\n\nMeasured by `bash scripts/gpu-check.sh` on a GPU machine (after \
+                `bash scripts/build-gpu.sh` here); its `device.txt`, `msm_ntt.md` and `summary.md` go in \
+                `docs/gpu/`. Targets: MSM 2^20 ≤ 10 ms; end-to-end GPU proving ≥ 5× the same machine's CPU at \
+                logrows ≥ 20.\n\n";
+    match (read("device.txt"), read("msm_ntt.md"), read("summary.md")) {
+        (Some(device), Some(msm), Some(summary)) => {
+            format!("{head}Device:\n\n```\n{}\n```\n\nMSM and NTT:\n\n{msm}\nEnd to end:\n\n{summary}", device.trim())
+        }
+        _ => format!(
+            "{head}**Not measured yet: no GPU has been available to this project.** The GPU code is built and its \
+             plumbing tested on CPU machines only (see gpu/README.md).\n"
+        ),
+    }
+}
+
 fn main() -> Result<()> {
     let python = root().join("benches/.venv/bin/python");
     if !python.exists() {
@@ -184,10 +204,11 @@ fn main() -> Result<()> {
          ({} cores). EZKL {} with its default settings and `resources` calibration; zkonnx `run` with its \
          defaults. Each cell is `zkonnx / EZKL (ratio)`. Targets: prove and setup ≤ 0.3×, peak memory ≤ \
          0.5×, error ≤ EZKL's. Errors are the largest absolute difference of the dequantized outputs from \
-         float inference (onnx's reference evaluator). Preparing the SRS is not timed for either tool.\n\n{}",
+         float inference (onnx's reference evaluator). Preparing the SRS is not timed for either tool.\n\n{}\n{}",
         cores(),
         ezkl_version(&python),
-        table(&rows)
+        table(&rows),
+        gpu_section()
     );
     std::fs::write(root().join("docs/benchmarks.md"), doc)?;
     println!("wrote docs/benchmarks.md and docs/benchmarks.json");
