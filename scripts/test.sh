@@ -22,7 +22,7 @@ cargo clippy --release --workspace --all-targets --locked -- -D warnings
 # the GPU prover (halo2-axiom-gpu, its own workspace) has its CUDA sources compiled and its Rust checked
 (
   eval "$(bash scripts/cuda-toolkit.sh)"
-  cargo test --release --locked -p zkonnx-gpu --features cuda
+  cargo test --release --locked -p zkonnx-gpu --features cuda -- --nocapture
   cargo clippy --release --locked -p zkonnx-gpu --features cuda --all-targets -- -D warnings
   cd gpu-prover && cargo fmt --check && cargo clippy --release --locked -- -D warnings
 )

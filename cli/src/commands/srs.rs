@@ -11,7 +11,8 @@ use crate::common::{srs_cache, Phase};
 
 #[derive(clap::Subcommand, Debug)]
 pub(crate) enum SrsCommand {
-    /// Generate the INSECURE development SRS (known seed; for tests and demos only).
+    /// Generate the INSECURE development SRS (known seed; for tests and demos only); taken from the
+    /// cache when it holds this size, or reduced from a larger cached one.
     Gen {
         /// log2 of the SRS size.
         #[arg(long, short = 'k')]
@@ -50,13 +51,26 @@ pub(crate) enum SrsCommand {
 pub(crate) fn run(c: SrsCommand) -> Result<()> {
     match c {
         SrsCommand::Gen { logrows, output } => {
-            let path = match output {
-                Some(p) => p,
-                None => srs_cache()?.path(logrows),
+            // the development SRS is deterministic: a cached one, or a cached larger one reduced,
+            // equals a fresh one and takes seconds instead of minutes
+            let phase = Phase::start(&format!("preparing development SRS k={logrows}"));
+            let path = match (srs_cache(), output) {
+                (Ok(cache), output) => {
+                    let params = cache.dev_srs(logrows)?;
+                    match output {
+                        Some(path) => {
+                            write_srs(&path, &params, SrsOrigin::InsecureDev)?;
+                            path
+                        }
+                        None => cache.path(logrows),
+                    }
+                }
+                (Err(_), Some(path)) => {
+                    write_srs(&path, &generate_dev_srs(logrows)?, SrsOrigin::InsecureDev)?;
+                    path
+                }
+                (Err(e), None) => return Err(e),
             };
-            let phase = Phase::start(&format!("generating development SRS k={logrows}"));
-            let params = generate_dev_srs(logrows)?;
-            write_srs(&path, &params, SrsOrigin::InsecureDev)?;
             let secs = phase.finish();
             eprintln!(
                 "wrote INSECURE development SRS k={logrows} to {} in {secs:.1}s (never use it in production)",
