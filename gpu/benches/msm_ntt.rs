@@ -67,14 +67,15 @@ fn main() {
         }
         let eq = equal.map_or("-", |e| if e { "yes" } else { "NO" });
         let cell = |x: f64| if x.is_finite() { format!("{x:.1}") } else { "-".to_owned() };
+        let ratio = |x: f64| if x.is_finite() { format!("{x:.1}x") } else { "-".to_owned() };
         println!(
-            "| {log_n} | {} | {} | {}x | {} | {} | {}x | {eq} |",
+            "| {log_n} | {} | {} | {} | {} | {} | {} | {eq} |",
             cell(msm_cpu),
             cell(msm_gpu),
-            cell(msm_cpu / msm_gpu),
+            ratio(msm_cpu / msm_gpu),
             cell(ntt_cpu),
             cell(ntt_gpu),
-            cell(ntt_cpu / ntt_gpu)
+            ratio(ntt_cpu / ntt_gpu)
         );
         println!(
             "{{\"log_n\":{log_n},\"cpu\":\"{}\",\"gpu\":\"{gpu_name}\",\"msm_cpu_ms\":{msm_cpu:.3},\"msm_gpu_ms\":{},\"ntt_cpu_ms\":{ntt_cpu:.3},\"ntt_gpu_ms\":{},\"equal\":{}}}",
