@@ -131,12 +131,7 @@ pub(crate) fn srs_path(srs: Option<&Path>, k: u32) -> Result<PathBuf> {
         return Ok(path.to_path_buf());
     }
     warn_insecure();
-    let cache = srs_cache()?;
-    let path = cache.path(k);
-    if !path.exists() {
-        cache.dev_srs(k).context("preparing the development SRS")?;
-    }
-    Ok(path)
+    srs_cache()?.ensure(k).context("preparing the development SRS")
 }
 
 /// The SRS cache: `$ZKONNX_CACHE_DIR/srs` if set, else the user's cache folder.

@@ -53,6 +53,15 @@ fn fake_driver(dir: &Path) -> PathBuf {
     lib
 }
 
+/// A stand-in `zkonnx-gpu` in `dir`: an executable shell script with `body`.
+fn stand_in_prover(dir: &Path, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let prover = dir.join("zkonnx-gpu");
+    std::fs::write(&prover, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&prover, std::fs::Permissions::from_mode(0o755)).unwrap();
+    prover
+}
+
 #[test]
 fn gpu_on_without_a_gpu_fails_at_once_and_writes_nothing() {
     if has_gpu() {
@@ -105,9 +114,7 @@ fn a_gpu_without_the_gpu_prover_is_named_and_auto_falls_back() {
 fn a_failing_gpu_prover_fails_on_and_auto_falls_back() {
     let dir = tempfile::tempdir().unwrap();
     let driver = fake_driver(dir.path());
-    let prover = dir.path().join("zkonnx-gpu");
-    std::fs::write(&prover, "#!/bin/sh\necho 'cannot open libcudart.so.13' >&2\nexit 127\n").unwrap();
-    assert!(Command::new("chmod").arg("+x").arg(&prover).status().unwrap().success());
+    let prover = stand_in_prover(dir.path(), "echo 'cannot open libcudart.so.13' >&2\nexit 127");
     let envs = [("ZKONNX_CUDA_DRIVER", driver.as_path()), ("ZKONNX_GPU_PROVER", prover.as_path())];
     let (m, i) = (fixture(MODEL), fixture(INPUT));
     let o = zkonnx(&run_args(&dir.path().join("on"), &m, &i, "on"), &envs);
@@ -125,15 +132,12 @@ fn run_and_prove_hand_the_artifacts_to_the_gpu_prover() {
     let dir = tempfile::tempdir().unwrap();
     let driver = fake_driver(dir.path());
     let log = dir.path().join("prover-args.txt");
-    let prover = dir.path().join("zkonnx-gpu");
     let script = format!(
-        "#!/bin/sh\necho \"$@\" >> '{}'\nshift\nexec '{}' prove --gpu off -C \"$2\" --pk \"$4\" -W \"$6\" --srs \"$8\" -O \"${{10}}\"\n",
+        "echo \"$@\" >> '{}'\nshift\nexec '{}' prove --gpu off -C \"$2\" --pk \"$4\" -W \"$6\" --srs \"$8\" -O \"${{10}}\"",
         log.display(),
         env!("CARGO_BIN_EXE_zkonnx")
     );
-    std::fs::write(&prover, script).unwrap();
-    let ok = Command::new("chmod").arg("+x").arg(&prover).status().unwrap().success();
-    assert!(ok);
+    let prover = stand_in_prover(dir.path(), &script);
     let envs = [("ZKONNX_CUDA_DRIVER", driver.as_path()), ("ZKONNX_GPU_PROVER", prover.as_path())];
     let out = dir.path().join("out");
     let (m, i) = (fixture(MODEL), fixture(INPUT));

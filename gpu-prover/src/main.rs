@@ -11,9 +11,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use zkonnx_prover::{load_srs_for, prove_witness, Backend, Keys};
-use zkonnx_verifier::keys::read_pk;
-use zkonnx_verifier::{read_json, write_json, CompiledModel, Witness};
+use zkonnx_prover::{load_srs_for, prove_witness, read_keys_and_witness, Backend};
+use zkonnx_verifier::{write_json, CompiledModel};
 
 #[derive(Parser, Debug)]
 #[command(name = "zkonnx-gpu", version, about = "Prove zkonnx artifacts on an NVIDIA GPU")]
@@ -46,11 +45,8 @@ struct ProveArgs {
 
 fn prove(a: &ProveArgs) -> Result<()> {
     let compiled = CompiledModel::read(&a.compiled)?;
-    let (pk, meta) = read_pk(&a.pk)?;
-    meta.check_for(&a.pk, &compiled.settings)?;
-    let witness: Witness = read_json(&a.witness)?;
-    let (srs, _) = load_srs_for(&a.srs, meta.params.k).context("loading the SRS")?;
-    let keys = Keys { pk, params: meta.params };
+    let (keys, witness) = read_keys_and_witness(&compiled, &a.pk, &a.witness)?;
+    let (srs, _) = load_srs_for(&a.srs, keys.params.k).context("loading the SRS")?;
     let start = Instant::now();
     let proof = prove_witness(&compiled, &keys, &srs, &witness, Backend::Cuda).context("proving on the GPU")?;
     eprintln!("zkonnx-gpu: proved in {:.2} s", start.elapsed().as_secs_f64());

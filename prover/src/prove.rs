@@ -1,5 +1,6 @@
 //! Key generation, witness generation and proving.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
@@ -11,8 +12,9 @@ use halo2_proofs::transcript::TranscriptWriterBuffer;
 use rand::rngs::OsRng;
 use zkonnx_circuits::{public_instances, CircuitParams, ModelCircuit};
 use zkonnx_ir::{Graph, Trace, Visibility};
+use zkonnx_verifier::keys::read_pk;
 use zkonnx_verifier::transcript::{KeccakChallenge, KeccakTranscript};
-use zkonnx_verifier::{CompiledModel, ProofArtifact, Witness};
+use zkonnx_verifier::{read_json, CompiledModel, ProofArtifact, Witness};
 
 use crate::srs::reduce_srs;
 use crate::ProverError;
@@ -96,6 +98,19 @@ pub fn prove(
         Backend::Cuda => crate::cuda::create_proof(srs.as_ref(), &keys.pk, circuit, &instances, &mut transcript)?,
     }
     Ok((transcript.finalize(), instances))
+}
+
+/// Reads the proving key (checked against the compiled model's settings) and the witness: what
+/// [`prove_witness`] needs besides the model and the SRS.
+pub fn read_keys_and_witness(
+    compiled: &CompiledModel,
+    pk: &Path,
+    witness: &Path,
+) -> Result<(Keys, Witness), ProverError> {
+    let (pk_key, meta) = read_pk(pk)?;
+    meta.check_for(pk, &compiled.settings)?;
+    let witness: Witness = read_json(witness)?;
+    Ok((Keys { pk: pk_key, params: meta.params }, witness))
 }
 
 /// Recomputes the trace from the witness's inputs (its outputs must agree) and proves it: the proof

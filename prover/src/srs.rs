@@ -73,6 +73,16 @@ impl SrsCache {
         Ok(params)
     }
 
+    /// The path of the cached development SRS for `k`, made first (reduced from a larger cached one,
+    /// else generated) when missing; an existing file is not read.
+    pub fn ensure(&self, k: u32) -> Result<PathBuf, ProverError> {
+        let path = self.path(k);
+        if !path.exists() {
+            self.dev_srs(k)?;
+        }
+        Ok(path)
+    }
+
     fn larger_than(&self, k: u32) -> Option<PathBuf> {
         (k + 1..=MAX_SRS_K).map(|k| self.path(k)).find(|p| p.exists())
     }
@@ -109,5 +119,7 @@ mod tests {
         let b = cache.dev_srs(3).unwrap(); // reduced from k = 4
         assert_eq!(b.get_g(), &a.get_g()[..8]);
         assert!(cache.path(3).exists());
+        assert_eq!(cache.ensure(4).unwrap(), cache.path(4));
+        assert!(cache.ensure(2).unwrap().exists(), "made when missing");
     }
 }

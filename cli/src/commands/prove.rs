@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use zkonnx_gpu::GpuMode;
-use zkonnx_prover::{Backend, Keys};
-use zkonnx_verifier::keys::read_pk;
-use zkonnx_verifier::{read_json, write_json, CompiledModel, ProofArtifact, Witness};
+use zkonnx_prover::{read_keys_and_witness, Backend, Keys};
+use zkonnx_verifier::{write_json, CompiledModel, ProofArtifact, Witness};
 
 use crate::commands::compile::load_compiled;
 use crate::common::{check_memory, load_srs, srs_path, MemoryStep, Phase};
@@ -48,10 +47,7 @@ pub(crate) fn run(a: ProveArgs) -> Result<()> {
             return Ok(());
         }
     }
-    let (pk, meta) = read_pk(&a.pk)?;
-    meta.check_for(&a.pk, &compiled.settings)?;
-    let witness: Witness = read_json(&a.witness)?;
-    let keys = Keys { pk, params: meta.params };
+    let (keys, witness) = read_keys_and_witness(&compiled, &a.pk, &a.witness)?;
     let srs = load_srs(a.srs.as_deref(), keys.params.k)?;
     let proof = prove_witness(&compiled, &keys, &srs, &witness)?;
     write_json(&a.output, &proof)?;

@@ -55,15 +55,10 @@ pub(crate) fn run(c: SrsCommand) -> Result<()> {
             // equals a fresh one and takes seconds instead of minutes
             let phase = Phase::start(&format!("preparing development SRS k={logrows}"));
             let path = match (srs_cache(), output) {
-                (Ok(cache), output) => {
-                    let params = cache.dev_srs(logrows)?;
-                    match output {
-                        Some(path) => {
-                            write_srs(&path, &params, SrsOrigin::InsecureDev)?;
-                            path
-                        }
-                        None => cache.path(logrows),
-                    }
+                (Ok(cache), None) => cache.ensure(logrows)?,
+                (Ok(cache), Some(path)) => {
+                    write_srs(&path, &cache.dev_srs(logrows)?, SrsOrigin::InsecureDev)?;
+                    path
                 }
                 (Err(_), Some(path)) => {
                     write_srs(&path, &generate_dev_srs(logrows)?, SrsOrigin::InsecureDev)?;
