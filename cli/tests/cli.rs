@@ -130,6 +130,35 @@ fn calibrate_prints_and_writes_the_per_layer_table() {
     assert!(std::fs::metadata(p("settings.json")).is_ok());
 }
 
+/// LeNet-5's layout needs more rows than its smallest table: calibration takes a more accurate
+/// candidate whose larger table still fits the same circuit, says so, and writes it.
+#[test]
+fn calibrate_takes_free_precision_when_the_layout_has_room() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/models/lenet5");
+    let out = tempfile::tempdir().unwrap();
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache");
+    let p = |f: &str| out.path().join(f).to_str().unwrap().to_string();
+    let model = root.join("model.onnx");
+    let data = root.join("input.json");
+    let base = ["calibrate", "-M", model.to_str().unwrap(), "-D", data.to_str().unwrap(), "--layers", &p("l.json")];
+    let o = zkonnx(&[&base[..], &["-O", &p("settings.json")]].concat(), &cache);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let line = stderr.lines().find(|l| l.contains("room for a larger table")).expect("the free-precision line");
+    let errors: Vec<f64> = line
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter(|t| t.contains('.'))
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert!(errors.len() == 2 && errors[0] < errors[1], "{line}");
+    let settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("settings.json")).unwrap()).unwrap();
+    let a = &settings["run_args"];
+    for key in ["input_scale", "param_scale", "lookup_bits"] {
+        assert!(line.contains(&format!("{key}={}", a[key])), "{key}: {a} vs {line}");
+    }
+}
+
 /// The model classes (a transformer block and an LSTM, hand-built and exported by PyTorch, a
 /// scikit-learn tree ensemble, a depthwise-separable CNN) prove and verify through the binary's `run`, then `verify`, and
 /// their proven outputs are within calibration's tolerance of the reference outputs.

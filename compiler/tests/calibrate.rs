@@ -30,6 +30,32 @@ fn chosen_settings_fit_the_samples_within_tolerance() {
 }
 
 #[test]
+fn finer_weights_are_tried_and_the_most_accurate_smallest_table_wins() {
+    let model = load(&fixtures().join("mlp/model.onnx"));
+    let sample = input("mlp/input.json");
+    let r =
+        calibrate(&model, std::slice::from_ref(&sample), &RunArgs::default(), CalibrationTarget::Resources).unwrap();
+    let usable = || r.candidates.iter().filter(|c| c.note.is_empty());
+    for s in 5..=12 {
+        let params: Vec<u32> = usable().filter(|c| c.input_scale == s).map(|c| c.param_scale).collect();
+        assert!(params.contains(&s) && params.iter().any(|&p| p > s), "scale {s}: params {params:?}");
+    }
+    // every candidate's table holds its rescales' remainders
+    assert!(usable().all(|c| c.lookup_bits >= c.param_scale), "{:?}", r.candidates);
+    let a = &r.run_args;
+    let tol = tolerance(r.candidates[0].max_abs_output);
+    let within: Vec<_> = usable().filter(|c| c.max_abs_error <= tol).collect();
+    let smallest = within.iter().map(|c| c.lookup_bits).min().unwrap();
+    assert_eq!(a.lookup_bits, smallest);
+    let best =
+        within.iter().filter(|c| c.lookup_bits == smallest).map(|c| c.max_abs_error).fold(f64::INFINITY, f64::min);
+    assert_eq!(r.chosen_error, best);
+    // on this MLP the finer weights win: the same table at scale 5 with weights at 5 errs more
+    let same_scales = usable().find(|c| c.input_scale == a.input_scale && c.param_scale == a.input_scale).unwrap();
+    assert!(a.param_scale > a.input_scale && r.chosen_error < same_scales.max_abs_error, "{r:?}");
+}
+
+#[test]
 fn an_input_beyond_the_calibrated_range_names_the_layer() {
     let model = load(&fixtures().join("mlp/model.onnx"));
     let sample = input("mlp/input.json");

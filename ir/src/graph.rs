@@ -330,6 +330,19 @@ impl Graph {
         self.nodes.iter().any(|n| matches!(n.op, Op::Lookup { .. }))
     }
 
+    /// The largest [`Op::Rescale`] shift (0 without rescales): the range table needs at least
+    /// that many bits for the remainder's check.
+    pub fn max_rescale_shift(&self) -> u32 {
+        self.nodes
+            .iter()
+            .filter_map(|n| match n.op {
+                Op::Rescale { shift, .. } => Some(shift),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The distinct functions the graph looks up, in order of first use: a function's table
     /// tag in the circuit is its position here plus one.
     pub fn funcs(&self) -> Vec<Func> {

@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use zkonnx_compiler::{calibrate as calibrate_model, layer_stats, render_layer_stats, CalibrationTarget, OnnxModel};
-use zkonnx_ir::{ModelInfo, RunArgs, Settings};
+use zkonnx_compiler::{
+    calibrate as calibrate_model, layer_stats, render_layer_stats, CalibrationTarget, Candidate, OnnxModel,
+};
+use zkonnx_ir::{LayoutInfo, ModelInfo, RunArgs, Settings};
 use zkonnx_verifier::artifact::write_atomic;
 use zkonnx_verifier::write_json;
 
@@ -115,7 +117,20 @@ pub(crate) fn calibrated_settings(
         }
     }
     let mut run_args = report.run_args;
-    let layout = fit_layout(model, &mut run_args, policy)?;
+    let mut chosen_error = report.chosen_error;
+    let mut layout = fit_layout(model, &mut run_args, policy)?;
+    if target == CalibrationTarget::Resources {
+        if let Some((args, finer, error)) = free_precision(model, &report.candidates, &run_args, &layout, policy) {
+            if print {
+                eprintln!(
+                    "the circuit has room for a larger table: input_scale={} param_scale={} lookup_bits={} \
+                     (max |err| {error:.6} instead of {chosen_error:.6}) at no predicted cost",
+                    args.input_scale, args.param_scale, args.lookup_bits
+                );
+            }
+            (run_args, layout, chosen_error) = (args, finer, error);
+        }
+    }
     run_args.validate()?;
     if print {
         eprintln!(
@@ -126,11 +141,44 @@ pub(crate) fn calibrated_settings(
             run_args.logrows,
             run_args.lanes,
             layout.chosen_by,
-            report.chosen_error,
+            chosen_error,
             samples.len()
         );
     }
     let mut info = model_info(model);
     info.layout = Some(layout);
     Ok(Settings::new(run_args, info))
+}
+
+/// A more accurate candidate than the one `args` was made from whose circuit is no larger and no
+/// slower to prove (predicted): the layout often needs more rows than the range table, and then
+/// a finer scale with a larger table comes free. Tries the three most accurate candidates whose
+/// table fits below `args.logrows`.
+fn free_precision(
+    model: &OnnxModel,
+    candidates: &[Candidate],
+    args: &RunArgs,
+    layout: &LayoutInfo,
+    policy: LayoutPolicy,
+) -> Option<(RunArgs, LayoutInfo, f64)> {
+    let current = candidates
+        .iter()
+        .find(|c| {
+            (c.input_scale, c.param_scale, c.lookup_bits) == (args.input_scale, args.param_scale, args.lookup_bits)
+        })
+        .map_or(f64::INFINITY, |c| c.max_abs_error);
+    let mut better: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| c.note.is_empty() && c.max_abs_error < current && c.lookup_bits < args.logrows)
+        .collect();
+    better.sort_by(|a, b| a.max_abs_error.total_cmp(&b.max_abs_error));
+    better.into_iter().take(3).find_map(|c| {
+        let mut finer = args.clone();
+        finer.input_scale = c.input_scale;
+        finer.param_scale = c.param_scale;
+        finer.lookup_bits = c.lookup_bits;
+        let l = fit_layout(model, &mut finer, policy).ok()?;
+        let free = finer.logrows <= args.logrows && l.predicted_prove_ms <= layout.predicted_prove_ms;
+        (free && finer.validate().is_ok()).then_some((finer, l, c.max_abs_error))
+    })
 }
