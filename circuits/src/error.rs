@@ -19,7 +19,7 @@ pub enum CircuitError {
     #[error("the graph {has} lookup nodes but the circuit params say function_table = {flag}; build the params with `CircuitParams::for_graph`")]
     FunctionTableMismatch { has: &'static str, flag: bool },
     /// A rescale divides by more than the range table can check.
-    #[error("node {node} (`{name}`): rescale by 2^{shift} needs lookup_bits >= {shift}, have {bits}")]
+    #[error("node {node} (`{name}`): rescale by 2^{shift} needs a range of {shift} bits (lookup_bits times range_limbs), have {bits}")]
     ShiftTooLarge { node: usize, name: String, shift: u32, bits: u32 },
     /// A circuit parameter is out of its allowed range.
     #[error("invalid circuit params: {field} = {value}: {reason}")]

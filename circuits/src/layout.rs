@@ -44,11 +44,19 @@ pub enum JobKind {
     InputRange,
     /// A function lookup row of `Op::Lookup`.
     Lookup,
+    /// A two-limb `rescale` row (its quotient is checked by a `WideRange` row).
+    WideRescale,
+    /// A two-limb RANGE row of `Op::Relu`.
+    WideRelu,
+    /// A two-limb MAX row of `Op::MaxPool`.
+    WideMax,
+    /// A two-limb RANGE row that only range-checks: a model input, or a rescale's quotient.
+    WideRange,
 }
 
 impl JobKind {
     /// Every kind, in declaration order.
-    pub const ALL: [JobKind; 9] = [
+    pub const ALL: [JobKind; 13] = [
         JobKind::DotFixed,
         JobKind::DotPrivate,
         JobKind::Arith,
@@ -58,6 +66,10 @@ impl JobKind {
         JobKind::Max,
         JobKind::InputRange,
         JobKind::Lookup,
+        JobKind::WideRescale,
+        JobKind::WideRelu,
+        JobKind::WideMax,
+        JobKind::WideRange,
     ];
 
     /// A short lower-case name (`dot fixed`, `input range`, ...).
@@ -72,6 +84,10 @@ impl JobKind {
             JobKind::Max => "max",
             JobKind::InputRange => "input range",
             JobKind::Lookup => "lookup",
+            JobKind::WideRescale => "wide rescale",
+            JobKind::WideRelu => "wide relu",
+            JobKind::WideMax => "wide max",
+            JobKind::WideRange => "wide range",
         }
     }
 }

@@ -16,10 +16,19 @@
 //! | `a0..a4` advice, equality on | operands, outputs, witnessed intermediates |
 //! | `f0..f5` fixed | weights / coefficients / rescale constants, `f4` chain-continue, `f5` bias |
 //! | 6 selectors | `dot fixed`, `dot private`, `arith`, `rescale`, `relu`, `max` |
-//! | 2 lookups | `rescale r` into `t_in`; `relu/max` into `(t_in, t_relu)`, shared by ReLU, MAX and rescale rows |
+//! | 2 lookups | `rescale r` into `t_in`; `relu/max` into `(t_in, t_out)`, shared by ReLU, MAX and rescale rows |
 //!
-//! Shared: one instance column (equality on) and the range table `(t_in, t_relu) = (v, max(v,0))`
+//! Shared: one instance column (equality on) and the range table `(t_in, t_out) = (v, max(v,0))`
 //! for `v` in `[-H, H)`, `H = 2^(lookup_bits-1)`, which needs `lookup_bits <= k - 1`.
+//!
+//! With two-limb range checks (`CircuitParams::range_limbs = 2`, `chips/wide.rs`) checked
+//! values live in `[-2^(2B-1), 2^(2B-1))` with the same `2^B`-row table (`B = lookup_bits`),
+//! whose second column then holds signs, `t_out = [v < 0]`. A value `d` is split as
+//! `hi*2^B + lo`; the lane's `relu/max` lookup and `max` gate are replaced by the `wide hi`
+//! lookup (`(hi, [hi < 0])` into `(t_in, t_out)`) and the `wide relu` / `wide max` gates, and
+//! `rescale r` also checks every `lo`. A rescale's quotient is then checked by a RANGE row of
+//! its own, and a shift above `B` (up to `2B`) takes a floor row first. Still two lookups and six
+//! selectors per lane.
 //!
 //! Only when the graph has `Op::Lookup` nodes (`CircuitParams::function_table`): the function
 //! table `(t_tag, t_x, t_y)`, one `(tag, x, f(x))` row per point of each distinct function's
@@ -37,7 +46,7 @@
 //!   (see `chips/rescale.rs` for why that pins the unique quotient)
 //! - `max`: `a3 = a0 + a2`, with `a2 = relu(a1 - a0)` by the `relu/max` lookup
 //!
-//! Every model input is range-checked (it is the input cell of a ReLU row). Public inputs and
+//! Every model input is range-checked (it is the input cell of a ReLU or RANGE row). Public inputs and
 //! outputs are copy-constrained to the instance column, inputs first (see [`public_instances`]).
 //! Params are fixed columns (`param_visibility = fixed`, part of the verifying key) or advice
 //! (`private`: every use of a weight is copy-constrained to its first use; the weights are

@@ -14,7 +14,8 @@ use crate::chips::func::{FuncChip, FuncConfig, FuncTableConfig};
 use crate::chips::relu_max::{ReluMaxChip, ReluMaxConfig};
 use crate::chips::rescale::{RescaleChip, RescaleConfig};
 use crate::chips::table::TableConfig;
-use crate::chips::LaneColumns;
+use crate::chips::wide::{WideChip, WideConfig};
+use crate::chips::{LaneColumns, RangeChip};
 use crate::layout::Assigner;
 use crate::layouts::{self, Ctx, Pinned};
 use crate::{CircuitError, CircuitParams};
@@ -26,7 +27,10 @@ pub struct ModelConfig {
     pub(crate) dot: Vec<DotConfig>,
     pub(crate) arith: Vec<ArithConfig>,
     pub(crate) rescale: Vec<RescaleConfig>,
+    /// One-limb range checks: each lane's relu/max lookup (empty with two limbs).
     pub(crate) relu_max: Vec<ReluMaxConfig>,
+    /// Two-limb range checks: each lane's RANGE/MAX rows (empty with one limb).
+    pub(crate) wide: Vec<WideConfig>,
     pub(crate) table: TableConfig,
     /// The function table and each lane's function lookup (only with `params.function_table`).
     pub(crate) func: Option<(FuncTableConfig, Vec<FuncConfig>)>,
@@ -40,17 +44,29 @@ impl ModelConfig {
     pub(crate) fn configure(meta: &mut ConstraintSystem<Fr>, params: &CircuitParams) -> Self {
         // out-of-range params are rejected by `CircuitParams::validate` before synthesis;
         // clamping here only keeps `configure` itself from panicking on them
-        let table = TableConfig::configure(meta, params.lookup_bits.clamp(2, 24));
+        let table = TableConfig::configure(meta, params.lookup_bits.clamp(2, 24), params.wide());
         let n = params.lanes.clamp(1, 16);
         let lanes: Vec<LaneColumns> = (0..n).map(|_| LaneColumns::configure(meta)).collect();
         let dot = lanes.iter().map(|&c| DotConfig::configure(meta, c)).collect();
         let arith = lanes.iter().map(|&c| ArithConfig::configure(meta, c)).collect();
-        let rescale: Vec<RescaleConfig> = lanes.iter().map(|&c| RescaleConfig::configure(meta, c, &table)).collect();
-        let relu_max = lanes
+        let wide: Vec<WideConfig> = if params.wide() {
+            lanes.iter().map(|&c| WideConfig::configure(meta, c, &table)).collect()
+        } else {
+            vec![]
+        };
+        let rescale: Vec<RescaleConfig> = lanes
             .iter()
-            .zip(&rescale)
-            .map(|(&c, r): (_, &RescaleConfig)| ReluMaxConfig::configure(meta, c, &table, r.q))
+            .enumerate()
+            .map(|(i, &c)| {
+                let low_limbs = wide.get(i).map_or(vec![], |w| vec![w.q_relu, w.q_max]);
+                RescaleConfig::configure(meta, c, &table, &low_limbs)
+            })
             .collect();
+        let relu_max = if params.wide() {
+            vec![]
+        } else {
+            lanes.iter().zip(&rescale).map(|(&c, r)| ReluMaxConfig::configure(meta, c, &table, r.q)).collect()
+        };
         let func = params.function_table.then(|| {
             let t = FuncTableConfig::configure(meta);
             (t, lanes.iter().map(|&c| FuncConfig::configure(meta, c, &t)).collect())
@@ -58,7 +74,7 @@ impl ModelConfig {
         let instance = meta.instance_column();
         meta.enable_equality(instance);
         let reserved_rows = meta.blinding_factors() + 1;
-        Self { lanes, dot, arith, rescale, relu_max, table, func, instance, reserved_rows }
+        Self { lanes, dot, arith, rescale, relu_max, wide, table, func, instance, reserved_rows }
     }
 
     pub(crate) fn dot_chip(&self) -> DotChip<'_> {
@@ -70,11 +86,16 @@ impl ModelConfig {
     }
 
     pub(crate) fn rescale_chip(&self) -> RescaleChip<'_> {
-        RescaleChip::new(&self.rescale)
+        RescaleChip::new(&self.rescale, self.table.wide.then(|| WideChip::new(&self.wide)))
     }
 
-    pub(crate) fn relu_max_chip(&self) -> ReluMaxChip<'_> {
-        ReluMaxChip::new(&self.relu_max)
+    /// ReLU, max and range checks, with one limb or two (`CircuitParams::range_limbs`).
+    pub(crate) fn range_chip(&self) -> RangeChip<'_> {
+        if self.table.wide {
+            RangeChip::TwoLimbs(WideChip::new(&self.wide))
+        } else {
+            RangeChip::OneLimb(ReluMaxChip::new(&self.relu_max))
+        }
     }
 
     /// The function lookup chip (`None` without the function table).
@@ -196,12 +217,12 @@ pub(crate) fn check_graph(graph: &Graph, params: &CircuitParams) -> Result<(), C
     }
     for (node, n) in graph.nodes.iter().enumerate() {
         if let Op::Rescale { shift, .. } = n.op {
-            if shift > params.lookup_bits {
+            if shift > params.range_bits() {
                 return Err(CircuitError::ShiftTooLarge {
                     node,
                     name: n.name.clone(),
                     shift,
-                    bits: params.lookup_bits,
+                    bits: params.range_bits(),
                 });
             }
         }

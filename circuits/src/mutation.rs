@@ -167,6 +167,8 @@ const PRIV_W: &str = "private weight times an x of 0, used nowhere else (padding
                       or a single-use weight meeting a zero activation): private weights are existential";
 const CONST_OP: &str = "operand slot of a constant row: f0 = f1 = f2 = 0, only f3 decides a2";
 const MAX_ONLY: &str = "read only by the max gate and the max part of the lookup, both off on a ReLU row";
+const WIDE_A0: &str = "read only by the two-limb max gate and the max part of the high-limb lookup, both off on a \
+                       RANGE row";
 const UNCOPIED: When = When::Uncopied;
 const ALWAYS: When = When::Always;
 
@@ -195,6 +197,9 @@ pub const UNCONSTRAINED: &[Unconstrained] = &[
     free(JobKind::Lookup, 2, ALWAYS, UNUSED),
     free(JobKind::Lookup, 3, ALWAYS, UNUSED),
     free(JobKind::Lookup, 4, ALWAYS, UNUSED),
+    free(JobKind::WideRescale, 3, ALWAYS, UNUSED),
+    free(JobKind::WideRelu, 0, ALWAYS, WIDE_A0),
+    free(JobKind::WideRange, 0, ALWAYS, WIDE_A0),
 ];
 
 /// The [`UNCONSTRAINED`] entry covering `cell`, if any; `row_value(column)` is the honest

@@ -13,8 +13,13 @@ use crate::CircuitError;
 pub struct CircuitParams {
     /// The circuit has `2^k` rows.
     pub k: u32,
-    /// Bits of the signed range table: values checked lie in `[-2^(bits-1), 2^(bits-1))`.
+    /// Bits `B` of the signed range table (`2^B` rows).
     pub lookup_bits: u32,
+    /// Limbs of a range check: 1 (a checked value lies in `[-2^(B-1), 2^(B-1))`, one lookup)
+    /// or 2 (a signed high and an unsigned low limb: `[-2^(2B-1), 2^(2B-1))`, two lookups;
+    /// see `chips/wide.rs`).
+    #[serde(default = "one_limb")]
+    pub range_limbs: u32,
     /// Parallel lanes (each 5 advice + 6 fixed columns).
     pub lanes: usize,
     /// Model inputs: `Private` (witness only) or `Public` (instance values).
@@ -27,6 +32,10 @@ pub struct CircuitParams {
     /// exactly when the graph has `Op::Lookup` nodes (a graph without them pays nothing).
     #[serde(default)]
     pub function_table: bool,
+}
+
+fn one_limb() -> u32 {
+    1
 }
 
 impl CircuitParams {
@@ -47,6 +56,7 @@ impl CircuitParams {
         Self {
             k: a.logrows,
             lookup_bits: a.lookup_bits,
+            range_limbs: a.range_limbs,
             lanes: a.lanes,
             input_visibility: a.input_visibility,
             output_visibility: a.output_visibility,
@@ -60,6 +70,9 @@ impl CircuitParams {
         let bad = |field, value: String, reason| Err(CircuitError::InvalidParams { field, value, reason });
         if !(2..=24).contains(&self.lookup_bits) {
             return bad("lookup_bits", self.lookup_bits.to_string(), "must be in 2..=24");
+        }
+        if !(1..=2).contains(&self.range_limbs) {
+            return bad("range_limbs", self.range_limbs.to_string(), "must be 1 or 2");
         }
         if self.k <= self.lookup_bits || self.k > 28 {
             return bad("k", self.k.to_string(), "must exceed lookup_bits and be at most 28");
@@ -78,6 +91,17 @@ impl CircuitParams {
             return bad("param_visibility", format!("{:?}", self.param_visibility), "must be fixed or private");
         }
         Ok(())
+    }
+
+    /// Whether range checks use two limbs (`range_limbs == 2`).
+    pub(crate) fn wide(&self) -> bool {
+        self.range_limbs == 2
+    }
+
+    /// Signed bits of a range-checked value, and the largest rescale shift:
+    /// `lookup_bits * range_limbs`.
+    pub fn range_bits(&self) -> u32 {
+        self.lookup_bits * self.range_limbs
     }
 
     /// True if Linear weights are witnessed (private) instead of fixed.

@@ -48,6 +48,10 @@ pub(crate) struct RunArgsFlags {
     /// Bits of the range table (activations live in [-2^(B-1), 2^(B-1))).
     #[arg(long)]
     pub lookup_bits: Option<u32>,
+    /// Limbs of a range check: 2 checks activations in [-2^(2B-1), 2^(2B-1)) with the same 2^B-row
+    /// table (two lookups per checked value instead of one).
+    #[arg(long)]
+    pub range_limbs: Option<u32>,
     /// log2 of the number of circuit rows.
     #[arg(long)]
     pub logrows: Option<u32>,
@@ -89,6 +93,7 @@ impl RunArgsFlags {
         set(&mut base.input_scale, self.input_scale);
         set(&mut base.param_scale, self.param_scale);
         set(&mut base.lookup_bits, self.lookup_bits);
+        set(&mut base.range_limbs, self.range_limbs);
         set(&mut base.logrows, self.logrows);
         if let Some(l) = self.lanes {
             base.lanes = l;

@@ -62,7 +62,7 @@ fn small_passing_conformance_models_prove_and_verify() {
         }
         let params = CircuitParams::for_graph(&args, &graph);
         let q = quantize_inputs(&graph, &inputs).unwrap();
-        let trace = zkonnx_ir::run(&graph, &q, args.lookup_bits).unwrap();
+        let trace = zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap();
         // the public values the proof must attest: the interpreter's outputs
         let expected = zkonnx_circuits::instances_from_values(&params, &q, &trace.outputs(&graph));
         let (graph, trace) = (Arc::new(graph), Arc::new(trace));

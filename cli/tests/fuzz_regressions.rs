@@ -42,7 +42,7 @@ fn input_json_regressions_do_not_panic() {
         eprintln!("replaying {}", path.display());
         if let Ok(inputs) = zkonnx_compiler::parse_inputs(&bytes) {
             if let Ok(q) = zkonnx_compiler::quantize_inputs(&graph, &inputs) {
-                let _ = zkonnx_ir::run(&graph, &q, args.lookup_bits);
+                let _ = zkonnx_ir::run(&graph, &q, args.range_bits());
             }
         }
     }

@@ -77,7 +77,7 @@ pub fn layer_stats(
         .collect();
     for sample in samples {
         let q = quantize_inputs(&graph, sample)?;
-        let trace = zkonnx_ir::run(&graph, &q, args.lookup_bits)?;
+        let trace = zkonnx_ir::run(&graph, &q, args.range_bits())?;
         let floats = float.run(model, sample)?;
         let mut next_float = floats.iter();
         for (stat, &(t, outlet)) in stats.iter_mut().zip(&rows) {

@@ -74,7 +74,7 @@ fn run_one(dir: &Path) -> Result<(f64, f64), String> {
     let args = report.run_args;
     let graph = compile(&model, &args).map_err(|e| e.to_string())?;
     let q = quantize_inputs(&graph, &inputs).map_err(|e| e.to_string())?;
-    let trace = zkonnx_ir::run(&graph, &q, args.lookup_bits).map_err(|e| e.to_string())?;
+    let trace = zkonnx_ir::run(&graph, &q, args.range_bits()).map_err(|e| e.to_string())?;
     let outputs = dequantize_outputs(&graph, &trace.outputs(&graph));
     if outputs.len() != expected.len() || outputs.iter().zip(&expected).any(|(a, b)| a.len() != b.len()) {
         return Err("output count or length differs from the reference".into());

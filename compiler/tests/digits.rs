@@ -33,7 +33,7 @@ fn digits_cnn_argmax_agrees_with_float() {
         let inputs = vec![image.clone()];
         let float = model.run_float(&inputs).unwrap();
         let q = quantize_inputs(&graph, &inputs).unwrap();
-        let trace = zkonnx_ir::run(&graph, &q, args.lookup_bits).unwrap();
+        let trace = zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap();
         let ir = dequantize_outputs(&graph, &trace.outputs(&graph));
         let (f, i) = (argmax(float[0].iter().map(|&x| f64::from(x))), argmax(ir[0].iter().copied()));
         agree += usize::from(f == i);

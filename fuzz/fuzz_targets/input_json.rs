@@ -9,7 +9,7 @@ fuzz_target!(init: { zkonnx_fuzz::quiet_panics(); zkonnx_fuzz::gemm_graph(); }, 
     zkonnx_fuzz::no_escape("parse_inputs / quantize_inputs / ir::run", || {
         if let Ok(inputs) = zkonnx_compiler::parse_inputs(data) {
             if let Ok(q) = zkonnx_compiler::quantize_inputs(graph, &inputs) {
-                let _ = zkonnx_ir::run(graph, &q, args.lookup_bits);
+                let _ = zkonnx_ir::run(graph, &q, args.range_bits());
             }
         }
     });

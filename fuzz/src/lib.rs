@@ -76,7 +76,7 @@ pub fn proved() -> &'static Proved {
         let params = CircuitParams::from_run_args(&args);
         let inputs = zkonnx_compiler::parse_inputs(GEMM_INPUT).unwrap();
         let q = zkonnx_compiler::quantize_inputs(&graph, &inputs).unwrap();
-        let trace = Arc::new(zkonnx_ir::run(&graph, &q, args.lookup_bits).unwrap());
+        let trace = Arc::new(zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap());
         let graph = Arc::new(graph);
         let srs = zkonnx_prover::generate_dev_srs(args.logrows).unwrap();
         let keys = zkonnx_prover::keygen(&srs, graph.clone(), params.clone()).unwrap();

@@ -22,14 +22,18 @@ pub enum IrError {
     /// A value left the range the circuit's lookup table can check.
     #[error(
         "node {node} (`{name}`, {op}): value {value} is outside the checked range \
-         [{min}, {max}] (lookup_bits = {bits}); raise lookup_bits or lower the scales"
+         [{min}, {max}] ({bits}-bit range: lookup_bits times range_limbs); raise lookup_bits or range_limbs, \
+         or lower the scales"
     )]
     OutOfRange { node: usize, name: String, op: &'static str, value: i128, min: i64, max: i64, bits: u32 },
     /// An intermediate value left the `i64` range the interpreter computes in.
     #[error("node {node} (`{name}`, {op}): intermediate value {value} overflows 62 bits; lower the scales")]
     Overflow { node: usize, name: String, op: &'static str, value: i128 },
     /// A rescale shift the circuit cannot check with the table at hand.
-    #[error("node {node} (`{name}`): rescale by 2^{shift} needs lookup_bits >= {shift}, have {bits}")]
+    #[error(
+        "node {node} (`{name}`): rescale by 2^{shift} needs a range of at least {shift} bits (lookup_bits times \
+         range_limbs), have {bits}"
+    )]
     ShiftTooLarge { node: usize, name: String, shift: u32, bits: u32 },
     /// A lookup node whose table cannot be built.
     #[error("node {node} (`{name}`): lookup table rejected: {reason}")]

@@ -56,28 +56,29 @@ impl Ctx<'_> {
 }
 
 /// Runs `graph` on quantized `inputs` (one flat vector per model input) with activations
-/// range-checked to `lookup_bits` signed bits.
-pub fn run(graph: &Graph, inputs: &[Vec<i64>], lookup_bits: u32) -> Result<Trace, IrError> {
+/// range-checked to `range_bits` signed bits ([`crate::RunArgs::range_bits`]), which also
+/// bounds every rescale's shift.
+pub fn run(graph: &Graph, inputs: &[Vec<i64>], range_bits: u32) -> Result<Trace, IrError> {
     graph.validate()?;
     if inputs.len() != graph.inputs.len() {
         return Err(IrError::InputCount { expected: graph.inputs.len(), got: inputs.len() });
     }
-    let range = checked_range(lookup_bits);
+    let range = checked_range(range_bits);
     let mut values: Vec<Vec<i64>> = Vec::with_capacity(graph.nodes.len());
     for (id, node) in graph.nodes.iter().enumerate() {
-        let cx = Ctx { id, node, range, bits: lookup_bits };
+        let cx = Ctx { id, node, range, bits: range_bits };
         let out = match &node.op {
             Op::Input { index } => input(&cx, *index, inputs)?,
             Op::Const { values } => values.clone(),
             Op::Linear(l) => linear(&cx, l, &values[l.input])?,
             Op::Arith(a) => arith(&cx, a, &values[a.a], &values[a.b])?,
             Op::Rescale { input, shift } => {
-                if *shift > lookup_bits {
+                if *shift > range_bits {
                     return Err(IrError::ShiftTooLarge {
                         node: id,
                         name: node.name.clone(),
                         shift: *shift,
-                        bits: lookup_bits,
+                        bits: range_bits,
                     });
                 }
                 values[*input]

@@ -6,8 +6,9 @@
 //! computes and is the oracle both sides are tested against. This crate has no workspace deps.
 //!
 //! Numbers are fixed point: a tensor with scale `s` stores `round(x * 2^s)` as an `i64`.
-//! Every activation that leaves a range-checked op lies in `[-2^(B-1), 2^(B-1))`, where `B` is
-//! [`RunArgs::lookup_bits`]; the interpreter rejects a value outside it, naming the node.
+//! Every activation that leaves a range-checked op lies in `[-2^(R-1), 2^(R-1))`, where `R` is
+//! [`RunArgs::range_bits`] (`lookup_bits`, or twice that with two-limb range checks); the
+//! interpreter rejects a value outside it, naming the node.
 
 mod error;
 pub mod func;

@@ -32,8 +32,13 @@ pub struct RunArgs {
     pub input_scale: u32,
     /// Fractional bits of weights.
     pub param_scale: u32,
-    /// Bits of the signed range table: activations live in `[-2^(B-1), 2^(B-1))`.
+    /// Bits `B` of the signed range table (`2^B` rows).
     pub lookup_bits: u32,
+    /// Limbs of a range check: with 1, a value is checked by one lookup and activations live
+    /// in `[-2^(B-1), 2^(B-1))`; with 2, a value is split into a signed high and an unsigned low
+    /// limb of `B` bits each, so activations live in `[-2^(2B-1), 2^(2B-1))` and a rescale may
+    /// shift by up to `2B`, with the same `2^B`-row table. See [`RunArgs::range_bits`].
+    pub range_limbs: u32,
     /// `k`: the circuit has `2^k` rows.
     pub logrows: u32,
     /// Parallel lanes of advice columns (the circuit's width).
@@ -52,6 +57,7 @@ impl Default for RunArgs {
             input_scale: 7,
             param_scale: 7,
             lookup_bits: 14,
+            range_limbs: 1,
             logrows: 15,
             lanes: 2,
             input_visibility: Visibility::Private,
@@ -63,6 +69,12 @@ impl Default for RunArgs {
 }
 
 impl RunArgs {
+    /// Signed bits of the values the circuit range-checks (and the largest rescale shift it
+    /// can check): `lookup_bits * range_limbs`.
+    pub fn range_bits(&self) -> u32 {
+        self.lookup_bits * self.range_limbs
+    }
+
     /// Rejects combinations the circuit cannot build.
     pub fn validate(&self) -> Result<(), IrError> {
         let bad = |field, value: String, reason| Err(IrError::InvalidSettings { field, value, reason });
@@ -74,6 +86,9 @@ impl RunArgs {
         }
         if !(2..=24).contains(&self.lookup_bits) {
             return bad("lookup_bits", self.lookup_bits.to_string(), "must be in 2..=24");
+        }
+        if !(1..=2).contains(&self.range_limbs) {
+            return bad("range_limbs", self.range_limbs.to_string(), "must be 1 or 2");
         }
         // k <= 26: the circuit's degree-5 constraints are evaluated on an extended domain of
         // 2^(k + 2) points, which must stay within BN254's scalar-field 2-adicity of 28.

@@ -51,9 +51,10 @@ pub fn keygen(srs: &ParamsKZG<Bn256>, graph: Arc<Graph>, params: CircuitParams) 
     Ok(Keys { pk, params })
 }
 
-/// Runs the reference interpreter on quantized inputs: the witness of one inference.
-pub fn witness(graph: &Graph, inputs: &[Vec<i64>], lookup_bits: u32) -> Result<Trace, ProverError> {
-    Ok(zkonnx_ir::run(graph, inputs, lookup_bits)?)
+/// Runs the reference interpreter on quantized inputs: the witness of one inference, with values
+/// range-checked to `range_bits` ([`zkonnx_ir::RunArgs::range_bits`]).
+pub fn witness(graph: &Graph, inputs: &[Vec<i64>], range_bits: u32) -> Result<Trace, ProverError> {
+    Ok(zkonnx_ir::run(graph, inputs, range_bits)?)
 }
 
 /// What computes the proof. Both make the same proof format, checked by the same verifiers.
@@ -124,7 +125,7 @@ pub fn prove_witness(
 ) -> Result<ProofArtifact, ProverError> {
     let graph = Arc::new(compiled.graph.clone());
     let run_args = &compiled.settings.run_args;
-    let trace = crate::witness(&graph, &witness.inputs, run_args.lookup_bits)?;
+    let trace = crate::witness(&graph, &witness.inputs, run_args.range_bits())?;
     let outputs = trace.outputs(&graph);
     if let Some(output) = (0..outputs.len()).find(|&i| witness.outputs.get(i) != Some(&outputs[i])) {
         return Err(ProverError::WitnessMismatch { output });

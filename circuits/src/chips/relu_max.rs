@@ -1,7 +1,7 @@
-//! ReLU and running maximum through one two-column lookup into `(t_in, t_relu)`.
+//! ReLU and running maximum through one two-column lookup into `(t_in, t_out)`.
 //!
 //! - lookup `relu/max`: `((q_relu + q_max)*a1 - q_max*a0, (q_relu + q_max)*a2)` in
-//!   `(t_in, t_relu)`;
+//!   `(t_in, t_out)`;
 //! - gate `max`: `q_max * (a3 - a0 - a2) = 0`.
 //!
 //! A ReLU row holds `a1 = x`, `a2 = relu(x)` (the output): the lookup pins `a2 = max(x, 0)` and
@@ -48,7 +48,7 @@ impl ReluMaxConfig {
             let on = qr + qm.clone();
             // at most one selector is on in a row (one job a row)
             let input = (on.clone() + qs.clone()) * x1 - qm * x0;
-            vec![(input, table.t_in), (on * x2 + qs * x3, table.t_relu)]
+            vec![(input, table.t_in), (on * x2 + qs * x3, table.t_out)]
         });
         meta.create_gate("max", |m| {
             let qm = m.query_selector(q_max);

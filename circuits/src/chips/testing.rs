@@ -62,6 +62,7 @@ pub(crate) fn params(lanes: usize) -> CircuitParams {
     CircuitParams {
         k: K,
         lookup_bits: BITS,
+        range_limbs: 1,
         lanes,
         input_visibility: Visibility::Private,
         output_visibility: Visibility::Public,
@@ -133,7 +134,22 @@ pub(crate) fn run_funcs(
     pokes: Vec<Poke>,
     instance: Vec<Fr>,
 ) -> Result<(), Vec<VerifyFailure>> {
-    let params = CircuitParams { function_table: !funcs.is_empty(), ..params(1) };
+    run_params(CircuitParams { function_table: !funcs.is_empty(), ..params(1) }, script, funcs, pokes, instance)
+}
+
+/// [`run`] in a two-limb circuit (`range_limbs = 2`: checked values in `[-2^11, 2^11)`).
+pub(crate) fn run_wide(script: Arc<Script>, pokes: Vec<Poke>, public: &[i64]) -> Result<(), Vec<VerifyFailure>> {
+    let instance = public.iter().map(|&v| field_from_i64(v)).collect();
+    run_params(CircuitParams { range_limbs: 2, ..params(1) }, script, vec![], pokes, instance)
+}
+
+fn run_params(
+    params: CircuitParams,
+    script: Arc<Script>,
+    funcs: Vec<Func>,
+    pokes: Vec<Poke>,
+    instance: Vec<Fr>,
+) -> Result<(), Vec<VerifyFailure>> {
     let circuit = ChipCircuit { params, script, pokes, funcs };
     let prover = MockProver::run(K, &circuit, vec![instance]).expect("synthesis");
     prover.verify().map_err(|mut fails| {
@@ -184,20 +200,51 @@ pub(crate) const GATES: [(&str, bool); 6] = [
 /// Lookups with one lane, in configure order, and whether each input reads a fixed column.
 pub(crate) const LOOKUPS: [(&str, bool); 2] = [("rescale r", false), ("relu/max", false)];
 
+/// Gates of a two-limb circuit with one lane, in configure order.
+pub(crate) const WIDE_GATES: [(&str, bool); 7] = [
+    ("dot fixed", true),
+    ("dot private", true),
+    ("arith", true),
+    ("wide relu", false),
+    ("wide max", false),
+    ("rescale", true),
+    ("rescale scaled r", true),
+];
+/// Lookups of a two-limb circuit with one lane, in configure order.
+pub(crate) const WIDE_LOOKUPS: [(&str, bool); 2] = [("wide hi", false), ("rescale r", false)];
+
 /// Gate `name` (its only constraint) not satisfied at absolute `row`.
 pub(crate) fn gate(name: &str, row: usize) -> VerifyFailure {
-    let index = GATES.iter().position(|g| g.0 == name).expect("gate name");
-    VerifyFailure::ConstraintNotSatisfied {
-        constraint: ((index, name).into(), 0, "").into(),
-        location: at(row, GATES[index].1),
-        cell_values: vec![],
-    }
+    gate_in(&GATES, name, row)
 }
 
 /// Lookup `name` not satisfied at absolute `row`.
 pub(crate) fn lookup(name: &str, row: usize) -> VerifyFailure {
-    let lookup_index = LOOKUPS.iter().position(|g| g.0 == name).expect("lookup name");
-    VerifyFailure::Lookup { name: name.to_string(), lookup_index, location: at(row, LOOKUPS[lookup_index].1) }
+    lookup_in(&LOOKUPS, name, row)
+}
+
+/// [`gate`] of a two-limb circuit.
+pub(crate) fn wide_gate(name: &str, row: usize) -> VerifyFailure {
+    gate_in(&WIDE_GATES, name, row)
+}
+
+/// [`lookup`] of a two-limb circuit.
+pub(crate) fn wide_lookup(name: &str, row: usize) -> VerifyFailure {
+    lookup_in(&WIDE_LOOKUPS, name, row)
+}
+
+fn gate_in(gates: &[(&str, bool)], name: &str, row: usize) -> VerifyFailure {
+    let index = gates.iter().position(|g| g.0 == name).expect("gate name");
+    VerifyFailure::ConstraintNotSatisfied {
+        constraint: ((index, name).into(), 0, "").into(),
+        location: at(row, gates[index].1),
+        cell_values: vec![],
+    }
+}
+
+fn lookup_in(lookups: &[(&str, bool)], name: &str, row: usize) -> VerifyFailure {
+    let lookup_index = lookups.iter().position(|g| g.0 == name).expect("lookup name");
+    VerifyFailure::Lookup { name: name.to_string(), lookup_index, location: at(row, lookups[lookup_index].1) }
 }
 
 /// A copy constraint broken at advice column `a{col}` (lane 0) at absolute `row`

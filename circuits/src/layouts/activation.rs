@@ -10,7 +10,7 @@ use crate::layout::Assigner;
 
 /// Lays out `max(x, 0)` element-wise.
 pub(crate) fn relu(cx: &Ctx<'_>, asg: &mut Assigner<'_>, input: TensorId) -> Result<Vec<Cell>, Error> {
-    let chip = cx.cfg.relu_max_chip();
+    let chip = cx.cfg.range_chip();
     (0..cx.cells[input].len())
         .map(|i| chip.relu(asg, Some(cx.cells[input][i]), cx.value(input, i)).map(|(_, out)| out))
         .collect()
@@ -23,7 +23,7 @@ pub(crate) fn max_pool(
     input: TensorId,
     windows: &[Vec<u32>],
 ) -> Result<Vec<Cell>, Error> {
-    let chip = cx.cfg.relu_max_chip();
+    let chip = cx.cfg.range_chip();
     let operand = |i: u32| (cx.cells[input][i as usize], cx.value(input, i as usize));
     windows
         .iter()

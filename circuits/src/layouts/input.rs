@@ -10,6 +10,6 @@ use crate::layout::Assigner;
 
 /// Lays out model input `node`; returns its (range-checked) cells.
 pub(crate) fn input(cx: &Ctx<'_>, asg: &mut Assigner<'_>, node: TensorId) -> Result<Vec<Cell>, Error> {
-    let chip = cx.cfg.relu_max_chip();
+    let chip = cx.cfg.range_chip();
     (0..cx.graph.nodes[node].len()).map(|i| chip.relu(asg, None, cx.value(node, i)).map(|(input, _)| input)).collect()
 }

@@ -93,6 +93,7 @@ pub(crate) fn params(
     CircuitParams {
         k: 0,
         lookup_bits,
+        range_limbs: 1,
         lanes,
         input_visibility: input,
         output_visibility: output,
@@ -105,7 +106,7 @@ pub(crate) fn params(
 fn mock(graph: &Graph, inputs: &[Vec<i64>], mut p: CircuitParams) -> Result<(), Vec<VerifyFailure>> {
     p.function_table = graph.has_lookups();
     p.k = min_k(graph, &p);
-    let trace = zkonnx_ir::run(graph, inputs, p.lookup_bits).expect("interpreter");
+    let trace = zkonnx_ir::run(graph, inputs, p.range_bits()).expect("interpreter");
     let instances = public_instances(graph, &p, &trace);
     let circuit = ModelCircuit::with_witness(Arc::new(graph.clone()), p.clone(), Arc::new(trace));
     assert_eq!(circuit.check(), Ok(()));
@@ -122,6 +123,52 @@ fn every_op_every_visibility_and_lane_count_verifies() {
                 for output in vis {
                     let p = params(8, lanes, input, output, param);
                     assert_eq!(mock(&g, &every_op_inputs(), p.clone()), Ok(()), "{p:?}");
+                }
+            }
+        }
+    }
+}
+
+/// Input -> Linear -> Rescale by 2^7 -> Relu -> MaxPool, with sums in the thousands: under
+/// `lookup_bits = 5` it needs two-limb range checks (values up to 2^9) and a two-row rescale
+/// (a shift over 5).
+pub(crate) fn wide_graph() -> Graph {
+    let nodes = vec![
+        node(Op::Input { index: 0 }, 4),
+        node(
+            linear(
+                0,
+                vec![300, -170, 211, 95, -400, 9000],
+                vec![
+                    (vec![(0, 0), (1, 1), (2, 2), (3, 3)], Some(5)),
+                    (vec![(0, 4), (3, 0)], None),
+                    (vec![(1, 3), (2, 4)], Some(5)),
+                    (vec![(2, 1)], None),
+                ],
+            ),
+            4,
+        ),
+        node(Op::Rescale { input: 1, shift: 7 }, 4),
+        node(Op::Relu { input: 2 }, 4),
+        node(Op::MaxPool { input: 2, windows: vec![vec![0, 1], vec![2, 3, 0], vec![1]] }, 3),
+    ];
+    Graph { nodes, inputs: vec![0], outputs: vec![3, 4] }
+}
+
+pub(crate) fn wide_inputs() -> Vec<Vec<i64>> {
+    vec![vec![37, -50, 12, 99]]
+}
+
+#[test]
+fn two_limb_range_checks_hold_values_one_limb_cannot() {
+    for (g, inputs) in [(wide_graph(), wide_inputs()), (every_op_graph(), every_op_inputs())] {
+        assert!(zkonnx_ir::run(&g, &inputs, 5).is_err(), "one limb of 5 bits must not hold these values");
+        let vis = [Visibility::Private, Visibility::Public];
+        for lanes in [1, 2, 3] {
+            for param in [Visibility::Fixed, Visibility::Private] {
+                for input in vis {
+                    let p = CircuitParams { range_limbs: 2, ..params(5, lanes, input, Visibility::Public, param) };
+                    assert_eq!(mock(&g, &inputs, p.clone()), Ok(()), "{p:?}");
                 }
             }
         }

@@ -4,7 +4,7 @@
 use zkonnx_ir::Visibility;
 
 use super::{assigned_cells, run, unconstrained, AssignedCellInfo, MutationReport, UNCONSTRAINED};
-use crate::model::tests::{every_op_graph, every_op_inputs, params};
+use crate::model::tests::{every_op_graph, every_op_inputs, params, wide_graph, wide_inputs};
 use crate::{min_k, CircuitParams, JobKind};
 
 fn report(lanes: usize, param: Visibility, input: Visibility, per_kind: usize) -> (CircuitParams, MutationReport) {
@@ -12,7 +12,7 @@ fn report(lanes: usize, param: Visibility, input: Visibility, per_kind: usize) -
     let mut p = params(8, lanes, input, Visibility::Public, param);
     p.function_table = true;
     p.k = min_k(&g, &p);
-    let trace = zkonnx_ir::run(&g, &every_op_inputs(), p.lookup_bits).expect("interpreter");
+    let trace = zkonnx_ir::run(&g, &every_op_inputs(), p.range_bits()).expect("interpreter");
     (p.clone(), run(&g, &p, &trace, per_kind, 7).expect("harness runs"))
 }
 
@@ -49,6 +49,32 @@ fn every_mutation_of_every_op_kind_is_caught() {
                     assert_eq!(r.kinds.values().map(|s| s.tried).sum::<usize>(), 3 * s, "every pinned cell, 3 deltas");
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn every_mutation_of_the_two_limb_rows_is_caught() {
+    for (g, inputs) in [(wide_graph(), wide_inputs()), (every_op_graph(), every_op_inputs())] {
+        for lanes in [1, 2] {
+            let mut p = CircuitParams {
+                range_limbs: 2,
+                ..params(5, lanes, Visibility::Private, Visibility::Public, Visibility::Fixed)
+            };
+            p.function_table = g.has_lookups();
+            p.k = min_k(&g, &p);
+            let trace = zkonnx_ir::run(&g, &inputs, p.range_bits()).expect("interpreter");
+            let per_kind = if lanes == 1 { usize::MAX } else { 4 };
+            let r = run(&g, &p, &trace, per_kind, 7).expect("harness runs");
+            println!("two limbs, lanes {lanes}, {} nodes\n{r}\n", g.nodes.len());
+            assert!(r.all_as_expected(), "{p:?}\n{r}\n{:#?}\n{:#?}", r.escaped, r.allowed_but_pinned);
+            for k in [JobKind::WideRescale, JobKind::WideRelu, JobKind::WideMax, JobKind::WideRange] {
+                assert!(r.kinds.get(&k).is_some_and(|s| s.tried > 0), "{k:?} not mutated: {r}");
+            }
+            for k in [JobKind::Rescale, JobKind::Relu, JobKind::Max, JobKind::InputRange] {
+                assert!(!r.kinds.contains_key(&k), "a one-limb {k:?} row in a two-limb circuit");
+            }
+            assert_eq!(r.instances_tried, r.instances_caught);
         }
     }
 }

@@ -106,7 +106,10 @@ pub(crate) fn run(a: RunCmdArgs) -> Result<()> {
 
 /// Whether the user pinned quantization on the command line (then calibration is skipped).
 fn pinned(flags: &RunArgsFlags) -> bool {
-    flags.input_scale.is_some() || flags.param_scale.is_some() || flags.lookup_bits.is_some()
+    flags.input_scale.is_some()
+        || flags.param_scale.is_some()
+        || flags.lookup_bits.is_some()
+        || flags.range_limbs.is_some()
 }
 
 /// How `run` proves: the SRS file (else the development one), whether to ignore the memory estimate,
@@ -178,7 +181,7 @@ pub(crate) fn pipeline(
     phases.setup = p.finish();
 
     let p = Phase::start("witness");
-    let witness = make_witness(&compiled.graph, settings.run_args.lookup_bits, &inputs)?;
+    let witness = make_witness(&compiled.graph, settings.run_args.range_bits(), &inputs)?;
     write_json(&out.join("witness.json"), &witness)?;
     phases.witness = p.finish();
 

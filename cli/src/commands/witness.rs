@@ -25,16 +25,16 @@ pub(crate) struct WitnessArgs {
 pub(crate) fn run(a: WitnessArgs) -> Result<()> {
     let compiled = load_compiled(&a.compiled)?;
     let inputs = read_inputs(&a.data)?;
-    let w = make_witness(&compiled.graph, compiled.settings.run_args.lookup_bits, &inputs)
+    let w = make_witness(&compiled.graph, compiled.settings.run_args.range_bits(), &inputs)
         .with_context(|| format!("input {}", a.data.display()))?;
     write_json(&a.output, &w)?;
     eprintln!("outputs: {:?}\nwrote {}", w.output_floats, a.output.display());
     Ok(())
 }
 
-pub(crate) fn make_witness(graph: &Graph, lookup_bits: u32, inputs: &[Vec<f32>]) -> Result<Witness> {
+pub(crate) fn make_witness(graph: &Graph, range_bits: u32, inputs: &[Vec<f32>]) -> Result<Witness> {
     let q = quantize_inputs(graph, inputs)?;
-    let trace = zkonnx_prover::witness(graph, &q, lookup_bits)?;
+    let trace = zkonnx_prover::witness(graph, &q, range_bits)?;
     let outputs = trace.outputs(graph);
     let floats = dequantize_outputs(graph, &outputs);
     Ok(Witness::new(q, outputs, floats))

@@ -80,7 +80,7 @@ pub fn compile_fixture(model: &str, input: &str, tweak: impl FnOnce(&mut RunArgs
     args.logrows = min_k(&graph, &CircuitParams::for_graph(&args, &graph));
     let params = CircuitParams::for_graph(&args, &graph);
     let q = quantize_inputs(&graph, &inputs).unwrap();
-    let trace = zkonnx_ir::run(&graph, &q, args.lookup_bits).unwrap();
+    let trace = zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap();
     Compiled { model, inputs, args, graph, params, trace }
 }
 

@@ -66,7 +66,7 @@ pub struct Comparison {
 pub fn compare(model: &OnnxModel, graph: &Graph, args: &RunArgs, inputs: &[Vec<f32>]) -> Comparison {
     let float = model.run_float(inputs).expect("float run");
     let q = quantize_inputs(graph, inputs).expect("quantize");
-    let trace = zkonnx_ir::run(graph, &q, args.lookup_bits).expect("interpreter");
+    let trace = zkonnx_ir::run(graph, &q, args.range_bits()).expect("interpreter");
     let ir = dequantize_outputs(graph, &trace.outputs(graph));
     assert_eq!(float.len(), ir.len(), "output count");
     let mut max_err = 0f64;

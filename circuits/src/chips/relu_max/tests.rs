@@ -11,7 +11,7 @@ use crate::model::ModelConfig;
 fn relu_script(x: i64) -> Arc<Script> {
     Arc::new(move |cfg: &ModelConfig, asg: &mut Assigner<'_>| {
         let c = consts(cfg, asg, &[x])?;
-        let (_, out) = cfg.relu_max_chip().relu(asg, Some(c[0]), known(x).map(|_| x))?;
+        let (_, out) = cfg.range_chip().relu(asg, Some(c[0]), known(x).map(|_| x))?;
         Ok(vec![out])
     })
 }
@@ -21,7 +21,7 @@ fn max_script(m: i64, v: i64) -> Arc<Script> {
     Arc::new(move |cfg: &ModelConfig, asg: &mut Assigner<'_>| {
         let c = consts(cfg, asg, &[m, v])?;
         let wit = |x: i64| known(x).map(|_| x);
-        let (out, _) = cfg.relu_max_chip().max(asg, (c[0], wit(m)), (c[1], wit(v)))?;
+        let (out, _) = cfg.range_chip().max(asg, (c[0], wit(m)), (c[1], wit(v)))?;
         Ok(vec![out])
     })
 }
