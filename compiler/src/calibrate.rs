@@ -11,6 +11,13 @@
 //! remainder to fit the table (`P <= lookup_bits`). On the fixture MLP and CNN, `P = S + 3` to
 //! `S + 6` cuts the output error by 2 to 8 times at the same table.
 //!
+//! A graph without function lookups also gets a two-limb candidate per `(S, P)`
+//! (`range_limbs = 2`): the same values checked as a signed high and an unsigned low limb of
+//! `B` bits, so the table needs only half the bits (and half the largest rescale shift). That
+//! is what makes fine scales cheap: at `S = 12` a model whose activations need 20 bits gets a
+//! `2^10`-row table instead of `2^20`. Function tables are indexed by the activation itself, so
+//! a graph with lookups keeps one limb.
+//!
 //! `Resources` picks the smallest table whose error is within tolerance, and the smallest error
 //! among those; `Accuracy` the smallest error. The circuit size (logrows) depends on the layout,
 //! which this crate does not know: callers set it from the graph, and may then take a more
@@ -34,7 +41,9 @@ pub enum CalibrationTarget {
 pub const MAX_ACCURACY_BITS: u32 = 20;
 /// Largest table any candidate may use.
 const MAX_BITS: u32 = 24;
-const SCALES: [u32; 8] = [5, 6, 7, 8, 9, 10, 11, 12];
+const SCALES: [u32; 10] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+/// Smallest table a two-limb candidate gets.
+const MIN_WIDE_BITS: u32 = 6;
 /// Weight scales tried for an activation scale `S`: `S + step`.
 const PARAM_STEPS: [u32; 3] = [0, 3, 6];
 
@@ -45,6 +54,8 @@ pub struct Candidate {
     pub input_scale: u32,
     pub param_scale: u32,
     pub lookup_bits: u32,
+    /// 1 or 2 ([`RunArgs::range_limbs`]).
+    pub range_limbs: u32,
     /// Largest |quantized output - float output| over all samples and outputs.
     pub max_abs_error: f64,
     /// Largest |float output|.
@@ -83,7 +94,7 @@ pub fn calibrate(
         for step in PARAM_STEPS {
             let param = scale + step;
             match evaluate(model, samples, &floats, base, (scale, param), max_abs_output) {
-                Ok(c) => candidates.push(c),
+                Ok(c) => candidates.extend(c),
                 // a finer weight scale that does not work is only a worse option
                 Err(_) if step > 0 => {}
                 Err(e) => {
@@ -91,6 +102,7 @@ pub fn calibrate(
                         input_scale: scale,
                         param_scale: param,
                         lookup_bits: 0,
+                        range_limbs: 1,
                         max_abs_error: f64::INFINITY,
                         max_abs_output,
                         note: e.to_string(),
@@ -126,6 +138,7 @@ pub fn calibrate(
     run_args.input_scale = chosen.input_scale;
     run_args.param_scale = chosen.param_scale;
     run_args.lookup_bits = chosen.lookup_bits;
+    run_args.range_limbs = chosen.range_limbs;
     run_args.logrows = run_args.logrows.max(chosen.lookup_bits + 1);
     Ok(CalibrationReport { run_args, chosen_error: chosen.max_abs_error, candidates })
 }
@@ -156,7 +169,7 @@ fn evaluate(
     base: &RunArgs,
     (scale, param): (u32, u32),
     max_abs_output: f64,
-) -> Result<Candidate, CompileError> {
+) -> Result<Vec<Candidate>, CompileError> {
     let mut args = base.clone();
     args.input_scale = scale;
     args.param_scale = param;
@@ -206,12 +219,22 @@ fn evaluate(
             max_abs_error = max_abs_error.max((q - f64::from(*f)).abs());
         }
     }
-    Ok(Candidate {
+    let candidate = |lookup_bits, range_limbs| Candidate {
         input_scale: scale,
         param_scale: param,
         lookup_bits,
+        range_limbs,
         max_abs_error,
         max_abs_output,
         note: String::new(),
-    })
+    };
+    let mut out = vec![candidate(lookup_bits, 1)];
+    if !graph.has_lookups() {
+        // two limbs of B bits hold 2B-bit values and shifts up to 2B
+        let wide_bits = bits.div_ceil(2).max(graph.max_rescale_shift().div_ceil(2)).max(MIN_WIDE_BITS);
+        if wide_bits < lookup_bits {
+            out.push(candidate(wide_bits, 2));
+        }
+    }
+    Ok(out)
 }

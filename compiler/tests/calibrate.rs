@@ -23,9 +23,9 @@ fn chosen_settings_fit_the_samples_within_tolerance() {
     assert!(acc.run_args.input_scale >= res.run_args.input_scale);
     for r in [&res, &acc] {
         let a = &r.run_args;
-        assert!(a.logrows > a.lookup_bits && a.lookup_bits >= a.param_scale);
+        assert!(a.logrows > a.lookup_bits && a.range_bits() >= a.param_scale);
         let g = compile(&model, a).unwrap();
-        zkonnx_ir::run(&g, &quantize_inputs(&g, &sample).unwrap(), a.lookup_bits).unwrap();
+        zkonnx_ir::run(&g, &quantize_inputs(&g, &sample).unwrap(), a.range_bits()).unwrap();
     }
 }
 
@@ -40,8 +40,8 @@ fn finer_weights_are_tried_and_the_most_accurate_smallest_table_wins() {
         let params: Vec<u32> = usable().filter(|c| c.input_scale == s).map(|c| c.param_scale).collect();
         assert!(params.contains(&s) && params.iter().any(|&p| p > s), "scale {s}: params {params:?}");
     }
-    // every candidate's table holds its rescales' remainders
-    assert!(usable().all(|c| c.lookup_bits >= c.param_scale), "{:?}", r.candidates);
+    // every candidate's range holds its rescales' remainders
+    assert!(usable().all(|c| c.lookup_bits * c.range_limbs >= c.param_scale), "{:?}", r.candidates);
     let a = &r.run_args;
     let tol = tolerance(r.candidates[0].max_abs_output);
     let within: Vec<_> = usable().filter(|c| c.max_abs_error <= tol).collect();
@@ -51,8 +51,43 @@ fn finer_weights_are_tried_and_the_most_accurate_smallest_table_wins() {
         within.iter().filter(|c| c.lookup_bits == smallest).map(|c| c.max_abs_error).fold(f64::INFINITY, f64::min);
     assert_eq!(r.chosen_error, best);
     // on this MLP the finer weights win: the same table at scale 5 with weights at 5 errs more
-    let same_scales = usable().find(|c| c.input_scale == a.input_scale && c.param_scale == a.input_scale).unwrap();
+    let same_scales = usable()
+        .find(|c| (c.input_scale, c.param_scale, c.range_limbs) == (a.input_scale, a.input_scale, a.range_limbs))
+        .unwrap();
     assert!(a.param_scale > a.input_scale && r.chosen_error < same_scales.max_abs_error, "{r:?}");
+}
+
+#[test]
+fn two_limb_candidates_halve_the_table_of_graphs_without_lookups() {
+    let sample = input("mlp/input.json");
+    let r = calibrate(
+        &load(&fixtures().join("mlp/model.onnx")),
+        std::slice::from_ref(&sample),
+        &RunArgs::default(),
+        CalibrationTarget::Resources,
+    )
+    .unwrap();
+    let usable: Vec<_> = r.candidates.iter().filter(|c| c.note.is_empty()).collect();
+    for one in usable.iter().filter(|c| c.range_limbs == 1) {
+        let two = usable
+            .iter()
+            .find(|c| (c.input_scale, c.param_scale, c.range_limbs) == (one.input_scale, one.param_scale, 2))
+            .unwrap_or_else(|| panic!("no two-limb twin of {one:?}"));
+        // the same quantization: the same error, with a table of about half the bits
+        assert_eq!(two.max_abs_error, one.max_abs_error);
+        assert!(two.lookup_bits < one.lookup_bits && 2 * two.lookup_bits + 2 >= one.lookup_bits, "{one:?} {two:?}");
+    }
+    // at 14 fractional bits, the MLP's two-limb table stays small
+    assert!(usable.iter().any(|c| c.input_scale == 14 && c.range_limbs == 2 && c.lookup_bits <= 12), "{usable:?}");
+    // function tables are indexed by activations: a graph with lookups keeps one limb
+    let t = calibrate(
+        &load(&fixtures().join("tiny/transformer.onnx")),
+        &[input("tiny/transformer.input.json")],
+        &RunArgs::default(),
+        CalibrationTarget::Resources,
+    )
+    .unwrap();
+    assert!(t.candidates.iter().all(|c| c.range_limbs == 1) && t.run_args.range_limbs == 1);
 }
 
 #[test]
@@ -63,7 +98,7 @@ fn an_input_beyond_the_calibrated_range_names_the_layer() {
         calibrate(&model, std::slice::from_ref(&sample), &RunArgs::default(), CalibrationTarget::Resources).unwrap();
     let g = compile(&model, &r.run_args).unwrap();
     let huge: Vec<Vec<f32>> = sample.iter().map(|v| v.iter().map(|x| x * 64.0 + 1.0).collect()).collect();
-    let err = zkonnx_ir::run(&g, &quantize_inputs(&g, &huge).unwrap(), r.run_args.lookup_bits).unwrap_err();
+    let err = zkonnx_ir::run(&g, &quantize_inputs(&g, &huge).unwrap(), r.run_args.range_bits()).unwrap_err();
     match err {
         IrError::OutOfRange { name, .. } => assert!(!name.is_empty()),
         e => panic!("expected OutOfRange, got {e}"),

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use zkonnx_circuits::cost::Shape;
+use zkonnx_circuits::CircuitParams;
 use zkonnx_compiler::{
     calibrate as calibrate_model, layer_stats, render_layer_stats, CalibrationTarget, Candidate, OnnxModel,
 };
@@ -29,6 +31,10 @@ pub(crate) struct GenSettingsArgs {
 /// `--logrows` pins them (with `--lanes` alone, logrows is the smallest that fits).
 pub(crate) fn gen_settings(a: GenSettingsArgs) -> Result<()> {
     let mut run_args = a.flags.apply(RunArgs::default())?;
+    if a.flags.logrows.is_none() {
+        // the layout decides logrows; it only has to start above the table
+        run_args.logrows = run_args.logrows.max(run_args.lookup_bits + 1);
+    }
     run_args.validate()?;
     let model = OnnxModel::load(&a.model, &run_args.dims)?;
     let mut info = model_info(&model);
@@ -108,11 +114,14 @@ pub(crate) fn calibrated_settings(
 ) -> Result<Settings> {
     let report = calibrate_model(model, samples, &base, target).context("calibration")?;
     if print {
-        eprintln!("{:>6} {:>6} {:>6} {:>12} {:>12}  note", "scale", "param", "bits", "max |err|", "max |out|");
+        eprintln!(
+            "{:>6} {:>6} {:>6} {:>6} {:>12} {:>12}  note",
+            "scale", "param", "bits", "limbs", "max |err|", "max |out|"
+        );
         for c in &report.candidates {
             eprintln!(
-                "{:>6} {:>6} {:>6} {:>12.6} {:>12.4}  {}",
-                c.input_scale, c.param_scale, c.lookup_bits, c.max_abs_error, c.max_abs_output, c.note
+                "{:>6} {:>6} {:>6} {:>6} {:>12.6} {:>12.4}  {}",
+                c.input_scale, c.param_scale, c.lookup_bits, c.range_limbs, c.max_abs_error, c.max_abs_output, c.note
             );
         }
     }
@@ -120,12 +129,12 @@ pub(crate) fn calibrated_settings(
     let mut chosen_error = report.chosen_error;
     let mut layout = fit_layout(model, &mut run_args, policy)?;
     if target == CalibrationTarget::Resources {
-        if let Some((args, finer, error)) = free_precision(model, &report.candidates, &run_args, &layout, policy) {
+        if let Some((args, finer, error)) = more_precision(model, &report.candidates, &run_args, &layout, policy) {
             if print {
                 eprintln!(
-                    "the circuit has room for a larger table: input_scale={} param_scale={} lookup_bits={} \
-                     (max |err| {error:.6} instead of {chosen_error:.6}) at no predicted cost",
-                    args.input_scale, args.param_scale, args.lookup_bits
+                    "more precision within the proving budget: input_scale={} param_scale={} lookup_bits={} \
+                     range_limbs={} (max |err| {error:.6} instead of {chosen_error:.6})",
+                    args.input_scale, args.param_scale, args.lookup_bits, args.range_limbs
                 );
             }
             (run_args, layout, chosen_error) = (args, finer, error);
@@ -134,10 +143,11 @@ pub(crate) fn calibrated_settings(
     run_args.validate()?;
     if print {
         eprintln!(
-            "chose input_scale={} param_scale={} lookup_bits={} logrows={} lanes={} (layout by {}) (max |err| {:.6} on {} sample(s))",
+            "chose input_scale={} param_scale={} lookup_bits={} range_limbs={} logrows={} lanes={} (layout by {}) (max |err| {:.6} on {} sample(s))",
             run_args.input_scale,
             run_args.param_scale,
             run_args.lookup_bits,
+            run_args.range_limbs,
             run_args.logrows,
             run_args.lanes,
             layout.chosen_by,
@@ -150,35 +160,53 @@ pub(crate) fn calibrated_settings(
     Ok(Settings::new(run_args, info))
 }
 
-/// A more accurate candidate than the one `args` was made from whose circuit is no larger and no
-/// slower to prove (predicted): the layout often needs more rows than the range table, and then
-/// a finer scale with a larger table comes free. Tries the three most accurate candidates whose
-/// table fits below `args.logrows`.
-fn free_precision(
+/// Layouts `more_precision` fits at most (each compiles the model once).
+const PRECISION_TRIES: usize = 6;
+/// Predicted proving time (on the reference machine, 2 cores) that `resources` calibration
+/// always allows for precision: a fraction of a second buys fine scales for a small model, and
+/// stays below a quarter of the smallest proof EZKL makes on that machine (logrows 15, 4.5 s).
+const PRECISION_BUDGET_MS: u64 = 1000;
+
+/// The most accurate candidate whose circuit is predicted to prove within the larger of the
+/// current circuit's time and [`PRECISION_BUDGET_MS`] (`None` if none beats the current
+/// error). The layout often needs more rows than the range table, and then a finer scale with a
+/// larger table (or two-limb range checks) comes free; a small model gets fine scales for a
+/// fraction of a second. Fits the layouts of the [`PRECISION_TRIES`] most accurate candidates
+/// whose empty circuit (the table alone, one lane) fits the budget.
+fn more_precision(
     model: &OnnxModel,
     candidates: &[Candidate],
     args: &RunArgs,
     layout: &LayoutInfo,
     policy: LayoutPolicy,
 ) -> Option<(RunArgs, LayoutInfo, f64)> {
+    let budget = layout.predicted_prove_ms.max(PRECISION_BUDGET_MS) as f64;
     let current = candidates
         .iter()
         .find(|c| {
-            (c.input_scale, c.param_scale, c.lookup_bits) == (args.input_scale, args.param_scale, args.lookup_bits)
+            (c.input_scale, c.param_scale, c.lookup_bits, c.range_limbs)
+                == (args.input_scale, args.param_scale, args.lookup_bits, args.range_limbs)
         })
         .map_or(f64::INFINITY, |c| c.max_abs_error);
+    let table_alone = |c: &Candidate| {
+        let p = CircuitParams { k: c.lookup_bits + 1, lanes: 1, ..CircuitParams::from_run_args(args) };
+        Shape::with_rows(&p, 0).predicted_prove_seconds() * 1000.0
+    };
     let mut better: Vec<&Candidate> = candidates
         .iter()
-        .filter(|c| c.note.is_empty() && c.max_abs_error < current && c.lookup_bits < args.logrows)
+        .filter(|c| c.note.is_empty() && c.max_abs_error < current && table_alone(c) <= budget)
         .collect();
     better.sort_by(|a, b| a.max_abs_error.total_cmp(&b.max_abs_error));
-    better.into_iter().take(3).find_map(|c| {
+    better.into_iter().take(PRECISION_TRIES).find_map(|c| {
         let mut finer = args.clone();
         finer.input_scale = c.input_scale;
         finer.param_scale = c.param_scale;
         finer.lookup_bits = c.lookup_bits;
+        finer.range_limbs = c.range_limbs;
+        // the layout decides logrows; it must only start from a valid one
+        finer.logrows = finer.logrows.max(c.lookup_bits + 1);
         let l = fit_layout(model, &mut finer, policy).ok()?;
-        let free = finer.logrows <= args.logrows && l.predicted_prove_ms <= layout.predicted_prove_ms;
-        (free && finer.validate().is_ok()).then_some((finer, l, c.max_abs_error))
+        let within = l.predicted_prove_ms as f64 <= budget;
+        (within && finer.validate().is_ok()).then_some((finer, l, c.max_abs_error))
     })
 }

@@ -204,7 +204,9 @@ fn branch_bits(
     cx: &NodeCx,
 ) -> Result<TensorId, CompileError> {
     let s = lw.scale(x);
-    let (lo, hi) = crate::ops::nonlinear::activation_domain(lw);
+    // the range the circuit checks activations to (two limbs: twice the table's bits)
+    let half = 1i64 << (lw.args.range_bits().clamp(2, 62) - 1);
+    let (lo, hi) = (-half, half - 1);
     // weights: +1 and -1 (scale 0), then the constants c at x's scale
     let mut weights = vec![1i64, -1];
     let mut rows = Vec::with_capacity(batch * branches.len());
