@@ -50,6 +50,9 @@ impl LaneColumns {
     }
 }
 
+/// A cell with its witness value (unknown during keygen).
+pub(crate) type Valued = (Cell, Value<i64>);
+
 /// What range-checks values and computes ReLU and running maxima: one lookup per value
 /// (`relu_max`) or two limbs (`wide`), by the circuit's `range_limbs`.
 #[derive(Clone, Copy, Debug)]
@@ -72,12 +75,7 @@ impl RangeChip<'_> {
     }
 
     /// `max(m, v)`, range-checking `v - m`; returns the new maximum's cell and value.
-    pub(crate) fn max(
-        &self,
-        asg: &mut Assigner<'_>,
-        m: (Cell, Value<i64>),
-        v: (Cell, Value<i64>),
-    ) -> Result<(Cell, Value<i64>), Error> {
+    pub(crate) fn max(&self, asg: &mut Assigner<'_>, m: Valued, v: Valued) -> Result<Valued, Error> {
         match self {
             RangeChip::OneLimb(c) => c.max(asg, m, v),
             RangeChip::TwoLimbs(c) => c.max(asg, m, v),

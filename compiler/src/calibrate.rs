@@ -64,6 +64,20 @@ pub struct Candidate {
     pub note: String,
 }
 
+impl Candidate {
+    /// `base` with this candidate's scales, table bits and limbs, and logrows raised above the
+    /// table where needed (the layout decides the final logrows).
+    pub fn run_args(&self, base: &RunArgs) -> RunArgs {
+        let mut a = base.clone();
+        a.input_scale = self.input_scale;
+        a.param_scale = self.param_scale;
+        a.lookup_bits = self.lookup_bits;
+        a.range_limbs = self.range_limbs;
+        a.logrows = a.logrows.max(self.lookup_bits + 1);
+        a
+    }
+}
+
 /// Calibration's choice and everything it tried.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -134,13 +148,7 @@ pub fn calibrate(
         return Err(first_err
             .unwrap_or(CompileError::Calibration { reason: "no candidate scale fits the lookup table".into() }));
     };
-    let mut run_args = base.clone();
-    run_args.input_scale = chosen.input_scale;
-    run_args.param_scale = chosen.param_scale;
-    run_args.lookup_bits = chosen.lookup_bits;
-    run_args.range_limbs = chosen.range_limbs;
-    run_args.logrows = run_args.logrows.max(chosen.lookup_bits + 1);
-    Ok(CalibrationReport { run_args, chosen_error: chosen.max_abs_error, candidates })
+    Ok(CalibrationReport { run_args: chosen.run_args(base), chosen_error: chosen.max_abs_error, candidates })
 }
 
 /// The smallest `bits >= from` at which `model` compiled under `args` runs every sample.

@@ -18,7 +18,7 @@ use halo2_proofs::plonk::{ConstraintSystem, Error, Selector};
 use halo2_proofs::poly::Rotation;
 
 use super::table::TableConfig;
-use super::LaneColumns;
+use super::{LaneColumns, Valued};
 use crate::field::{field_from_i128, field_from_i64};
 use crate::layout::{Assigner, JobKind};
 
@@ -90,12 +90,7 @@ impl<'a> ReluMaxChip<'a> {
     }
 
     /// `max(m, v)` as a MAX row; returns the new maximum's cell and value.
-    pub(crate) fn max(
-        &self,
-        asg: &mut Assigner<'_>,
-        m: (Cell, Value<i64>),
-        v: (Cell, Value<i64>),
-    ) -> Result<(Cell, Value<i64>), Error> {
+    pub(crate) fn max(&self, asg: &mut Assigner<'_>, m: Valued, v: Valued) -> Result<Valued, Error> {
         let (lane, row) = asg.alloc(JobKind::Max, 1);
         let cfg = &self.lanes[lane];
         let a = cfg.cols.a;

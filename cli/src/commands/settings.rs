@@ -198,13 +198,7 @@ fn more_precision(
         .collect();
     better.sort_by(|a, b| a.max_abs_error.total_cmp(&b.max_abs_error));
     better.into_iter().take(PRECISION_TRIES).find_map(|c| {
-        let mut finer = args.clone();
-        finer.input_scale = c.input_scale;
-        finer.param_scale = c.param_scale;
-        finer.lookup_bits = c.lookup_bits;
-        finer.range_limbs = c.range_limbs;
-        // the layout decides logrows; it must only start from a valid one
-        finer.logrows = finer.logrows.max(c.lookup_bits + 1);
+        let mut finer = c.run_args(args);
         let l = fit_layout(model, &mut finer, policy).ok()?;
         let within = l.predicted_prove_ms as f64 <= budget;
         (within && finer.validate().is_ok()).then_some((finer, l, c.max_abs_error))
