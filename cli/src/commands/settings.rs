@@ -129,7 +129,9 @@ pub(crate) fn calibrated_settings(
     let mut chosen_error = report.chosen_error;
     let mut layout = fit_layout(model, &mut run_args, policy)?;
     if target == CalibrationTarget::Resources {
-        if let Some((args, finer, error)) = more_precision(model, &report.candidates, &run_args, &layout, policy) {
+        if let Some((args, finer, error)) =
+            more_precision(model, &report.candidates, (&run_args, chosen_error), &layout, policy)
+        {
             if print {
                 eprintln!(
                     "more precision within the proving budget: input_scale={} param_scale={} lookup_bits={} \
@@ -168,7 +170,7 @@ const PRECISION_TRIES: usize = 6;
 const PRECISION_BUDGET_MS: u64 = 1000;
 
 /// The most accurate candidate whose circuit is predicted to prove within the larger of the
-/// current circuit's time and [`PRECISION_BUDGET_MS`] (`None` if none beats the current
+/// current circuit's time and [`PRECISION_BUDGET_MS`] (`None` if none beats `current`'s
 /// error). The layout often needs more rows than the range table, and then a finer scale with a
 /// larger table (or two-limb range checks) comes free; a small model gets fine scales for a
 /// fraction of a second. Fits the layouts of the [`PRECISION_TRIES`] most accurate candidates
@@ -176,18 +178,11 @@ const PRECISION_BUDGET_MS: u64 = 1000;
 fn more_precision(
     model: &OnnxModel,
     candidates: &[Candidate],
-    args: &RunArgs,
+    (args, current): (&RunArgs, f64),
     layout: &LayoutInfo,
     policy: LayoutPolicy,
 ) -> Option<(RunArgs, LayoutInfo, f64)> {
     let budget = layout.predicted_prove_ms.max(PRECISION_BUDGET_MS) as f64;
-    let current = candidates
-        .iter()
-        .find(|c| {
-            (c.input_scale, c.param_scale, c.lookup_bits, c.range_limbs)
-                == (args.input_scale, args.param_scale, args.lookup_bits, args.range_limbs)
-        })
-        .map_or(f64::INFINITY, |c| c.max_abs_error);
     let table_alone = |c: &Candidate| {
         let p = CircuitParams { k: c.lookup_bits + 1, lanes: 1, ..CircuitParams::from_run_args(args) };
         Shape::with_rows(&p, 0).predicted_prove_seconds() * 1000.0
