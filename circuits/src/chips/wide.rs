@@ -32,7 +32,7 @@ use halo2_proofs::poly::Rotation;
 
 use super::table::TableConfig;
 use super::{LaneColumns, Valued};
-use crate::field::field_from_i128;
+use crate::field::{field_from_i128, field_from_i64};
 use crate::layout::{Assigner, JobKind};
 
 /// One lane's two-limb gates and high-limb lookup.
@@ -108,11 +108,11 @@ impl<'a> WideChip<'a> {
         let a = cfg.cols.a;
         asg.enable(&cfg.q_relu, row)?;
         let parts = xv.map(|x| split(i128::from(x), cfg.bits));
-        let input = asg.advice(a[1], row, xv.map(|v| field_from_i128(i128::from(v))));
+        let input = asg.advice(a[1], row, xv.map(field_from_i64));
         if let Some(src) = x {
             asg.copy(input, src);
         }
-        let out = asg.advice(a[2], row, xv.map(|v| field_from_i128(i128::from(v.max(0)))));
+        let out = asg.advice(a[2], row, xv.map(|v| field_from_i64(v.max(0))));
         asg.advice(a[3], row, parts.map(|(_, _, n)| field_from_i128(n)));
         asg.advice(a[4], row, parts.map(|(_, lo, _)| field_from_i128(lo)));
         Ok((input, out))
@@ -124,13 +124,13 @@ impl<'a> WideChip<'a> {
         let cfg = self.lanes.get(lane).ok_or(Error::Synthesis)?;
         let a = cfg.cols.a;
         asg.enable(&cfg.q_max, row)?;
-        let mc = asg.advice(a[0], row, m.1.map(|x| field_from_i128(i128::from(x))));
+        let mc = asg.advice(a[0], row, m.1.map(field_from_i64));
         asg.copy(mc, m.0);
-        let vc = asg.advice(a[1], row, v.1.map(|x| field_from_i128(i128::from(x))));
+        let vc = asg.advice(a[1], row, v.1.map(field_from_i64));
         asg.copy(vc, v.0);
         let parts = m.1.zip(v.1).map(|(m, v)| split(i128::from(v) - i128::from(m), cfg.bits));
         let new = m.1.zip(v.1).map(|(m, v)| m.max(v));
-        let out = asg.advice(a[2], row, new.map(|x| field_from_i128(i128::from(x))));
+        let out = asg.advice(a[2], row, new.map(field_from_i64));
         asg.advice(a[3], row, parts.map(|(_, _, n)| field_from_i128(n)));
         asg.advice(a[4], row, parts.map(|(_, lo, _)| field_from_i128(lo)));
         Ok((out, new))
