@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use zkonnx_compiler::{compile, float_error_bound};
-use zkonnx_ir::RunArgs;
+use zkonnx_compiler::{compile, dequantize_outputs, float_error_bound, quantize_inputs};
+use zkonnx_ir::{FuncKind, RunArgs};
 
 /// One model per op family (see `tests/models/make.py`): Gemm (alpha, beta, transB 0/1,
 /// symbolic batch), batched MatMul + broadcast Add/Sub/Mul constants (folded), Conv + BN +
@@ -165,4 +165,88 @@ fn tree_branches_compare_exactly_at_their_thresholds() {
         }
     }
     assert!(taken.iter().flatten().all(|&t| t), "every branch goes both ways: {taken:?}");
+}
+
+/// Under two-limb range checks a function is tabulated at knots and interpolated (see the
+/// compiler's `ops::nonlinear`): every interpolating table pairs values with differences, no
+/// table exceeds `2^(B + 2)` knots although activations have `2B` bits, and the models with
+/// function tables, at 14 fractional bits with a `2^10`-row range table, are more accurate than
+/// under the default one-limb settings (7 bits, `2^14` rows) on the fixture's input and random
+/// ones. (The default's empirical bound is not a fair yardstick at 14 bits: knots `2^-6` apart
+/// put `rsqrt` of a LayerNorm's small variances about `2^-10` off.)
+#[test]
+fn two_limb_function_lookups_interpolate_and_beat_one_limb() {
+    let one = RunArgs::default();
+    let mut two = RunArgs::default();
+    (two.input_scale, two.param_scale, two.lookup_bits, two.range_limbs) = (14, 14, 10, 2);
+    for tiny in ["functions", "transformer", "torch_transformer", "lstm", "torch_lstm", "recurrent"] {
+        let label = format!("tiny/{tiny}");
+        let path = fixtures().join("tiny").join(format!("{tiny}.onnx"));
+        let model = load(&path);
+        let graph = compile(&model, &two).expect("compile");
+        let funcs = graph.funcs();
+        for f in funcs.iter().filter(|f| f.interpolates() && !f.difference) {
+            assert!(funcs.contains(&f.difference()), "{label}: {f:?} has no difference table");
+            assert!(f.in_scale < two.input_scale, "{label}: {f:?} is not at knot scale");
+        }
+        for f in &funcs {
+            let rows = f.table_rows().expect("valid domain");
+            assert!(rows <= 1 << (two.lookup_bits + 2), "{label}: {f:?} has {rows} knots");
+        }
+        assert!(funcs.iter().any(|f| f.difference), "{label}: nothing interpolates");
+        let coarse = compile(&model, &one).expect("compile");
+        let mut samples = vec![read_json_floats(&path.with_extension("input.json"), "input_data")];
+        samples.extend((0..4).map(|seed| inputs_for(&model.input_shapes(), seed)));
+        for (k, inputs) in samples.iter().enumerate() {
+            let (fine, base) = (compare(&model, &graph, &two, inputs), compare(&model, &coarse, &one, inputs));
+            println!("{label} sample {k}: two limbs at S=14 {:.6}, one limb at S=7 {:.6}", fine.max_err, base.max_err);
+            assert!(fine.max_err < base.max_err, "{label} sample {k}: {} >= {}", fine.max_err, base.max_err);
+            assert!(fine.max_err <= float_error_bound(&one, base.max_abs), "{label} sample {k}: {}", fine.max_err);
+        }
+    }
+}
+
+/// The interpolated lookups against their analytic bound, over a dense grid of inputs: with
+/// knots `h` apart (read from the graph), `|ir - f(x)| <= h²/8 · max|f''| + 2^-O + 2^-(S+1) ·
+/// max|f'|` (interpolation, the two table roundings and the final one, the input's rounding).
+#[test]
+fn interpolated_functions_stay_within_their_analytic_bound() {
+    let mut args = RunArgs::default();
+    (args.input_scale, args.param_scale, args.lookup_bits, args.range_limbs) = (14, 14, 11, 2);
+    let model = load(&fixtures().join("tiny/functions.onnx"));
+    let graph = compile(&model, &args).expect("compile");
+    // the first five outputs: sigmoid, tanh, erf, exp and sin of x in [-2, 2) (tract writes the
+    // sixth, softplus, as other ops)
+    let kinds = [FuncKind::Sigmoid, FuncKind::Tanh, FuncKind::Erf, FuncKind::Exp, FuncKind::Sin];
+    let exp2 = std::f64::consts::E.powi(2);
+    // (max |f'|, max |f''|) on [-2, 2]
+    let slopes = [(0.25, 0.1), (1.0, 0.77), (1.13, 0.97), (exp2, exp2), (1.0, 1.0)];
+    let knot_scale = |kind| {
+        let f = graph.funcs().into_iter().find(|f| f.kind == kind && !f.difference).expect("tabulated");
+        assert_eq!(f.out_scale, args.input_scale);
+        f.in_scale
+    };
+    let grid: Vec<f32> = (0..2048).map(|i| -2.0 + i as f32 / 512.0).collect();
+    let mut worst = [0f64; 5];
+    for chunk in grid.chunks(10) {
+        let mut x = chunk.to_vec();
+        x.resize(10, 0.0);
+        let float = model.run_float(std::slice::from_ref(&x)).expect("float");
+        let q = quantize_inputs(&graph, std::slice::from_ref(&x)).expect("quantize");
+        let trace = zkonnx_ir::run(&graph, &q, args.range_bits()).expect("interpreter");
+        let ir = dequantize_outputs(&graph, &trace.outputs(&graph));
+        for (k, w) in worst.iter_mut().enumerate() {
+            for (a, b) in float[k].iter().zip(&ir[k]) {
+                *w = w.max((f64::from(*a) - b).abs());
+            }
+        }
+    }
+    let s = args.input_scale as i32;
+    for (k, kind) in kinds.into_iter().enumerate() {
+        let h = 2f64.powi(-(knot_scale(kind) as i32));
+        let (d1, d2) = slopes[k];
+        let bound = h * h / 8.0 * d2 + 2f64.powi(-s) + 2f64.powi(-s - 1) * d1;
+        println!("{kind:?}: knots 2^{} apart, worst {:.2e}, bound {bound:.2e}", -(knot_scale(kind) as i32), worst[k]);
+        assert!(worst[k] <= bound, "{kind:?}: {} > {bound}", worst[k]);
+    }
 }

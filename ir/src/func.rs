@@ -15,6 +15,11 @@
 //!
 //! Points where `f` is undefined get a fixed, documented value: a NaN result (`sqrt` or `log`
 //! of a negative number, `acos` outside `[-1, 1]`) is 0, and infinities saturate.
+//!
+//! A [`Func`] with `difference` set tabulates the forward difference `eval(x + 1) - eval(x)` of
+//! the same function instead. The compiler pairs the two to interpolate linearly between table
+//! knots when the input is finer than the table (two-limb range checks, where activations have
+//! twice the table's bits): see `zkonnx_compiler`'s `ops::nonlinear`.
 
 use serde::{Deserialize, Serialize};
 
@@ -92,12 +97,27 @@ pub struct Func {
     pub lo: i64,
     /// Largest input in the table.
     pub hi: i64,
+    /// Whether the table holds the forward difference `f(x + 1) - f(x)` (each side rounded
+    /// and saturated as below) instead of `f(x)`.
+    #[serde(default)]
+    pub difference: bool,
 }
 
 impl Func {
     /// A function over `[lo, hi]` without a constant parameter.
     pub fn new(kind: FuncKind, in_scale: u32, out_scale: u32, lo: i64, hi: i64) -> Self {
-        Self { kind, in_scale, out_scale, alpha_bits: 0, lo, hi }
+        Self { kind, in_scale, out_scale, alpha_bits: 0, lo, hi, difference: false }
+    }
+
+    /// The same function's forward-difference table (see the module docs).
+    pub fn difference(self) -> Self {
+        Self { difference: true, ..self }
+    }
+
+    /// Whether linear interpolation between this function's knots approximates it: false for
+    /// the step functions (`Round`, `Fmod`), whose jumps interpolation would smear.
+    pub fn interpolates(&self) -> bool {
+        !matches!(self.kind, FuncKind::Round | FuncKind::Fmod)
     }
 
     /// The same function with constant parameter `alpha`.
@@ -173,8 +193,17 @@ impl Func {
     }
 
     /// The table's value at `x`: `round(f(x / 2^in_scale) * 2^out_scale)`, saturated to
-    /// `±OUT_LIMIT`, with a NaN mapped to 0.
+    /// `±OUT_LIMIT`, with a NaN mapped to 0; for a `difference` table, that value at `x + 1`
+    /// minus the one at `x`.
     pub fn eval(&self, x: i64) -> i64 {
+        if self.difference {
+            self.point(x.saturating_add(1)) - self.point(x)
+        } else {
+            self.point(x)
+        }
+    }
+
+    fn point(&self, x: i64) -> i64 {
         let real = x as f64 / pow2(self.in_scale);
         let y = self.real(real) * pow2(self.out_scale);
         if y.is_nan() {
@@ -237,5 +266,19 @@ mod tests {
         assert_eq!(Func::new(FuncKind::Tanh, 7, 7, 0, 1 << 24).table_rows(), None);
         assert!(Func::new(FuncKind::Tanh, 7, 7, -4, 3).contains(-4));
         assert!(!Func::new(FuncKind::Tanh, 7, 7, -4, 3).contains(4));
+    }
+
+    #[test]
+    fn difference_tables_hold_forward_differences() {
+        let tanh = Func::new(FuncKind::Tanh, 3, 10, -16, 15);
+        let d = tanh.difference();
+        assert_ne!(tanh, d);
+        for x in -16..=15 {
+            assert_eq!(d.eval(x), tanh.eval(x + 1) - tanh.eval(x));
+        }
+        // both sides saturate: the difference stays within 2 * OUT_LIMIT
+        let recip = Func::new(FuncKind::Reciprocal, 0, 7, -1, 1).difference();
+        assert_eq!(recip.eval(-1), OUT_LIMIT + 128);
+        assert!(tanh.interpolates() && !Func::new(FuncKind::Round, 3, 3, 0, 1).interpolates());
     }
 }

@@ -175,6 +175,56 @@ fn two_limb_range_checks_hold_values_one_limb_cannot() {
     }
 }
 
+/// `tanh` interpolated between knots as the compiler lowers a function under two-limb range
+/// checks (`S = 6`, knots `2^3` inputs apart, `lookup_bits = 5`): `q = floor(x / 8)` by a
+/// rescale of `x - 4`, `r = x - 8q`, then `f(q) + Δf(q)·r` rescaled by 8. The inputs span the
+/// whole 10-bit range, which a one-limb 5-bit table could not index.
+pub(crate) fn interpolated_graph() -> Graph {
+    let knots = Func::new(FuncKind::Tanh, 3, 6, -64, 63);
+    let at = |op, len, scale| Node { scale, ..node(op, len) };
+    let add = |a, b, ca, cb, pairs: Vec<(u32, u32)>| Op::Arith(Arith { a, b, pairs, kind: ArithKind::Add { ca, cb } });
+    let same: Vec<(u32, u32)> = (0..4).map(|i| (i, i)).collect();
+    let nodes = vec![
+        at(Op::Input { index: 0 }, 4, 6),
+        at(Op::Const { values: vec![-4] }, 1, 6),
+        at(add(0, 1, 1, 1, (0..4).map(|i| (i, 0)).collect()), 4, 6),
+        at(Op::Rescale { input: 2, shift: 3 }, 4, 3),
+        at(add(0, 3, 1, -8, same.clone()), 4, 3),
+        at(Op::Lookup { input: 3, func: knots }, 4, 6),
+        at(Op::Lookup { input: 3, func: knots.difference() }, 4, 6),
+        at(Op::Arith(Arith { a: 6, b: 4, pairs: same.clone(), kind: ArithKind::Mul }), 4, 9),
+        at(add(5, 7, 8, 1, same), 4, 9),
+        at(Op::Rescale { input: 8, shift: 3 }, 4, 6),
+    ];
+    Graph { nodes, inputs: vec![0], outputs: vec![9] }
+}
+
+pub(crate) fn interpolated_inputs() -> Vec<Vec<i64>> {
+    vec![vec![-512, -3, 77, 511]]
+}
+
+#[test]
+fn interpolated_lookups_verify_and_match_the_interpolation() {
+    let g = interpolated_graph();
+    let inputs = interpolated_inputs();
+    g.validate().expect("valid graph");
+    let trace = zkonnx_ir::run(&g, &inputs, 10).expect("interpreter");
+    let knots = Func::new(FuncKind::Tanh, 3, 6, -64, 63);
+    let f = |q: i64| knots.eval(q);
+    for (&x, &y) in inputs[0].iter().zip(&trace.values[9]) {
+        let (q, r) = (x.div_euclid(8), x.rem_euclid(8));
+        assert_eq!(y, (8 * f(q) + (f(q + 1) - f(q)) * r + 4).div_euclid(8), "x = {x}");
+        assert!((y as f64 / 64.0 - (x as f64 / 64.0).tanh()).abs() <= 2.0 / 64.0, "x = {x}: {y}");
+    }
+    assert!(zkonnx_ir::run(&g, &inputs, 5).is_err(), "one limb of 5 bits must not hold these inputs");
+    for lanes in [1, 2] {
+        for input in [Visibility::Private, Visibility::Public] {
+            let p = CircuitParams { range_limbs: 2, ..params(5, lanes, input, Visibility::Public, Visibility::Fixed) };
+            assert_eq!(mock(&g, &inputs, p.clone()), Ok(()), "{p:?}");
+        }
+    }
+}
+
 #[test]
 fn instances_are_inputs_then_outputs() {
     let g = every_op_graph();

@@ -4,7 +4,9 @@
 use zkonnx_ir::Visibility;
 
 use super::{assigned_cells, run, unconstrained, AssignedCellInfo, MutationReport, UNCONSTRAINED};
-use crate::model::tests::{every_op_graph, every_op_inputs, params, wide_graph, wide_inputs};
+use crate::model::tests::{
+    every_op_graph, every_op_inputs, interpolated_graph, interpolated_inputs, params, wide_graph, wide_inputs,
+};
 use crate::{min_k, CircuitParams, JobKind};
 
 fn report(lanes: usize, param: Visibility, input: Visibility, per_kind: usize) -> (CircuitParams, MutationReport) {
@@ -76,6 +78,29 @@ fn every_mutation_of_the_two_limb_rows_is_caught() {
             }
             assert_eq!(r.instances_tried, r.instances_caught);
         }
+    }
+}
+
+/// Interpolated function lookups (two rescales, two lookups into a value and a difference
+/// table, a product and sums): every pinned cell's mutation is caught.
+#[test]
+fn every_mutation_of_an_interpolated_lookup_is_caught() {
+    let (g, inputs) = (interpolated_graph(), interpolated_inputs());
+    for lanes in [1, 2] {
+        let mut p = CircuitParams {
+            range_limbs: 2,
+            ..params(5, lanes, Visibility::Private, Visibility::Public, Visibility::Fixed)
+        };
+        p.function_table = true;
+        p.k = min_k(&g, &p);
+        let trace = zkonnx_ir::run(&g, &inputs, p.range_bits()).expect("interpreter");
+        let r = run(&g, &p, &trace, usize::MAX, 7).expect("harness runs");
+        println!("interpolated lookup, lanes {lanes}\n{r}\n");
+        assert!(r.all_as_expected(), "{p:?}\n{r}\n{:#?}\n{:#?}", r.escaped, r.allowed_but_pinned);
+        for k in [JobKind::WideRescale, JobKind::WideRange, JobKind::Lookup] {
+            assert!(r.kinds.get(&k).is_some_and(|s| s.tried > 0), "{k:?} not mutated: {r}");
+        }
+        assert_eq!(r.instances_tried, r.instances_caught);
     }
 }
 

@@ -190,7 +190,7 @@ fn constant(lw: &mut Lowerer<'_>, units: i64, scale: u32, cx: &NodeCx) -> Tensor
 }
 
 /// The same integers read at another scale (a 0/1 result is at scale 0 whatever its inputs').
-fn relabel(lw: &mut Lowerer<'_>, t: TensorId, scale: u32) -> TensorId {
+pub(crate) fn relabel(lw: &mut Lowerer<'_>, t: TensorId, scale: u32) -> TensorId {
     lw.graph.nodes[t].scale = scale;
     t
 }

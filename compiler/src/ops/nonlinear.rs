@@ -17,6 +17,17 @@
 //! Scales: a function's output is at the activation scale `S`, except reciprocals, whose output
 //! is at `R = min(2S, B)` (a `1/x` at scale `S` would keep only `S` bits of a value below 1);
 //! the product with a reciprocal is rescaled by `R` back to `S`.
+//!
+//! Under two-limb range checks (`range_limbs = 2`) an activation has `2B` bits, far more than a
+//! table should hold, and fine scales are the point. A continuous function is then tabulated at
+//! knots `2^-H` apart and interpolated linearly between them ([`lookup`]): the interpolation
+//! error is at most `2^(-2H) / 8 · max|f''|`. `H` is `ceil(S/2)` (about `2^(-S-3)` for the
+//! bounded-curvature functions: tanh, sigmoid, erf, exp of a non-positive input, below the
+//! output's own rounding), made coarser where the domain would need more than `2^(B+2)` knots.
+//! Each function then costs two tables (values and differences) of at most `2^(B+2)` rows
+//! instead of `2^(2B)`; calibration measures the resulting error per candidate. The interpolated
+//! output is range-checked (it comes out of a rescale), so under two limbs a reciprocal stays
+//! at `S` (a general `1/x` may exceed 1) and Softmax's `exp` at `min(2S, 2B - 2)`.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
@@ -26,7 +37,8 @@ use tract_onnx::tract_core::ops::nn::{Softmax, SoftmaxKind};
 use zkonnx_ir::{Func, FuncKind, Linear, LinearRow, Op, TensorId};
 
 use crate::lower::{Lowerer, NodeCx, Value};
-use crate::ops::activation::{add_pairs, identity};
+use crate::ops::activation::{add, add_pairs, identity};
+use crate::ops::logic::{add_const, mul, relabel};
 use crate::ops::reduce::groups;
 use crate::CompileError;
 
@@ -142,22 +154,71 @@ fn remainder(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Value, CompileError> {
     Ok(Value::Tensor(lookup(lw, x, func, cx)))
 }
 
-/// The activation range `[-2^(B-1), 2^(B-1) - 1]`.
+/// The activation range `[-2^(R-1), 2^(R-1) - 1]`, `R` = the range-checked bits
+/// (`lookup_bits · range_limbs`).
 pub(crate) fn activation_domain(lw: &Lowerer<'_>) -> (i64, i64) {
-    let half = 1i64 << (lw.args.lookup_bits.clamp(2, 40) - 1);
+    let half = 1i64 << (lw.args.range_bits().clamp(2, 40) - 1);
     (-half, half - 1)
 }
 
-/// The output scale of reciprocal tables: `min(2S, B)`, so the product's rescale by it stays
-/// within what the range table checks.
+/// The output scale of reciprocal tables: `min(2S, B)` with one limb, so the product's rescale
+/// by it stays within what the range table checks; `S` with two limbs, where the interpolated
+/// `1/x` is itself range-checked like any activation (and `S` is already fine).
 pub(crate) fn recip_scale(lw: &Lowerer<'_>) -> u32 {
-    (2 * lw.args.input_scale).min(lw.args.lookup_bits)
+    if lw.args.range_limbs > 1 {
+        lw.args.input_scale
+    } else {
+        (2 * lw.args.input_scale).min(lw.args.lookup_bits)
+    }
 }
 
-/// `func(x)` element-wise, at `func.out_scale`, with `x`'s shape.
+/// Largest number of knots of an interpolated table, as bits above `lookup_bits`.
+const KNOT_BITS_ABOVE_TABLE: u32 = 2;
+
+/// Input bits per table knot for `func` (0: one table row per input value). Under two-limb
+/// range checks, for a function that interpolates: the smallest `b >= floor(S/2)` at which
+/// the domain has at most `2^(B + 2)` knots (at most `S`, so knots stay at scale `>= 0`).
+fn knot_shift(lw: &Lowerer<'_>, func: &Func) -> u32 {
+    if lw.args.range_limbs < 2 || !func.interpolates() {
+        return 0;
+    }
+    let most = 1i128 << (lw.args.lookup_bits + KNOT_BITS_ABOVE_TABLE).min(62);
+    let knots = |b: u32| i128::from(func.hi >> b) - i128::from(func.lo >> b) + 1;
+    let mut b = func.in_scale / 2;
+    while b < func.in_scale && knots(b) > most {
+        b += 1;
+    }
+    b
+}
+
+/// `func(x)` element-wise, at `func.out_scale`, with `x`'s shape: one lookup per element, or,
+/// where [`knot_shift`] gives `b > 0`, linear interpolation between knots `2^b` inputs apart:
+///
+/// - `q = floor(x / 2^b)`: a rescale of `x - 2^(b-1)` (the rescale rounds half up);
+/// - `r = x - 2^b·q`, in `[0, 2^b)`, read at scale `b` (the fraction of a step);
+/// - `y = f(q) + Δf(q)·r / 2^b`, rounded, where `f` and `Δf` (`f(q + 1) - f(q)`) are two tables
+///   over `q`'s domain at input scale `S - b`.
+///
+/// Every step is an existing op, so the circuit needs no new gate, and each is constrained: the
+/// rescale pins `q` (its remainder is range-checked), which pins `r`; the lookups pin both table
+/// values, and the product, sum and final rescale are exact.
 pub(crate) fn lookup(lw: &mut Lowerer<'_>, x: TensorId, func: Func, cx: &NodeCx) -> TensorId {
     let shape = lw.shape(x).to_vec();
-    lw.emit(&cx.name, &cx.origin, Op::Lookup { input: x, func }, shape, func.out_scale)
+    let b = knot_shift(lw, &func);
+    if b == 0 {
+        return lw.emit(&cx.name, &cx.origin, Op::Lookup { input: x, func }, shape, func.out_scale);
+    }
+    let cx = NodeCx { shape: shape.clone(), ..cx.clone() };
+    let shifted = add_const(lw, x, -(1i64 << (b - 1)), &cx);
+    let q = lw.rescale_by(shifted, b);
+    let r = add(lw, x, q, -1, &cx);
+    let r = relabel(lw, r, b);
+    let knots = Func { in_scale: func.in_scale - b, lo: func.lo >> b, hi: func.hi >> b, ..func };
+    let y0 = lw.emit(&cx.name, &cx.origin, Op::Lookup { input: q, func: knots }, shape.clone(), func.out_scale);
+    let dy = lw.emit(&cx.name, &cx.origin, Op::Lookup { input: q, func: knots.difference() }, shape, func.out_scale);
+    let step = mul(lw, dy, r, &cx);
+    let y = add(lw, y0, step, 1, &cx);
+    lw.rescale_by(y, b)
 }
 
 /// `a[i] * (1 / b[j])` for the index pairs, rescaled to the activation scale: division by a
@@ -203,20 +264,22 @@ fn softmax(lw: &mut Lowerer<'_>, axes: &[usize], kind: SoftmaxKind, cx: &NodeCx)
     let to_group: Vec<(u32, u32)> = identity(lw, x).into_iter().map(|i| (i, group_of[i as usize])).collect();
     let d = add_pairs(lw, x, m, to_group.clone(), -1, cx);
     let (lo, _) = activation_domain(lw);
-    // exp at scale 2S, so that the sum of n terms carries n rounding errors of 2^-2S, not 2^-S
-    let e = lookup(lw, d, Func::new(FuncKind::Exp, s, 2 * s, 2 * lo + 1, 0), cx);
+    // exp at scale 2S, so that the sum of n terms carries n rounding errors of 2^-2S, not 2^-S;
+    // with two limbs the interpolated exp is range-checked, so at most 2^(R-2) for exp(0) = 1
+    let e_scale = if lw.args.range_limbs > 1 { (2 * s).min(lw.args.range_bits().saturating_sub(2)) } else { 2 * s };
+    let e = lookup(lw, d, Func::new(FuncKind::Exp, s, e_scale, 2 * lo + 1, 0), cx);
     let rows = windows.iter().map(|w| LinearRow { terms: w.iter().map(|&i| (i, 0)).collect(), bias: None }).collect();
     let sum = Op::Linear(Linear { input: e, weights: vec![1], rows });
-    let sum = lw.emit(&cx.name, &cx.origin, sum, gshape, 2 * s);
-    let sum = lw.rescale_by(sum, s);
-    // the maximum's term is exactly exp(0) = 2^2s, so the sum lies in [2^s, n·2^s] at scale s
+    let sum = lw.emit(&cx.name, &cx.origin, sum, gshape, e_scale);
+    let sum = lw.rescale_by(sum, e_scale.saturating_sub(s));
+    // the maximum's term is exactly exp(0) = 2^e_scale, so the sum lies in [2^s, n·2^s] at scale s
     let (lo, hi) = (1i64 << s, (n as i64) << s);
     let value = match kind {
         SoftmaxKind::Softmax => {
             let r = lookup(lw, sum, Func::new(FuncKind::Reciprocal, s, recip_scale(lw), lo, hi), &gcx);
             // the product needs exp at scale S only (it is rounded to S anyway), and a 2S-scale
             // value of 1 would not pass the range check of the rescale after the product
-            let e_s = lw.rescale_by(e, s);
+            let e_s = lw.rescale_by(e, e_scale.saturating_sub(s));
             product(lw, e_s, r, to_group, cx)
         }
         SoftmaxKind::LogSoftmax => {
