@@ -11,12 +11,12 @@
 //! remainder to fit the table (`P <= lookup_bits`). On the fixture MLP and CNN, `P = S + 3` to
 //! `S + 6` cuts the output error by 2 to 8 times at the same table.
 //!
-//! A graph without function lookups also gets a two-limb candidate per `(S, P)`
-//! (`range_limbs = 2`): the same values checked as a signed high and an unsigned low limb of
-//! `B` bits, so the table needs only half the bits (and half the largest rescale shift). That
-//! is what makes fine scales cheap: at `S = 12` a model whose activations need 20 bits gets a
-//! `2^10`-row table instead of `2^20`. Function tables are indexed by the activation itself, so
-//! a graph with lookups keeps one limb.
+//! Each `(S, P)` also gets a two-limb candidate (`range_limbs = 2`): the same values checked
+//! as a signed high and an unsigned low limb of `B` bits, so the table needs only half the bits
+//! (and half the largest rescale shift). That is what makes fine scales cheap: at `S = 12` a
+//! model whose activations need 20 bits gets a `2^10`-row table instead of `2^20`. Function
+//! tables then interpolate between knots (see the compiler's `ops::nonlinear`), which changes
+//! the graph: a graph with lookups is compiled and measured again at each candidate's size.
 //!
 //! `Resources` picks the smallest table whose error is within tolerance, and the smallest error
 //! among those; `Accuracy` the smallest error. The circuit size (logrows) depends on the layout,
@@ -151,23 +151,52 @@ pub fn calibrate(
     Ok(CalibrationReport { run_args: chosen.run_args(base), chosen_error: chosen.max_abs_error, candidates })
 }
 
-/// The smallest `bits >= from` at which `model` compiled under `args` runs every sample.
-fn fitting_bits(model: &OnnxModel, samples: &[Vec<Vec<f32>>], args: &RunArgs, from: u32) -> Result<u32, CompileError> {
+/// The smallest `bits` in `from..=to` at which `model` compiled under `args` (with those table
+/// bits) runs every sample, with the largest output error against `floats` there.
+fn fitting_bits(
+    model: &OnnxModel,
+    samples: &[Vec<Vec<f32>>],
+    floats: &[Vec<Vec<f32>>],
+    args: &RunArgs,
+    (from, to): (u32, u32),
+) -> Result<(u32, f64), CompileError> {
     let mut args = args.clone();
     let mut bits = from;
     loop {
         args.lookup_bits = bits;
+        args.logrows = args.logrows.max(bits + 1);
         let graph = compile(model, &args)?;
-        let fits = samples.iter().try_for_each(|sample| {
-            let q = quantize_inputs(&graph, sample)?;
-            zkonnx_ir::run(&graph, &q, bits).map(drop).map_err(CompileError::from)
-        });
-        match fits {
-            Ok(()) => return Ok(bits),
-            Err(e) if bits >= MAX_BITS => return Err(e),
-            Err(_) => bits += 1,
+        let shift_fits = graph.max_rescale_shift() <= args.range_bits();
+        let traces = samples
+            .iter()
+            .map(|sample| {
+                let q = quantize_inputs(&graph, sample)?;
+                zkonnx_ir::run(&graph, &q, args.range_bits()).map_err(CompileError::from)
+            })
+            .collect::<Result<Vec<_>, _>>();
+        match traces {
+            Ok(traces) if shift_fits => return Ok((bits, output_error(&graph, &traces, floats))),
+            Err(e) if bits >= to => return Err(e),
+            _ if bits >= to => {
+                return Err(CompileError::Calibration {
+                    reason: format!("a rescale shift exceeds {} bits", args.range_bits()),
+                })
+            }
+            _ => bits += 1,
         }
     }
+}
+
+/// Largest |dequantized output - float output| over the samples' traces.
+fn output_error(graph: &zkonnx_ir::Graph, traces: &[zkonnx_ir::Trace], floats: &[Vec<Vec<f32>>]) -> f64 {
+    let mut max_abs_error = 0f64;
+    for (trace, float) in traces.iter().zip(floats) {
+        let deq = dequantize_outputs(graph, &trace.outputs(graph));
+        for (q, f) in deq.iter().flatten().zip(float.iter().flatten()) {
+            max_abs_error = max_abs_error.max((q - f64::from(*f)).abs());
+        }
+    }
+    max_abs_error
 }
 
 fn evaluate(
@@ -202,7 +231,7 @@ fn evaluate(
     // `fitting_bits` below checks those at the chosen size)
     let bits = (128 - magnitude.leading_zeros()) + 2;
     let shifts = if graph.has_lookups() { scale + 1 } else { graph.max_rescale_shift() };
-    let mut lookup_bits = bits.max(scale + 1).max(shifts).max(8);
+    let lookup_bits = bits.max(scale + 1).max(shifts).max(8);
     if lookup_bits > MAX_BITS {
         let layer = worst
             .map(|(id, _)| &graph.nodes[id])
@@ -215,19 +244,7 @@ fn evaluate(
             ),
         });
     }
-    // function tables are sized from lookup_bits too: confirm the samples fit at the chosen
-    // size, widening the table a bit at a time where one does not
-    if graph.has_lookups() {
-        lookup_bits = fitting_bits(model, samples, &args, lookup_bits)?;
-    }
-    let mut max_abs_error = 0f64;
-    for (trace, float) in traces.iter().zip(floats) {
-        let deq = dequantize_outputs(&graph, &trace.outputs(&graph));
-        for (q, f) in deq.iter().flatten().zip(float.iter().flatten()) {
-            max_abs_error = max_abs_error.max((q - f64::from(*f)).abs());
-        }
-    }
-    let candidate = |lookup_bits, range_limbs| Candidate {
+    let candidate = |lookup_bits, range_limbs, max_abs_error| Candidate {
         input_scale: scale,
         param_scale: param,
         lookup_bits,
@@ -236,12 +253,30 @@ fn evaluate(
         max_abs_output,
         note: String::new(),
     };
-    let mut out = vec![candidate(lookup_bits, 1)];
+    // two limbs of B bits hold 2B-bit values and shifts up to 2B
+    let wide_bits = bits.div_ceil(2).max(graph.max_rescale_shift().div_ceil(2)).max(MIN_WIDE_BITS);
     if !graph.has_lookups() {
-        // two limbs of B bits hold 2B-bit values and shifts up to 2B
-        let wide_bits = bits.div_ceil(2).max(graph.max_rescale_shift().div_ceil(2)).max(MIN_WIDE_BITS);
+        let max_abs_error = output_error(&graph, &traces, floats);
+        let mut out = vec![candidate(lookup_bits, 1, max_abs_error)];
         if wide_bits < lookup_bits {
-            out.push(candidate(wide_bits, 2));
+            out.push(candidate(wide_bits, 2, max_abs_error));
+        }
+        return Ok(out);
+    }
+    // function tables are sized from lookup_bits too, and two-limb lookups interpolate: the
+    // graph differs from the probe's, so each candidate is compiled, fitted (widening the
+    // table a bit at a time where the samples do not fit) and measured at its own size
+    let (one_bits, one_error) = fitting_bits(model, samples, floats, &args, (lookup_bits, MAX_BITS))?;
+    let mut out = vec![candidate(one_bits, 1, one_error)];
+    // the probe's one-limb graph is no guide to the two-limb one (its reciprocals sit at up to
+    // 2S bits): start from the smallest table that holds a value of 1 at scale S
+    let wide_bits = (scale + 2).div_ceil(2).max(MIN_WIDE_BITS);
+    if wide_bits < one_bits {
+        let mut wide = args.clone();
+        wide.range_limbs = 2;
+        // a two-limb candidate that cannot fit below the one-limb table is only a worse option
+        if let Ok((bits, error)) = fitting_bits(model, samples, floats, &wide, (wide_bits, one_bits - 1)) {
+            out.push(candidate(bits, 2, error));
         }
     }
     Ok(out)

@@ -162,19 +162,31 @@ pub(crate) fn calibrated_settings(
     Ok(Settings::new(run_args, info))
 }
 
-/// Layouts `more_precision` fits at most (each compiles the model once).
+/// Layouts `more_precision` fits at most per pass (each compiles the model once).
 const PRECISION_TRIES: usize = 6;
 /// Predicted proving time (on the reference machine, 2 cores) that `resources` calibration
-/// always allows for precision: a fraction of a second buys fine scales for a small model, and
-/// stays below a quarter of the smallest proof EZKL makes on that machine (logrows 15, 4.5 s).
-const PRECISION_BUDGET_MS: u64 = 1000;
+/// always allows for precision. A few seconds buy fine scales for a small model: with function
+/// tables (exp, tanh, ...) two-limb circuits need logrows 13 to 14 for `2^-13`-scale outputs,
+/// 1 to 2.5 s here. It stays below a quarter of the smallest proof EZKL makes with function
+/// tables on that machine (the tiny LSTM, 11.7 s); EZKL's smallest proof of all is 4.5 s
+/// (logrows 15), but a model without function tables reaches fine precision far below the
+/// budget, where the search stops (see [`FINE_ERROR`]).
+const PRECISION_BUDGET_MS: u64 = 2500;
+/// Output error, relative to the largest output magnitude (at least 1), that counts as fine:
+/// among the candidates at or below it, `more_precision` takes the cheapest, not the most
+/// accurate, so precision nobody needs costs no proving time.
+const FINE_ERROR: f64 = 1e-5;
 
-/// The most accurate candidate whose circuit is predicted to prove within the larger of the
-/// current circuit's time and [`PRECISION_BUDGET_MS`] (`None` if none beats `current`'s
-/// error). The layout often needs more rows than the range table, and then a finer scale with a
-/// larger table (or two-limb range checks) comes free; a small model gets fine scales for a
-/// fraction of a second. Fits the layouts of the [`PRECISION_TRIES`] most accurate candidates
-/// whose empty circuit (the table alone, one lane) fits the budget.
+/// A more accurate candidate within the proving budget: the larger of the current circuit's
+/// predicted time and [`PRECISION_BUDGET_MS`] (`None` if none beats `current`'s error). The
+/// layout often needs more rows than the range table, and then a finer scale with a larger
+/// table (or two-limb range checks) comes free.
+///
+/// Takes the predicted-fastest candidate whose error is fine ([`FINE_ERROR`]) if one fits the
+/// budget (fitting the layouts of the [`PRECISION_TRIES`] least accurate fine ones), else the
+/// most accurate that does (fitting at most three times as many, skipping those no smaller than
+/// one that did not fit). Only candidates whose
+/// empty circuit (the table alone, one lane) fits the budget are tried.
 fn more_precision(
     model: &OnnxModel,
     candidates: &[Candidate],
@@ -192,10 +204,43 @@ fn more_precision(
         .filter(|c| c.note.is_empty() && c.max_abs_error < current && table_alone(c) <= budget)
         .collect();
     better.sort_by(|a, b| a.max_abs_error.total_cmp(&b.max_abs_error));
-    better.into_iter().take(PRECISION_TRIES).find_map(|c| {
+    let fit = |c: &&Candidate| {
         let mut finer = c.run_args(args);
         let l = fit_layout(model, &mut finer, policy).ok()?;
         let within = l.predicted_prove_ms as f64 <= budget;
         (within && finer.validate().is_ok()).then_some((finer, l, c.max_abs_error))
+    };
+    let fine = |c: &&&Candidate| c.max_abs_error <= FINE_ERROR * c.max_abs_output.max(1.0);
+    // the least accurate fine candidates first: they tend to be the cheapest
+    let cheapest_fine = better
+        .iter()
+        .rev()
+        .filter(fine)
+        .take(PRECISION_TRIES)
+        .filter_map(fit)
+        .min_by_key(|(_, l, _)| l.predicted_prove_ms);
+    cheapest_fine.or_else(|| {
+        // the most accurate of the rest that fits; a candidate with the same limbs and at
+        // least the table bits and scale of one that did not fit is skipped unfitted (its
+        // circuit is no smaller)
+        let mut failed: Vec<&Candidate> = Vec::new();
+        let mut tries = 0;
+        for c in better.iter().filter(|c| !fine(c)) {
+            let dominated = failed.iter().any(|f| {
+                f.range_limbs == c.range_limbs && f.lookup_bits <= c.lookup_bits && f.input_scale <= c.input_scale
+            });
+            if dominated {
+                continue;
+            }
+            if tries == 3 * PRECISION_TRIES {
+                return None;
+            }
+            tries += 1;
+            match fit(c) {
+                Some(found) => return Some(found),
+                None => failed.push(c),
+            }
+        }
+        None
     })
 }
