@@ -7,7 +7,8 @@ Run from the repository root: `fixtures/.venv/bin/python benches/models/make.py`
   -> Conv(6->16, 5x5) -> Relu -> AveragePool(2) -> Flatten -> Gemm(400->120) -> Relu
   -> Gemm(120->84) -> Relu -> Gemm(84->10).
 - `cnn_large`: a wider CNN on a 1x3x32x32 image, big enough that zkonnx needs k >= 20 with
-  4 lanes or fewer (`run`'s layout optimizer picks about 11 lanes at k = 18):
+  4 lanes or fewer (`run`'s layout optimizer picks about 11 lanes at k = 18; the benchmark
+  also runs it pinned to 3 lanes, at k = 20):
   Conv(3->16, 3x3, pad 1) -> Relu -> Conv(16->32, 3x3, pad 1) -> Relu -> MaxPool(2)
   -> Conv(32->64, 3x3, pad 1) -> Relu -> MaxPool(2) -> Flatten -> Gemm(4096->10).
 

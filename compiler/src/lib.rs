@@ -24,10 +24,11 @@
 //!   Pad, Gather, Trilu, ...) keep the scale; comparisons, logic and ArgMax/ArgMin give exact
 //!   integers at scale 0 (or an index map);
 //! - a table-lookup function (`Op::Lookup`: Exp, Tanh, Erf, ...) reads its input at `S` and
-//!   writes its output at `S`, except reciprocals, at `min(2S, lookup_bits)` (see
-//!   `ops/nonlinear.rs`).
+//!   writes its output at `S`, except reciprocals, at `min(2S, lookup_bits)` with one-limb range
+//!   checks; with two limbs a continuous function is looked up at coarser knots and
+//!   interpolated (a rescale, two lookups, a product and sums; see `ops/nonlinear.rs`).
 //!
-//! [`calibrate`] chooses the scales and `lookup_bits` from samples; [`layer_stats`] is the
+//! [`calibrate`] chooses the scales, `lookup_bits` and the range limbs from samples; [`layer_stats`] is the
 //! per-layer table it is reported with.
 //!
 //! [`OnnxModel::run_float`] is the float oracle: tests check the IR interpreter against it
