@@ -253,9 +253,9 @@ fn evaluate(
         max_abs_output,
         note: String::new(),
     };
-    // two limbs of B bits hold 2B-bit values and shifts up to 2B
-    let wide_bits = bits.div_ceil(2).max(graph.max_rescale_shift().div_ceil(2)).max(MIN_WIDE_BITS);
     if !graph.has_lookups() {
+        // two limbs of B bits hold 2B-bit values and shifts up to 2B
+        let wide_bits = bits.div_ceil(2).max(graph.max_rescale_shift().div_ceil(2)).max(MIN_WIDE_BITS);
         let max_abs_error = output_error(&graph, &traces, floats);
         let mut out = vec![candidate(lookup_bits, 1, max_abs_error)];
         if wide_bits < lookup_bits {

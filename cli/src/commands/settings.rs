@@ -185,8 +185,8 @@ const FINE_ERROR: f64 = 1e-5;
 /// Takes the predicted-fastest candidate whose error is fine ([`FINE_ERROR`]) if one fits the
 /// budget (fitting the layouts of the [`PRECISION_TRIES`] least accurate fine ones), else the
 /// most accurate that does (fitting at most three times as many, skipping those no smaller than
-/// one that did not fit). Only candidates whose
-/// empty circuit (the table alone, one lane) fits the budget are tried.
+/// one that did not fit). Only candidates whose empty circuit (the table alone, one lane) fits
+/// the budget are tried.
 fn more_precision(
     model: &OnnxModel,
     candidates: &[Candidate],
