@@ -7,6 +7,12 @@
 //! can go below. The smallest `k` is therefore not always the fastest shape: [`choose_layout`]
 //! evaluates every width and keeps the one with the lowest predicted prove time.
 //!
+//! Each lane costs its lookup arguments too, although only the rows of range checks, rescales
+//! and function lookups use them: a lane that holds only dot products and sums needs none. So
+//! for each width the optimizer also picks how many lanes carry lookups
+//! ([`CircuitParams::lookup_lanes`]): the fewest that keep the layout at the `k` it has with
+//! lookups on every lane.
+//!
 //! [`Shape`] counts what the prover works on, read from the configured constraint system:
 //! columns, lookup arguments, permutation columns and the extended-domain factor. The
 //! predictions are linear in those counts with coefficients measured on this codebase's prover
@@ -17,6 +23,8 @@ use halo2_proofs::plonk::ConstraintSystem;
 use serde::{Deserialize, Serialize};
 use zkonnx_ir::Graph;
 
+use crate::layout::FIRST_ROW;
+use crate::model::check_graph;
 use crate::model::ModelConfig;
 use crate::{min_k_for_rows, try_rows_needed, CircuitError, CircuitParams};
 
@@ -27,6 +35,8 @@ pub struct Shape {
     /// The circuit has `2^k` rows.
     pub k: u32,
     pub lanes: usize,
+    /// Lanes with lookup arguments (the first ones).
+    pub lookup_lanes: usize,
     /// Rows the layout uses.
     pub rows: usize,
     pub advice_columns: usize,
@@ -53,6 +63,7 @@ impl Shape {
         Self {
             k: params.k,
             lanes: params.lanes,
+            lookup_lanes: params.lookup_lane_count(),
             rows,
             advice_columns: cs.num_advice_columns(),
             fixed_columns: cs.num_fixed_columns() + cs.num_selectors(),
@@ -159,10 +170,11 @@ impl LayoutChoice {
     }
 }
 
-/// Picks the number of lanes (1..=`max_lanes`) and `k` with the lowest predicted prove time for
-/// `graph` under `base` (whose `lanes` and `k` are ignored). Ties go to fewer lanes: a narrower
-/// circuit has a smaller proof and a cheaper verifier. `max_k` bounds `k`; an error names why
-/// no width fits.
+/// Picks the number of lanes (1..=`max_lanes`), of lookup lanes, and `k` with the lowest
+/// predicted prove time for `graph` under `base` (whose `lanes` and `k` are ignored; its
+/// `lookup_lanes`, when set, is kept at every width that has as many lanes). Ties go to fewer
+/// lanes: a narrower circuit has a smaller proof and a cheaper verifier. `max_k` bounds `k`; an
+/// error names why no width fits.
 pub fn choose_layout(
     graph: &Graph,
     base: &CircuitParams,
@@ -171,11 +183,14 @@ pub fn choose_layout(
 ) -> Result<LayoutChoice, CircuitError> {
     let mut candidates = Vec::new();
     let mut last_err = None;
+    let split = match base.lookup_lanes {
+        Some(_) => None,
+        None => Some(job_rows(graph, base)?),
+    };
     for lanes in 1..=max_lanes.clamp(1, 16) {
-        let mut params = CircuitParams { lanes, ..base.clone() };
-        match try_rows_needed(graph, &params) {
-            Ok(rows) => {
-                params.k = min_k_for_rows(graph, &params, rows);
+        let params = CircuitParams { lanes, lookup_lanes: base.lookup_lanes.map(|m| m.min(lanes)), ..base.clone() };
+        match fit_lookup_lanes(graph, params, split) {
+            Ok((params, rows)) => {
                 if params.k <= max_k {
                     let shape = Shape::with_rows(&params, rows);
                     candidates.push((shape, shape.predicted_prove_seconds()));
@@ -192,12 +207,58 @@ pub fn choose_layout(
     }
 }
 
+/// Rows of `graph`'s jobs with lookups and of the others, under `params` (any width).
+pub fn job_rows(graph: &Graph, params: &CircuitParams) -> Result<[usize; 2], CircuitError> {
+    check_graph(graph, params)?;
+    let mut cs = ConstraintSystem::default();
+    let params = CircuitParams { lanes: 1, lookup_lanes: None, ..params.clone() };
+    let cfg = ModelConfig::configure(&mut cs, &params);
+    crate::model::job_rows(&cfg, graph, &params)
+}
+
+/// `params` (at `params.lanes`) with `k` set to the smallest that fits, and with the fewest
+/// lookup lanes whose layout keeps the `k` of lookups on every lane; also returns the layout's
+/// rows. With `split = None`, or `params.lookup_lanes` set, the lookup lanes stay as they are.
+/// `split` is [`job_rows`]: the lookup lanes must at least hold the lookup rows, and a bisection
+/// between that and every lane finds the fewest that keep `k` (each step one dry run of the
+/// layout; a count it settles on is always one that was laid out and fits).
+pub fn fit_lookup_lanes(
+    graph: &Graph,
+    mut params: CircuitParams,
+    split: Option<[usize; 2]>,
+) -> Result<(CircuitParams, usize), CircuitError> {
+    let rows = try_rows_needed(graph, &params)?;
+    params.k = min_k_for_rows(graph, &params, rows);
+    let (Some([lookup, _]), None) = (split, params.lookup_lanes) else {
+        return Ok((params, rows));
+    };
+    let mut cs = ConstraintSystem::default();
+    let lane_rows = ModelConfig::configure(&mut cs, &params).usable_rows(params.k).saturating_sub(FIRST_ROW);
+    let (mut lo, mut hi) = (lookup.div_ceil(lane_rows.max(1)).max(1), params.lanes);
+    let mut best = (CircuitParams { lookup_lanes: Some(params.lanes), ..params.clone() }, rows);
+    while lo < hi {
+        let m = (lo + hi) / 2;
+        let mut p = CircuitParams { lookup_lanes: Some(m), ..params.clone() };
+        let rows = try_rows_needed(graph, &p)?;
+        p.k = min_k_for_rows(graph, &p, rows);
+        if p.k <= params.k {
+            best = (p, rows);
+            hi = m;
+        } else {
+            lo = m + 1;
+        }
+    }
+    Ok(best)
+}
+
 #[cfg(test)]
 mod tests {
     use zkonnx_ir::Visibility;
 
     use super::*;
-    use crate::model::tests::{every_op_graph, params};
+    use zkonnx_ir::Op;
+
+    use crate::model::tests::{every_op_graph, linear, node, params};
     use crate::{min_k, rows_needed, ADVICE_PER_LANE, LOOKUPS_PER_LANE};
 
     /// The params of `every_op_graph` (it looks functions up).
@@ -250,6 +311,54 @@ mod tests {
         assert_eq!(choice.chosen.lanes, 1);
         let naive = choice.minimal_k().expect("candidates");
         assert_eq!((naive.k, naive.lanes), (choice.chosen.k, 16), "minimal k, widest on ties");
+    }
+
+    /// Input(32) -> a dense 32x32 Linear -> Rescale: 256 rows of dot products, 64 of range
+    /// checks and rescales.
+    fn dense_graph() -> Graph {
+        let n = 32;
+        let weights = (0..n * n + n).map(|i| (i % 7) as i64 - 3).collect();
+        let rows = (0..n)
+            .map(|r| ((0..n).map(|i| (i as u32, (r * n + i) as u32)).collect(), Some((n * n + r) as u32)))
+            .collect();
+        Graph {
+            nodes: vec![
+                node(Op::Input { index: 0 }, n),
+                node(linear(0, weights, rows), n),
+                node(Op::Rescale { input: 1, shift: 2 }, n),
+            ],
+            inputs: vec![0],
+            outputs: vec![2],
+        }
+    }
+
+    #[test]
+    fn the_optimizer_drops_lookups_from_lanes_that_only_hold_dot_products() {
+        let g = dense_graph();
+        let base = params(6, 1, Visibility::Private, Visibility::Public, Visibility::Fixed);
+        assert_eq!(job_rows(&g, &base).expect("rows"), [64, 256]);
+        let choice = choose_layout(&g, &base, 8, 26).expect("a layout");
+        for (s, secs) in &choice.candidates {
+            // the fewest lookup lanes at the k of lookups on every lane, which costs more
+            let all = CircuitParams { lanes: s.lanes, lookup_lanes: None, ..base.clone() };
+            let k_all = min_k(&g, &all);
+            assert_eq!(s.k, k_all, "{s:?}");
+            assert_eq!(s.lookups, LOOKUPS_PER_LANE * s.lookup_lanes);
+            if s.lookup_lanes < s.lanes {
+                let fewer = CircuitParams { k: s.k, lookup_lanes: Some(s.lookup_lanes - 1), ..all.clone() };
+                if s.lookup_lanes > 1 {
+                    assert!(min_k(&g, &fewer) > s.k, "one lookup lane fewer does not fit k: {s:?}");
+                }
+                let every = Shape::of(&g, &CircuitParams { k: k_all, ..all }).expect("shape");
+                assert!(every.predicted_prove_seconds() > *secs, "{s:?}");
+            }
+        }
+        assert!(choice.chosen.lookup_lanes < choice.chosen.lanes, "{:?}", choice.chosen);
+        // pinned lookup lanes stay (at most the width)
+        let pinned = CircuitParams { lookup_lanes: Some(2), ..base };
+        let choice = choose_layout(&g, &pinned, 4, 26).expect("a layout");
+        let kept: Vec<usize> = choice.candidates.iter().map(|(s, _)| s.lookup_lanes).collect();
+        assert_eq!(kept, [1, 2, 2, 2]);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! row 0, so a single region with our own allocator is the only sound way to share columns). The
 //! region is split into `lanes` lanes; a job (a dot-product chain, a rescale row, ...) asks the
 //! [`Allocator`] for `n` contiguous rows and gets them in the lane whose next free row is lowest
-//! (the lowest lane index on ties). Job sizes depend only on the graph and the params, never on
-//! witness values, so keygen and proving lay out identically.
+//! (the lowest lane index on ties), among the lanes with lookups if the job needs one. Job sizes
+//! depend only on the graph and the params, never on witness values, so keygen and proving lay
+//! out identically.
 //!
 //! The [`Assigner`] runs in two modes with the same code path: with a halo2 region (synthesis)
 //! and without one (a dry run that only counts rows, used by [`crate::rows_needed`]).
@@ -72,6 +73,12 @@ impl JobKind {
         JobKind::WideRange,
     ];
 
+    /// Whether the job's rows use a lookup argument (a range check, a rescale remainder or a
+    /// function lookup), so that it must go to a lane that has them.
+    pub fn uses_lookups(self) -> bool {
+        !matches!(self, JobKind::DotFixed | JobKind::DotPrivate | JobKind::Arith | JobKind::Constant)
+    }
+
     /// A short lower-case name (`dot fixed`, `input range`, ...).
     pub fn name(self) -> &'static str {
         match self {
@@ -92,33 +99,76 @@ impl JobKind {
     }
 }
 
+/// How the lanes are split: the first `lookup_lanes` of `lanes` carry the lookup arguments, and
+/// `lookup_rows` rows of lookup jobs are still to come (counted by a first walk of the graph; 0
+/// when every lane has lookups, where it changes nothing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LanePlan {
+    pub(crate) lanes: usize,
+    pub(crate) lookup_lanes: usize,
+    pub(crate) lookup_rows: usize,
+}
+
+impl LanePlan {
+    /// `lanes` lanes, all with lookups.
+    #[cfg(test)]
+    pub(crate) fn uniform(lanes: usize) -> Self {
+        Self { lanes, lookup_lanes: lanes, lookup_rows: 0 }
+    }
+}
+
 /// Per-lane bump allocator.
+///
+/// A job that needs a lookup ([`JobKind::uses_lookups`]) goes to the least-filled lookup lane.
+/// Any other job goes to the least-filled lane of all, where a lookup lane counts as filled by
+/// its share of the lookup rows still to come: the lookup jobs of a layer come after its dot
+/// products, and without that reserve the dot products would fill the lookup lanes first.
 #[derive(Clone, Debug)]
 pub(crate) struct Allocator {
     next: Vec<usize>,
+    lookup_lanes: usize,
+    /// Rows of lookup jobs not yet allocated.
+    reserve: usize,
+    /// Rows allocated so far to jobs with lookups and to the others.
+    counted: [usize; 2],
 }
 
 impl Allocator {
-    pub(crate) fn new(lanes: usize) -> Self {
-        Self { next: vec![FIRST_ROW; lanes.max(1)] }
+    pub(crate) fn new(plan: LanePlan) -> Self {
+        let lanes = plan.lanes.max(1);
+        let lookup_lanes = plan.lookup_lanes.clamp(1, lanes);
+        let reserve = if lookup_lanes < lanes { plan.lookup_rows } else { 0 };
+        Self { next: vec![FIRST_ROW; lanes], lookup_lanes, reserve, counted: [0, 0] }
     }
 
-    /// `rows` contiguous rows in the least-filled lane: returns `(lane, first row)`.
-    pub(crate) fn alloc(&mut self, rows: usize) -> (usize, usize) {
+    /// `rows` contiguous rows for a job with or without lookups: returns `(lane, first row)`.
+    pub(crate) fn alloc(&mut self, rows: usize, lookup: bool) -> (usize, usize) {
+        let (candidates, held) =
+            if lookup { (self.lookup_lanes, 0) } else { (self.next.len(), self.reserve.div_ceil(self.lookup_lanes)) };
+        let fill = |i: usize| self.next[i] + if i < self.lookup_lanes { held } else { 0 };
         let mut lane = 0;
-        for (i, &n) in self.next.iter().enumerate() {
-            if n < self.next[lane] {
+        for i in 1..candidates {
+            if fill(i) < fill(lane) {
                 lane = i;
             }
         }
         let row = self.next[lane];
         self.next[lane] += rows;
+        if lookup {
+            self.reserve = self.reserve.saturating_sub(rows);
+        }
+        self.counted[usize::from(!lookup)] += rows;
         (lane, row)
     }
 
     /// Rows used by the fullest lane (including the empty row 0).
     pub(crate) fn rows_used(&self) -> usize {
         self.next.iter().copied().max().unwrap_or(FIRST_ROW)
+    }
+
+    /// Rows allocated so far to jobs with lookups and to the others.
+    pub(crate) fn counted(&self) -> [usize; 2] {
+        self.counted
     }
 }
 
@@ -169,20 +219,20 @@ impl std::fmt::Debug for Assigner<'_> {
 
 impl<'r> Assigner<'r> {
     /// An assigner writing into `region`.
-    pub(crate) fn new(region: Region<'r, Fr>, lanes: usize) -> Self {
+    pub(crate) fn new(region: Region<'r, Fr>, plan: LanePlan) -> Self {
         Self {
             region: Some(region),
-            alloc: Allocator::new(lanes),
+            alloc: Allocator::new(plan),
             #[cfg(any(test, feature = "testing"))]
             hooks: Hooks::default(),
         }
     }
 
     /// An assigner that only allocates rows.
-    pub(crate) fn dry(lanes: usize) -> Self {
+    pub(crate) fn dry(plan: LanePlan) -> Self {
         Self {
             region: None,
-            alloc: Allocator::new(lanes),
+            alloc: Allocator::new(plan),
             #[cfg(any(test, feature = "testing"))]
             hooks: Hooks::default(),
         }
@@ -224,21 +274,24 @@ impl<'r> Assigner<'r> {
         self.hooks.record.take().unwrap_or_default()
     }
 
-    /// `rows` contiguous rows for a job of `kind`: returns `(lane, first row)`. The kind only
-    /// labels the job for the test hooks; it never changes the layout.
+    /// `rows` contiguous rows for a job of `kind`: returns `(lane, first row)`, in a lookup lane
+    /// when the kind uses lookups.
     pub(crate) fn alloc(&mut self, kind: JobKind, rows: usize) -> (usize, usize) {
-        let (lane, row) = self.alloc.alloc(rows);
+        let (lane, row) = self.alloc.alloc(rows, kind.uses_lookups());
         #[cfg(any(test, feature = "testing"))]
         if let Some(rec) = self.hooks.record.as_mut() {
             rec.jobs.push((kind, lane, row, rows));
         }
-        #[cfg(not(any(test, feature = "testing")))]
-        let _ = kind;
         (lane, row)
     }
 
     pub(crate) fn rows_used(&self) -> usize {
         self.alloc.rows_used()
+    }
+
+    /// Rows allocated so far to jobs with lookups and to the others.
+    pub(crate) fn counted(&self) -> [usize; 2] {
+        self.alloc.counted()
     }
 
     /// Assigns an advice cell and returns it.
@@ -303,12 +356,32 @@ mod tests {
 
     #[test]
     fn jobs_go_to_the_least_filled_lane() {
-        let mut a = Allocator::new(3);
-        assert_eq!(a.alloc(5), (0, 1));
-        assert_eq!(a.alloc(2), (1, 1));
-        assert_eq!(a.alloc(1), (2, 1));
-        assert_eq!(a.alloc(1), (2, 2));
-        assert_eq!(a.alloc(1), (1, 3));
+        let mut a = Allocator::new(LanePlan::uniform(3));
+        assert_eq!(a.alloc(5, false), (0, 1));
+        assert_eq!(a.alloc(2, true), (1, 1));
+        assert_eq!(a.alloc(1, false), (2, 1));
+        assert_eq!(a.alloc(1, true), (2, 2));
+        assert_eq!(a.alloc(1, false), (1, 3));
         assert_eq!(a.rows_used(), 6);
+        assert_eq!(a.counted(), [3, 7]);
+    }
+
+    #[test]
+    fn lookup_jobs_stay_in_the_lookup_lanes_which_keep_room_for_them() {
+        // lanes 0 and 1 of 4 have lookups; 6 lookup rows are still to come
+        let mut a = Allocator::new(LanePlan { lanes: 4, lookup_lanes: 2, lookup_rows: 6 });
+        // the lookup lanes count as 3 rows fuller: other jobs go to lanes 2 and 3 first
+        assert_eq!(a.alloc(2, false), (2, 1));
+        assert_eq!(a.alloc(2, false), (3, 1));
+        assert_eq!(a.alloc(2, false), (2, 3));
+        assert_eq!(a.alloc(2, false), (3, 3));
+        // lane 0 holds 1 + 3 reserved = 4 < 5 (lanes 2 and 3)
+        assert_eq!(a.alloc(1, false), (0, 1));
+        let lookups: Vec<_> = (0..6).map(|_| a.alloc(1, true)).collect();
+        assert_eq!(lookups, [(1, 1), (0, 2), (1, 2), (0, 3), (1, 3), (0, 4)]);
+        // nothing reserved any more: lane 1 (4) is the least filled
+        assert_eq!(a.alloc(1, false), (1, 4));
+        assert_eq!(a.rows_used(), 5);
+        assert_eq!(a.counted(), [6, 10]);
     }
 }

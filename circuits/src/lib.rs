@@ -9,7 +9,10 @@
 //!
 //! One region, split into `lanes` lanes by a row allocator (`layout.rs`): each job (a dot chain,
 //! a rescale row, ...) takes contiguous rows in the lane whose next free row is lowest. Row 0 of
-//! every lane stays empty. Per lane:
+//! every lane stays empty. Only the first `lookup_lanes` lanes (`CircuitParams::lookup_lanes`,
+//! every lane by default) have the chips with lookups (rescale, relu/max or the two-limb rows,
+//! function lookups); the others have only the `dot fixed`, `dot private` and `arith` gates, and
+//! the allocator sends every job that needs a lookup to a lookup lane. Per lane with lookups:
 //!
 //! | columns | use |
 //! |---|---|

@@ -16,7 +16,7 @@ use crate::chips::rescale::{RescaleChip, RescaleConfig};
 use crate::chips::table::TableConfig;
 use crate::chips::wide::{WideChip, WideConfig};
 use crate::chips::{LaneColumns, RangeChip};
-use crate::layout::Assigner;
+use crate::layout::{Assigner, LanePlan};
 use crate::layouts::{self, Ctx, Pinned};
 use crate::{CircuitError, CircuitParams};
 
@@ -49,12 +49,14 @@ impl ModelConfig {
         let lanes: Vec<LaneColumns> = (0..n).map(|_| LaneColumns::configure(meta)).collect();
         let dot = lanes.iter().map(|&c| DotConfig::configure(meta, c)).collect();
         let arith = lanes.iter().map(|&c| ArithConfig::configure(meta, c)).collect();
+        // only the first `lookup_lanes` lanes get the chips with lookups
+        let with_lookups = &lanes[..params.lookup_lane_count()];
         let wide: Vec<WideConfig> = if params.wide() {
-            lanes.iter().map(|&c| WideConfig::configure(meta, c, &table)).collect()
+            with_lookups.iter().map(|&c| WideConfig::configure(meta, c, &table)).collect()
         } else {
             vec![]
         };
-        let rescale: Vec<RescaleConfig> = lanes
+        let rescale: Vec<RescaleConfig> = with_lookups
             .iter()
             .enumerate()
             .map(|(i, &c)| {
@@ -65,11 +67,11 @@ impl ModelConfig {
         let relu_max = if params.wide() {
             vec![]
         } else {
-            lanes.iter().zip(&rescale).map(|(&c, r)| ReluMaxConfig::configure(meta, c, &table, r.q)).collect()
+            with_lookups.iter().zip(&rescale).map(|(&c, r)| ReluMaxConfig::configure(meta, c, &table, r.q)).collect()
         };
         let func = params.function_table.then(|| {
             let t = FuncTableConfig::configure(meta);
-            (t, lanes.iter().map(|&c| FuncConfig::configure(meta, c, &t)).collect())
+            (t, with_lookups.iter().map(|&c| FuncConfig::configure(meta, c, &t)).collect())
         });
         let instance = meta.instance_column();
         meta.enable_equality(instance);
@@ -101,6 +103,11 @@ impl ModelConfig {
     /// The function lookup chip (`None` without the function table).
     pub(crate) fn func_chip(&self) -> Option<FuncChip<'_>> {
         self.func.as_ref().map(|(_, lanes)| FuncChip::new(lanes))
+    }
+
+    /// How the allocator splits the lanes, for a layout of `lookup_rows` rows of lookup jobs.
+    pub(crate) fn lane_plan(&self, lookup_rows: usize) -> LanePlan {
+        LanePlan { lanes: self.lanes.len(), lookup_lanes: self.rescale.len(), lookup_rows }
     }
 
     /// Rows of a `2^k` circuit the layout and the table may use.
@@ -254,9 +261,29 @@ pub(crate) fn num_instances(graph: &Graph, params: &CircuitParams) -> usize {
 
 /// Rows the layout uses: the same walk as synthesis, without a region.
 pub(crate) fn dry_run(cfg: &ModelConfig, graph: &Graph, params: &CircuitParams) -> Result<usize, CircuitError> {
-    let mut asg = Assigner::dry(cfg.lanes.len());
-    lay_out(cfg, graph, params, None, &mut asg).map_err(|e| CircuitError::Layout { reason: format!("{e:?}") })?;
+    let mut asg = Assigner::dry(lane_plan(cfg, graph, params)?);
+    lay_out(cfg, graph, params, None, &mut asg).map_err(layout_error)?;
     Ok(asg.rows_used())
+}
+
+/// Rows of the layout's jobs with lookups and of the others (the same whatever the lanes).
+pub(crate) fn job_rows(cfg: &ModelConfig, graph: &Graph, params: &CircuitParams) -> Result<[usize; 2], CircuitError> {
+    let mut asg = Assigner::dry(cfg.lane_plan(0));
+    lay_out(cfg, graph, params, None, &mut asg).map_err(layout_error)?;
+    Ok(asg.counted())
+}
+
+/// The allocator's plan: where some lanes have no lookups, a first walk counts the rows of the
+/// lookup jobs, which the allocator keeps free in the lookup lanes.
+pub(crate) fn lane_plan(cfg: &ModelConfig, graph: &Graph, params: &CircuitParams) -> Result<LanePlan, CircuitError> {
+    if cfg.rescale.len() >= cfg.lanes.len() {
+        return Ok(cfg.lane_plan(0));
+    }
+    Ok(cfg.lane_plan(job_rows(cfg, graph, params)?[0]))
+}
+
+fn layout_error(e: Error) -> CircuitError {
+    CircuitError::Layout { reason: format!("{e:?}") }
 }
 
 /// Walks the graph in order, laying out every node; returns each node's output cells.
@@ -333,10 +360,11 @@ impl Circuit<Fr> for ModelCircuit {
         if let Some((table, _)) = &config.func {
             table.load(&mut layouter, &self.graph.funcs())?;
         }
+        let plan = lane_plan(&config, &self.graph, &self.params).map_err(|e| to_halo2(e, self.params.k))?;
         let cells = layouter.assign_region(
             || "model",
             |region| {
-                let mut asg = Assigner::new(region, config.lanes.len());
+                let mut asg = Assigner::new(region, plan);
                 #[cfg(any(test, feature = "testing"))]
                 asg.set_tamper(crate::mutation::tamper(&config, &self.overrides)?);
                 let cells = lay_out(&config, &self.graph, &self.params, trace, &mut asg)?;
@@ -376,5 +404,7 @@ fn constrain_public(
     }
 }
 
+#[cfg(test)]
+mod lookup_lane_tests;
 #[cfg(test)]
 pub(crate) mod tests;

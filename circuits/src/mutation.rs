@@ -82,7 +82,7 @@ pub fn assigned_cells(
     model::check_graph(graph, params)?;
     let mut cs = ConstraintSystem::default();
     let cfg = ModelConfig::configure(&mut cs, params);
-    let mut asg = Assigner::dry(cfg.lanes.len());
+    let mut asg = Assigner::dry(crate::model::lane_plan(&cfg, graph, params)?);
     asg.start_record();
     let nodes = model::lay_out(&cfg, graph, params, trace, &mut asg)
         .map_err(|e| CircuitError::Layout { reason: format!("{e:?}") })?;

@@ -22,6 +22,11 @@ pub struct CircuitParams {
     pub range_limbs: u32,
     /// Parallel lanes (each 5 advice + 6 fixed columns).
     pub lanes: usize,
+    /// Lanes (the first ones) that carry the range, rescale and function lookups; `None`: every
+    /// lane. The other lanes have only the dot and arith gates, so each costs no lookup
+    /// argument; the allocator sends every job that needs a lookup to the lookup lanes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup_lanes: Option<usize>,
     /// Model inputs: `Private` (witness only) or `Public` (instance values).
     pub input_visibility: Visibility,
     /// Model outputs: `Private` or `Public`.
@@ -58,6 +63,7 @@ impl CircuitParams {
             lookup_bits: a.lookup_bits,
             range_limbs: a.range_limbs,
             lanes: a.lanes,
+            lookup_lanes: a.lookup_lanes,
             input_visibility: a.input_visibility,
             output_visibility: a.output_visibility,
             param_visibility: a.param_visibility,
@@ -80,6 +86,9 @@ impl CircuitParams {
         if !(1..=16).contains(&self.lanes) {
             return bad("lanes", self.lanes.to_string(), "must be in 1..=16");
         }
+        if let Some(m) = self.lookup_lanes.filter(|m| !(1..=self.lanes).contains(m)) {
+            return bad("lookup_lanes", m.to_string(), "must be in 1..=lanes");
+        }
         let io = [Visibility::Private, Visibility::Public];
         if !io.contains(&self.input_visibility) {
             return bad("input_visibility", format!("{:?}", self.input_visibility), "must be private or public");
@@ -91,6 +100,12 @@ impl CircuitParams {
             return bad("param_visibility", format!("{:?}", self.param_visibility), "must be fixed or private");
         }
         Ok(())
+    }
+
+    /// Lanes with lookups: `lookup_lanes` (every lane when unset), within `1..=lanes`.
+    pub fn lookup_lane_count(&self) -> usize {
+        let n = self.lanes.clamp(1, 16);
+        self.lookup_lanes.unwrap_or(n).clamp(1, n)
     }
 
     /// Whether range checks use two limbs (`range_limbs == 2`).

@@ -43,6 +43,11 @@ pub struct RunArgs {
     pub logrows: u32,
     /// Parallel lanes of advice columns (the circuit's width).
     pub lanes: usize,
+    /// How many of the lanes (the first ones) carry the range, rescale and function lookups;
+    /// the others only hold dot products, products and sums, and cost no lookup arguments.
+    /// `None` (what settings written before this field read as): every lane.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lookup_lanes: Option<usize>,
     pub input_visibility: Visibility,
     pub output_visibility: Visibility,
     pub param_visibility: Visibility,
@@ -60,6 +65,7 @@ impl Default for RunArgs {
             range_limbs: 1,
             logrows: 15,
             lanes: 2,
+            lookup_lanes: None,
             input_visibility: Visibility::Private,
             output_visibility: Visibility::Public,
             param_visibility: Visibility::Fixed,
@@ -102,6 +108,9 @@ impl RunArgs {
         if !(1..=16).contains(&self.lanes) {
             return bad("lanes", self.lanes.to_string(), "must be in 1..=16");
         }
+        if let Some(m) = self.lookup_lanes.filter(|m| !(1..=self.lanes).contains(m)) {
+            return bad("lookup_lanes", m.to_string(), "must be in 1..=lanes");
+        }
         if self.input_visibility == Visibility::Fixed || self.output_visibility == Visibility::Fixed {
             return bad("visibility", "fixed".into(), "only params can be fixed");
         }
@@ -136,7 +145,8 @@ pub struct ModelInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct LayoutInfo {
-    /// `optimizer` (the layout optimizer chose lanes and logrows) or `flags` (the user did).
+    /// `optimizer` (the layout optimizer chose lanes, lookup lanes and logrows) or `flags` (the
+    /// user pinned the lanes).
     pub chosen_by: String,
     /// Predicted prove time on the reference machine (2 cores), milliseconds.
     pub predicted_prove_ms: u64,

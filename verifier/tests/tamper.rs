@@ -119,6 +119,10 @@ fn pk_byte_flips_and_truncations_are_rejected() {
         other.lanes = lanes;
         assert!(pk_from_bytes(path, &pk_to_bytes(&pk, &other, HASH)).is_err(), "lanes {lanes} accepted");
         assert!(vk_from_bytes(path, &vk_to_bytes(pk.get_vk(), &other, HASH)).is_err(), "lanes {lanes} accepted");
+        // the same lookup lanes as the key, one more lane without lookups
+        other.lookup_lanes = Some(params.lookup_lane_count());
+        assert!(pk_from_bytes(path, &pk_to_bytes(&pk, &other, HASH)).is_err(), "{other:?} accepted");
+        assert!(vk_from_bytes(path, &vk_to_bytes(pk.get_vk(), &other, HASH)).is_err(), "{other:?} accepted");
     }
 }
 
@@ -241,6 +245,8 @@ fn corrupt_settings_are_clear_errors() {
         ("logrows", 29),
         ("logrows", 3),
         ("lanes", 0),
+        ("lookup_lanes", 0),
+        ("lookup_lanes", 17),
         ("input_scale", 60),
     ] {
         let mut v = settings_json();

@@ -76,7 +76,7 @@ impl<'a> ReluMaxChip<'a> {
     pub(crate) fn relu(&self, asg: &mut Assigner<'_>, x: Option<Cell>, xv: Value<i64>) -> Result<(Cell, Cell), Error> {
         let kind = if x.is_some() { JobKind::Relu } else { JobKind::InputRange };
         let (lane, row) = asg.alloc(kind, 1);
-        let cfg = &self.lanes[lane];
+        let cfg = self.lanes.get(lane).ok_or(Error::Synthesis)?;
         let a = cfg.cols.a;
         asg.enable(&cfg.q_relu, row)?;
         asg.advice(a[0], row, Value::known(Fr::ZERO));
@@ -92,7 +92,7 @@ impl<'a> ReluMaxChip<'a> {
     /// `max(m, v)` as a MAX row; returns the new maximum's cell and value.
     pub(crate) fn max(&self, asg: &mut Assigner<'_>, m: Valued, v: Valued) -> Result<Valued, Error> {
         let (lane, row) = asg.alloc(JobKind::Max, 1);
-        let cfg = &self.lanes[lane];
+        let cfg = self.lanes.get(lane).ok_or(Error::Synthesis)?;
         let a = cfg.cols.a;
         asg.enable(&cfg.q_max, row)?;
         let mc = asg.advice(a[0], row, m.1.map(field_from_i64));

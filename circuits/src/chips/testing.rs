@@ -64,6 +64,7 @@ pub(crate) fn params(lanes: usize) -> CircuitParams {
         lookup_bits: BITS,
         range_limbs: 1,
         lanes,
+        lookup_lanes: None,
         input_visibility: Visibility::Private,
         output_visibility: Visibility::Public,
         param_visibility: Visibility::Fixed,
@@ -105,7 +106,7 @@ impl Circuit<Fr> for ChipCircuit {
         let cells = layouter.assign_region(
             || "model",
             |region| {
-                let mut asg = Assigner::new(region, config.lanes.len());
+                let mut asg = Assigner::new(region, config.lane_plan(0));
                 asg.set_tamper(tamper);
                 (self.script)(&config, &mut asg)
             },

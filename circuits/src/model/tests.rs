@@ -95,6 +95,7 @@ pub(crate) fn params(
         lookup_bits,
         range_limbs: 1,
         lanes,
+        lookup_lanes: None,
         input_visibility: input,
         output_visibility: output,
         param_visibility: param,
@@ -264,7 +265,8 @@ pub(crate) fn mlp_graph() -> Graph {
 fn cells(graph: &Graph, p: &CircuitParams) -> Vec<Vec<halo2_proofs::circuit::Cell>> {
     let mut cs = ConstraintSystem::default();
     let cfg = ModelConfig::configure(&mut cs, p);
-    lay_out(&cfg, graph, p, None, &mut Assigner::dry(cfg.lanes.len())).expect("layout")
+    lay_out(&cfg, graph, p, None, &mut Assigner::dry(crate::model::lane_plan(&cfg, graph, p).expect("plan")))
+        .expect("layout")
 }
 
 #[test]
@@ -385,7 +387,8 @@ impl Circuit<Fr> for Probe {
         layouter.assign_region(
             || "model",
             |region| {
-                let mut asg = Assigner::new(region, config.lanes.len());
+                let plan = crate::model::lane_plan(&config, &c.graph, &c.params).map_err(|_| Error::Synthesis)?;
+                let mut asg = Assigner::new(region, plan);
                 lay_out(&config, &c.graph, &c.params, c.trace.as_deref(), &mut asg)?;
                 *self.used.lock().expect("lock") = asg.rows_used();
                 Ok(())
@@ -395,7 +398,7 @@ impl Circuit<Fr> for Probe {
 }
 
 /// A graph whose rows, not its table, decide `k`: 40 inputs, two Linear layers, ReLU, max.
-fn tall_graph() -> Graph {
+pub(crate) fn tall_graph() -> Graph {
     let n = 40;
     let rows1 = (0..n).map(|o| ((0..6).map(|t| (((o + t) % n) as u32, t as u32)).collect(), Some(6))).collect();
     Graph {
@@ -418,8 +421,16 @@ fn tall_graph() -> Graph {
 fn rows_needed_and_min_k_match_synthesis() {
     let g = tall_graph();
     let inputs = vec![(0..40).map(|i| (i % 7) - 3).collect::<Vec<i64>>()];
-    for (lanes, param) in [(1, Visibility::Fixed), (2, Visibility::Private), (3, Visibility::Fixed)] {
+    let cases = [
+        (1, None, Visibility::Fixed),
+        (2, None, Visibility::Private),
+        (3, None, Visibility::Fixed),
+        (3, Some(1), Visibility::Fixed),
+        (4, Some(2), Visibility::Private),
+    ];
+    for (lanes, lookup_lanes, param) in cases {
         let mut p = params(4, lanes, Visibility::Public, Visibility::Public, param);
+        p.lookup_lanes = lookup_lanes;
         let trace = Arc::new(zkonnx_ir::run(&g, &inputs, 4).expect("interpreter"));
         let k = min_k(&g, &p);
         p.k = k;
@@ -429,7 +440,7 @@ fn rows_needed_and_min_k_match_synthesis() {
             used: used.clone(),
         };
         MockProver::run(k, &probe, vec![vec![]]).expect("synthesis");
-        assert_eq!(*used.lock().expect("lock"), rows_needed(&g, &p), "lanes = {lanes}");
+        assert_eq!(*used.lock().expect("lock"), rows_needed(&g, &p), "lanes = {lanes}, lookup {lookup_lanes:?}");
         // k = min_k fits and verifies; one less does not fit
         let circuit = ModelCircuit::with_witness(Arc::new(g.clone()), p.clone(), trace.clone());
         let instances = public_instances(&g, &p, &trace);
@@ -469,6 +480,10 @@ fn bad_graphs_and_params_are_named() {
     let c =
         ModelCircuit::new(Arc::new(mlp_graph()), CircuitParams { param_visibility: Visibility::Public, ..p.clone() });
     assert!(matches!(c.check(), Err(CircuitError::InvalidParams { field: "param_visibility", .. })));
+    for m in [0, 2] {
+        let c = ModelCircuit::new(Arc::new(mlp_graph()), CircuitParams { lookup_lanes: Some(m), ..p.clone() });
+        assert!(matches!(c.check(), Err(CircuitError::InvalidParams { field: "lookup_lanes", .. })), "{m}");
+    }
     let short = Trace { values: vec![vec![1, 2, 3]] };
     let c = ModelCircuit::with_witness(Arc::new(mlp_graph()), p, Arc::new(short));
     assert_eq!(c.check(), Err(CircuitError::TraceMismatch { node: 1, expected: 4, got: 1 }));
@@ -510,6 +525,7 @@ proptest! {
         x in proptest::collection::vec(-60i64..60, 4),
         (s1, s2) in (0u32..5, 0u32..5),
         lanes in 1usize..4,
+        lookup_lanes in 0usize..4,
         private in any::<bool>(),
     ) {
         let w1: Vec<i64> = seed.iter().cycle().take(n * m + m).copied().collect();
@@ -522,6 +538,7 @@ proptest! {
         let trace = trace.expect("checked");
         let param = if private { Visibility::Private } else { Visibility::Fixed };
         let mut p = params(bits, lanes, Visibility::Public, Visibility::Public, param);
+        p.lookup_lanes = (lookup_lanes > 0).then_some(lookup_lanes.min(lanes));
         p.k = min_k(&g, &p);
         let circuit = ModelCircuit::with_witness(Arc::new(g.clone()), p.clone(), Arc::new(trace.clone()));
         // the instance is built from the interpreter's values alone: passing means the
@@ -620,6 +637,18 @@ fn column_and_lookup_budget_per_lane() {
         assert_eq!(cs.lookups().len(), (crate::LOOKUPS_PER_LANE + 1) * lanes);
         assert_eq!(cs.degree(), 5);
     }
+    // lanes without lookups keep only the dot and arith gates and selectors
+    let p = CircuitParams {
+        lookup_lanes: Some(1),
+        function_table: true,
+        ..params(8, 4, Visibility::Private, Visibility::Public, Visibility::Fixed)
+    };
+    let mut cs = ConstraintSystem::<Fr>::default();
+    ModelConfig::configure(&mut cs, &p);
+    assert_eq!(cs.num_advice_columns(), crate::ADVICE_PER_LANE * 4);
+    assert_eq!(cs.lookups().len(), crate::LOOKUPS_PER_LANE + 1);
+    assert_eq!(cs.num_selectors(), 3 * 4 + 4);
+    assert_eq!(cs.degree(), 5);
 }
 
 #[test]

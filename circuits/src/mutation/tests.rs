@@ -138,3 +138,26 @@ fn the_allow_list_matches_the_module_docs() {
     // every entry names a column that exists and gives a reason
     assert!(UNCONSTRAINED.iter().all(|u| u.column < crate::ADVICE_PER_LANE && !u.reason.is_empty()));
 }
+
+/// Lanes without lookups: the lookup rows sit in the first lane, dot products and sums also in
+/// the others; every pinned cell's mutation is still caught, with one limb and with two.
+#[test]
+fn every_mutation_with_lanes_without_lookups_is_caught() {
+    let cases = [(every_op_graph(), every_op_inputs(), 8, 1), (every_op_graph(), every_op_inputs(), 5, 2)];
+    for (g, inputs, bits, limbs) in cases {
+        let mut p = CircuitParams {
+            range_limbs: limbs,
+            lookup_lanes: Some(1),
+            function_table: true,
+            ..params(bits, 3, Visibility::Private, Visibility::Public, Visibility::Fixed)
+        };
+        p.k = min_k(&g, &p);
+        let trace = zkonnx_ir::run(&g, &inputs, p.range_bits()).expect("interpreter");
+        let r = run(&g, &p, &trace, usize::MAX, 7).expect("harness runs");
+        println!("limbs {limbs}, 3 lanes, 1 with lookups\n{r}\n");
+        assert!(r.all_as_expected(), "{p:?}\n{r}\n{:#?}\n{:#?}", r.escaped, r.allowed_but_pinned);
+        assert!(r.kinds.get(&JobKind::Lookup).is_some_and(|s| s.tried > 0), "lookups not mutated: {r}");
+        assert!(r.kinds.get(&JobKind::DotFixed).is_some_and(|s| s.tried > 0), "dots not mutated: {r}");
+        assert_eq!(r.instances_tried, r.instances_caught);
+    }
+}
