@@ -58,6 +58,10 @@ pub(crate) struct RunArgsFlags {
     /// Lanes of advice columns (circuit width).
     #[arg(long)]
     pub lanes: Option<usize>,
+    /// Lanes (the first ones) with the range, rescale and function lookups; the others hold only
+    /// dot products and sums. Chosen by the layout optimizer unless given.
+    #[arg(long)]
+    pub lookup_lanes: Option<usize>,
     /// `private` (default) or `public`.
     #[arg(long, value_parser = parse_visibility)]
     pub input_visibility: Option<Visibility>,
@@ -97,6 +101,9 @@ impl RunArgsFlags {
         set(&mut base.logrows, self.logrows);
         if let Some(l) = self.lanes {
             base.lanes = l;
+        }
+        if let Some(m) = self.lookup_lanes {
+            base.lookup_lanes = Some(m);
         }
         if let Some(v) = self.input_visibility {
             base.input_visibility = v;

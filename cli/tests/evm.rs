@@ -218,6 +218,29 @@ fn a_wide_circuit_verifies_on_a_mainnet_sized_chain() {
     }
 }
 
+/// Lanes without lookups (4 lanes, the first with lookups): the data verifier reads the
+/// narrower set of lookup arguments from the key and agrees with the native verifier.
+#[test]
+fn lanes_without_lookups_verify_on_chain() {
+    let p = prove_fixture("mlp/model.onnx", "mlp/input.json", |a| {
+        a.lanes = 4;
+        a.lookup_lanes = Some(1);
+    });
+    let cs = p.keys.pk.get_vk().cs();
+    assert_eq!((cs.num_advice_columns(), cs.lookups().len()), (20, 2));
+    let mut chains = Chains::new();
+    let d = chains.deploy(&p, false);
+    let instances = p.proof.instances().unwrap();
+    let proof = p.proof.proof_bytes().unwrap();
+    assert!(chains.verdicts(&d, &p, &instances, &proof), "the valid proof is refused");
+    let mut wrong = instances.clone();
+    wrong[0] += Fr::ONE;
+    assert!(!chains.verdicts(&d, &p, &wrong, &proof));
+    let mut bad = proof.clone();
+    bad[proof.len() / 3] ^= 1;
+    assert!(!chains.verdicts(&d, &p, &instances, &bad));
+}
+
 /// ABI: `submit(bytes)` with `data`.
 fn submit_call(data: &[u8]) -> Vec<u8> {
     use sha3::{Digest, Keccak256};

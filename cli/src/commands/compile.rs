@@ -4,11 +4,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
-use zkonnx_circuits::cost::{choose_layout, Shape};
+use zkonnx_circuits::cost::{choose_layout, fit_lookup_lanes, job_rows, Shape};
 use zkonnx_circuits::{CircuitError, CircuitParams};
 use zkonnx_compiler::OnnxModel;
 use zkonnx_ir::{LayoutInfo, RunArgs, Settings};
 use zkonnx_verifier::{read_json, write_json, CompiledModel};
+
+use crate::common::RunArgsFlags;
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct CompileArgs {
@@ -77,52 +79,56 @@ pub(crate) fn compile_model(model: &OnnxModel, mut settings: Settings) -> Result
 /// largest SRS zkonnx generates).
 pub(crate) const MAX_LOGROWS: u32 = 26;
 
-/// Who decides the circuit's shape.
+/// What the user pinned of the circuit's shape; the layout optimizer chooses the rest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum LayoutPolicy {
-    /// The layout optimizer picks lanes and logrows.
-    Optimize,
-    /// The lanes in the run args stay; logrows becomes the smallest that fits.
-    KeepLanes,
+pub(crate) struct LayoutPolicy {
+    /// `--lanes` was given: the lanes in the run args stay (logrows becomes the smallest that
+    /// fits); otherwise the optimizer picks lanes and logrows.
+    pub(crate) keep_lanes: bool,
+    /// `--lookup-lanes` was given: the lookup lanes in the run args stay; otherwise the
+    /// optimizer picks them for the width.
+    pub(crate) keep_lookup_lanes: bool,
 }
 
 impl LayoutPolicy {
-    /// The optimizer unless the user pinned the width.
-    pub(crate) fn from_flags(lanes: Option<usize>) -> Self {
-        if lanes.is_some() {
-            Self::KeepLanes
-        } else {
-            Self::Optimize
-        }
+    /// The optimizer for whatever the flags leave open.
+    pub(crate) fn from_flags(flags: &RunArgsFlags) -> Self {
+        Self { keep_lanes: flags.lanes.is_some(), keep_lookup_lanes: flags.lookup_lanes.is_some() }
     }
 }
 
-/// Chooses the circuit's shape for `model` compiled under `args`: with [`LayoutPolicy::Optimize`]
-/// the layout optimizer sets `args.lanes` and `args.logrows`, otherwise `args.logrows` becomes
-/// the smallest k that fits. Refuses a circuit above the supported maximum. Returns the layout
-/// record for the settings.
+/// Chooses the circuit's shape for `model` compiled under `args`: the layout optimizer sets
+/// `args.lanes` (unless the policy keeps them), `args.lookup_lanes` (unless kept) and
+/// `args.logrows`, the smallest that fits the chosen shape. Refuses a circuit above the
+/// supported maximum. Returns the layout record for the settings.
 pub(crate) fn fit_layout(model: &OnnxModel, args: &mut RunArgs, policy: LayoutPolicy) -> Result<LayoutInfo> {
     let graph = zkonnx_compiler::compile(model, args)?;
+    if !policy.keep_lookup_lanes {
+        args.lookup_lanes = None;
+    }
     let params = CircuitParams::for_graph(args, &graph);
-    if policy == LayoutPolicy::Optimize {
+    if !policy.keep_lanes {
         return match choose_layout(&graph, &params, 16, MAX_LOGROWS) {
             Ok(choice) => {
                 args.lanes = choice.chosen.lanes;
+                args.lookup_lanes = Some(choice.chosen.lookup_lanes);
                 args.logrows = choice.chosen.k;
                 Ok(layout_info(&choice.chosen, "optimizer".into()))
             }
             // nothing fits: report the smallest k the widest layout needs
             Err(CircuitError::NoLayout { .. }) => {
                 args.lanes = 16;
-                fit_layout(model, args, LayoutPolicy::KeepLanes)
+                fit_layout(model, args, LayoutPolicy { keep_lanes: true, ..policy })
             }
             Err(e) => Err(e.into()),
         };
     }
-    let rows = zkonnx_circuits::rows_needed(&graph, &params);
-    args.logrows = zkonnx_circuits::min_k_for_rows(&graph, &params, rows);
+    let split = if policy.keep_lookup_lanes { None } else { Some(job_rows(&graph, &params)?) };
+    let (params, rows) = fit_lookup_lanes(&graph, params, split)?;
+    args.logrows = params.k;
+    args.lookup_lanes = Some(params.lookup_lane_count());
     check_k(args.logrows, rows, args.lookup_bits)?;
-    let shape = Shape::with_rows(&CircuitParams { k: args.logrows, ..params }, rows);
+    let shape = Shape::with_rows(&params, rows);
     Ok(layout_info(&shape, "flags".into()))
 }
 

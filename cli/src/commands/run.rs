@@ -141,7 +141,7 @@ pub(crate) fn pipeline(
     let p = Phase::start("settings");
     let base = flags.apply(RunArgs::default())?;
     let model = OnnxModel::load(model_path, &base.dims)?;
-    let policy = LayoutPolicy::from_flags(flags.lanes);
+    let policy = LayoutPolicy::from_flags(flags);
     let settings = if pinned(flags) {
         let mut args = base;
         let mut info = ModelInfo::default();

@@ -39,15 +39,16 @@ pub(crate) fn gen_settings(a: GenSettingsArgs) -> Result<()> {
     let model = OnnxModel::load(&a.model, &run_args.dims)?;
     let mut info = model_info(&model);
     if a.flags.logrows.is_none() {
-        info.layout = Some(fit_layout(&model, &mut run_args, LayoutPolicy::from_flags(a.flags.lanes))?);
+        info.layout = Some(fit_layout(&model, &mut run_args, LayoutPolicy::from_flags(&a.flags))?);
         run_args.validate()?;
     }
     let settings = Settings::new(run_args, info);
     write_json(&a.output, &settings)?;
     eprintln!(
-        "wrote {} (lanes {}, logrows {}{})",
+        "wrote {} (lanes {}, {} with lookups, logrows {}{})",
         a.output.display(),
         settings.run_args.lanes,
+        settings.run_args.lookup_lanes.unwrap_or(settings.run_args.lanes),
         settings.run_args.logrows,
         settings.model.layout.as_ref().map_or(String::new(), |l| format!(", chosen by the {}", l.chosen_by))
     );
@@ -92,7 +93,7 @@ pub(crate) fn calibrate(a: CalibrateArgs) -> Result<()> {
     let base = a.flags.apply(RunArgs::default())?;
     let model = OnnxModel::load(&a.model, &base.dims)?;
     let samples = a.data.iter().map(|p| read_inputs(p)).collect::<Result<Vec<_>>>()?;
-    let policy = LayoutPolicy::from_flags(a.flags.lanes);
+    let policy = LayoutPolicy::from_flags(&a.flags);
     let settings = calibrated_settings(&model, &samples, base, target, policy, true)?;
     let layers = layer_stats(&model, &settings.run_args, &samples).context("the per-layer table")?;
     eprint!("{}", render_layer_stats(&layers));
@@ -145,13 +146,14 @@ pub(crate) fn calibrated_settings(
     run_args.validate()?;
     if print {
         eprintln!(
-            "chose input_scale={} param_scale={} lookup_bits={} range_limbs={} logrows={} lanes={} (layout by {}) (max |err| {:.6} on {} sample(s))",
+            "chose input_scale={} param_scale={} lookup_bits={} range_limbs={} logrows={} lanes={} lookup_lanes={} (layout by {}) (max |err| {:.6} on {} sample(s))",
             run_args.input_scale,
             run_args.param_scale,
             run_args.lookup_bits,
             run_args.range_limbs,
             run_args.logrows,
             run_args.lanes,
+            run_args.lookup_lanes.unwrap_or(run_args.lanes),
             layout.chosen_by,
             chosen_error,
             samples.len()

@@ -24,44 +24,47 @@ pub(crate) struct TableArgs {
 }
 
 pub(crate) fn run(a: TableArgs) -> Result<()> {
-    let (graph, args) = match (&a.model, &a.compiled) {
+    // the optimizer picks lookup lanes for every width unless `--lookup-lanes` pins them
+    let (graph, args, pinned) = match (&a.model, &a.compiled) {
         (Some(m), None) => {
             let args = a.flags.apply(RunArgs::default())?;
-            (zkonnx_compiler::compile(&OnnxModel::load(m, &args.dims)?, &args)?, args)
+            (zkonnx_compiler::compile(&OnnxModel::load(m, &args.dims)?, &args)?, args, a.flags.lookup_lanes)
         }
         (None, Some(c)) => {
             let c = load_compiled(c)?;
-            (c.graph, c.settings.run_args)
+            (c.graph, c.settings.run_args, None)
         }
         _ => bail!("pass exactly one of --model and --compiled"),
     };
     print!("{}", render(&graph));
-    let params = CircuitParams::for_graph(&args, &graph);
+    let params = CircuitParams { lookup_lanes: pinned, ..CircuitParams::for_graph(&args, &graph) };
     match choose_layout(&graph, &params, 16, MAX_LOGROWS) {
-        Ok(choice) => print!("{}", render_layouts(&choice, args.lanes, args.logrows)),
+        Ok(choice) => print!("{}", render_layouts(&choice, &CircuitParams::for_graph(&args, &graph))),
         Err(e) => println!("layout: {e}"),
     }
     Ok(())
 }
 
-/// The optimizer's candidates, one line per width: `*` marks its choice, `=` the layout of these
-/// settings (lanes and logrows) when it is among them.
-pub(crate) fn render_layouts(choice: &LayoutChoice, lanes: usize, logrows: u32) -> String {
+/// The optimizer's candidates, one line per width: `*` marks its choice, `=` the layout of
+/// `current` (lanes, lookup lanes and logrows) when it is among them.
+pub(crate) fn render_layouts(choice: &LayoutChoice, current: &CircuitParams) -> String {
     let mut out = format!(
-        "layouts (the optimizer's candidates; * its choice, = these settings):\n  {:>5} {:>7} {:>9} {:>13} {:>11} {:>11}\n",
-        "lanes", "logrows", "rows", "prove s (est)", "setup MiB", "prove MiB"
+        "layouts (the optimizer's candidates; * its choice, = these settings):\n  {:>5} {:>7} {:>7} {:>9} {:>13} {:>11} {:>11}\n",
+        "lanes", "lookup", "logrows", "rows", "prove s (est)", "setup MiB", "prove MiB"
     );
+    let here = (current.lanes, current.lookup_lane_count(), current.k);
     for (s, secs) in &choice.candidates {
         let mark = if *s == choice.chosen {
             '*'
-        } else if s.lanes == lanes && s.k == logrows {
+        } else if (s.lanes, s.lookup_lanes, s.k) == here {
             '='
         } else {
             ' '
         };
         out += &format!(
-            "{mark} {:>5} {:>7} {:>9} {:>13.2} {:>11.0} {:>11.0}\n",
+            "{mark} {:>5} {:>7} {:>7} {:>9} {:>13.2} {:>11.0} {:>11.0}\n",
             s.lanes,
+            s.lookup_lanes,
             s.k,
             s.rows,
             secs,
