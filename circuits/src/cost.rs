@@ -24,8 +24,7 @@ use serde::{Deserialize, Serialize};
 use zkonnx_ir::Graph;
 
 use crate::layout::FIRST_ROW;
-use crate::model::check_graph;
-use crate::model::ModelConfig;
+use crate::model::{check_graph, ModelConfig};
 use crate::{min_k_for_rows, try_rows_needed, CircuitError, CircuitParams};
 
 /// What the prover works on for one circuit shape.
@@ -253,11 +252,9 @@ pub fn fit_lookup_lanes(
 
 #[cfg(test)]
 mod tests {
-    use zkonnx_ir::Visibility;
+    use zkonnx_ir::{Op, Visibility};
 
     use super::*;
-    use zkonnx_ir::Op;
-
     use crate::model::tests::{every_op_graph, linear, node, params};
     use crate::{min_k, rows_needed, ADVICE_PER_LANE, LOOKUPS_PER_LANE};
 
