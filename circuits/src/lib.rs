@@ -118,7 +118,7 @@ pub fn try_rows_needed(graph: &Graph, params: &CircuitParams) -> Result<usize, C
     model::check_graph(graph, params)?;
     let mut cs = ConstraintSystem::default();
     let cfg = ModelConfig::configure(&mut cs, params);
-    model::dry_run(&cfg, graph, params)
+    model::dry_run(&cfg, graph, params).map(|(rows, _)| rows)
 }
 
 /// [`try_rows_needed`], with 0 for a graph that cannot be laid out (check it with

@@ -176,17 +176,18 @@ impl ModelCircuit {
     pub fn check(&self) -> Result<(), CircuitError> {
         let mut cs = ConstraintSystem::default();
         let cfg = ModelConfig::configure(&mut cs, &self.params);
-        check(&cfg, &self.graph, &self.params, self.trace.as_deref())
+        check(&cfg, &self.graph, &self.params, self.trace.as_deref()).map(|_| ())
     }
 }
 
-/// See [`ModelCircuit::check`]; `cfg` must come from `params`.
+/// See [`ModelCircuit::check`]; `cfg` must come from `params`. Returns the allocator's plan,
+/// which synthesis lays out with.
 pub(crate) fn check(
     cfg: &ModelConfig,
     graph: &Graph,
     params: &CircuitParams,
     trace: Option<&Trace>,
-) -> Result<(), CircuitError> {
+) -> Result<LanePlan, CircuitError> {
     params.validate()?;
     check_graph(graph, params)?;
     if let Some(trace) = trace {
@@ -208,11 +209,12 @@ pub(crate) fn check(
     if func_rows > available {
         return Err(CircuitError::FunctionTableTooLarge { rows: func_rows, available, k });
     }
-    let needed = dry_run(cfg, graph, params)?.max(num_instances(graph, params));
+    let (rows, plan) = dry_run(cfg, graph, params)?;
+    let needed = rows.max(num_instances(graph, params));
     if needed > available {
         return Err(CircuitError::TooManyRows { needed, available, k });
     }
-    Ok(())
+    Ok(plan)
 }
 
 /// Graph-level checks that do not need a constraint system.
@@ -259,11 +261,16 @@ pub(crate) fn num_instances(graph: &Graph, params: &CircuitParams) -> usize {
     n
 }
 
-/// Rows the layout uses: the same walk as synthesis, without a region.
-pub(crate) fn dry_run(cfg: &ModelConfig, graph: &Graph, params: &CircuitParams) -> Result<usize, CircuitError> {
-    let mut asg = Assigner::dry(lane_plan(cfg, graph, params)?);
+/// Rows the layout uses, and the allocator's plan: the same walk as synthesis, without a region.
+pub(crate) fn dry_run(
+    cfg: &ModelConfig,
+    graph: &Graph,
+    params: &CircuitParams,
+) -> Result<(usize, LanePlan), CircuitError> {
+    let plan = lane_plan(cfg, graph, params)?;
+    let mut asg = Assigner::dry(plan);
     lay_out(cfg, graph, params, None, &mut asg).map_err(layout_error)?;
-    Ok(asg.rows_used())
+    Ok((asg.rows_used(), plan))
 }
 
 /// Rows of the layout's jobs with lookups and of the others (the same whatever the lanes).
@@ -355,12 +362,11 @@ impl Circuit<Fr> for ModelCircuit {
 
     fn synthesize(&self, config: ModelConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
         let trace = self.trace.as_deref();
-        check(&config, &self.graph, &self.params, trace).map_err(|e| to_halo2(e, self.params.k))?;
+        let plan = check(&config, &self.graph, &self.params, trace).map_err(|e| to_halo2(e, self.params.k))?;
         config.table.load(&mut layouter)?;
         if let Some((table, _)) = &config.func {
             table.load(&mut layouter, &self.graph.funcs())?;
         }
-        let plan = lane_plan(&config, &self.graph, &self.params).map_err(|e| to_halo2(e, self.params.k))?;
         let cells = layouter.assign_region(
             || "model",
             |region| {
