@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use zkonnx_ir::Graph;
 
 use crate::layout::FIRST_ROW;
-use crate::model::{check_graph, ModelConfig};
+use crate::model::{check_graph, dry_run_planned, ModelConfig};
 use crate::{min_k_for_rows, try_rows_needed, CircuitError, CircuitParams};
 
 /// What the prover works on for one circuit shape.
@@ -182,13 +182,13 @@ pub fn choose_layout(
 ) -> Result<LayoutChoice, CircuitError> {
     let mut candidates = Vec::new();
     let mut last_err = None;
-    let split = match base.lookup_lanes {
+    let lookup_rows = match base.lookup_lanes {
         Some(_) => None,
-        None => Some(job_rows(graph, base)?),
+        None => Some(job_rows(graph, base)?[0]),
     };
     for lanes in 1..=max_lanes.clamp(1, 16) {
         let params = CircuitParams { lanes, lookup_lanes: base.lookup_lanes.map(|m| m.min(lanes)), ..base.clone() };
-        match fit_lookup_lanes(graph, params, split) {
+        match fit_lookup_lanes(graph, params, lookup_rows) {
             Ok((params, rows)) => {
                 if params.k <= max_k {
                     let shape = Shape::with_rows(&params, rows);
@@ -217,18 +217,18 @@ pub fn job_rows(graph: &Graph, params: &CircuitParams) -> Result<[usize; 2], Cir
 
 /// `params` (at `params.lanes`) with `k` set to the smallest that fits, and with the fewest
 /// lookup lanes whose layout keeps the `k` of lookups on every lane; also returns the layout's
-/// rows. With `split = None`, or `params.lookup_lanes` set, the lookup lanes stay as they are.
-/// `split` is [`job_rows`]: the lookup lanes must at least hold the lookup rows, and a bisection
-/// between that and every lane finds the fewest that keep `k` (each step one dry run of the
-/// layout; a count it settles on is always one that was laid out and fits).
+/// rows. With `lookup_rows = None`, or `params.lookup_lanes` set, the lookup lanes stay as they
+/// are. `lookup_rows` is the first of [`job_rows`]: the lookup lanes must at least hold those
+/// rows, and a bisection between that and every lane finds the fewest that keep `k` (each step
+/// one dry run of the layout; a count it settles on is always one that was laid out and fits).
 pub fn fit_lookup_lanes(
     graph: &Graph,
     mut params: CircuitParams,
-    split: Option<[usize; 2]>,
+    lookup_rows: Option<usize>,
 ) -> Result<(CircuitParams, usize), CircuitError> {
     let rows = try_rows_needed(graph, &params)?;
     params.k = min_k_for_rows(graph, &params, rows);
-    let (Some([lookup, _]), None) = (split, params.lookup_lanes) else {
+    let (Some(lookup), None) = (lookup_rows, params.lookup_lanes) else {
         return Ok((params, rows));
     };
     let mut cs = ConstraintSystem::default();
@@ -238,7 +238,10 @@ pub fn fit_lookup_lanes(
     while lo < hi {
         let m = (lo + hi) / 2;
         let mut p = CircuitParams { lookup_lanes: Some(m), ..params.clone() };
-        let rows = try_rows_needed(graph, &p)?;
+        // the graph passed `try_rows_needed` above, and its lookup rows are known
+        let mut cs = ConstraintSystem::default();
+        let cfg = ModelConfig::configure(&mut cs, &p);
+        let rows = dry_run_planned(&cfg, graph, &p, cfg.lane_plan(lookup))?;
         p.k = min_k_for_rows(graph, &p, rows);
         if p.k <= params.k {
             best = (p, rows);

@@ -268,9 +268,19 @@ pub(crate) fn dry_run(
     params: &CircuitParams,
 ) -> Result<(usize, LanePlan), CircuitError> {
     let plan = lane_plan(cfg, graph, params)?;
+    Ok((dry_run_planned(cfg, graph, params, plan)?, plan))
+}
+
+/// Rows the layout uses under a known plan (see [`lane_plan`]).
+pub(crate) fn dry_run_planned(
+    cfg: &ModelConfig,
+    graph: &Graph,
+    params: &CircuitParams,
+    plan: LanePlan,
+) -> Result<usize, CircuitError> {
     let mut asg = Assigner::dry(plan);
     lay_out(cfg, graph, params, None, &mut asg).map_err(layout_error)?;
-    Ok((asg.rows_used(), plan))
+    Ok(asg.rows_used())
 }
 
 /// Rows of the layout's jobs with lookups and of the others (the same whatever the lanes).

@@ -123,8 +123,8 @@ pub(crate) fn fit_layout(model: &OnnxModel, args: &mut RunArgs, policy: LayoutPo
             Err(e) => Err(e.into()),
         };
     }
-    let split = if policy.keep_lookup_lanes { None } else { Some(job_rows(&graph, &params)?) };
-    let (params, rows) = fit_lookup_lanes(&graph, params, split)?;
+    let lookup_rows = if policy.keep_lookup_lanes { None } else { Some(job_rows(&graph, &params)?[0]) };
+    let (params, rows) = fit_lookup_lanes(&graph, params, lookup_rows)?;
     args.logrows = params.k;
     args.lookup_lanes = Some(params.lookup_lane_count());
     check_k(args.logrows, rows, args.lookup_bits)?;
