@@ -21,6 +21,7 @@
 
 use halo2_proofs::plonk::ConstraintSystem;
 use serde::{Deserialize, Serialize};
+use zkonnx_ir::limits::MAX_LANES;
 use zkonnx_ir::Graph;
 
 use crate::layout::FIRST_ROW;
@@ -186,7 +187,7 @@ pub fn choose_layout(
         Some(_) => None,
         None => Some(job_rows(graph, base)?[0]),
     };
-    for lanes in 1..=max_lanes.clamp(1, 16) {
+    for lanes in 1..=max_lanes.clamp(1, MAX_LANES) {
         let params = CircuitParams { lanes, lookup_lanes: base.lookup_lanes.map(|m| m.min(lanes)), ..base.clone() };
         match fit_lookup_lanes(graph, params, lookup_rows) {
             Ok((params, rows)) => {

@@ -6,6 +6,7 @@ use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::plonk::{Circuit, Column, ConstraintSystem, Error, Instance};
+use zkonnx_ir::limits::{MAX_LANES, MAX_LOOKUP_BITS};
 use zkonnx_ir::{Graph, Op, Trace, Visibility};
 
 use crate::chips::arith::{ArithChip, ArithConfig};
@@ -44,8 +45,8 @@ impl ModelConfig {
     pub(crate) fn configure(meta: &mut ConstraintSystem<Fr>, params: &CircuitParams) -> Self {
         // out-of-range params are rejected by `CircuitParams::validate` before synthesis;
         // clamping here only keeps `configure` itself from panicking on them
-        let table = TableConfig::configure(meta, params.lookup_bits.clamp(2, 24), params.wide());
-        let n = params.lanes.clamp(1, 16);
+        let table = TableConfig::configure(meta, params.lookup_bits.clamp(2, MAX_LOOKUP_BITS), params.wide());
+        let n = params.lanes.clamp(1, MAX_LANES);
         let lanes: Vec<LaneColumns> = (0..n).map(|_| LaneColumns::configure(meta)).collect();
         let dot = lanes.iter().map(|&c| DotConfig::configure(meta, c)).collect();
         let arith = lanes.iter().map(|&c| ArithConfig::configure(meta, c)).collect();

@@ -1,6 +1,7 @@
 //! The parameters that fix a circuit's shape (they reach `configure` as `Circuit::Params`).
 
 use serde::{Deserialize, Serialize};
+use zkonnx_ir::limits::{MAX_LANES, MAX_LOGROWS};
 use zkonnx_ir::{Graph, RunArgs, Settings, Visibility};
 
 use crate::CircuitError;
@@ -80,10 +81,11 @@ impl CircuitParams {
         if !(1..=2).contains(&self.range_limbs) {
             return bad("range_limbs", self.range_limbs.to_string(), "must be 1 or 2");
         }
-        if self.k <= self.lookup_bits || self.k > 28 {
-            return bad("k", self.k.to_string(), "must exceed lookup_bits and be at most 28");
+        // the same bounds as `RunArgs::validate` (`zkonnx_ir::limits`)
+        if self.k <= self.lookup_bits || self.k > MAX_LOGROWS {
+            return bad("k", self.k.to_string(), "must exceed lookup_bits and be at most 26");
         }
-        if !(1..=16).contains(&self.lanes) {
+        if !(1..=MAX_LANES).contains(&self.lanes) {
             return bad("lanes", self.lanes.to_string(), "must be in 1..=16");
         }
         if let Some(m) = self.lookup_lanes.filter(|m| !(1..=self.lanes).contains(m)) {
@@ -104,7 +106,7 @@ impl CircuitParams {
 
     /// Lanes with lookups: `lookup_lanes` (every lane when unset), within `1..=lanes`.
     pub fn lookup_lane_count(&self) -> usize {
-        let n = self.lanes.clamp(1, 16);
+        let n = self.lanes.clamp(1, MAX_LANES);
         self.lookup_lanes.unwrap_or(n).clamp(1, n)
     }
 

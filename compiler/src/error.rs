@@ -24,9 +24,6 @@ pub enum CompileError {
     /// An input tensor has the wrong number of elements.
     #[error("input `{input}` needs {expected} values, got {got}")]
     InputLength { input: String, expected: usize, got: usize },
-    /// Input data that is not in the expected JSON format.
-    #[error("input data: {reason}")]
-    Input { reason: String },
     /// An operand that must be a constant (a weight) is computed at run time.
     #[error("node `{node}`: {what} must be a constant in this version")]
     NonConstant { node: String, what: String },

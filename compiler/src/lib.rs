@@ -37,19 +37,19 @@
 mod calibrate;
 mod error;
 mod index;
-mod inputs;
 mod layers;
 mod legacy;
 mod lower;
 mod model;
 mod ops;
 
-use zkonnx_ir::quant::{dequantize, quantize};
+/// Input files, quantization and dequantization live in `zkonnx_ir::inputs` (proving needs no
+/// ONNX stack); re-exported here for the compiler's callers.
+pub use zkonnx_ir::inputs::{dequantize_outputs, parse_inputs, quantize_inputs};
 use zkonnx_ir::{Graph, RunArgs};
 
 pub use calibrate::{calibrate, tolerance, CalibrationReport, CalibrationTarget, Candidate, MAX_ACCURACY_BITS};
 pub use error::CompileError;
-pub use inputs::parse_inputs;
 pub use layers::{layer_stats, render_layer_stats, LayerStat};
 pub use model::OnnxModel;
 
@@ -73,28 +73,6 @@ pub(crate) fn compile_mapped(
         return Err(CompileError::UnsupportedOp { node: node.clone(), op: op.clone() });
     }
     lower::Lowerer::run(model, args)
-}
-
-/// Quantizes float inputs (one flat row-major vector per model input) at each input node's
-/// scale.
-pub fn quantize_inputs(graph: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<i64>>, CompileError> {
-    let nodes: Vec<_> = graph.inputs.iter().filter_map(|&t| graph.nodes.get(t)).collect();
-    model::check_inputs(nodes.iter().map(|n| (n.name.as_str(), n.len())), inputs.iter().map(Vec::len))?;
-    Ok(nodes.iter().zip(inputs).map(|(n, xs)| xs.iter().map(|&x| quantize(f64::from(x), n.scale)).collect()).collect())
-}
-
-/// Turns the interpreter's (or the circuit's) output integers back into floats, at each
-/// output node's scale.
-pub fn dequantize_outputs(graph: &Graph, outputs: &[Vec<i64>]) -> Vec<Vec<f64>> {
-    graph
-        .outputs
-        .iter()
-        .zip(outputs)
-        .map(|(&t, qs)| {
-            let scale = graph.nodes.get(t).map_or(0, |n| n.scale);
-            qs.iter().map(|&q| dequantize(q, scale)).collect()
-        })
-        .collect()
 }
 
 /// The largest difference between float inference and the dequantized integer result that

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use common::*;
 use zkonnx_compiler::{compile, quantize_inputs, CompileError, OnnxModel};
-use zkonnx_ir::RunArgs;
+use zkonnx_ir::{IrError, RunArgs};
 
 fn no_dims() -> BTreeMap<String, usize> {
     BTreeMap::new()
@@ -80,11 +80,11 @@ fn wrong_input_length_and_count() {
     let model = load(&model_path("gemm"));
     let graph = compile(&model, &RunArgs::default()).unwrap();
     let err = quantize_inputs(&graph, &[vec![0.0; 3]]).unwrap_err();
-    assert!(matches!(err, CompileError::InputLength { ref input, expected: 4, got: 3 } if input == "x"), "{err}");
+    assert!(matches!(err, IrError::InputLength { ref name, expected: 4, got: 3, .. } if name == "x"), "{err}");
     let err = model.run_float(&[vec![0.0; 5]]).unwrap_err();
     assert!(matches!(err, CompileError::InputLength { expected: 4, got: 5, .. }), "{err}");
     let err = quantize_inputs(&graph, &[]).unwrap_err();
-    assert!(matches!(err, CompileError::InputCount { expected: 1, got: 0 }), "{err}");
+    assert!(matches!(err, IrError::InputCount { expected: 1, got: 0 }), "{err}");
     let err = model.run_float(&[vec![0.0; 4], vec![0.0; 4]]).unwrap_err();
     assert!(matches!(err, CompileError::InputCount { expected: 1, got: 2 }), "{err}");
 
@@ -95,7 +95,7 @@ fn wrong_input_length_and_count() {
         let graph = compile(&model, &RunArgs::default()).unwrap();
         let inputs = read_json_floats(&bad, "input_data");
         let err = quantize_inputs(&graph, &inputs).unwrap_err();
-        assert!(matches!(err, CompileError::InputLength { expected: 64, got: 63, .. }), "{err}");
+        assert!(matches!(err, IrError::InputLength { expected: 64, got: 63, .. }), "{err}");
     }
 }
 

@@ -44,6 +44,9 @@ pub enum IrError {
          (real {real} at scale {scale}); lower the input's scale or widen the table (lookup_bits)"
     )]
     OutOfTable { node: usize, name: String, func: String, value: i64, real: String, scale: u32, lo: i64, hi: i64 },
+    /// Input data that is not in the expected JSON format.
+    #[error("input data: {reason}")]
+    InputData { reason: String },
     /// A settings value is invalid.
     #[error("invalid settings: {field} = {value}: {reason}")]
     InvalidSettings { field: &'static str, value: String, reason: &'static str },

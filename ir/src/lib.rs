@@ -13,12 +13,15 @@
 mod error;
 pub mod func;
 mod graph;
+pub mod inputs;
 pub mod interpreter;
+pub mod limits;
 pub mod quant;
 mod settings;
 
 pub use error::IrError;
 pub use func::{Func, FuncKind};
 pub use graph::{Arith, ArithKind, Graph, Linear, LinearRow, Node, Op, TensorId};
+pub use inputs::{dequantize_outputs, parse_inputs, quantize_inputs};
 pub use interpreter::{checked_magnitude, largest_checked, run, Trace};
 pub use settings::{LayoutInfo, ModelInfo, RunArgs, Settings, Visibility, SETTINGS_VERSION};

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{MAX_LANES, MAX_LOGROWS, MAX_LOOKUP_BITS, MAX_SCALE};
 use crate::IrError;
 
 /// Version of the settings format; readers refuse any other.
@@ -84,28 +85,28 @@ impl RunArgs {
     /// Rejects combinations the circuit cannot build.
     pub fn validate(&self) -> Result<(), IrError> {
         let bad = |field, value: String, reason| Err(IrError::InvalidSettings { field, value, reason });
-        if self.input_scale > 24 {
+        const _: () = assert!(MAX_SCALE == 24 && MAX_LOOKUP_BITS == 24 && MAX_LOGROWS == 26 && MAX_LANES == 16);
+        if self.input_scale > MAX_SCALE {
             return bad("input_scale", self.input_scale.to_string(), "must be at most 24");
         }
-        if self.param_scale > 24 {
+        if self.param_scale > MAX_SCALE {
             return bad("param_scale", self.param_scale.to_string(), "must be at most 24");
         }
-        if !(2..=24).contains(&self.lookup_bits) {
+        if !(2..=MAX_LOOKUP_BITS).contains(&self.lookup_bits) {
             return bad("lookup_bits", self.lookup_bits.to_string(), "must be in 2..=24");
         }
         if !(1..=2).contains(&self.range_limbs) {
             return bad("range_limbs", self.range_limbs.to_string(), "must be 1 or 2");
         }
-        // k <= 26: the circuit's degree-5 constraints are evaluated on an extended domain of
-        // 2^(k + 2) points, which must stay within BN254's scalar-field 2-adicity of 28.
-        if self.logrows <= self.lookup_bits || self.logrows > 26 {
+        // see `limits::MAX_LOGROWS` for why 26
+        if self.logrows <= self.lookup_bits || self.logrows > MAX_LOGROWS {
             return bad(
                 "logrows",
                 self.logrows.to_string(),
                 "must exceed lookup_bits (the table needs 2^lookup_bits rows) and be at most 26",
             );
         }
-        if !(1..=16).contains(&self.lanes) {
+        if !(1..=MAX_LANES).contains(&self.lanes) {
             return bad("lanes", self.lanes.to_string(), "must be in 1..=16");
         }
         if let Some(m) = self.lookup_lanes.filter(|m| !(1..=self.lanes).contains(m)) {

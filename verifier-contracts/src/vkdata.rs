@@ -315,7 +315,7 @@ impl VkData {
     /// Every reference in the sets and the Lagrange list points at something.
     fn check_indices(&self) -> Result<(), ContractError> {
         let slots = self.num_slots();
-        if self.k == 0 || self.k > 28 {
+        if self.k == 0 || u32::from(self.k) > zkonnx_ir::limits::MAX_LOGROWS {
             return Err(bad(format!("k = {}", self.k)));
         }
         for &base in &self.instance_queries {

@@ -95,6 +95,16 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, ArtifactError> {
     std::fs::read(path).map_err(|source| ArtifactError::Io { path: path.to_path_buf(), error: source })
 }
 
+/// `value` as JSON with its format tag and version: the content of its artifact file.
+pub fn to_json_value<T: JsonArtifact>(value: &T) -> Result<serde_json::Value, serde_json::Error> {
+    let mut v = serde_json::to_value(value)?;
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("format".into(), T::FORMAT.into());
+        obj.insert("version".into(), T::VERSION.into());
+    }
+    Ok(v)
+}
+
 /// Serializes `value` with its format tag and version, and writes it atomically.
 pub fn write_json<T: JsonArtifact>(path: &Path, value: &T) -> Result<(), ArtifactError> {
     let parse = |e: serde_json::Error| ArtifactError::Parse {
@@ -102,11 +112,7 @@ pub fn write_json<T: JsonArtifact>(path: &Path, value: &T) -> Result<(), Artifac
         kind: T::FORMAT,
         reason: e.to_string(),
     };
-    let mut v = serde_json::to_value(value).map_err(parse)?;
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("format".into(), T::FORMAT.into());
-        obj.insert("version".into(), T::VERSION.into());
-    }
+    let v = to_json_value(value).map_err(parse)?;
     let text = serde_json::to_string_pretty(&v).map_err(parse)?;
     write_atomic(path, text.as_bytes())
 }

@@ -26,8 +26,8 @@ const VK_KIND: &str = "verifying key";
 const PK_KIND: &str = "proving key";
 /// Version of the key file format.
 pub const KEY_VERSION: u32 = 1;
-/// Largest `k` a key may declare (the field's 2-adicity allows 28; the SRS tooling 26).
-pub const MAX_K: u32 = 26;
+/// Largest `k` a key may declare: the largest circuit zkonnx builds.
+pub const MAX_K: u32 = zkonnx_ir::limits::MAX_LOGROWS;
 
 /// The metadata block of a key file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,7 +21,7 @@ pub mod srs;
 pub mod transcript;
 mod verify;
 
-pub use artifact::{read_json, write_json, CompiledModel, JsonArtifact, Witness};
+pub use artifact::{parse_json, read_json, to_json_value, write_json, CompiledModel, JsonArtifact, Witness};
 pub use error::{ArtifactError, VerifyError};
 pub use proof::{ProofArtifact, PROTOCOL};
 pub use srs::{read_srs, SrsOrigin};

@@ -22,8 +22,8 @@ use crate::{ArtifactError, VerifyError};
 const SRS_MAGIC: &[u8; 8] = b"ZKONNXSR";
 /// Version of the SRS file format.
 pub const SRS_VERSION: u32 = 1;
-/// Largest `k` an SRS file may declare.
-pub const MAX_SRS_K: u32 = 26;
+/// Largest `k` an SRS file may declare: the largest circuit zkonnx builds.
+pub const MAX_SRS_K: u32 = zkonnx_ir::limits::MAX_LOGROWS;
 const KIND: &str = "SRS";
 
 /// Where an SRS came from.
