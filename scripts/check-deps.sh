@@ -12,13 +12,31 @@ forbid() { # crate, forbidden deps...
     fi
   done
 }
-forbid ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-cli halo2_proofs tract-onnx tract-onnx-opl
-forbid compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-cli halo2_proofs
-forbid circuits zkonnx-compiler zkonnx-verifier zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
-forbid verifier zkonnx-compiler zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
-forbid prover zkonnx-compiler zkonnx-cli tract-onnx tract-onnx-opl
-forbid verifier-contracts zkonnx-compiler zkonnx-circuits zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
-forbid gpu zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-verifier-contracts zkonnx-cli halo2_proofs tract-onnx tract-onnx-opl
+# `zkonnx` (the front door) and `zkonnx-service` sit above every crate below
+lower="zkonnx zkonnx-service"
+forbid ir $lower zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-cli halo2_proofs tract-onnx tract-onnx-opl
+forbid compiler $lower zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-cli halo2_proofs
+forbid circuits $lower zkonnx-compiler zkonnx-verifier zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
+forbid verifier $lower zkonnx-compiler zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
+forbid prover $lower zkonnx-compiler zkonnx-cli tract-onnx tract-onnx-opl
+forbid verifier-contracts $lower zkonnx-compiler zkonnx-circuits zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
+forbid gpu $lower zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-verifier-contracts zkonnx-cli halo2_proofs tract-onnx tract-onnx-opl
+forbid zkonnx zkonnx-service zkonnx-cli
+# the service proves from artifacts: no ONNX stack, and the front door without its `onnx` feature
+forbid service zkonnx-cli zkonnx-compiler tract-onnx tract-onnx-opl
+if grep -qE '^\s*zkonnx\s*=.*onnx' service/Cargo.toml; then
+  echo "error: service enables the zkonnx crate's onnx feature (the service must build without tract)" >&2
+  status=1
+fi
 forbid benches zkonnx-cli
+# the CLI is clap and printing over the front door: its [dependencies] name no lower crate
+# (its tests may, to tamper keys and proofs)
+cli_deps=$(awk '/^\[/{sec=$0} sec=="[dependencies]"' cli/Cargo.toml)
+for dep in zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-verifier-contracts zkonnx-gpu; do
+  if grep -qE "^\s*$dep\s*=" <<<"$cli_deps"; then
+    echo "error: cli depends on $dep directly; go through the zkonnx crate" >&2
+    status=1
+  fi
+done
 [ $status -eq 0 ] && echo "crate map: no upward dependencies"
 exit $status

@@ -12,7 +12,6 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod common;
-mod gpu;
 
 #[derive(Parser, Debug)]
 #[command(name = "zkonnx", version, about = "Zero-knowledge proofs of ONNX model inference (halo2, KZG on BN254)")]
@@ -90,7 +89,24 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(hint) = hint(&e) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The command-line fix for a library error that the library states without flags.
+fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    use zkonnx::lower::contracts::ContractError;
+    let e = e.chain().find_map(|c| c.downcast_ref::<zkonnx::Error>())?;
+    match e {
+        zkonnx::Error::Memory { .. } => Some("pass --force to try anyway"),
+        zkonnx::Error::Contract(c) if matches!(**c, ContractError::TooLarge { .. }) => Some(
+            "drop --reference (zkonnx's verifier reads the key as data and fits any width), regenerate the settings \
+             with `--lanes 1`, or pass --allow-oversize for a chain without the limit",
+        ),
+        _ => None,
     }
 }

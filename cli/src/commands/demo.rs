@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::commands::run::{pipeline, Options};
+use crate::commands::run::{pipeline, RunCmdArgs};
 use crate::common::RunArgsFlags;
 
 /// The default model: a small CNN trained on scikit-learn's 8x8 digits (fixtures/digits_cnn).
@@ -28,7 +28,17 @@ pub(crate) fn run(a: DemoArgs) -> Result<()> {
     std::fs::write(&model, MODEL)?;
     std::fs::write(&input, IMAGE)?;
     eprintln!("zkonnx demo: proving a CNN's prediction on an 8x8 handwritten digit (true label {IMAGE_LABEL})");
-    let report = pipeline(&model, &input, &dir, &RunArgsFlags::default(), &Options::default())?;
+    let args = RunCmdArgs {
+        model,
+        input,
+        out: dir.clone(),
+        srs: None,
+        json: false,
+        force: false,
+        gpu: zkonnx::gpu::GpuMode::default(),
+        flags: RunArgsFlags::default(),
+    };
+    let report = pipeline(&args)?;
     let logits = report.outputs.first().context("the model has no output")?;
     let digit = argmax(logits);
     eprintln!(

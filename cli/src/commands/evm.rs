@@ -5,24 +5,13 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
-use zkonnx_ir::Settings;
-use zkonnx_verifier::artifact::write_atomic;
-use zkonnx_verifier::srs::verifier_params;
-use zkonnx_verifier::{read_json, write_json, ProofArtifact};
-use zkonnx_verifier_contracts::evm::CALL_GAS;
-use zkonnx_verifier_contracts::reference::{REFERENCE_CONTRACT, REFERENCE_GENERATOR};
-use zkonnx_verifier_contracts::rpc::{self, redact_url, Address, Signer, DEFAULT_VERIFY_GAS};
-use zkonnx_verifier_contracts::solc::check_deployable;
-use zkonnx_verifier_contracts::vk_verifier::{
-    compile_vk_verifier, creation_with_vk, matches_runtime, VK_VERIFIER_CONTRACT, VK_VERIFIER_GENERATOR,
-    VK_VERIFIER_SOURCE,
-};
-use zkonnx_verifier_contracts::vkdata::VkData;
-use zkonnx_verifier_contracts::{
-    compile_contract, encode_calldata, reference_verifier, Bytecode, Evm, EvmVerifierArtifact, VerifierInfo,
-};
+use zkonnx::evm::chain::{self as rpc, redact_url, Address, Signer, DEFAULT_VERIFY_GAS};
+use zkonnx::evm::{self, EvmVerifierArtifact, VerifierKind};
+use zkonnx::lower::contracts::evm::CALL_GAS;
+use zkonnx::lower::verifier::artifact::write_atomic;
+use zkonnx::Proof;
 
-use crate::common::{LoadedVk, Phase, VkArgs};
+use crate::common::{Spinners, VkArgs};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct CreateArgs {
@@ -46,73 +35,20 @@ pub(crate) struct CreateArgs {
 }
 
 pub(crate) fn create(a: CreateArgs) -> Result<()> {
-    let LoadedVk { settings, vk, meta, srs } = a.key.load()?;
-    let k = settings.run_args.logrows;
-    let srs = verifier_params(&srs, k)?;
-    let num_instances = settings.num_instances();
-    let (sol, code, info, data_size) = if a.reference {
-        let phase = Phase::start("generating snark-verifier's Solidity verifier");
-        let sol = reference_verifier(&srs, &vk, num_instances)?;
-        phase.finish();
-        let phase = Phase::start("compiling it (solc)");
-        let code = compile_contract(&sol, REFERENCE_CONTRACT, None)?;
-        phase.finish();
-        let hint = format!(
-            "this circuit has {} lanes of 5 advice columns and snark-verifier's verifier grows with the width: \
-             drop --reference (zkonnx's verifier reads the key as data and fits any width), regenerate the \
-             settings with `--lanes 1`, or pass --allow-oversize for a chain without the limit",
-            settings.run_args.lanes
-        );
-        if let Err(e) = check_deployable("verifier's runtime code", &code, &hint) {
-            if !a.allow_oversize {
-                return Err(e.into());
-            }
-            eprintln!("warning: {e}");
-        }
-        (sol, code, verifier_info(REFERENCE_GENERATOR, REFERENCE_CONTRACT, false, &settings, &meta.model_hash), None)
-    } else {
-        let phase = Phase::start("encoding the verifying key as data");
-        let data = VkData::new(&srs, &vk, num_instances)?;
-        phase.finish();
-        let phase = Phase::start("compiling the verifier (solc)");
-        let verifier = compile_vk_verifier()?;
-        phase.finish();
-        let creation = creation_with_vk(&verifier, &data)?;
-        let code = Bytecode { creation, runtime: verifier.runtime };
-        let size = data.to_bytes().len() + 1;
-        let info = verifier_info(VK_VERIFIER_GENERATOR, VK_VERIFIER_CONTRACT, true, &settings, &meta.model_hash);
-        (VK_VERIFIER_SOURCE.to_string(), code, info, Some(size))
-    };
-    write_atomic(&a.sol, sol.as_bytes())?;
-    let mut artifact = EvmVerifierArtifact::new(&code, info);
-    artifact.vk_data_size = data_size;
-    write_json(&a.bytecode, &artifact)?;
-    let data_note = data_size.map(|s| format!(", verifying-key data contract {s} bytes")).unwrap_or_default();
+    let progress = Spinners::default();
+    let verifier = a.key.load(&progress)?;
+    let kind = if a.reference { VerifierKind::Reference } else { VerifierKind::KeyAsData };
+    let made = evm::create_verifier(&verifier, kind, a.allow_oversize, &progress)?;
+    made.write(&a.sol, &a.bytecode)?;
+    let data_note = made.vk_data_size.map(|s| format!(", verifying-key data contract {s} bytes")).unwrap_or_default();
     eprintln!(
         "wrote {} and {} (runtime code {} bytes of the 24,576 EIP-170 allows{data_note}; creation code {} bytes)",
         a.sol.display(),
         a.bytecode.display(),
-        code.runtime.len(),
-        code.creation.len()
+        made.runtime_size,
+        made.creation_size
     );
     Ok(())
-}
-
-fn verifier_info(
-    generator: &str,
-    contract: &str,
-    optimizer: bool,
-    settings: &Settings,
-    model_hash: &str,
-) -> VerifierInfo {
-    VerifierInfo {
-        generator: generator.into(),
-        contract: contract.into(),
-        optimizer,
-        num_instances: settings.num_instances(),
-        logrows: settings.run_args.logrows,
-        model_hash: model_hash.into(),
-    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -125,14 +61,14 @@ pub(crate) struct CalldataArgs {
 }
 
 pub(crate) fn calldata(a: CalldataArgs) -> Result<()> {
-    let proof: ProofArtifact = read_json(&a.proof)?;
-    let data = encode_calldata(&proof.instances()?, &proof.proof_bytes()?);
+    let proof = Proof::read(&a.proof)?;
+    let data = proof.calldata()?;
     write_atomic(&a.calldata, &data)?;
     eprintln!(
         "wrote {} ({} bytes: {} public values, then the proof)",
         a.calldata.display(),
         data.len(),
-        proof.instances.len()
+        proof.public_values().len()
     );
     Ok(())
 }
@@ -189,29 +125,18 @@ pub(crate) struct DeployEvmArgs {
 /// writes the address.
 pub(crate) fn deploy_evm(a: DeployEvmArgs) -> Result<()> {
     let signer = a.key.signer()?;
-    let verifier: EvmVerifierArtifact = read_json(&a.bytecode)?;
-    let code = verifier.bytecode().with_context(|| format!("reading {}", a.bytecode.display()))?;
-    if code.runtime.len() > zkonnx_verifier_contracts::EIP170_LIMIT {
+    let verifier: EvmVerifierArtifact = evm::read_verifier(&a.bytecode)?;
+    if verifier.runtime_size > evm::EIP170_LIMIT {
         eprintln!(
             "warning: the verifier's runtime code is {} bytes, over EIP-170's 24,576: a chain with the limit \
              refuses it",
-            code.runtime.len()
+            verifier.runtime_size
         );
     }
     let shown = redact_url(&a.rpc_url);
     let chain = rpc::chain_id(&a.rpc_url)?;
     eprintln!("deploying {} to chain {chain} at {shown} from {}", a.bytecode.display(), signer.address());
-    let deployed = rpc::deploy(&a.rpc_url, &signer, &code.creation)?;
-    let onchain = rpc::code_at(&a.rpc_url, deployed.address)?;
-    if !matches_runtime(&onchain, &code.runtime) {
-        bail!(
-            "the code at {} ({} bytes) is not {}'s runtime code ({} bytes)",
-            deployed.address,
-            onchain.len(),
-            a.bytecode.display(),
-            code.runtime.len()
-        );
-    }
+    let deployed = evm::deploy(&a.rpc_url, &signer, &verifier)?;
     write_atomic(&a.addr_path, format!("{}\n", deployed.address).as_bytes())?;
     eprintln!(
         "deployed at {} (transaction {}, {} gas); wrote {}",
@@ -294,37 +219,27 @@ fn verify_on_chain(a: &VerifyEvmArgs, url: &str, addr: &str) -> Result<()> {
 }
 
 fn proof_calldata(path: &Path) -> Result<Vec<u8>> {
-    let proof: ProofArtifact = read_json(path)?;
-    Ok(encode_calldata(&proof.instances()?, &proof.proof_bytes()?))
+    Ok(Proof::read(path)?.calldata()?)
 }
 
 /// Deploys the verifier into an in-process EVM (mainnet rules) and calls it with the proof.
 fn verify_in_process(a: &VerifyEvmArgs) -> Result<()> {
-    let verifier: EvmVerifierArtifact = read_json(&a.bytecode)?;
-    let code = verifier.bytecode().with_context(|| format!("reading {}", a.bytecode.display()))?;
-    let mut evm = if code.runtime.len() > zkonnx_verifier_contracts::EIP170_LIMIT {
+    let verifier = evm::read_verifier(&a.bytecode)?;
+    let proof = Proof::read(&a.proof)?;
+    let verdict = evm::verify_in_evm(&verifier, &proof, a.gas_limit.unwrap_or(CALL_GAS))
+        .with_context(|| format!("deploying and calling {}", a.bytecode.display()))?;
+    if verdict.unlimited {
         eprintln!("note: the verifier exceeds EIP-170; running it on an EVM without the size limit");
-        Evm::without_size_limits()
-    } else {
-        Evm::new()
-    };
-    let deployed = evm.deploy(&code.creation).with_context(|| format!("deploying {}", a.bytecode.display()))?;
-    let call = evm.call(deployed.address, &proof_calldata(&a.proof)?, a.gas_limit.unwrap_or(CALL_GAS))?;
-    if !call.accepted() {
-        bail!(
-            "{} rejected {} ({:?}, {} gas used)",
-            a.bytecode.display(),
-            a.proof.display(),
-            call.status,
-            call.gas_used
-        );
+    }
+    if !verdict.accepted {
+        bail!("{} rejected {} ({} gas used)", a.bytecode.display(), a.proof.display(), verdict.gas_used);
     }
     eprintln!(
         "verified on the EVM: {} accepted {} ({} gas for the call, {} to deploy)",
         a.bytecode.display(),
         a.proof.display(),
-        call.gas_used,
-        deployed.gas_used
+        verdict.gas_used,
+        verdict.deploy_gas
     );
     Ok(())
 }

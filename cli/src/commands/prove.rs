@@ -2,14 +2,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use zkonnx_gpu::GpuMode;
-use zkonnx_prover::{read_keys_and_witness, Backend, Keys};
-use zkonnx_verifier::{write_json, CompiledModel, ProofArtifact, Witness};
+use anyhow::Result;
+use zkonnx::gpu::{self, GpuMode, ProveFiles};
+use zkonnx::lower::verifier::read_json;
+use zkonnx::memory::{self, Step};
+use zkonnx::{CompiledModel, Progress, Prover, Witness};
 
-use crate::commands::compile::load_compiled;
-use crate::common::{check_memory, load_srs, srs_path, MemoryStep, Phase};
-use crate::gpu::{self, ProveFiles};
+use crate::common::{srs_source, Spinners};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct ProveArgs {
@@ -30,40 +29,40 @@ pub(crate) struct ProveArgs {
     force: bool,
     /// Where to prove: `on` (an NVIDIA GPU, failing without one), `auto` (the GPU when there is one
     /// and the `zkonnx-gpu` prover is installed, else the CPU) or `off`.
-    #[arg(long, default_value = "auto", value_parser = gpu::parse_mode)]
+    #[arg(long, default_value = "auto", value_parser = parse_gpu)]
     gpu: GpuMode,
 }
 
+pub(crate) fn parse_gpu(s: &str) -> Result<GpuMode, String> {
+    gpu::parse_mode(s).map_err(|e| e.to_string())
+}
+
 pub(crate) fn run(a: ProveArgs) -> Result<()> {
-    let compiled = load_compiled(&a.compiled)?;
-    check_memory(&compiled.settings, MemoryStep::Prove, a.force)?;
-    if let Some(gpu) = gpu::choose(a.gpu)? {
-        let srs = srs_path(a.srs.as_deref(), compiled.settings.run_args.logrows)?;
-        let files = ProveFiles { compiled: &a.compiled, pk: &a.pk, witness: &a.witness, srs: &srs, proof: &a.output };
-        let phase = Phase::start("proving on the GPU");
-        if gpu.prove(&files)? {
-            phase.finish();
+    let progress = Spinners::default();
+    let compiled = CompiledModel::read(&a.compiled)?;
+    memory::check(&compiled.settings, Step::Prove, a.force, &progress)?;
+    let srs = srs_source(a.srs.as_deref())?;
+    let k = compiled.settings.run_args.logrows;
+    if let Some(gpu) = gpu::choose(a.gpu, &progress)? {
+        let srs_file = srs.path_for(k, &progress)?;
+        let files =
+            ProveFiles { compiled: &a.compiled, pk: &a.pk, witness: &a.witness, srs: &srs_file, proof: &a.output };
+        progress.started("proving on the GPU");
+        let done = gpu.prove(&files, &progress);
+        progress.finished("proving on the GPU", 0.0);
+        if done? {
             eprintln!("wrote {}", a.output.display());
             return Ok(());
         }
     }
-    let (keys, witness) = read_keys_and_witness(&compiled, &a.pk, &a.witness)?;
-    let srs = load_srs(a.srs.as_deref(), keys.params.k)?;
-    let proof = prove_witness(&compiled, &keys, &srs, &witness)?;
-    write_json(&a.output, &proof)?;
-    eprintln!("wrote {} ({} proof bytes)", a.output.display(), proof.proof.len() / 2 - 1);
+    let keys = zkonnx::read_keys(&a.pk, &compiled)?;
+    let witness: Witness = read_json(&a.witness)?;
+    let prover = Prover::new(compiled, keys, srs.load(k, &progress)?)?;
+    progress.started("proving");
+    let proof = prover.prove_witness(&witness);
+    progress.finished("proving", 0.0);
+    let proof = proof?;
+    proof.write(&a.output)?;
+    eprintln!("wrote {} ({} proof bytes)", a.output.display(), proof.proof_bytes()?.len());
     Ok(())
-}
-
-/// Proves on the CPU, timing the phase (see [`zkonnx_prover::prove_witness`]).
-pub(crate) fn prove_witness(
-    compiled: &CompiledModel,
-    keys: &Keys,
-    srs: &halo2_proofs::poly::kzg::commitment::ParamsKZG<halo2_proofs::halo2curves::bn256::Bn256>,
-    witness: &Witness,
-) -> Result<ProofArtifact> {
-    let phase = Phase::start("proving");
-    let proof = zkonnx_prover::prove_witness(compiled, keys, srs, witness, Backend::Cpu).context("proving")?;
-    phase.finish();
-    Ok(proof)
 }

@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use zkonnx_prover::{generate_dev_srs, load_srs_for};
-use zkonnx_verifier::ptau::PtauFile;
-use zkonnx_verifier::srs::{write_srs, SrsOrigin};
+use zkonnx::lower::prover::{generate_dev_srs, load_srs_for};
+use zkonnx::lower::verifier::ptau::PtauFile;
+use zkonnx::lower::verifier::srs::{write_srs, SrsOrigin};
 
-use crate::common::{srs_cache, Phase};
+use crate::common::Phase;
 
 #[derive(clap::Subcommand, Debug)]
 pub(crate) enum SrsCommand {
@@ -54,7 +54,7 @@ pub(crate) fn run(c: SrsCommand) -> Result<()> {
             // the development SRS is deterministic: a cached one, or a cached larger one reduced,
             // equals a fresh one and takes seconds instead of minutes
             let phase = Phase::start(&format!("preparing development SRS k={logrows}"));
-            let path = match (srs_cache(), output) {
+            let path = match (zkonnx::dev_cache(), output) {
                 (Ok(cache), None) => cache.ensure(logrows)?,
                 (Ok(cache), Some(path)) => {
                     write_srs(&path, &cache.dev_srs(logrows)?, SrsOrigin::InsecureDev)?;
@@ -64,7 +64,7 @@ pub(crate) fn run(c: SrsCommand) -> Result<()> {
                     write_srs(&path, &generate_dev_srs(logrows)?, SrsOrigin::InsecureDev)?;
                     path
                 }
-                (Err(e), None) => return Err(e),
+                (Err(e), None) => return Err(e.into()),
             };
             let secs = phase.finish();
             eprintln!(

@@ -3,12 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use zkonnx_circuits::cost::{choose_layout, LayoutChoice};
-use zkonnx_circuits::CircuitParams;
-use zkonnx_compiler::OnnxModel;
-use zkonnx_ir::{Graph, RunArgs};
+use zkonnx::lower::circuits::cost::LayoutChoice;
+use zkonnx::lower::circuits::CircuitParams;
+use zkonnx::lower::ir::Graph;
+use zkonnx::{CompiledModel, Model};
 
-use crate::commands::compile::{load_compiled, MAX_LOGROWS};
 use crate::common::RunArgsFlags;
 
 #[derive(clap::Args, Debug)]
@@ -27,18 +26,17 @@ pub(crate) fn run(a: TableArgs) -> Result<()> {
     // the optimizer picks lookup lanes for every width unless `--lookup-lanes` pins them
     let (graph, args, pinned) = match (&a.model, &a.compiled) {
         (Some(m), None) => {
-            let args = a.flags.apply(RunArgs::default())?;
-            (zkonnx_compiler::compile(&OnnxModel::load(m, &args.dims)?, &args)?, args, a.flags.lookup_lanes)
+            let args = a.flags.options()?.run_args();
+            (Model::load(m, &args.dims)?.lower(&args)?, args, a.flags.lookup_lanes)
         }
         (None, Some(c)) => {
-            let c = load_compiled(c)?;
+            let c = CompiledModel::read(c)?;
             (c.graph, c.settings.run_args, None)
         }
         _ => bail!("pass exactly one of --model and --compiled"),
     };
     print!("{}", render(&graph));
-    let params = CircuitParams { lookup_lanes: pinned, ..CircuitParams::for_graph(&args, &graph) };
-    match choose_layout(&graph, &params, 16, MAX_LOGROWS) {
+    match zkonnx::layout_candidates(&graph, &args, pinned) {
         Ok(choice) => print!("{}", render_layouts(&choice, &CircuitParams::for_graph(&args, &graph))),
         Err(e) => println!("layout: {e}"),
     }

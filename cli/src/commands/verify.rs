@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use zkonnx_verifier::{read_json, verify_artifact, ProofArtifact};
+use zkonnx::Proof;
 
-use crate::common::VkArgs;
+use crate::common::{Spinners, VkArgs};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct VerifyArgs {
@@ -16,10 +16,9 @@ pub(crate) struct VerifyArgs {
 }
 
 pub(crate) fn run(a: VerifyArgs) -> Result<()> {
-    let k = a.key.load()?;
-    let proof: ProofArtifact = read_json(&a.proof)?;
-    verify_artifact(&k.settings, &k.vk, &k.srs, &proof)
-        .with_context(|| format!("{} against {}", a.proof.display(), a.key.vk.display()))?;
-    eprintln!("verified: {} is a valid proof; public outputs {:?}", a.proof.display(), proof.outputs);
+    let verifier = a.key.load(&Spinners::default())?;
+    let proof = Proof::read(&a.proof)?;
+    verifier.verify(&proof).with_context(|| format!("{} against {}", a.proof.display(), a.key.vk.display()))?;
+    eprintln!("verified: {} is a valid proof; public outputs {:?}", a.proof.display(), proof.outputs());
     Ok(())
 }

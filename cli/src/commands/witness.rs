@@ -3,11 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use zkonnx_compiler::{dequantize_outputs, quantize_inputs};
-use zkonnx_ir::Graph;
-use zkonnx_verifier::{write_json, Witness};
+use zkonnx::lower::verifier::write_json;
+use zkonnx::{CompiledModel, Witness};
 
-use crate::commands::compile::load_compiled;
 use crate::common::read_inputs;
 
 #[derive(clap::Args, Debug)]
@@ -23,19 +21,10 @@ pub(crate) struct WitnessArgs {
 }
 
 pub(crate) fn run(a: WitnessArgs) -> Result<()> {
-    let compiled = load_compiled(&a.compiled)?;
+    let compiled = CompiledModel::read(&a.compiled)?;
     let inputs = read_inputs(&a.data)?;
-    let w = make_witness(&compiled.graph, compiled.settings.run_args.range_bits(), &inputs)
-        .with_context(|| format!("input {}", a.data.display()))?;
+    let w: Witness = zkonnx::witness(&compiled, &inputs).with_context(|| format!("input {}", a.data.display()))?;
     write_json(&a.output, &w)?;
     eprintln!("outputs: {:?}\nwrote {}", w.output_floats, a.output.display());
     Ok(())
-}
-
-pub(crate) fn make_witness(graph: &Graph, range_bits: u32, inputs: &[Vec<f32>]) -> Result<Witness> {
-    let q = quantize_inputs(graph, inputs)?;
-    let trace = zkonnx_prover::witness(graph, &q, range_bits)?;
-    let outputs = trace.outputs(graph);
-    let floats = dequantize_outputs(graph, &outputs);
-    Ok(Witness::new(q, outputs, floats))
 }

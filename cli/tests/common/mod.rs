@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use zkonnx_circuits::{min_k, CircuitParams};
-use zkonnx_compiler::{calibrate, quantize_inputs, CalibrationTarget, OnnxModel};
-use zkonnx_ir::{Graph, ModelInfo, RunArgs, Settings, Trace};
+use zkonnx::{Model, Options, Prover};
+use zkonnx_circuits::CircuitParams;
+use zkonnx_ir::{Graph, RunArgs, Settings, Trace};
 use zkonnx_prover::{Keys, SrsCache};
 use zkonnx_verifier::ProofArtifact;
 
@@ -59,29 +59,51 @@ pub struct Proved {
 
 /// A fixture calibrated on its input and compiled, with its quantized trace.
 pub struct Compiled {
-    pub model: OnnxModel,
+    pub model: Model,
     pub inputs: Vec<Vec<f32>>,
     pub args: RunArgs,
     pub graph: Graph,
     pub params: CircuitParams,
     pub trace: Trace,
+    pub settings: Settings,
 }
 
-/// Calibrates on the input (target `resources`), compiles, sets logrows to the smallest that
-/// fits, and runs the interpreter: the first half of what `zkonnx run` does.
+/// The library's options for a test: what `tweak` changes of the default run arguments is
+/// pinned; so is the width (2 lanes, every lane with lookups, unless tweaked), which keeps the
+/// tests' circuits narrow whatever the layout optimizer would choose. Quantization is left to
+/// calibration unless tweaked.
+fn options_for(tweak: impl FnOnce(&mut RunArgs)) -> Options {
+    let d = RunArgs::default();
+    let mut a = d.clone();
+    tweak(&mut a);
+    let mut o = Options::new();
+    let differs = |x: u32, y: u32| (x != y).then_some(x);
+    o.input_scale = differs(a.input_scale, d.input_scale);
+    o.param_scale = differs(a.param_scale, d.param_scale);
+    o.lookup_bits = differs(a.lookup_bits, d.lookup_bits);
+    o.range_limbs = differs(a.range_limbs, d.range_limbs);
+    o.lanes = Some(a.lanes);
+    o.lookup_lanes = Some(a.lookup_lanes.unwrap_or(a.lanes));
+    o.input_visibility = Some(a.input_visibility);
+    o.output_visibility = Some(a.output_visibility);
+    o.param_visibility = Some(a.param_visibility);
+    o.dims = a.dims;
+    o
+}
+
+/// Calibrates on the input through the library (target `resources`, the smallest logrows that
+/// fits), compiles, and runs the interpreter: the first half of what `zkonnx run` does.
 pub fn compile_fixture(model: &str, input: &str, tweak: impl FnOnce(&mut RunArgs)) -> Compiled {
-    let model = OnnxModel::load(&fixture(model), &Default::default()).unwrap();
+    let options = options_for(tweak);
+    let model = Model::load(fixture(model), &options.dims).unwrap();
     let inputs = read_inputs(&fixture(input));
-    let mut base = RunArgs::default();
-    tweak(&mut base);
-    let report = calibrate(&model, std::slice::from_ref(&inputs), &base, CalibrationTarget::Resources).unwrap();
-    let mut args = report.run_args;
-    let graph = zkonnx_compiler::compile(&model, &args).unwrap();
-    args.logrows = min_k(&graph, &CircuitParams::for_graph(&args, &graph));
-    let params = CircuitParams::for_graph(&args, &graph);
-    let q = quantize_inputs(&graph, &inputs).unwrap();
-    let trace = zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap();
-    Compiled { model, inputs, args, graph, params, trace }
+    let settings = model.settings(std::slice::from_ref(&inputs), &options).unwrap();
+    let compiled = model.compile(settings).unwrap();
+    let args = compiled.settings.run_args.clone();
+    let params = CircuitParams::from_settings(&compiled.settings);
+    let q = zkonnx::quantize_inputs(&compiled.graph, &inputs).unwrap();
+    let trace = zkonnx_ir::run(&compiled.graph, &q, args.range_bits()).unwrap();
+    Compiled { model, inputs, args, graph: compiled.graph, params, trace, settings: compiled.settings }
 }
 
 /// Calibrates on the input, compiles, sets up, proves: what `zkonnx run` does, via the library.
@@ -97,27 +119,21 @@ pub fn prove_fixture_with_srs(
     tweak: impl FnOnce(&mut RunArgs),
     srs_for: impl FnOnce(u32) -> ParamsKZG<Bn256>,
 ) -> Proved {
-    let Compiled { model, inputs, args, graph, params, trace } = compile_fixture(model, input, tweak);
-    let mut info = ModelInfo::default();
-    info.input_shapes = graph.input_shapes();
-    info.output_shapes = graph.output_shapes();
-    let settings = Settings::new(args.clone(), info);
-    let graph = Arc::new(graph);
+    let Compiled { model, inputs, args, graph, settings, .. } = compile_fixture(model, input, tweak);
     let srs = srs_for(args.logrows);
-    let keys = zkonnx_prover::keygen(&srs, graph.clone(), params).unwrap();
-    let trace = Arc::new(trace);
-    let outs = trace.outputs(&graph);
-    let (proof, instances) =
-        zkonnx_prover::prove(&srs, &keys, graph.clone(), trace, zkonnx_prover::Backend::Cpu).unwrap();
-    let deq = zkonnx_compiler::dequantize_outputs(&graph, &outs);
-    let proof = ProofArtifact::new(args.logrows, &instances, &proof, deq.clone(), String::new());
+    let compiled = zkonnx::CompiledModel::new(settings.clone(), graph.clone());
+    let keys = zkonnx::keygen(&compiled, &srs).unwrap();
+    let prover = Prover::new(compiled, keys, srs.clone()).unwrap();
+    let witness = prover.witness(&inputs).unwrap();
+    let proof = prover.prove_witness(&witness).unwrap();
+    let keys = prover.into_keys();
     Proved {
         settings,
-        graph,
+        graph: Arc::new(graph),
         keys,
         srs,
-        proof,
+        proof: proof.artifact().clone(),
         float_outputs: model.run_float(&inputs).unwrap(),
-        quantized_outputs: deq,
+        quantized_outputs: witness.output_floats,
     }
 }

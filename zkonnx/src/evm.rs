@@ -1,0 +1,182 @@
+//! On-chain verification: the Solidity verifier of a verifying key (zkonnx's key-as-data
+//! verifier, or snark-verifier's unrolled one as the reference), an in-process EVM to check
+//! proofs against it, and deployment and calls on a real chain over JSON-RPC.
+
+use std::path::Path;
+
+use zkonnx_verifier::artifact::write_atomic;
+use zkonnx_verifier::{read_json, write_json};
+use zkonnx_verifier_contracts::reference::{REFERENCE_CONTRACT, REFERENCE_GENERATOR};
+use zkonnx_verifier_contracts::rpc::{self, Address, Deployment, Signer};
+use zkonnx_verifier_contracts::solc::check_deployable;
+use zkonnx_verifier_contracts::vk_verifier::{
+    compile_vk_verifier, creation_with_vk, matches_runtime, VK_VERIFIER_CONTRACT, VK_VERIFIER_GENERATOR,
+    VK_VERIFIER_SOURCE,
+};
+use zkonnx_verifier_contracts::vkdata::VkData;
+use zkonnx_verifier_contracts::{compile_contract, reference_verifier, Bytecode, ContractError, Evm, VerifierInfo};
+pub use zkonnx_verifier_contracts::{EvmVerifierArtifact, EIP170_LIMIT};
+
+use crate::progress::{timed, Level, Progress};
+use crate::{Error, Proof, Result, Verifier};
+
+/// Which Solidity verifier to make.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VerifierKind {
+    /// zkonnx's `Halo2VerifierVk`: one contract for every circuit, the key stored as data.
+    #[default]
+    KeyAsData,
+    /// snark-verifier's unrolled verifier, the key baked into code; it grows with the circuit's
+    /// width and outgrows EIP-170 at about 14 advice columns.
+    Reference,
+}
+
+/// A compiled Solidity verifier with its source.
+#[derive(Debug, Clone)]
+pub struct EvmVerifier {
+    /// The Solidity source.
+    pub source: String,
+    /// `verifier.json`: bytecode and what it is for.
+    pub artifact: EvmVerifierArtifact,
+    /// Runtime code size, bytes.
+    pub runtime_size: usize,
+    /// Creation code size, bytes.
+    pub creation_size: usize,
+    /// Size of the verifying-key data contract (key-as-data verifier only), bytes.
+    pub vk_data_size: Option<usize>,
+}
+
+impl EvmVerifier {
+    /// Writes the source and `verifier.json` atomically.
+    pub fn write(&self, sol: &Path, json: &Path) -> Result<()> {
+        write_atomic(sol, self.source.as_bytes())?;
+        write_json(json, &self.artifact)?;
+        Ok(())
+    }
+}
+
+/// Makes the Solidity verifier of a verifying key. A reference verifier over EIP-170 is refused unless
+/// `allow_oversize` (then reported as a warning).
+pub fn create_verifier(
+    verifier: &Verifier,
+    kind: VerifierKind,
+    allow_oversize: bool,
+    progress: &dyn Progress,
+) -> Result<EvmVerifier> {
+    let (settings, vk, srs, model_hash) = (verifier.settings(), verifier.vk(), verifier.srs(), verifier.model_hash());
+    let num_instances = settings.num_instances();
+    let info = |generator: &str, contract: &str, optimizer| VerifierInfo {
+        generator: generator.into(),
+        contract: contract.into(),
+        optimizer,
+        num_instances,
+        logrows: settings.run_args.logrows,
+        model_hash: model_hash.into(),
+    };
+    let (source, code, info, data_size) = match kind {
+        VerifierKind::Reference => {
+            let (sol, _) = timed(progress, "generating snark-verifier's Solidity verifier", || {
+                reference_verifier(srs, vk, num_instances)
+            });
+            let sol = sol?;
+            let (code, _) = timed(progress, "compiling it (solc)", || compile_contract(&sol, REFERENCE_CONTRACT, None));
+            let code = code?;
+            let hint = format!(
+                "this circuit has {} lanes of 5 advice columns and snark-verifier's verifier grows with the width: \
+                 use the key-as-data verifier (it fits any width), regenerate the settings with one lane, or allow \
+                 an oversize verifier for a chain without the limit",
+                settings.run_args.lanes
+            );
+            if let Err(e) = check_deployable("verifier's runtime code", &code, &hint) {
+                if !allow_oversize {
+                    return Err(e.into());
+                }
+                progress.note(Level::Warning, &e.to_string());
+            }
+            (sol, code, info(REFERENCE_GENERATOR, REFERENCE_CONTRACT, false), None)
+        }
+        VerifierKind::KeyAsData => {
+            let (data, _) =
+                timed(progress, "encoding the verifying key as data", || VkData::new(srs, vk, num_instances));
+            let data = data?;
+            let (verifier, _) = timed(progress, "compiling the verifier (solc)", compile_vk_verifier);
+            let verifier = verifier?;
+            let creation = creation_with_vk(&verifier, &data)?;
+            let code = Bytecode { creation, runtime: verifier.runtime };
+            let size = data.to_bytes().len() + 1;
+            (VK_VERIFIER_SOURCE.to_string(), code, info(VK_VERIFIER_GENERATOR, VK_VERIFIER_CONTRACT, true), Some(size))
+        }
+    };
+    let mut artifact = EvmVerifierArtifact::new(&code, info);
+    artifact.vk_data_size = data_size;
+    Ok(EvmVerifier {
+        source,
+        artifact,
+        runtime_size: code.runtime.len(),
+        creation_size: code.creation.len(),
+        vk_data_size: data_size,
+    })
+}
+
+/// Reads `verifier.json`.
+pub fn read_verifier(path: &Path) -> Result<EvmVerifierArtifact> {
+    Ok(read_json(path)?)
+}
+
+/// The in-process EVM's verdict on one proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EvmVerdict {
+    /// Whether the verifier returned `1`.
+    pub accepted: bool,
+    /// Gas of the call (21,000 base and calldata included).
+    pub gas_used: u64,
+    /// Gas of the deployment.
+    pub deploy_gas: u64,
+    /// Whether the EVM ran without the contract-size limits (an oversize verifier).
+    pub unlimited: bool,
+}
+
+/// Deploys `verifier` into a fresh in-process EVM (mainnet rules; without the size limits when
+/// it exceeds EIP-170) and calls it with the proof's calldata, capped at `gas_limit`.
+pub fn verify_in_evm(verifier: &EvmVerifierArtifact, proof: &Proof, gas_limit: u64) -> Result<EvmVerdict> {
+    let code = verifier.bytecode()?;
+    let unlimited = code.runtime.len() > EIP170_LIMIT;
+    let mut evm = if unlimited { Evm::without_size_limits() } else { Evm::new() };
+    let deployed = evm.deploy(&code.creation)?;
+    let call = evm.call(deployed.address, &proof.calldata()?, gas_limit)?;
+    Ok(EvmVerdict { accepted: call.accepted(), gas_used: call.gas_used, deploy_gas: deployed.gas_used, unlimited })
+}
+
+/// Deploys a verifier to the chain at `rpc_url`, paid by `signer`, and checks that the code now
+/// at the address is the verifier's runtime code.
+pub fn deploy(rpc_url: &str, signer: &Signer, verifier: &EvmVerifierArtifact) -> Result<Deployment> {
+    let code = verifier.bytecode()?;
+    let deployed = rpc::deploy(rpc_url, signer, &code.creation)?;
+    let onchain = rpc::code_at(rpc_url, deployed.address)?;
+    if !matches_runtime(&onchain, &code.runtime) {
+        return Err(Error::from(ContractError::Rejected {
+            reason: format!(
+                "the code at {} ({} bytes) is not the verifier's runtime code ({} bytes)",
+                deployed.address,
+                onchain.len(),
+                code.runtime.len()
+            ),
+        }));
+    }
+    Ok(deployed)
+}
+
+/// Re-exports for chain access: signers, addresses, verdicts and the raw JSON-RPC calls.
+pub mod chain {
+    pub use zkonnx_verifier_contracts::rpc::{
+        call_verifier, chain_id, code_at, redact_url, send_verify, Address, Deployment, Signer, TxOutcome, Verdict,
+        DEFAULT_VERIFY_GAS,
+    };
+}
+
+/// `eth_call` of a deployed verifier with a proof.
+pub fn call_on_chain(rpc_url: &str, to: Address, proof: &Proof, gas: u64) -> Result<rpc::Verdict> {
+    Ok(rpc::call_verifier(rpc_url, to, &proof.calldata()?, gas)?)
+}

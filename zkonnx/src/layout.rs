@@ -1,0 +1,126 @@
+//! The circuit's shape for a compiled graph: the layout optimizer's choice (or the caller's pins),
+//! the smallest logrows that fits, and the settings' record of both. Needs no ONNX stack.
+
+use sha2::{Digest, Sha256};
+use zkonnx_circuits::cost::{choose_layout, fit_lookup_lanes, job_rows, LayoutChoice, Shape};
+use zkonnx_circuits::{CircuitError, CircuitParams};
+use zkonnx_ir::limits::{MAX_LANES, MAX_LOGROWS};
+use zkonnx_ir::{Graph, LayoutInfo, RunArgs, Settings};
+use zkonnx_verifier::CompiledModel;
+
+#[cfg(feature = "onnx")]
+use crate::options::LayoutPolicy;
+use crate::{Error, Result};
+
+/// The optimizer's candidates for `graph` under `args` (one per width), with `lookup_lanes`
+/// kept when pinned.
+pub fn layout_candidates(graph: &Graph, args: &RunArgs, lookup_lanes: Option<usize>) -> Result<LayoutChoice> {
+    let params = CircuitParams { lookup_lanes, ..CircuitParams::for_graph(args, graph) };
+    Ok(choose_layout(graph, &params, MAX_LANES, MAX_LOGROWS)?)
+}
+
+/// Chooses the circuit's shape for `graph` (compiled under `args`): the layout optimizer sets
+/// `args.lanes` (unless the policy keeps them), `args.lookup_lanes` (unless kept) and
+/// `args.logrows`, the smallest that fits. Refuses a circuit above the supported maximum.
+/// Returns the layout record for the settings.
+#[cfg(feature = "onnx")]
+pub(crate) fn fit_graph(graph: &Graph, args: &mut RunArgs, policy: LayoutPolicy) -> Result<LayoutInfo> {
+    if !policy.keep_lookup_lanes {
+        args.lookup_lanes = None;
+    }
+    let params = CircuitParams::for_graph(args, graph);
+    if !policy.keep_lanes {
+        return match choose_layout(graph, &params, MAX_LANES, MAX_LOGROWS) {
+            Ok(choice) => {
+                args.lanes = choice.chosen.lanes;
+                args.lookup_lanes = Some(choice.chosen.lookup_lanes);
+                args.logrows = choice.chosen.k;
+                Ok(layout_info(&choice.chosen, "optimizer".into()))
+            }
+            // nothing fits: report the smallest k the widest layout needs
+            Err(CircuitError::NoLayout { .. }) => {
+                args.lanes = MAX_LANES;
+                fit_graph(graph, args, LayoutPolicy { keep_lanes: true, ..policy })
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
+    let lookup_rows = if policy.keep_lookup_lanes { None } else { Some(job_rows(graph, &params)?[0]) };
+    let (params, rows) = fit_lookup_lanes(graph, params, lookup_rows)?;
+    args.logrows = params.k;
+    args.lookup_lanes = Some(params.lookup_lane_count());
+    check_k(args.logrows, rows, args.lookup_bits)?;
+    let shape = Shape::with_rows(&params, rows);
+    Ok(layout_info(&shape, "flags".into()))
+}
+
+/// The settings' record of a shape and its predicted costs.
+pub(crate) fn layout_info(shape: &Shape, chosen_by: String) -> LayoutInfo {
+    let mut info = LayoutInfo::default();
+    info.chosen_by = chosen_by;
+    info.predicted_prove_ms = (shape.predicted_prove_seconds() * 1000.0).round() as u64;
+    info.predicted_setup_mib = shape.predicted_setup_mb().round() as u64;
+    info.predicted_prove_mib = shape.predicted_prove_mb().round() as u64;
+    info
+}
+
+/// Refuses a circuit above [`MAX_LOGROWS`], naming the logrows it needs.
+pub(crate) fn check_k(min_k: u32, rows: usize, lookup_bits: u32) -> Result<()> {
+    if min_k > MAX_LOGROWS {
+        return Err(Error::Layout {
+            reason: format!(
+                "the circuit needs logrows = {min_k} ({rows} rows, lookup_bits {lookup_bits}), above the supported \
+                 maximum of {MAX_LOGROWS}: use more lanes, fewer lookup bits or a smaller model"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `graph` fits the settings' logrows and fills the settings' model facts
+/// (shapes, scales, rows, the layout's predicted costs, the hash of the graph): the compiled
+/// model artifact.
+pub fn finish_compiled(graph: Graph, mut settings: Settings) -> Result<CompiledModel> {
+    settings.run_args.validate()?;
+    let params = CircuitParams::for_graph(&settings.run_args, &graph);
+    let rows = zkonnx_circuits::try_rows_needed(&graph, &params)?;
+    let min_k = zkonnx_circuits::min_k_for_rows(&graph, &params, rows);
+    check_k(min_k, rows, settings.run_args.lookup_bits)?;
+    if settings.run_args.logrows < min_k {
+        return Err(Error::Layout {
+            reason: format!(
+                "the circuit needs logrows >= {min_k} ({rows} rows, lookup_bits {}), settings say {}: raise \
+                 logrows or calibrate",
+                settings.run_args.lookup_bits, settings.run_args.logrows
+            ),
+        });
+    }
+    let shape = Shape::with_rows(&params, rows);
+    let chosen_by = settings.model.layout.as_ref().map_or_else(|| "flags".to_string(), |l| l.chosen_by.clone());
+    let info = &mut settings.model;
+    info.layout = Some(layout_info(&shape, chosen_by));
+    info.input_shapes = graph.input_shapes();
+    info.input_scales = graph.inputs.iter().map(|&t| graph.nodes.get(t).map_or(0, |n| n.scale)).collect();
+    info.output_shapes = graph.output_shapes();
+    info.output_scales = graph.outputs.iter().map(|&t| graph.nodes.get(t).map_or(0, |n| n.scale)).collect();
+    info.rows_used = rows;
+    info.function_table = params.function_table;
+    let json = serde_json::to_vec(&graph)
+        .map_err(|e| Error::Json { what: "the compiled graph".into(), reason: e.to_string() })?;
+    info.model_hash = hex::encode(Sha256::digest(json));
+    Ok(CompiledModel::new(settings, graph))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn circuits_above_the_maximum_are_refused_with_the_logrows_they_need() {
+        check_k(MAX_LOGROWS, 1 << 25, 14).unwrap();
+        for k in [27, 28, 40] {
+            let err = check_k(k, 1 << 27, 14).unwrap_err().to_string();
+            assert!(err.contains(&format!("logrows = {k}")) && err.contains("26"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! `zkonnx`: zero-knowledge proofs of ONNX model inference, as a library.
+//!
+//! Give it an ONNX model and an input: it quantizes the model to fixed point, compiles it into a
+//! halo2 circuit (PLONK over BN254 with KZG commitments, SHPLONK openings and a Keccak transcript
+//! the EVM can replay), proves that the model produced the output, and verifies such proofs
+//! natively or with a Solidity verifier.
+//!
+//! Place in the crate map: the front door over every other crate (`ir`, `compiler`, `circuits`,
+//! `verifier`, `prover`, `verifier-contracts`, `gpu`); the CLI, the proving service, the
+//! benchmarks and the fuzz targets go through it, and nothing below depends on it.
+//!
+//! ```no_run
+//! # fn main() -> zkonnx::Result<()> {
+//! use zkonnx::{Artifacts, Model, Options, Progress, Prover, Silent, SrsSource, Verifier};
+//!
+//! let inputs = zkonnx::read_inputs("fixtures/mlp/input.json".as_ref())?;     // EZKL's format
+//! let model = Model::load("fixtures/mlp/model.onnx", &Default::default())?;
+//! let settings = model.settings(&[inputs.clone()], &Options::default())?;   // calibrate + layout
+//! let compiled = model.compile(settings)?;
+//!
+//! let srs = SrsSource::dev()?;                       // INSECURE dev SRS; SrsSource::file(..) in production
+//! let artifacts = Artifacts::create("out")?;         // what `zkonnx run` writes
+//! artifacts.write_compiled(&compiled)?;
+//! let params = srs.load(compiled.settings.run_args.logrows, &Silent)?;
+//! artifacts.setup(&compiled, &params, &Silent)?;     // keys (reused when they belong)
+//!
+//! let prover = Prover::from_artifacts(&artifacts, &srs, &Silent)?;   // once; Send + Sync
+//! let proof = prover.prove(&inputs)?;                                // many times
+//! println!("outputs {:?}, calldata {} bytes", proof.outputs(), proof.calldata()?.len());
+//! Verifier::from_artifacts(&artifacts, &srs, &Silent)?.verify(&proof)?;
+//! # Ok(()) }
+//! ```
+//!
+//! The same runs as a doctest on the `tiny/gemm` fixture in [`run`]'s docs... see
+//! the crate README for the service and the CLI.
+//!
+//! With `default-features = false` (no `onnx` feature) the crate builds without the ONNX stack
+//! (tract): everything but [`Model`] and [`run`] works from compiled artifacts.
+
+mod artifacts;
+mod error;
+pub mod evm;
+pub mod gpu;
+mod layout;
+pub mod memory;
+#[cfg(feature = "onnx")]
+mod model;
+mod options;
+mod progress;
+mod proof;
+mod prover;
+#[cfg(feature = "onnx")]
+pub mod run;
+mod srs;
+mod verifier;
+
+use std::path::Path;
+
+pub use artifacts::{keygen, read_keys, Artifacts};
+pub use error::{Error, ErrorKind, Result};
+pub use layout::{finish_compiled, layout_candidates};
+#[cfg(feature = "onnx")]
+pub use model::{Calibrated, Model};
+pub use options::{parse_dims, parse_visibility, Options, Target};
+pub use progress::{Level, Progress, Silent};
+pub use proof::Proof;
+pub use prover::{witness, Prover};
+pub use srs::{dev_cache, SrsSource, INSECURE_SRS_WARNING};
+pub use verifier::Verifier;
+
+pub use zkonnx_ir::{dequantize_outputs, parse_inputs, quantize_inputs, RunArgs, Settings, Visibility};
+pub use zkonnx_prover::Keys;
+pub use zkonnx_verifier::{CompiledModel, ProofArtifact, Witness};
+
+/// The crates below the front door, for what it does not wrap (the IR, chips, key files, the
+/// EVM harness). Their APIs are less stable than this crate's.
+pub mod lower {
+    #[cfg(feature = "onnx")]
+    pub use zkonnx_compiler as compiler;
+    pub use zkonnx_verifier_contracts as contracts;
+    pub use {
+        zkonnx_circuits as circuits, zkonnx_gpu as gpu, zkonnx_ir as ir, zkonnx_prover as prover,
+        zkonnx_verifier as verifier,
+    };
+}
+
+/// Reads an input file in EZKL's format (`{"input_data": [[flat floats of input 0], ...]}`).
+pub fn read_inputs(path: &Path) -> Result<Vec<Vec<f32>>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_inputs(&bytes)
+        .map_err(|e| Error::Json { what: format!("input file {}", path.display()), reason: e.to_string() })
+}

@@ -1,0 +1,156 @@
+//! `run`: every step in order, artifacts in one folder: settings, compile, setup (or reuse of
+//! the keys already there), witness, prove (on a GPU when asked and available), verify from the
+//! files on disk as a third party would.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use zkonnx_circuits::cost::Shape;
+
+use crate::gpu::{self, GpuMode, ProveFiles};
+use crate::memory::{self, Step};
+use crate::progress::{timed, Progress};
+use crate::{Artifacts, Model, Options, Proof, Prover, Result, SrsSource, Verifier};
+
+/// How `run` proves.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct RunConfig {
+    /// The SRS file; `None`: the insecure development SRS from the default cache.
+    pub srs: Option<PathBuf>,
+    /// Run even when the estimated peak memory exceeds the memory available.
+    pub force: bool,
+    /// Where to prove.
+    pub gpu: GpuMode,
+}
+
+/// Seconds spent in each phase.
+#[derive(Serialize, Default, Debug, Clone)]
+#[non_exhaustive]
+pub struct Phases {
+    pub settings: f64,
+    pub compile: f64,
+    pub setup: f64,
+    pub witness: f64,
+    pub prove: f64,
+    pub verify: f64,
+}
+
+/// What `run` did: the JSON line `zkonnx run --json` prints.
+#[derive(Serialize, Debug, Clone)]
+#[non_exhaustive]
+pub struct RunReport {
+    /// Whether the proof verified.
+    pub ok: bool,
+    pub logrows: u32,
+    pub phases: Phases,
+    /// Every output, dequantized (public or not: the prover knows them).
+    pub outputs: Vec<Vec<f64>>,
+    pub proof_bytes: usize,
+    pub peak_rss_mb: f64,
+    /// The cost model's prediction of the peak (proving's), MiB.
+    pub estimated_peak_mb: f64,
+    /// The circuit's shape (lanes, logrows, rows, columns, lookups, ...).
+    pub shape: Shape,
+    /// Who chose it: `optimizer` or `flags`.
+    pub layout_chosen_by: String,
+    /// `gpu` when the proof was made on a GPU, else `cpu`.
+    pub prover: &'static str,
+    /// Phases whose artifacts from an earlier run in the same folder were reused.
+    pub reused: Vec<&'static str>,
+    /// Why the proof did not verify, when it did not.
+    #[serde(skip)]
+    pub error: Option<String>,
+}
+
+/// settings -> compile -> setup -> witness -> prove -> verify, writing every artifact to `out`.
+/// Keys already in `out` from an earlier run are reused when they were made for the same
+/// compiled model (hash) and circuit parameters; anything else is regenerated. `inputs` is also
+/// the calibration sample.
+pub fn run(
+    model_path: &Path,
+    inputs: &[Vec<f32>],
+    out: &Path,
+    options: &Options,
+    config: &RunConfig,
+    progress: &dyn Progress,
+) -> Result<RunReport> {
+    // before any work: `--gpu on` without a usable GPU fails at once
+    let gpu_prover = gpu::choose(config.gpu, progress)?;
+    let artifacts = Artifacts::create(out)?;
+    let mut phases = Phases::default();
+
+    let (settings, secs) = timed(progress, "settings", || {
+        let model = Model::load(model_path, &options.run_args().dims)?;
+        let settings = model.settings(std::slice::from_ref(&inputs.to_vec()), options)?;
+        Ok::<_, crate::Error>((model, settings))
+    });
+    let (model, settings) = settings?;
+    phases.settings = secs;
+
+    let (compiled, secs) = timed(progress, "compile", || {
+        let compiled = model.compile(settings)?;
+        artifacts.write_compiled(&compiled)?;
+        Ok::<_, crate::Error>(compiled)
+    });
+    let compiled = compiled?;
+    phases.compile = secs;
+    let settings = compiled.settings.clone();
+
+    let estimated_peak_mb = memory::check(&settings, Step::Prove, config.force, progress)?;
+    let k = settings.run_args.logrows;
+    let srs_source = SrsSource::file_or_dev(config.srs.as_deref())?;
+    let srs = srs_source.load(k, progress)?;
+    let start = std::time::Instant::now();
+    let (keys, reused_keys) = artifacts.setup(&compiled, &srs, progress)?;
+    phases.setup = start.elapsed().as_secs_f64();
+    let reused = if reused_keys { vec!["setup"] } else { vec![] };
+    let prover = Prover::new(compiled, keys, srs)?;
+
+    let (witness, secs) = timed(progress, "witness", || {
+        let w = prover.witness(inputs)?;
+        artifacts.write_witness(&w)?;
+        Ok::<_, crate::Error>(w)
+    });
+    let witness = witness?;
+    phases.witness = secs;
+
+    let (proved, secs) = timed(progress, "prove", || {
+        if let Some(gpu) = &gpu_prover {
+            let srs_file = srs_source.path_for(k, progress)?;
+            let (compiled, pk, wit, proof) =
+                (artifacts.compiled_path(), artifacts.pk_path(), artifacts.witness_path(), artifacts.proof_path());
+            let files = ProveFiles { compiled: &compiled, pk: &pk, witness: &wit, srs: &srs_file, proof: &proof };
+            if gpu.prove(&files, progress)? {
+                return Ok::<_, crate::Error>((artifacts.read_proof()?, true));
+            }
+        }
+        let proof = prover.prove_witness(&witness)?;
+        artifacts.write_proof(&proof)?;
+        Ok((proof, false))
+    });
+    let (proof, on_gpu): (Proof, bool) = proved?;
+    phases.prove = secs;
+
+    // verify from the files on disk, as a third party would
+    let (verdict, secs) = timed(progress, "verify", || {
+        let vk = artifacts.read_vk(&settings)?;
+        Verifier::new(settings.clone(), vk, prover.srs())?.verify(&proof)
+    });
+    phases.verify = secs;
+
+    Ok(RunReport {
+        ok: verdict.is_ok(),
+        logrows: k,
+        phases,
+        outputs: witness.output_floats,
+        proof_bytes: proof.proof_bytes()?.len(),
+        peak_rss_mb: memory::peak_rss_mb(),
+        estimated_peak_mb,
+        shape: memory::settings_shape(&settings),
+        prover: if on_gpu { "gpu" } else { "cpu" },
+        layout_chosen_by: settings.model.layout.as_ref().map_or_else(String::new, |l| l.chosen_by.clone()),
+        reused,
+        error: verdict.err().map(|e| e.to_string()),
+    })
+}

@@ -1,0 +1,78 @@
+//! [`Verifier`]: a verifying key with its settings and the SRS points verification needs.
+
+use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_proofs::plonk::VerifyingKey;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use zkonnx_ir::Settings;
+use zkonnx_verifier::srs::verifier_params;
+use zkonnx_verifier::{read_json, verify_artifact};
+
+use crate::progress::Progress;
+use crate::{Artifacts, Proof, Result, SrsSource};
+
+/// Checks proofs of one circuit natively. Cheap to keep (three SRS points), `Send + Sync`.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    settings: Settings,
+    vk: VerifyingKey<G1Affine>,
+    srs: ParamsKZG<Bn256>,
+    model_hash: String,
+}
+
+impl Verifier {
+    /// A verifier from its parts; `srs` must be at least the circuit's size.
+    pub fn new(settings: Settings, vk: VerifyingKey<G1Affine>, srs: &ParamsKZG<Bn256>) -> Result<Self> {
+        let srs = verifier_params(srs, settings.run_args.logrows)?;
+        let model_hash = settings.model.model_hash.clone();
+        Ok(Self { settings, vk, srs, model_hash })
+    }
+
+    /// Reads `settings.json` and `vk.key` (checked to belong together) and loads the SRS.
+    pub fn from_artifacts(artifacts: &Artifacts, srs: &SrsSource, progress: &dyn Progress) -> Result<Self> {
+        Self::from_files(&artifacts.settings_path(), &artifacts.vk_path(), srs, progress)
+    }
+
+    /// [`Self::from_artifacts`] from any two files.
+    pub fn from_files(
+        settings: &std::path::Path,
+        vk: &std::path::Path,
+        srs: &SrsSource,
+        progress: &dyn Progress,
+    ) -> Result<Self> {
+        let settings: Settings = read_json(settings)?;
+        let (key, meta) = zkonnx_verifier::keys::read_vk(vk)?;
+        meta.check_for(vk, &settings)?;
+        let params = srs.load(settings.run_args.logrows, progress)?;
+        let mut verifier = Self::new(settings, key, &params)?;
+        if !meta.model_hash.is_empty() {
+            verifier.model_hash = meta.model_hash;
+        }
+        Ok(verifier)
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// SHA-256 of the compiled model the key was made for (as the key file records it).
+    pub fn model_hash(&self) -> &str {
+        &self.model_hash
+    }
+
+    /// The verifying key.
+    pub fn vk(&self) -> &VerifyingKey<G1Affine> {
+        &self.vk
+    }
+
+    /// The SRS points verification uses, at the circuit's size.
+    pub fn srs(&self) -> &ParamsKZG<Bn256> {
+        &self.srs
+    }
+
+    /// Checks `proof`: the key, settings and proof must describe the same circuit, and the proof
+    /// must verify for its public values. An `Err` names why not.
+    pub fn verify(&self, proof: &Proof) -> Result<()> {
+        Ok(verify_artifact(&self.settings, &self.vk, &self.srs, proof.artifact())?)
+    }
+}
