@@ -5,6 +5,7 @@ pub(crate) mod demo;
 pub(crate) mod evm;
 pub(crate) mod prove;
 pub(crate) mod run;
+pub(crate) mod serve;
 pub(crate) mod settings;
 pub(crate) mod setup;
 pub(crate) mod srs;

@@ -54,6 +54,8 @@ enum Command {
     Run(commands::run::RunCmdArgs),
     /// Prove and verify the embedded digits model on an embedded test image.
     Demo(commands::demo::DemoArgs),
+    /// Serve proofs over HTTP/JSON from artifact folders (models held in memory, jobs in SQLite).
+    Serve(commands::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::Table(a) => commands::table::run(a),
         Command::Run(a) => commands::run::run(a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::Serve(a) => commands::serve::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
