@@ -56,7 +56,8 @@ pub(crate) fn run(a: ServeArgs) -> Result<()> {
             Some((id, dir)) => Ok((id.to_string(), PathBuf::from(dir))),
             None => {
                 let dir = PathBuf::from(m);
-                let id = dir.file_name().and_then(|n| n.to_str()).with_context(|| format!("--model {m}: no folder name"))?;
+                let id =
+                    dir.file_name().and_then(|n| n.to_str()).with_context(|| format!("--model {m}: no folder name"))?;
                 Ok((id.to_string(), dir))
             }
         })
@@ -77,7 +78,8 @@ pub(crate) fn run(a: ServeArgs) -> Result<()> {
         bail!("--max-concurrent must be at least 1");
     }
     let auth = if config.token.is_some() { "bearer token required" } else { "no auth (loopback only)" };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(async {
         let service = Service::bind(config, Box::new(Spinners::default())).await?;
         let addr = service.local_addr()?;
