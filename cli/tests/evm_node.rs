@@ -9,103 +9,18 @@
 
 #![allow(clippy::unwrap_used, reason = "helpers of tests: a broken fixture or a dead node should fail loudly")]
 
-use std::fs::File;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Output};
 
 use zkonnx_verifier::{read_json, ProofArtifact};
 use zkonnx_verifier_contracts::rpc::{self, Address, Signer};
 use zkonnx_verifier_contracts::vk_verifier::matches_runtime;
 use zkonnx_verifier_contracts::{encode_calldata, EvmVerifierArtifact};
 
-// hardhat's development accounts #0 and #1: publicly known keys, worthless anywhere real
-const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const DEV_KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-const HARDHAT_CHAIN_ID: u64 = 31337;
-const NODE_START_LIMIT: Duration = Duration::from_secs(60);
+use zkonnx_verifier_contracts::hardhat::{repo_root, HardhatNode as Node, DEV_KEYS};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// A running hardhat node; dropping it kills the process.
-struct Node {
-    child: Child,
-    url: String,
-    log: PathBuf,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Node {
-    /// Starts `hardhat node` on a free loopback port; it answers once [`Node::wait_ready`] returns.
-    fn start(log_dir: &Path) -> Node {
-        let root = repo_root();
-        let cli = root.join("node_modules/hardhat/internal/cli/bootstrap.js");
-        assert!(
-            cli.is_file(),
-            "{} is missing: run `npm ci` at the repository root ({}) to install the pinned hardhat \
-             (bash scripts/test.sh does)",
-            cli.display(),
-            root.display()
-        );
-        let node_ok = Command::new("node").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
-        assert!(
-            node_ok,
-            "Node.js (`node`) is not on PATH: install Node >= 20, then run `npm ci` at the repository root"
-        );
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = log_dir.join("hardhat.log");
-        let out = File::create(&log).unwrap();
-        let err = out.try_clone().unwrap();
-        let config = root.join("verifier-contracts/hardhat/hardhat.config.js");
-        let child = Command::new("node")
-            .arg(&cli)
-            .arg("--config")
-            .arg(&config)
-            .args(["node", "--hostname", "127.0.0.1", "--port", &port.to_string()])
-            .current_dir(config.parent().unwrap())
-            .env("HARDHAT_DISABLE_TELEMETRY_PROMPT", "true")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting hardhat: {e}"));
-        Node { child, url: format!("http://127.0.0.1:{port}"), log }
-    }
-
-    /// Waits until the node answers `eth_chainId`.
-    fn wait_ready(&mut self) {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("hardhat exited ({status}) before answering:\n{}", self.log_text());
-            }
-            match rpc::chain_id(&self.url) {
-                Ok(id) => {
-                    assert_eq!(id, HARDHAT_CHAIN_ID);
-                    eprintln!("hardhat answered after {:.1} s", start.elapsed().as_secs_f64());
-                    return;
-                }
-                Err(e) if start.elapsed() > NODE_START_LIMIT => {
-                    panic!("hardhat did not answer within {NODE_START_LIMIT:?} ({e}):\n{}", self.log_text())
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(200)),
-            }
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
+const DEV_KEY: &str = DEV_KEYS[0];
+const DEV_KEY_1: &str = DEV_KEYS[1];
 
 fn zkonnx(dir: &Path, args: &[&str], key_env: Option<&str>) -> Output {
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache");
@@ -153,10 +68,10 @@ fn gas_after(text: &str, label: &str) -> u64 {
 fn deploy_and_verify_on_a_local_hardhat_node() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let mut node = Node::start(dir); // boots while the proof is made
+    let mut node = Node::start(dir).unwrap(); // boots while the proof is made
     prove_and_make_verifier(dir);
-    node.wait_ready();
-    let url = node.url.clone();
+    eprintln!("hardhat answered after {:.1} s", node.wait_ready().unwrap());
+    let url = node.url().to_string();
     std::fs::write(dir.join("key.txt"), format!("{DEV_KEY}\n")).unwrap();
 
     // deploy: the address on stdout and in addr.txt, the chain's code is the verifier's

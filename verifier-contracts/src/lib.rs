@@ -17,6 +17,7 @@ mod artifact;
 pub mod calldata;
 mod error;
 pub mod evm;
+pub mod hardhat;
 pub mod reference;
 pub mod rpc;
 pub mod solc;

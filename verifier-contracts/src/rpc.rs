@@ -162,6 +162,22 @@ pub fn call_verifier(rpc_url: &str, to: Address, calldata: &[u8], gas: u64) -> R
     })
 }
 
+/// `eth_call` of any contract at `to` (at most `gas` gas), after checking that `to` holds code:
+/// its return data. A revert is [`ContractError::Rejected`] with the node's message.
+pub fn call(rpc_url: &str, to: Address, calldata: &[u8], gas: u64) -> Result<Vec<u8>, ContractError> {
+    let ep = parse_url(rpc_url)?;
+    let provider = ep.root();
+    let tx = TransactionRequest::default().with_to(to).with_input(calldata.to_vec()).with_gas_limit(gas);
+    block_on(&ep, async {
+        require_code(&ep, &provider, to).await?;
+        match provider.call(tx).await {
+            Ok(output) => Ok(output.to_vec()),
+            Err(RpcError::ErrorResp(payload)) => Err(ContractError::Rejected { reason: payload.message.to_string() }),
+            Err(e) => Err(ep.err("eth_call", e)),
+        }
+    })
+}
+
 /// Verifies `calldata` at `to` in a transaction from `signer` with a gas limit of `gas`, after
 /// checking that `to` holds code, and waits for the receipt. A mined transaction is `Ok`
 /// whatever its status; read [`TxOutcome::success`].

@@ -168,11 +168,13 @@ pub fn deploy(rpc_url: &str, signer: &Signer, verifier: &EvmVerifierArtifact) ->
     Ok(deployed)
 }
 
-/// Re-exports for chain access: signers, addresses, verdicts and the raw JSON-RPC calls.
+/// Re-exports for chain access: signers, addresses, verdicts, the raw JSON-RPC calls and a
+/// local hardhat node for development.
 pub mod chain {
+    pub use zkonnx_verifier_contracts::hardhat::{HardhatNode, DEV_KEYS, HARDHAT_CHAIN_ID};
     pub use zkonnx_verifier_contracts::rpc::{
-        call_verifier, chain_id, code_at, redact_url, send_verify, Address, Deployment, Signer, TxOutcome, Verdict,
-        DEFAULT_VERIFY_GAS,
+        call, call_verifier, chain_id, code_at, deploy, redact_url, send_verify, Address, Deployment, Signer,
+        TxOutcome, Verdict, DEFAULT_VERIFY_GAS,
     };
 }
 

@@ -9,30 +9,38 @@
 //! `verifier`, `prover`, `verifier-contracts`, `gpu`); the CLI, the proving service, the
 //! benchmarks and the fuzz targets go through it, and nothing below depends on it.
 //!
-//! ```no_run
+//! ```
 //! # fn main() -> zkonnx::Result<()> {
-//! use zkonnx::{Artifacts, Model, Options, Progress, Prover, Silent, SrsSource, Verifier};
+//! # let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/tiny");
+//! # let tmp = tempfile::tempdir().expect("a temporary folder");
+//! # let (model_path, input_path) = (format!("{fixtures}/gemm.onnx"), format!("{fixtures}/gemm.input.json"));
+//! use zkonnx::{Artifacts, Model, Options, Prover, Silent, SrsSource, Verifier};
 //!
-//! let inputs = zkonnx::read_inputs("fixtures/mlp/input.json".as_ref())?;     // EZKL's format
-//! let model = Model::load("fixtures/mlp/model.onnx", &Default::default())?;
-//! let settings = model.settings(&[inputs.clone()], &Options::default())?;   // calibrate + layout
+//! let inputs = zkonnx::read_inputs(input_path.as_ref())?;               // EZKL's input format
+//! let model = Model::load(&model_path, &Default::default())?;
+//! let settings = model.settings(&[inputs.clone()], &Options::default())?;  // calibrate + lay out
 //! let compiled = model.compile(settings)?;
 //!
-//! let srs = SrsSource::dev()?;                       // INSECURE dev SRS; SrsSource::file(..) in production
-//! let artifacts = Artifacts::create("out")?;         // what `zkonnx run` writes
+//! // INSECURE development SRS (SrsSource::dev() caches it for the user); a ceremony SRS in
+//! // production: SrsSource::file("ppot-k20.srs")
+//! let srs = SrsSource::dev_in(tmp.path().join("srs"));
+//! let artifacts = Artifacts::create(tmp.path().join("out"))?;           // what `zkonnx run` writes
 //! artifacts.write_compiled(&compiled)?;
 //! let params = srs.load(compiled.settings.run_args.logrows, &Silent)?;
-//! artifacts.setup(&compiled, &params, &Silent)?;     // keys (reused when they belong)
+//! artifacts.setup(&compiled, &params, &Silent)?;                        // keys, reused when they belong
 //!
-//! let prover = Prover::from_artifacts(&artifacts, &srs, &Silent)?;   // once; Send + Sync
-//! let proof = prover.prove(&inputs)?;                                // many times
-//! println!("outputs {:?}, calldata {} bytes", proof.outputs(), proof.calldata()?.len());
+//! let prover = Prover::from_artifacts(&artifacts, &srs, &Silent)?;      // once: Send + Sync
+//! let proof = prover.prove(&inputs)?;                                   // per request
+//! assert_eq!(proof.outputs().len(), 1);
+//! let calldata = proof.calldata()?;                                     // for the EVM verifier
 //! Verifier::from_artifacts(&artifacts, &srs, &Silent)?.verify(&proof)?;
+//! # assert!(calldata.len() > 32);
 //! # Ok(()) }
 //! ```
 //!
-//! The same runs as a doctest on the `tiny/gemm` fixture in [`run`]'s docs... see
-//! the crate README for the service and the CLI.
+//! [`run::run`] does all of it in one call (what `zkonnx run` is). [`evm`] makes and checks
+//! Solidity verifiers and talks to chains; the proving service (`zkonnx serve`) is the
+//! `zkonnx-service` crate over this one.
 //!
 //! With `default-features = false` (no `onnx` feature) the crate builds without the ONNX stack
 //! (tract): everything but [`Model`] and [`run`] works from compiled artifacts.
