@@ -20,8 +20,8 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result};
+use zkonnx::lower::circuits::cost::{Shape, BASE_MB, MEMORY_WEIGHTS, PROVE_SECONDS};
 use zkonnx_benches::{binary, cores, root, run_tool, Limits};
-use zkonnx_circuits::cost::{Shape, BASE_MB, MEMORY_WEIGHTS, PROVE_SECONDS};
 
 const WIDTHS: &[usize] = &[1, 2, 4, 8, 16];
 /// `cnn_large` below 16 lanes needs k >= 19: over ten minutes a run on 2 cores and up to

@@ -2,14 +2,12 @@
 //! the smallest logrows that fits, and the settings' record of both. Needs no ONNX stack.
 
 use sha2::{Digest, Sha256};
-use zkonnx_circuits::cost::{choose_layout, fit_lookup_lanes, job_rows, LayoutChoice, Shape};
-use zkonnx_circuits::{CircuitError, CircuitParams};
+use zkonnx_circuits::cost::{choose_layout, LayoutChoice, Shape};
+use zkonnx_circuits::CircuitParams;
 use zkonnx_ir::limits::{MAX_LANES, MAX_LOGROWS};
 use zkonnx_ir::{Graph, LayoutInfo, RunArgs, Settings};
 use zkonnx_verifier::CompiledModel;
 
-#[cfg(feature = "onnx")]
-use crate::options::LayoutPolicy;
 use crate::{Error, Result};
 
 /// The optimizer's candidates for `graph` under `args` (one per width), with `lookup_lanes`
@@ -17,41 +15,6 @@ use crate::{Error, Result};
 pub fn layout_candidates(graph: &Graph, args: &RunArgs, lookup_lanes: Option<usize>) -> Result<LayoutChoice> {
     let params = CircuitParams { lookup_lanes, ..CircuitParams::for_graph(args, graph) };
     Ok(choose_layout(graph, &params, MAX_LANES, MAX_LOGROWS)?)
-}
-
-/// Chooses the circuit's shape for `graph` (compiled under `args`): the layout optimizer sets
-/// `args.lanes` (unless the policy keeps them), `args.lookup_lanes` (unless kept) and
-/// `args.logrows`, the smallest that fits. Refuses a circuit above the supported maximum.
-/// Returns the layout record for the settings.
-#[cfg(feature = "onnx")]
-pub(crate) fn fit_graph(graph: &Graph, args: &mut RunArgs, policy: LayoutPolicy) -> Result<LayoutInfo> {
-    if !policy.keep_lookup_lanes {
-        args.lookup_lanes = None;
-    }
-    let params = CircuitParams::for_graph(args, graph);
-    if !policy.keep_lanes {
-        return match choose_layout(graph, &params, MAX_LANES, MAX_LOGROWS) {
-            Ok(choice) => {
-                args.lanes = choice.chosen.lanes;
-                args.lookup_lanes = Some(choice.chosen.lookup_lanes);
-                args.logrows = choice.chosen.k;
-                Ok(layout_info(&choice.chosen, "optimizer".into()))
-            }
-            // nothing fits: report the smallest k the widest layout needs
-            Err(CircuitError::NoLayout { .. }) => {
-                args.lanes = MAX_LANES;
-                fit_graph(graph, args, LayoutPolicy { keep_lanes: true, ..policy })
-            }
-            Err(e) => Err(e.into()),
-        };
-    }
-    let lookup_rows = if policy.keep_lookup_lanes { None } else { Some(job_rows(graph, &params)?[0]) };
-    let (params, rows) = fit_lookup_lanes(graph, params, lookup_rows)?;
-    args.logrows = params.k;
-    args.lookup_lanes = Some(params.lookup_lane_count());
-    check_k(args.logrows, rows, args.lookup_bits)?;
-    let shape = Shape::with_rows(&params, rows);
-    Ok(layout_info(&shape, "flags".into()))
 }
 
 /// The settings' record of a shape and its predicted costs.

@@ -10,7 +10,11 @@ use zkonnx_compiler::{layer_stats, CalibrationTarget, Candidate, LayerStat, Onnx
 use zkonnx_ir::{Graph, LayoutInfo, ModelInfo, RunArgs, Settings};
 use zkonnx_verifier::CompiledModel;
 
-use crate::layout::{finish_compiled, fit_graph};
+use zkonnx_circuits::cost::{choose_layout, fit_lookup_lanes, job_rows};
+use zkonnx_circuits::CircuitError;
+use zkonnx_ir::limits::{MAX_LANES, MAX_LOGROWS};
+
+use crate::layout::{check_k, finish_compiled, layout_info};
 use crate::options::{LayoutPolicy, Options, Target};
 use crate::Result;
 
@@ -240,3 +244,37 @@ const PRECISION_BUDGET_MS: u64 = 2500;
 /// among the candidates at or below it, `more_precision` takes the cheapest, not the most
 /// accurate, so precision nobody needs costs no proving time.
 const FINE_ERROR: f64 = 1e-5;
+
+/// Chooses the circuit's shape for `graph` (compiled under `args`): the layout optimizer sets
+/// `args.lanes` (unless the policy keeps them), `args.lookup_lanes` (unless kept) and
+/// `args.logrows`, the smallest that fits. Refuses a circuit above the supported maximum.
+/// Returns the layout record for the settings.
+pub(crate) fn fit_graph(graph: &Graph, args: &mut RunArgs, policy: LayoutPolicy) -> Result<LayoutInfo> {
+    if !policy.keep_lookup_lanes {
+        args.lookup_lanes = None;
+    }
+    let params = CircuitParams::for_graph(args, graph);
+    if !policy.keep_lanes {
+        return match choose_layout(graph, &params, MAX_LANES, MAX_LOGROWS) {
+            Ok(choice) => {
+                args.lanes = choice.chosen.lanes;
+                args.lookup_lanes = Some(choice.chosen.lookup_lanes);
+                args.logrows = choice.chosen.k;
+                Ok(layout_info(&choice.chosen, "optimizer".into()))
+            }
+            // nothing fits: report the smallest k the widest layout needs
+            Err(CircuitError::NoLayout { .. }) => {
+                args.lanes = MAX_LANES;
+                fit_graph(graph, args, LayoutPolicy { keep_lanes: true, ..policy })
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
+    let lookup_rows = if policy.keep_lookup_lanes { None } else { Some(job_rows(graph, &params)?[0]) };
+    let (params, rows) = fit_lookup_lanes(graph, params, lookup_rows)?;
+    args.logrows = params.k;
+    args.lookup_lanes = Some(params.lookup_lane_count());
+    check_k(args.logrows, rows, args.lookup_bits)?;
+    let shape = Shape::with_rows(&params, rows);
+    Ok(layout_info(&shape, "flags".into()))
+}
