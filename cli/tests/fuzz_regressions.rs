@@ -26,8 +26,8 @@ fn cases(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 fn onnx_compile_regressions_do_not_panic() {
     for (path, bytes) in cases("onnx_compile") {
         eprintln!("replaying {}", path.display());
-        if let Ok(m) = zkonnx_compiler::OnnxModel::from_bytes(&bytes, "fuzz", &Default::default()) {
-            let _ = zkonnx_compiler::compile(&m, &Default::default());
+        if let Ok(m) = zkonnx::Model::from_bytes(&bytes, "fuzz", &Default::default()) {
+            let _ = m.lower(&Default::default());
         }
     }
 }
@@ -35,13 +35,13 @@ fn onnx_compile_regressions_do_not_panic() {
 #[test]
 fn input_json_regressions_do_not_panic() {
     let onnx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tiny/gemm.onnx");
-    let model = zkonnx_compiler::OnnxModel::load(&onnx, &Default::default()).unwrap();
-    let args = zkonnx_ir::RunArgs::default();
-    let graph = zkonnx_compiler::compile(&model, &args).unwrap();
+    let model = zkonnx::Model::load(&onnx, &Default::default()).unwrap();
+    let args = zkonnx::RunArgs::default();
+    let graph = model.lower(&args).unwrap();
     for (path, bytes) in cases("input_json") {
         eprintln!("replaying {}", path.display());
-        if let Ok(inputs) = zkonnx_compiler::parse_inputs(&bytes) {
-            if let Ok(q) = zkonnx_compiler::quantize_inputs(&graph, &inputs) {
+        if let Ok(inputs) = zkonnx::parse_inputs(&bytes) {
+            if let Ok(q) = zkonnx::quantize_inputs(&graph, &inputs) {
                 let _ = zkonnx_ir::run(&graph, &q, args.range_bits());
             }
         }
@@ -51,7 +51,7 @@ fn input_json_regressions_do_not_panic() {
 #[test]
 fn settings_json_regressions_do_not_panic() {
     for (path, bytes) in cases("settings_json") {
-        if let Ok(s) = parse_json::<zkonnx_ir::Settings>(&path, &bytes) {
+        if let Ok(s) = parse_json::<zkonnx::Settings>(&path, &bytes) {
             let _ = s.run_args.validate();
         }
     }

@@ -5,8 +5,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(init: zkonnx_fuzz::quiet_panics(), |data: &[u8]| {
     zkonnx_fuzz::no_escape("OnnxModel::from_bytes / compile", || {
-        if let Ok(m) = zkonnx_compiler::OnnxModel::from_bytes(data, "fuzz", &Default::default()) {
-            let _ = zkonnx_compiler::compile(&m, &Default::default());
+        if let Ok(m) = zkonnx::Model::from_bytes(data, "fuzz", &Default::default()) {
+            let _ = m.lower(&Default::default());
         }
     });
 });

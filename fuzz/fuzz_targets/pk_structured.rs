@@ -12,6 +12,6 @@ fuzz_target!(init: { zkonnx_fuzz::quiet_panics(); zkonnx_fuzz::gemm_graph(); }, 
     let Some((meta, body)) = zkonnx_fuzz::split_key_input(data) else { return };
     let bytes = zkonnx_fuzz::key_container(b"ZKONNXPK", &meta, body);
     zkonnx_fuzz::no_escape("pk_from_bytes (structured)", || {
-        let _ = zkonnx_verifier::keys::pk_from_bytes(Path::new("fuzz"), &bytes);
+        let _ = zkonnx::lower::verifier::keys::pk_from_bytes(Path::new("fuzz"), &bytes);
     });
 });

@@ -6,14 +6,14 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use zkonnx_verifier::ProofArtifact;
+use zkonnx::ProofArtifact;
 
 fuzz_target!(init: { zkonnx_fuzz::quiet_panics(); zkonnx_fuzz::proved(); }, |data: &[u8]| {
     let p = zkonnx_fuzz::proved();
     zkonnx_fuzz::no_escape("parse_json::<ProofArtifact> / verify_proof_bytes", || {
-        let Ok(a) = zkonnx_verifier::artifact::parse_json::<ProofArtifact>(Path::new("fuzz"), data) else { return };
+        let Ok(a) = zkonnx::lower::verifier::artifact::parse_json::<ProofArtifact>(Path::new("fuzz"), data) else { return };
         let (Ok(instances), Ok(proof)) = (a.instances(), a.proof_bytes()) else { return };
-        if zkonnx_verifier::verify_proof_bytes(&p.srs, &p.vk, &instances, &proof).is_ok() {
+        if zkonnx::lower::verifier::verify_proof_bytes(&p.srs, &p.vk, &instances, &proof).is_ok() {
             assert!(instances == p.instances, "a proof verified for other public values");
         }
     });

@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(init: zkonnx_fuzz::quiet_panics(), |data: &[u8]| {
     zkonnx_fuzz::no_escape("parse_json::<Settings> / validate", || {
-        if let Ok(s) = zkonnx_verifier::artifact::parse_json::<zkonnx_ir::Settings>(Path::new("fuzz"), data) {
+        if let Ok(s) = zkonnx::lower::verifier::artifact::parse_json::<zkonnx::Settings>(Path::new("fuzz"), data) {
             let _ = s.run_args.validate();
         }
     });

@@ -7,6 +7,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(init: zkonnx_fuzz::quiet_panics(), |data: &[u8]| {
     zkonnx_fuzz::no_escape("vk_from_bytes", || {
-        let _ = zkonnx_verifier::keys::vk_from_bytes(Path::new("fuzz"), data);
+        let _ = zkonnx::lower::verifier::keys::vk_from_bytes(Path::new("fuzz"), data);
     });
 });

@@ -12,6 +12,6 @@ fuzz_target!(init: { zkonnx_fuzz::quiet_panics(); zkonnx_fuzz::seeds_from_env();
     let Some((meta, body)) = zkonnx_fuzz::split_key_input(data) else { return };
     let bytes = zkonnx_fuzz::key_container(b"ZKONNXVK", &meta, body);
     zkonnx_fuzz::no_escape("vk_from_bytes (structured)", || {
-        let _ = zkonnx_verifier::keys::vk_from_bytes(Path::new("fuzz"), &bytes);
+        let _ = zkonnx::lower::verifier::keys::vk_from_bytes(Path::new("fuzz"), &bytes);
     });
 });

@@ -9,13 +9,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "fixture setup: a broken fixture should fail loudly")]
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::plonk::{ProvingKey, VerifyingKey};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use zkonnx_circuits::{min_k, CircuitParams};
-use zkonnx_ir::{Graph, RunArgs};
+use zkonnx::lower::circuits::CircuitParams;
+use zkonnx::lower::ir::{Graph, RunArgs};
+use zkonnx::{CompiledModel, Model, Options, Prover};
 
 /// The fixture model every stateful target uses.
 pub const GEMM_ONNX: &[u8] = include_bytes!("../../fixtures/tiny/gemm.onnx");
@@ -45,16 +46,20 @@ pub fn no_escape<T>(what: &str, f: impl FnOnce() -> T) -> T {
     }
 }
 
-/// The gemm fixture compiled with default run arguments at the smallest `k` that fits.
-pub fn gemm_graph() -> &'static (Graph, RunArgs) {
-    static G: OnceLock<(Graph, RunArgs)> = OnceLock::new();
-    G.get_or_init(|| {
-        let model = zkonnx_compiler::OnnxModel::from_bytes(GEMM_ONNX, "gemm", &Default::default()).unwrap();
-        let mut args = RunArgs::default();
-        let graph = zkonnx_compiler::compile(&model, &args).unwrap();
-        args.logrows = min_k(&graph, &CircuitParams::from_run_args(&args));
-        (graph, args)
+/// The gemm fixture compiled through the library with default settings (the layout optimizer's
+/// shape).
+pub fn compiled() -> &'static CompiledModel {
+    static C: OnceLock<CompiledModel> = OnceLock::new();
+    C.get_or_init(|| {
+        let model = Model::from_bytes(GEMM_ONNX, "gemm", &Default::default()).unwrap();
+        model.compile(model.default_settings(&Options::new()).unwrap()).unwrap()
     })
+}
+
+/// The gemm fixture's graph and run arguments.
+pub fn gemm_graph() -> (&'static Graph, &'static RunArgs) {
+    let c = compiled();
+    (&c.graph, &c.settings.run_args)
 }
 
 /// A real verifying key, its parameters, the dev SRS, one valid proof and its instances.
@@ -72,18 +77,16 @@ pub struct Proved {
 pub fn proved() -> &'static Proved {
     static P: OnceLock<Proved> = OnceLock::new();
     P.get_or_init(|| {
-        let (graph, args) = gemm_graph().clone();
-        let params = CircuitParams::from_run_args(&args);
-        let inputs = zkonnx_compiler::parse_inputs(GEMM_INPUT).unwrap();
-        let q = zkonnx_compiler::quantize_inputs(&graph, &inputs).unwrap();
-        let trace = Arc::new(zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap());
-        let graph = Arc::new(graph);
-        let srs = zkonnx_prover::generate_dev_srs(args.logrows).unwrap();
-        let keys = zkonnx_prover::keygen(&srs, graph.clone(), params.clone()).unwrap();
-        let (proof, instances) = zkonnx_prover::prove(&srs, &keys, graph, trace, zkonnx_prover::Backend::Cpu).unwrap();
-        let vk = keys.pk.get_vk().clone();
-        zkonnx_verifier::verify_proof_bytes(&srs, &vk, &instances, &proof).unwrap();
-        Proved { vk, pk: keys.pk, params, srs, proof, instances }
+        let compiled = compiled().clone();
+        let srs = zkonnx::lower::prover::generate_dev_srs(compiled.settings.run_args.logrows).unwrap();
+        let keys = zkonnx::keygen(&compiled, &srs).unwrap();
+        let prover = Prover::new(compiled, keys, srs.clone()).unwrap();
+        let inputs = zkonnx::parse_inputs(GEMM_INPUT).unwrap();
+        let proof = prover.prove(&inputs).unwrap();
+        prover.verifier().unwrap().verify(&proof).unwrap();
+        let (instances, proof) = (proof.instances().unwrap(), proof.proof_bytes().unwrap());
+        let keys = prover.into_keys();
+        Proved { vk: keys.pk.get_vk().clone(), pk: keys.pk, params: keys.params, srs, proof, instances }
     })
 }
 
@@ -97,7 +100,7 @@ pub fn key_container(magic: &[u8; 8], meta: &[u8], body: &[u8]) -> Vec<u8> {
     let sum: [u8; 32] = h.finalize().into();
     let mut out = Vec::with_capacity(48 + meta.len() + body.len());
     out.extend_from_slice(magic);
-    out.extend_from_slice(&zkonnx_verifier::keys::KEY_VERSION.to_le_bytes());
+    out.extend_from_slice(&zkonnx::lower::verifier::keys::KEY_VERSION.to_le_bytes());
     out.extend_from_slice(&(meta.len() as u32).to_le_bytes());
     out.extend_from_slice(meta);
     out.extend_from_slice(&sum);
@@ -107,7 +110,7 @@ pub fn key_container(magic: &[u8; 8], meta: &[u8], body: &[u8]) -> Vec<u8> {
 
 /// The real key metadata of the gemm fixture (`KeyMeta` is non-exhaustive: built as JSON).
 pub fn real_meta() -> Vec<u8> {
-    let params = CircuitParams::from_run_args(&gemm_graph().1);
+    let params = CircuitParams::from_settings(&compiled().settings);
     serde_json::to_vec(&serde_json::json!({ "params": params, "model_hash": "" })).unwrap()
 }
 
@@ -127,26 +130,23 @@ pub fn split_key_input(data: &[u8]) -> Option<(Vec<u8>, &[u8])> {
 /// Writes the seeds that need the library (settings, proof, key files) into
 /// `dir/<target>/`; `scripts/fuzz.sh` calls it through the `ZKONNX_FUZZ_SEEDS` variable.
 pub fn write_seeds(dir: &std::path::Path) {
-    use zkonnx_verifier::{write_json, ProofArtifact};
+    use zkonnx::lower::verifier::{write_json, ProofArtifact};
     let p = proved();
-    let (graph, args) = gemm_graph();
+    let args = &compiled().settings.run_args;
     let put = |target: &str, name: &str, bytes: &[u8]| {
         let d = dir.join(target);
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(d.join(name), bytes).unwrap();
     };
-    let mut info = zkonnx_ir::ModelInfo::default();
-    info.input_shapes = graph.input_shapes();
-    info.output_shapes = graph.output_shapes();
     let settings_path = dir.join("settings_json").join("gemm.json");
     std::fs::create_dir_all(settings_path.parent().unwrap()).unwrap();
-    write_json(&settings_path, &zkonnx_ir::Settings::new(args.clone(), info)).unwrap();
+    write_json(&settings_path, &compiled().settings).unwrap();
     let proof_path = dir.join("proof_json").join("gemm.json");
     std::fs::create_dir_all(proof_path.parent().unwrap()).unwrap();
     write_json(&proof_path, &ProofArtifact::new(args.logrows, &p.instances, &p.proof, Vec::new(), String::new()))
         .unwrap();
     put("proof_raw", "gemm.bin", &p.proof);
-    put("vk_bytes", "gemm.vk", &zkonnx_verifier::keys::vk_to_bytes(&p.vk, &p.params, ""));
+    put("vk_bytes", "gemm.vk", &zkonnx::lower::verifier::keys::vk_to_bytes(&p.vk, &p.params, ""));
     let meta = real_meta();
     let len = (meta.len() as u16).to_le_bytes();
     let mut vk = Vec::new();

@@ -83,17 +83,32 @@ impl Admission {
         ))
     }
 
-    /// Waits until a proof of `need_mb` may run; refuses at once when the queue is full or the
-    /// proof can never fit.
-    pub(crate) async fn admit(self: &Arc<Self>, need_mb: f64) -> Result<Ticket, ApiError> {
+    fn queue_full(&self) -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "queue_full",
+            format!("{} proofs are already waiting; retry later", self.max_queue),
+        )
+    }
+
+    /// Refuses a new proof when the queue is full now (a job is checked before it is stored, so
+    /// an accepted job is never refused later for a full queue).
+    pub(crate) fn check_queue(&self) -> Result<(), ApiError> {
+        if self.waiting() >= self.max_queue {
+            return Err(self.queue_full());
+        }
+        Ok(())
+    }
+
+    /// Waits until a proof of `need_mb` may run; refuses at once when the proof can never fit,
+    /// or, when `bounded` (a synchronous request), when the queue is full. A stored job is not
+    /// bounded here: it was checked when submitted ([`Self::check_queue`]) and must not fail
+    /// later for a burst of others.
+    pub(crate) async fn admit(self: &Arc<Self>, need_mb: f64, bounded: bool) -> Result<Ticket, ApiError> {
         self.check_fits(need_mb)?;
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_queue {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_queue && bounded {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "queue_full",
-                format!("{} proofs are already waiting; retry later", self.max_queue),
-            ));
+            return Err(self.queue_full());
         }
         let waiting = Waiting(&self.waiting);
         let units = (need_mb.ceil() as u32).max(1);
@@ -113,17 +128,22 @@ mod tests {
     #[tokio::test]
     async fn proofs_wait_for_memory_and_the_queue_is_bounded() {
         let a = Admission::new(100, 4, 1);
-        assert!(a.admit(101.0).await.is_err(), "can never fit");
-        let t1 = a.admit(60.0).await.unwrap();
+        assert!(a.admit(101.0, true).await.is_err(), "can never fit");
+        let t1 = a.admit(60.0, true).await.unwrap();
         assert_eq!(a.running(), 1);
         // a second 60 MiB proof waits for the first
         let a2 = a.clone();
-        let waiter = tokio::spawn(async move { a2.admit(60.0).await.map(|_| ()) });
+        let waiter = tokio::spawn(async move { a2.admit(60.0, true).await.map(|_| ()) });
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert_eq!(a.waiting(), 1);
-        let full = a.admit(1.0).await.unwrap_err();
+        let full = a.admit(1.0, true).await.unwrap_err();
         assert_eq!(full.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(a.check_queue().is_err());
+        // a stored job still queues behind them
+        let a3 = a.clone();
+        let job = tokio::spawn(async move { a3.admit(1.0, false).await.map(|_| ()) });
         drop(t1);
+        job.await.unwrap().unwrap();
         waiter.await.unwrap().unwrap();
         assert_eq!((a.waiting(), a.running()), (0, 0));
     }

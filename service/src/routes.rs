@@ -122,7 +122,7 @@ async fn prove_admitted(
     inputs: Vec<Vec<f32>>,
     job: Option<String>,
 ) -> Result<ProveResponse, ApiError> {
-    let ticket = shared.admission.admit(slot.prover.estimated_peak_mb()).await?;
+    let ticket = shared.admission.admit(slot.prover.estimated_peak_mb(), job.is_none()).await?;
     if let Some(id) = &job {
         shared.store.start(id).map_err(internal)?;
     }
@@ -187,6 +187,7 @@ pub(crate) async fn submit_job(
     zkonnx::quantize_inputs(slot.prover.graph(), &req.input_data)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_input", e.to_string()))?;
     shared.admission.check_fits(slot.prover.estimated_peak_mb())?;
+    shared.admission.check_queue()?;
     let job_id = hex::encode(rand::random::<[u8; 16]>());
     let input = serde_json::to_string(&req).map_err(internal)?;
     shared.store.insert(&job_id, &id, &input).map_err(internal)?;
