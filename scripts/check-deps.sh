@@ -29,6 +29,8 @@ if grep -qE '^\s*zkonnx\s*=.*onnx' service/Cargo.toml; then
   status=1
 fi
 forbid benches zkonnx-cli
+# the Python bindings wrap the front door alone
+forbid python zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-verifier-contracts zkonnx-gpu zkonnx-cli zkonnx-service
 # the example shows the library as a backend uses it: through the front door alone
 forbid examples/dapp-backend zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-verifier-contracts zkonnx-gpu zkonnx-cli
 # the CLI is clap and printing over the front door: its [dependencies] name no lower crate

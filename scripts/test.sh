@@ -16,6 +16,11 @@ npm ci --no-audit --no-fund --loglevel=error
 fixtures/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r fixtures/requirements.txt
 cargo fmt --all --check
 cargo test --release --workspace --locked
+# the Python package, the way a user installs it (`pip install ./python`: maturin from PyPI, reusing the
+# workspace's build in target/), then its pytest suite, which also runs the CLI binary the cargo tests built
+fixtures/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r python/requirements-test.txt
+fixtures/.venv/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
+fixtures/.venv/bin/python -m pytest -q -p no:cacheprovider python/tests
 cargo clippy --release --workspace --all-targets --locked -- -D warnings
 # the CUDA path, which the lines above never build: with the pinned nvcc from PyPI (no GPU needed), the
 # GPU engine (sppark MSM/NTT) is compiled and linked, and its GPU tests run (they skip loudly here);

@@ -1,0 +1,359 @@
+"""zkonnx: zero-knowledge proofs of ONNX model inference (halo2 PLONK, KZG on BN254), from Python.
+
+Two levels:
+
+* EZKL-familiar functions over files (``gen_settings``, ``calibrate_settings``,
+  ``compile_circuit``, ``gen_srs``, ``setup``, ``gen_witness``, ``prove``, ``verify``,
+  ``create_evm_verifier``, ``encode_evm_calldata``, ``verify_evm``, and zkonnx's own ``run``):
+  an EZKL notebook ports by changing the import (differences are in each docstring).
+* Objects for new code: ``Model`` (an ONNX path or bytes), ``Prover`` (built once, called many
+  times, from threads too), ``Proof`` (``.outputs`` as numpy arrays, ``.public_values``,
+  ``.calldata``, ``.to_json()`` / ``Proof.from_json``), ``Verifier``.
+
+Inputs are numpy arrays of any float, int or bool dtype, or nested lists. Every long call
+releases the GIL. Failures raise ``zkonnx.Error`` subclasses carrying the Rust message:
+``BadInputError``, ``UnsupportedError``, ``VerificationError``, ``FileError``,
+``ResourceError``. Without ``srs_path``, the INSECURE development SRS (known seed, cached in
+``~/.cache/zkonnx`` or ``$ZKONNX_CACHE_DIR``) is used: fine for tests, forgeable in production.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _native
+from ._native import (
+    BadInputError,
+    Error,
+    FileError,
+    ResourceError,
+    UnsupportedError,
+    VerificationError,
+)
+
+__all__ = [
+    "Error", "BadInputError", "UnsupportedError", "VerificationError", "FileError", "ResourceError",
+    "gen_settings", "calibrate_settings", "compile_circuit", "gen_srs", "setup", "gen_witness", "prove",
+    "verify", "create_evm_verifier", "encode_evm_calldata", "verify_evm", "run",
+    "Model", "Prover", "Proof", "Verifier",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+#: A progress callback: ``callback(event, phase_or_message, seconds)`` with ``event`` one of
+#: ``"started"``, ``"finished"``, ``"note"``, ``"warning"``.
+ProgressCallback = Callable[[str, str, float], None]
+
+
+def _path(p: Optional[PathLike]) -> Optional[str]:
+    return None if p is None else os.fspath(p)
+
+
+def _run_args(py_run_args: Any) -> Optional[str]:
+    """Run args as JSON: a dict, an object with attributes (EZKL's PyRunArgs style), or None."""
+    if py_run_args is None:
+        return None
+    if isinstance(py_run_args, dict):
+        return json.dumps(py_run_args)
+    fields = [
+        "input_scale", "param_scale", "lookup_bits", "range_limbs", "logrows", "lanes", "lookup_lanes",
+        "input_visibility", "output_visibility", "param_visibility", "variables", "target",
+    ]
+    return json.dumps({f: getattr(py_run_args, f) for f in fields if getattr(py_run_args, f, None) is not None})
+
+
+# --- EZKL-familiar functions ----------------------------------------------------------------------
+
+
+def gen_settings(model: PathLike, output: PathLike = "settings.json", py_run_args: Any = None) -> bool:
+    """Writes default settings for ``model`` to ``output``. ``py_run_args`` (a dict or an object
+    with EZKL's attribute names) pins scales, ``lookup_bits``, ``logrows``, visibilities
+    (``private``/``public``/``fixed``) and ``variables`` (symbolic dimensions); zkonnx adds
+    ``range_limbs``, ``lanes`` and ``lookup_lanes``. The layout optimizer picks lanes and logrows."""
+    return _native.gen_settings(_path(model), _path(output), _run_args(py_run_args))
+
+
+def calibrate_settings(
+    data: Union[PathLike, Sequence[PathLike]],
+    model: PathLike,
+    settings: PathLike,
+    target: str = "resources",
+    py_run_args: Any = None,
+) -> bool:
+    """Calibrates scales, table bits, range limbs and the layout on sample input files and
+    rewrites ``settings``. ``target`` is ``"resources"`` or ``"accuracy"``. Unlike EZKL, ``data``
+    may be several files, and EZKL's ``lookup_safety_margin``/``scales``/``max_logrows`` knobs are
+    not taken: zkonnx searches scales and checks every sample against the range itself."""
+    files = [data] if isinstance(data, (str, os.PathLike)) else list(data)
+    return _native.calibrate_settings([_path(f) for f in files], _path(model), _path(settings), target,
+                                      _run_args(py_run_args))
+
+
+def compile_circuit(model: PathLike, compiled_circuit: PathLike, settings_path: PathLike) -> bool:
+    """Quantizes and compiles ``model`` under ``settings_path`` into ``compiled_circuit`` and
+    updates the settings with the compiled model's facts (EZKL does not update them)."""
+    return _native.compile_circuit(_path(model), _path(compiled_circuit), _path(settings_path))
+
+
+def gen_srs(srs_path: PathLike, logrows: int) -> None:
+    """Writes the INSECURE development SRS (known seed: tests and demos only). For production
+    import a ceremony file with ``zkonnx srs import`` (EZKL's ``get_srs`` download is not offered)."""
+    _native.gen_srs(_path(srs_path), int(logrows))
+
+
+def setup(model: PathLike, vk_path: PathLike, pk_path: PathLike, srs_path: Optional[PathLike] = None) -> bool:
+    """Generates the verifying and proving keys of a compiled model."""
+    return _native.setup(_path(model), _path(vk_path), _path(pk_path), _path(srs_path))
+
+
+def gen_witness(data: PathLike, model: PathLike, output: Optional[PathLike] = None) -> Dict[str, Any]:
+    """Runs the compiled model on an input file; writes the witness to ``output`` if given and
+    returns it (``inputs``/``outputs`` quantized, ``output_floats`` dequantized)."""
+    return json.loads(_native.gen_witness(_path(data), _path(model), _path(output)))
+
+
+def prove(
+    witness: PathLike,
+    model: PathLike,
+    pk_path: PathLike,
+    proof_path: Optional[PathLike] = None,
+    srs_path: Optional[PathLike] = None,
+) -> Dict[str, Any]:
+    """Proves a witness file; writes the proof to ``proof_path`` if given and returns it.
+    EZKL's ``proof_type`` is not taken: every zkonnx proof is EVM-verifiable (Keccak transcript)."""
+    return json.loads(_native.prove(_path(witness), _path(model), _path(pk_path), _path(proof_path), _path(srs_path)))
+
+
+def verify(proof_path: PathLike, settings_path: PathLike, vk_path: PathLike,
+           srs_path: Optional[PathLike] = None) -> bool:
+    """``True`` when the proof verifies; raises ``VerificationError`` naming why when it does not
+    (EZKL raises too)."""
+    return _native.verify(_path(proof_path), _path(settings_path), _path(vk_path), _path(srs_path))
+
+
+def create_evm_verifier(
+    vk_path: PathLike,
+    settings_path: PathLike,
+    sol_code_path: PathLike = "verifier.sol",
+    bytecode_path: PathLike = "verifier.json",
+    srs_path: Optional[PathLike] = None,
+    reference: bool = False,
+) -> bool:
+    """Writes the Solidity verifier and ``verifier.json`` (compiled bytecode with the key as
+    data). Where EZKL writes an ABI file, zkonnx writes the bytecode: its verifier has one
+    fallback entry point taking the calldata of ``encode_evm_calldata``. ``reference=True``
+    writes snark-verifier's unrolled verifier instead."""
+    return _native.create_evm_verifier(_path(vk_path), _path(settings_path), _path(sol_code_path),
+                                       _path(bytecode_path), _path(srs_path), bool(reference))
+
+
+def encode_evm_calldata(proof: PathLike, calldata: Optional[PathLike] = None) -> bytes:
+    """The verifier's calldata for a proof file (public values as 32-byte words, then the
+    proof); written to ``calldata`` when given. EZKL returns a list of ints; zkonnx ``bytes``."""
+    return _native.encode_evm_calldata(_path(proof), _path(calldata))
+
+
+def verify_evm(
+    addr_verifier: Optional[str] = None,
+    rpc_url: Optional[str] = None,
+    proof_path: PathLike = "proof.json",
+    bytecode_path: Optional[PathLike] = None,
+) -> bool:
+    """Verifies a proof with a Solidity verifier deployed at ``addr_verifier`` on ``rpc_url``
+    (``eth_call``), or, with ``bytecode_path`` instead, in an in-process EVM. ``True``, or
+    ``VerificationError``."""
+    return _native.verify_evm(addr_verifier, rpc_url, _path(proof_path), _path(bytecode_path))
+
+
+def run(
+    model: PathLike,
+    data: PathLike,
+    output_dir: PathLike = "zkonnx-out",
+    py_run_args: Any = None,
+    srs_path: Optional[PathLike] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> Dict[str, Any]:
+    """Every step (``zkonnx run``): settings, compile, setup (keys reused when they belong),
+    witness, prove, verify, with the artifacts in ``output_dir``. Returns the run report."""
+    return json.loads(_native.run(_path(model), _path(data), _path(output_dir), _run_args(py_run_args),
+                                  _path(srs_path), progress))
+
+
+# --- objects ---------------------------------------------------------------------------------------
+
+
+def _flat_inputs(inputs: Any, count: int) -> List[List[float]]:
+    """Model inputs as flat float lists: ``{"input_data": ...}``, one array-like (a one-input
+    model), or a sequence of ``count`` array-likes."""
+    if isinstance(inputs, dict) and "input_data" in inputs:
+        return [np.asarray(x, dtype=np.float64).ravel().astype(np.float32).tolist() for x in inputs["input_data"]]
+    if count == 1 and not (isinstance(inputs, (list, tuple)) and inputs and all(isinstance(x, np.ndarray) for x in inputs) and len(inputs) == 1):
+        items = [inputs]
+    else:
+        items = list(inputs)
+    out = []
+    for x in items:
+        try:
+            a = np.asarray(x)
+        except Exception as e:  # ragged nested lists
+            raise BadInputError(f"an input is not array-like: {e}") from e
+        if a.dtype == object:
+            raise BadInputError("an input is a ragged nested list; give a rectangular array")
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
+            raise BadInputError(f"an input has dtype {a.dtype}; expected floats, integers or booleans")
+        out.append(a.astype(np.float64).ravel().astype(np.float32).tolist())
+    return out
+
+
+class Proof:
+    """A proof with the public values it proves."""
+
+    def __init__(self, native: Any, output_shapes: Optional[List[List[int]]] = None):
+        self._native = native
+        self._shapes = output_shapes
+
+    @classmethod
+    def from_json(cls, text: str) -> "Proof":
+        """Parses ``proof.json`` text (``zkonnx prove`` or ``to_json``)."""
+        return cls(_native._Proof.from_json(text))
+
+    @classmethod
+    def read(cls, path: PathLike) -> "Proof":
+        with open(path) as f:
+            return cls.from_json(f.read())
+
+    def to_json(self) -> str:
+        """The ``proof.json`` text, as ``zkonnx verify`` reads it."""
+        return self._native.to_json()
+
+    def write(self, path: PathLike) -> None:
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w") as f:
+            f.write(self.to_json())
+        os.replace(tmp, path)
+
+    @property
+    def outputs(self) -> List[np.ndarray]:
+        """The public outputs, dequantized: numpy arrays in the model's output shapes (flat when
+        the shapes are unknown, e.g. after ``from_json``); empty when outputs are private."""
+        flat = self._native.outputs()
+        if self._shapes and len(self._shapes) == len(flat):
+            return [np.asarray(v, dtype=np.float64).reshape(s) for v, s in zip(flat, self._shapes)]
+        return [np.asarray(v, dtype=np.float64) for v in flat]
+
+    @property
+    def public_values(self) -> List[str]:
+        """Public values as ``0x`` + 32-byte big-endian hex: public inputs, then public outputs."""
+        return self._native.public_values()
+
+    @property
+    def calldata(self) -> bytes:
+        """What the EVM verifier takes: the public values as words, then the proof."""
+        return self._native.calldata()
+
+    @property
+    def model_hash(self) -> str:
+        return self._native.model_hash()
+
+
+class Verifier:
+    """Checks proofs of one circuit natively."""
+
+    def __init__(self, native: Any):
+        self._native = native
+
+    @classmethod
+    def from_artifacts(cls, output_dir: PathLike, srs_path: Optional[PathLike] = None) -> "Verifier":
+        """From ``settings.json`` and ``vk.key`` in an artifacts folder."""
+        return cls(_native._Verifier.from_artifacts(_path(output_dir), _path(srs_path)))
+
+    def verify(self, proof: Proof) -> bool:
+        """``True``, or ``VerificationError`` naming why not."""
+        return self._native.verify(proof._native)
+
+
+class Prover:
+    """Proves inferences of one compiled model. Holds the circuit, proving key and SRS in
+    memory: build it once, call ``prove`` many times (from several threads too)."""
+
+    def __init__(self, native: Any):
+        self._native = native
+        settings = json.loads(native.settings_json())
+        self.settings: Dict[str, Any] = settings
+        self.input_shapes: List[List[int]] = settings["model"]["input_shapes"]
+        self.output_shapes: List[List[int]] = settings["model"]["output_shapes"]
+
+    @classmethod
+    def from_artifacts(cls, output_dir: PathLike, srs_path: Optional[PathLike] = None) -> "Prover":
+        """From ``model.compiled`` and ``pk.key`` in an artifacts folder (``zkonnx run --out``)."""
+        return cls(_native._Prover.from_artifacts(_path(output_dir), _path(srs_path)))
+
+    @property
+    def estimated_peak_mb(self) -> float:
+        return self._native.estimated_peak_mb()
+
+    def outputs(self, inputs: Any) -> List[np.ndarray]:
+        """Every output of the quantized model (public or not), without proving."""
+        flat = self._native.outputs(_flat_inputs(inputs, len(self.input_shapes)))
+        return [np.asarray(v, dtype=np.float64).reshape(s) for v, s in zip(flat, self.output_shapes)]
+
+    def prove(self, inputs: Any, progress: Optional[ProgressCallback] = None) -> Proof:
+        """Proves the model on ``inputs`` (see the module docstring for the accepted forms)."""
+        native = self._native.prove(_flat_inputs(inputs, len(self.input_shapes)), progress)
+        public = self.settings["run_args"].get("output_visibility") == "public"
+        return Proof(native, self.output_shapes if public else None)
+
+    def verifier(self) -> Verifier:
+        return Verifier(self._native.verifier())
+
+
+class Model:
+    """An ONNX model: calibrate it, compile it, get a ``Prover``."""
+
+    def __init__(self, model: Union[PathLike, bytes], dims: Optional[Dict[str, int]] = None):
+        """``model`` is a path or the ONNX bytes; ``dims`` fixes symbolic dimensions (default 1)."""
+        if isinstance(model, (bytes, bytearray)):
+            self._native = _native._Model.from_bytes(bytes(model), "model", dims)
+        else:
+            self._native = _native._Model.load(_path(model), dims)
+
+    @property
+    def input_shapes(self) -> List[List[int]]:
+        return self._native.input_shapes()
+
+    @property
+    def output_shapes(self) -> List[List[int]]:
+        return self._native.output_shapes()
+
+    def run_float(self, inputs: Any) -> List[np.ndarray]:
+        """Float inference (tract), for comparison with the quantized outputs."""
+        flat = self._native.run_float(_flat_inputs(inputs, len(self.input_shapes)))
+        return [np.asarray(v, dtype=np.float64).reshape(s) for v, s in zip(flat, self.output_shapes)]
+
+    def settings(self, samples: Sequence[Any], py_run_args: Any = None) -> Dict[str, Any]:
+        """Settings calibrated on ``samples`` (each one model input, in any accepted form) unless
+        ``py_run_args`` pins the scales; the layout optimizer picks what is left open."""
+        n = len(self.input_shapes)
+        flat = [_flat_inputs(s, n) for s in samples]
+        return json.loads(self._native.settings(flat, _run_args(py_run_args)))
+
+    def setup(
+        self,
+        output_dir: PathLike,
+        samples: Optional[Sequence[Any]] = None,
+        settings: Optional[Dict[str, Any]] = None,
+        py_run_args: Any = None,
+        srs_path: Optional[PathLike] = None,
+        progress: Optional[ProgressCallback] = None,
+    ) -> Prover:
+        """Compiles (under ``settings``, else settings calibrated on ``samples``), writes the
+        artifacts folder with the keys (reused when they belong), and returns a ``Prover``."""
+        if settings is None:
+            if samples is None:
+                raise BadInputError("give samples to calibrate on, or settings")
+            settings = self.settings(samples, py_run_args)
+        native = self._native.setup(json.dumps(settings), _path(output_dir), _path(srs_path), progress)
+        return Prover(native)
