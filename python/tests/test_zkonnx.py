@@ -93,7 +93,7 @@ def test_the_ezkl_style_functions_end_to_end_with_the_evm(tmp_path):
     assert zkonnx.compile_circuit(model, p("model.compiled"), p("settings.json"))
     logrows = json.loads(p("settings.json").read_text())["run_args"]["logrows"]
     zkonnx.gen_srs(p("dev.srs"), logrows)
-    assert zkonnx.setup(p("model.compiled"), p("vk.key"), p("pk.key"), srs_path=p("dev.srs"))
+    assert zkonnx.setup(p("model.compiled"), p("vk.key"), p("pk.key"), p("dev.srs"))  # EZKL's positional order
     witness = zkonnx.gen_witness(data, p("model.compiled"), p("witness.json"))
     assert len(witness["output_floats"][0]) == 3
     proof = zkonnx.prove(p("witness.json"), p("model.compiled"), p("pk.key"), p("proof.json"), srs_path=p("dev.srs"))

@@ -81,13 +81,20 @@ def calibrate_settings(
     model: PathLike,
     settings: PathLike,
     target: str = "resources",
+    lookup_safety_margin: Optional[float] = None,
+    scales: Optional[Sequence[int]] = None,
+    scale_rebase_multiplier: Optional[Sequence[int]] = None,
+    max_logrows: Optional[int] = None,
     py_run_args: Any = None,
 ) -> bool:
     """Calibrates scales, table bits, range limbs and the layout on sample input files and
-    rewrites ``settings``. ``target`` is ``"resources"`` or ``"accuracy"``. Unlike EZKL, ``data``
-    may be several files, and EZKL's ``lookup_safety_margin``/``scales``/``max_logrows`` knobs are
-    not taken: zkonnx searches scales and checks every sample against the range itself."""
+    rewrites ``settings`` (visibilities and variables are kept from it). ``target`` is
+    ``"resources"`` or ``"accuracy"``. Unlike EZKL, ``data`` may be several files. EZKL's
+    ``lookup_safety_margin``, ``scales``, ``scale_rebase_multiplier`` and ``max_logrows`` are
+    accepted and ignored: zkonnx searches its own scale grid, checks every sample against the
+    range and caps logrows at 26."""
     files = [data] if isinstance(data, (str, os.PathLike)) else list(data)
+    del lookup_safety_margin, scales, scale_rebase_multiplier, max_logrows  # see the docstring
     return _native.calibrate_settings([_path(f) for f in files], _path(model), _path(settings), target,
                                       _run_args(py_run_args))
 
@@ -104,14 +111,30 @@ def gen_srs(srs_path: PathLike, logrows: int) -> None:
     _native.gen_srs(_path(srs_path), int(logrows))
 
 
-def setup(model: PathLike, vk_path: PathLike, pk_path: PathLike, srs_path: Optional[PathLike] = None) -> bool:
-    """Generates the verifying and proving keys of a compiled model."""
+def setup(
+    model: PathLike,
+    vk_path: PathLike,
+    pk_path: PathLike,
+    srs_path: Optional[PathLike] = None,
+    witness_path: Optional[PathLike] = None,
+    disable_selector_compression: Optional[bool] = None,
+) -> bool:
+    """Generates the verifying and proving keys of a compiled model. EZKL's ``witness_path``
+    and ``disable_selector_compression`` are accepted and ignored (zkonnx's keys need no
+    witness; selectors are never compressed)."""
     return _native.setup(_path(model), _path(vk_path), _path(pk_path), _path(srs_path))
 
 
-def gen_witness(data: PathLike, model: PathLike, output: Optional[PathLike] = None) -> Dict[str, Any]:
+def gen_witness(
+    data: PathLike,
+    model: PathLike,
+    output: Optional[PathLike] = None,
+    vk_path: Optional[PathLike] = None,
+    srs_path: Optional[PathLike] = None,
+) -> Dict[str, Any]:
     """Runs the compiled model on an input file; writes the witness to ``output`` if given and
-    returns it (``inputs``/``outputs`` quantized, ``output_floats`` dequantized)."""
+    returns it (``inputs``/``outputs`` quantized, ``output_floats`` dequantized). ``vk_path`` and
+    ``srs_path`` are accepted and ignored (EZKL needs them for hashed visibilities)."""
     return json.loads(_native.gen_witness(_path(data), _path(model), _path(output)))
 
 
@@ -128,9 +151,10 @@ def prove(
 
 
 def verify(proof_path: PathLike, settings_path: PathLike, vk_path: PathLike,
-           srs_path: Optional[PathLike] = None) -> bool:
+           srs_path: Optional[PathLike] = None, reduced_srs: Optional[bool] = None) -> bool:
     """``True`` when the proof verifies; raises ``VerificationError`` naming why when it does not
-    (EZKL raises too)."""
+    (EZKL raises too). ``reduced_srs`` is accepted and ignored: verification always uses the
+    three SRS points it needs."""
     return _native.verify(_path(proof_path), _path(settings_path), _path(vk_path), _path(srs_path))
 
 
@@ -138,33 +162,44 @@ def create_evm_verifier(
     vk_path: PathLike,
     settings_path: PathLike,
     sol_code_path: PathLike = "verifier.sol",
-    bytecode_path: PathLike = "verifier.json",
+    abi_path: PathLike = "verifier.json",
     srs_path: Optional[PathLike] = None,
+    reusable: Optional[bool] = None,
     reference: bool = False,
 ) -> bool:
-    """Writes the Solidity verifier and ``verifier.json`` (compiled bytecode with the key as
-    data). Where EZKL writes an ABI file, zkonnx writes the bytecode: its verifier has one
-    fallback entry point taking the calldata of ``encode_evm_calldata``. ``reference=True``
-    writes snark-verifier's unrolled verifier instead."""
+    """Writes the Solidity verifier and, at ``abi_path``, zkonnx's ``verifier.json`` (compiled
+    bytecode with the verifying key as data) where EZKL writes an ABI: zkonnx's verifier has one
+    fallback entry point taking the calldata of ``encode_evm_calldata``. It is always reusable
+    (one contract for every circuit, the key as data), so ``reusable`` is ignored; EZKL's
+    ``create_evm_vka`` has no counterpart. ``reference=True`` writes snark-verifier's unrolled
+    verifier instead."""
     return _native.create_evm_verifier(_path(vk_path), _path(settings_path), _path(sol_code_path),
-                                       _path(bytecode_path), _path(srs_path), bool(reference))
+                                       _path(abi_path), _path(srs_path), bool(reference))
 
 
-def encode_evm_calldata(proof: PathLike, calldata: Optional[PathLike] = None) -> bytes:
+def encode_evm_calldata(proof: PathLike, calldata: Optional[PathLike] = None, addr_vk: Optional[str] = None) -> bytes:
     """The verifier's calldata for a proof file (public values as 32-byte words, then the
-    proof); written to ``calldata`` when given. EZKL returns a list of ints; zkonnx ``bytes``."""
+    proof); written to ``calldata`` when given. EZKL returns a list of ints; zkonnx ``bytes``.
+    ``addr_vk`` (a separately deployed key) has no counterpart: zkonnx's verifier deploys and
+    finds its key data itself."""
+    if addr_vk is not None:
+        raise BadInputError("addr_vk: zkonnx's verifier stores its key itself; encode without it")
     return _native.encode_evm_calldata(_path(proof), _path(calldata))
 
 
 def verify_evm(
     addr_verifier: Optional[str] = None,
-    rpc_url: Optional[str] = None,
     proof_path: PathLike = "proof.json",
+    rpc_url: Optional[str] = None,
+    vka_path: Optional[str] = None,
     bytecode_path: Optional[PathLike] = None,
 ) -> bool:
     """Verifies a proof with a Solidity verifier deployed at ``addr_verifier`` on ``rpc_url``
-    (``eth_call``), or, with ``bytecode_path`` instead, in an in-process EVM. ``True``, or
-    ``VerificationError``."""
+    (``eth_call``), or, with ``bytecode_path`` (``verifier.json``) instead, in an in-process EVM
+    (EZKL has no in-process verification). ``True``, or ``VerificationError``. ``vka_path`` has
+    no counterpart (see ``create_evm_verifier``)."""
+    if vka_path is not None:
+        raise BadInputError("vka_path: zkonnx's verifier stores its key itself; verify without it")
     return _native.verify_evm(addr_verifier, rpc_url, _path(proof_path), _path(bytecode_path))
 
 
