@@ -3,6 +3,7 @@ between Python and the CLI, the EZKL-style file functions end to end (EVM includ
 error class, progress reports, and the GIL released while proving."""
 
 import json
+import os
 import threading
 import time
 
@@ -154,6 +155,12 @@ def test_each_error_class_is_raised_with_the_rust_message(tmp_path):
     (tmp_path / "gemm" / "pk.key").write_bytes(b"ZKONNXPK garbage")
     with pytest.raises(zkonnx.FileError, match="pk.key"):
         zkonnx.Prover.from_artifacts(tmp_path / "gemm")
+    with pytest.raises(zkonnx.ResourceError, match="estimated"):
+        os.environ["ZKONNX_MAX_MEMORY_MB"] = "1"
+        try:
+            zkonnx.run(FIXTURES / "tiny" / "gemm.onnx", FIXTURES / "tiny" / "gemm.input.json", tmp_path / "tight")
+        finally:
+            del os.environ["ZKONNX_MAX_MEMORY_MB"]
     with pytest.raises(zkonnx.Error):       # every class is a zkonnx.Error
         zkonnx.Proof.from_json("{}")
     assert issubclass(zkonnx.VerificationError, zkonnx.Error) and issubclass(zkonnx.Error, Exception)
