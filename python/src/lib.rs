@@ -384,6 +384,47 @@ fn verify_evm(
     }
 }
 
+/// Deploys a compiled verifier (`verifier.json`) to the chain at `rpc_url`, paid by
+/// `private_key` (hex; else `$ZKONNX_PRIVATE_KEY`); checks the code now at the address, writes
+/// the address to `addr_path` and returns it.
+#[pyfunction]
+#[pyo3(signature = (addr_path, rpc_url, bytecode_path, private_key=None))]
+fn deploy_evm(
+    py: Python<'_>,
+    addr_path: PathBuf,
+    rpc_url: String,
+    bytecode_path: PathBuf,
+    private_key: Option<String>,
+) -> PyResult<String> {
+    let key = private_key
+        .or_else(|| std::env::var("ZKONNX_PRIVATE_KEY").ok())
+        .ok_or_else(|| bad("deploy_evm: no private key (pass private_key or set ZKONNX_PRIVATE_KEY)"))?;
+    detached(py, || {
+        let signer = evm::chain::Signer::from_hex(&key)?;
+        let deployed = evm::deploy(&rpc_url, &signer, &evm::read_verifier(&bytecode_path)?)?;
+        let addr = deployed.address.to_string();
+        zkonnx::lower::verifier::artifact::write_atomic(&addr_path, format!("{addr}\n").as_bytes())?;
+        Ok(addr)
+    })
+}
+
+/// Writes the verifying key held in a proving key file (checked against the settings).
+#[pyfunction]
+fn gen_vk_from_pk_single(
+    py: Python<'_>,
+    path_to_pk: PathBuf,
+    circuit_settings_path: PathBuf,
+    vk_output_path: PathBuf,
+) -> PyResult<bool> {
+    detached(py, || {
+        let settings: Settings = zkonnx::lower::verifier::read_json(&circuit_settings_path)?;
+        let (pk, meta) = zkonnx::lower::verifier::keys::read_pk(&path_to_pk)?;
+        meta.check_for(&path_to_pk, &settings)?;
+        zkonnx::lower::verifier::keys::write_vk(&vk_output_path, pk.get_vk(), &meta.params, &meta.model_hash)?;
+        Ok(true)
+    })
+}
+
 /// Every step (`zkonnx run`): settings, compile, setup, witness, prove, verify, artifacts in
 /// `output_dir`; returns the run report as JSON.
 #[pyfunction]
@@ -592,6 +633,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(create_evm_verifier, m)?,
         wrap_pyfunction!(encode_evm_calldata, m)?,
         wrap_pyfunction!(verify_evm, m)?,
+        wrap_pyfunction!(deploy_evm, m)?,
+        wrap_pyfunction!(gen_vk_from_pk_single, m)?,
         wrap_pyfunction!(run, m)?,
     ] {
         m.add_function(f)?;

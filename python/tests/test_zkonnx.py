@@ -201,3 +201,17 @@ def test_the_example_runs(tmp_path, monkeypatch):
     ns = runpy.run_path(str(FIXTURES.parent / "python" / "examples" / "sklearn_proof.py"), run_name="__main__")
     assert ns["verified"] is True
     assert (tmp_path / "artifacts" / "verifier.sol").is_file()
+
+
+def test_felt_helpers_read_public_values(tmp_path):
+    model = zkonnx.Model(FIXTURES / "tiny" / "gemm.onnx")
+    x = np.asarray(json.loads((FIXTURES / "tiny" / "gemm.input.json").read_text())["input_data"][0], np.float32)
+    prover = model.setup(tmp_path / "gemm", samples=[x])
+    proof = prover.prove(x)
+    scale = prover.settings["model"]["output_scales"][0]
+    decoded = [zkonnx.felt_to_float(v, scale) for v in proof.public_values]
+    assert np.allclose(decoded, proof.outputs[0].ravel())
+    assert [zkonnx.float_to_felt(v, scale) for v in decoded] == proof.public_values
+    assert zkonnx.felt_to_int(zkonnx.float_to_felt(-1.5, 2)) == -6
+    with pytest.raises(zkonnx.BadInputError):
+        zkonnx.felt_to_int("0x" + "ff" * 32)

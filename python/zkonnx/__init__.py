@@ -38,7 +38,8 @@ from ._native import (
 __all__ = [
     "Error", "BadInputError", "UnsupportedError", "VerificationError", "FileError", "ResourceError",
     "gen_settings", "calibrate_settings", "compile_circuit", "gen_srs", "setup", "gen_witness", "prove",
-    "verify", "create_evm_verifier", "encode_evm_calldata", "verify_evm", "run",
+    "verify", "create_evm_verifier", "encode_evm_calldata", "verify_evm", "deploy_evm", "gen_vk_from_pk_single",
+    "felt_to_int", "felt_to_float", "float_to_felt", "felt_to_big_endian", "run",
     "Model", "Prover", "Proof", "Verifier",
 ]
 
@@ -201,6 +202,63 @@ def verify_evm(
     if vka_path is not None:
         raise BadInputError("vka_path: zkonnx's verifier stores its key itself; verify without it")
     return _native.verify_evm(addr_verifier, rpc_url, _path(proof_path), _path(bytecode_path))
+
+
+def deploy_evm(
+    addr_path: PathLike,
+    sol_code_path: Optional[PathLike] = None,
+    rpc_url: Optional[str] = None,
+    contract_type: Optional[str] = None,
+    optimizer_runs: Optional[int] = None,
+    private_key: Optional[str] = None,
+    bytecode_path: Optional[PathLike] = None,
+) -> str:
+    """Deploys the compiled verifier to the chain at ``rpc_url`` and writes its address to
+    ``addr_path``; returns the address. zkonnx deploys ``verifier.json`` (``bytecode_path``, by
+    default next to ``sol_code_path``) rather than compiling the source again, so
+    ``contract_type`` and ``optimizer_runs`` are ignored. The key is ``private_key`` (hex) or
+    ``$ZKONNX_PRIVATE_KEY``."""
+    if rpc_url is None:
+        raise BadInputError("deploy_evm: rpc_url is required")
+    if bytecode_path is None:
+        folder = os.path.dirname(os.fspath(sol_code_path)) if sol_code_path is not None else ""
+        bytecode_path = os.path.join(folder, "verifier.json")
+    return _native.deploy_evm(_path(addr_path), rpc_url, _path(bytecode_path), private_key)
+
+
+def gen_vk_from_pk_single(path_to_pk: PathLike, circuit_settings_path: PathLike, vk_output_path: PathLike) -> bool:
+    """Writes the verifying key a proving key file holds."""
+    return _native.gen_vk_from_pk_single(_path(path_to_pk), _path(circuit_settings_path), _path(vk_output_path))
+
+
+#: BN254's scalar field modulus: public values are elements of this field.
+FIELD_MODULUS = 0x30644E72E131A029B85045B68181585D2833E84879B9709143E1F593F0000001
+
+
+def felt_to_int(felt: str) -> int:
+    """A public value (``0x`` + 32-byte big-endian hex) as the signed integer it encodes
+    (a value above half the modulus is negative). EZKL's felts are little-endian hex; zkonnx's
+    public values are big-endian, as the EVM reads them."""
+    v = int(felt, 16)
+    if not 0 <= v < FIELD_MODULUS:
+        raise BadInputError(f"{felt} is not a field element")
+    return v - FIELD_MODULUS if v > FIELD_MODULUS // 2 else v
+
+
+def felt_to_float(felt: str, scale: int) -> float:
+    """A public value as the real number it encodes at ``scale`` fractional bits."""
+    return felt_to_int(felt) / float(2 ** scale)
+
+
+def float_to_felt(value: float, scale: int) -> str:
+    """A real number quantized at ``scale`` bits as a public value (big-endian hex)."""
+    q = int(round(value * 2 ** scale))
+    return "0x" + (q % FIELD_MODULUS).to_bytes(32, "big").hex()
+
+
+def felt_to_big_endian(felt: str) -> str:
+    """A public value normalized to ``0x`` + 64 big-endian hex digits (zkonnx's are already)."""
+    return "0x" + (int(felt, 16) % FIELD_MODULUS).to_bytes(32, "big").hex()
 
 
 def run(

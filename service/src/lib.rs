@@ -143,7 +143,11 @@ fn load_model(
         |e: zkonnx::Error| ServiceError::Model { id: id.into(), dir: dir.display().to_string(), source: Box::new(e) };
     let artifacts = Artifacts::new(dir);
     let prover = Prover::from_artifacts(&artifacts, srs, progress).map_err(err)?;
-    let verifier = Verifier::from_artifacts(&artifacts, srs, progress).map_err(err)?;
+    // the key and settings the proofs are checked against, read from the folder as a third
+    // party would; the SRS points come from the prover (loaded once)
+    let settings = artifacts.read_settings().map_err(err)?;
+    let vk = artifacts.read_vk(&settings).map_err(err)?;
+    let verifier = Verifier::new(settings, vk, prover.srs()).map_err(err)?;
     let s = prover.settings();
     let entry = ModelEntry {
         id: id.to_string(),
