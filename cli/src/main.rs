@@ -106,6 +106,10 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
     let e = e.chain().find_map(|c| c.downcast_ref::<zkonnx::Error>())?;
     match e {
         zkonnx::Error::Memory { .. } => Some("pass --force to try anyway"),
+        zkonnx::Error::InsecureSrs { .. } => Some(
+            "make the keys and the verifier with `--srs FILE` (a ceremony SRS: `zkonnx srs import --ptau ...`), \
+             or pass --allow-insecure-srs for a test chain",
+        ),
         zkonnx::Error::Contract(c) if matches!(**c, ContractError::TooLarge { .. }) => Some(
             "drop --reference (zkonnx's verifier reads the key as data and fits any width), regenerate the settings \
              with `--lanes 1`, or pass --allow-oversize for a chain without the limit",

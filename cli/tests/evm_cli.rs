@@ -34,8 +34,18 @@ fn create_encode_and_verify_on_the_evm() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     run_fixture(dir, "1");
+    // the run used the development SRS: a verifier against it is refused unless asked for
     let o = zkonnx(dir, &["create-evm-verifier"]);
+    assert!(!o.status.success(), "a verifier against the development SRS was written");
+    let err = stderr(&o);
+    assert!(
+        err.contains("INSECURE development SRS") && err.contains("--allow-insecure-srs") && err.contains("--srs"),
+        "{err}"
+    );
+    assert!(!dir.join("verifier.json").exists() && !dir.join("verifier.sol").exists());
+    let o = zkonnx(dir, &["create-evm-verifier", "--allow-insecure-srs"]);
     assert!(o.status.success(), "create-evm-verifier: {}", stderr(&o));
+    assert!(stderr(&o).contains("anyone can forge"), "the allowed insecure verifier is not labelled: {}", stderr(&o));
     assert!(stderr(&o).contains("runtime code"), "{}", stderr(&o));
     let verifier: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("verifier.json")).unwrap()).unwrap();
@@ -75,7 +85,7 @@ fn a_wide_circuit_gets_a_deployable_verifier_and_an_oversized_reference_is_refus
     let dir = dir.path();
     run_fixture(dir, "4");
     // the reusable verifier fits at any width and verifies on a chain with EIP-170
-    let o = zkonnx(dir, &["create-evm-verifier"]);
+    let o = zkonnx(dir, &["create-evm-verifier", "--allow-insecure-srs"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = zkonnx(dir, &["verify-evm"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -83,13 +93,13 @@ fn a_wide_circuit_gets_a_deployable_verifier_and_an_oversized_reference_is_refus
     std::fs::remove_file(dir.join("verifier.json")).unwrap();
 
     // snark-verifier's unrolled one does not fit at 4 lanes
-    let o = zkonnx(dir, &["create-evm-verifier", "--reference"]);
+    let o = zkonnx(dir, &["create-evm-verifier", "--reference", "--allow-insecure-srs"]);
     assert!(!o.status.success(), "an oversized verifier was written");
     let err = stderr(&o);
     assert!(err.contains("EIP-170") && err.contains("--lanes 1") && err.contains("drop --reference"), "{err}");
     assert!(!dir.join("verifier.sol").exists() && !dir.join("verifier.json").exists());
     // on request it is written anyway, and still verifies on a chain without the limit
-    let o = zkonnx(dir, &["create-evm-verifier", "--reference", "--allow-oversize"]);
+    let o = zkonnx(dir, &["create-evm-verifier", "--reference", "--allow-oversize", "--allow-insecure-srs"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = zkonnx(dir, &["verify-evm"]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -44,7 +44,7 @@ fn prove_and_make_verifier(dir: &Path) {
     let args = ["run", "-M", model.to_str().unwrap(), "-D", input.to_str().unwrap(), "--out", ".", "--lanes", "1"];
     let o = zkonnx(dir, &args, None);
     assert!(o.status.success(), "run: {}", stderr(&o));
-    let o = zkonnx(dir, &["create-evm-verifier"], None);
+    let o = zkonnx(dir, &["create-evm-verifier", "--allow-insecure-srs"], None);
     assert!(o.status.success(), "create-evm-verifier: {}", stderr(&o));
 }
 
@@ -74,8 +74,14 @@ fn deploy_and_verify_on_a_local_hardhat_node() {
     let url = node.url().to_string();
     std::fs::write(dir.join("key.txt"), format!("{DEV_KEY}\n")).unwrap();
 
-    // deploy: the address on stdout and in addr.txt, the chain's code is the verifier's
+    // a verifier against the development SRS is not deployed unless asked for
     let o = zkonnx(dir, &["deploy-evm", "--rpc-url", &url, "--private-key-file", "key.txt"], None);
+    assert!(!o.status.success() && stderr(&o).contains("INSECURE development SRS"), "{}", stderr(&o));
+    assert!(!dir.join("addr.txt").exists());
+
+    // deploy: the address on stdout and in addr.txt, the chain's code is the verifier's
+    let args = ["deploy-evm", "--rpc-url", &url, "--private-key-file", "key.txt", "--allow-insecure-srs"];
+    let o = zkonnx(dir, &args, None);
     assert!(o.status.success(), "deploy-evm: {}", stderr(&o));
     let addr = String::from_utf8(o.stdout.clone()).unwrap().trim().to_string();
     assert_eq!(std::fs::read_to_string(dir.join("addr.txt")).unwrap().trim(), addr);

@@ -177,7 +177,7 @@ fn a_gpu_proof_verifies_natively_and_on_the_evm() {
     assert!(o.status.success(), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!((report["ok"].clone(), report["prover"].clone()), (true.into(), "gpu".into()), "{report}");
-    for args in [&["verify"][..], &["create-evm-verifier"], &["verify-evm"]] {
+    for args in [&["verify"][..], &["create-evm-verifier", "--allow-insecure-srs"], &["verify-evm"]] {
         let o = zkonnx_in(&out, args, &[]);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     }

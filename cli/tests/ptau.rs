@@ -136,6 +136,17 @@ fn snarkjs_ceremony_file_imports_and_proves_natively_and_on_the_evm() {
     assert!(verifies_natively(&p, &p.srs), "the proof made with the imported SRS does not verify");
     assert!(!verifies_natively(&p, &common::srs(k)), "the proof verifies under the development SRS too");
     check_on_evm(&p);
+    // the front door makes an EVM verifier for it without being told to allow an insecure SRS,
+    // and refuses the development SRS's
+    let make = |srs: &ParamsKZG<Bn256>| {
+        let v = zkonnx::Verifier::new(p.settings.clone(), p.keys.pk.get_vk().clone(), srs).unwrap();
+        let options = zkonnx::evm::VerifierOptions::new(zkonnx::evm::VerifierKind::KeyAsData);
+        (v.srs_label(), zkonnx::evm::create_verifier(&v, &options, &zkonnx::Silent).map(|v| v.artifact.srs))
+    };
+    let (label, made) = make(&p.srs);
+    assert_eq!((label, made.unwrap().as_str()), ("ceremony", zkonnx::evm::SRS_OTHER));
+    let (label, made) = make(&common::srs(k));
+    assert!(label == "dev" && matches!(made, Err(zkonnx::Error::InsecureSrs { .. })), "{made:?}");
 
     // `srs reduce` of the imported file equals a direct import at k, and proves too
     let o = zkonnx(&["srs", "reduce", "--srs", &s(&d("imported.srs")), "-k", &k.to_string(), "-O", &s(&d("r.srs"))]);

@@ -14,4 +14,4 @@ pub mod srs;
 
 pub use error::ProverError;
 pub use prove::{keygen, prove, prove_witness, read_keys_and_witness, witness, Backend, Keys};
-pub use srs::{generate_dev_srs, load_srs_for, reduce_srs, SrsCache};
+pub use srs::{generate_dev_srs, is_dev_srs, load_srs_for, reduce_srs, SrsCache};

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::halo2curves::bn256::{Bn256, G2Affine};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use rand_chacha::rand_core::SeedableRng;
@@ -22,6 +22,14 @@ pub fn generate_dev_srs(k: u32) -> Result<ParamsKZG<Bn256>, ProverError> {
         return Err(ProverError::BadK { k, max: MAX_SRS_K });
     }
     Ok(ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed(DEV_SEED)))
+}
+
+/// Whether `srs` is (a reduction of) the insecure development SRS: its `[tau]G2` is the one the
+/// development seed gives (the same for every size), so it also catches a development SRS
+/// written to a file without its label.
+pub fn is_dev_srs(srs: &ParamsKZG<Bn256>) -> bool {
+    static DEV_S_G2: std::sync::OnceLock<Option<G2Affine>> = std::sync::OnceLock::new();
+    DEV_S_G2.get_or_init(|| generate_dev_srs(1).ok().map(|p| p.s_g2())).is_some_and(|dev| srs.s_g2() == dev)
 }
 
 /// `srs` reduced to size `2^k`.
@@ -108,6 +116,9 @@ mod tests {
         assert_eq!(reduced.s_g2(), small.s_g2());
         assert!(matches!(reduce_srs(&small, 4), Err(ProverError::SrsTooSmall { have: 3, need: 4 })));
         assert!(matches!(generate_dev_srs(40), Err(ProverError::BadK { .. })));
+        assert!(is_dev_srs(&big) && is_dev_srs(&reduced));
+        let other = ParamsKZG::<Bn256>::setup(3, ChaCha20Rng::from_seed([7; 32]));
+        assert!(!is_dev_srs(&other));
     }
 
     #[test]

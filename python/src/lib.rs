@@ -308,7 +308,8 @@ fn verify(
 /// Writes zkonnx's Solidity verifier (`sol_code_path`) and the compiled `verifier.json`
 /// (`bytecode_path`; zkonnx's verifier has no ABI beyond its fallback).
 #[pyfunction]
-#[pyo3(signature = (vk_path, settings_path, sol_code_path, bytecode_path, srs_path=None, reference=false))]
+#[pyo3(signature = (vk_path, settings_path, sol_code_path, bytecode_path, srs_path=None, reference=false, allow_insecure_srs=false))]
+#[expect(clippy::too_many_arguments, reason = "EZKL's argument list, plus zkonnx's two switches")]
 fn create_evm_verifier(
     py: Python<'_>,
     vk_path: PathBuf,
@@ -317,12 +318,15 @@ fn create_evm_verifier(
     bytecode_path: PathBuf,
     srs_path: Option<PathBuf>,
     reference: bool,
+    allow_insecure_srs: bool,
 ) -> PyResult<bool> {
     let srs = srs(srs_path)?;
     detached(py, || {
         let v = Verifier::from_files(&settings_path, &vk_path, &srs, &Callback(None))?;
         let kind = if reference { VerifierKind::Reference } else { VerifierKind::KeyAsData };
-        evm::create_verifier(&v, kind, false, &Callback(None))?.write(&sol_code_path, &bytecode_path)?;
+        let mut options = evm::VerifierOptions::new(kind);
+        options.allow_insecure_srs = allow_insecure_srs;
+        evm::create_verifier(&v, &options, &Callback(None))?.write(&sol_code_path, &bytecode_path)?;
         Ok(true)
     })
 }
@@ -388,20 +392,22 @@ fn verify_evm(
 /// `private_key` (hex; else `$ZKONNX_PRIVATE_KEY`); checks the code now at the address, writes
 /// the address to `addr_path` and returns it.
 #[pyfunction]
-#[pyo3(signature = (addr_path, rpc_url, bytecode_path, private_key=None))]
+#[pyo3(signature = (addr_path, rpc_url, bytecode_path, private_key=None, allow_insecure_srs=false))]
 fn deploy_evm(
     py: Python<'_>,
     addr_path: PathBuf,
     rpc_url: String,
     bytecode_path: PathBuf,
     private_key: Option<String>,
+    allow_insecure_srs: bool,
 ) -> PyResult<String> {
     let key = private_key
         .or_else(|| std::env::var("ZKONNX_PRIVATE_KEY").ok())
         .ok_or_else(|| bad("deploy_evm: no private key (pass private_key or set ZKONNX_PRIVATE_KEY)"))?;
     detached(py, || {
         let signer = evm::chain::Signer::from_hex(&key)?;
-        let deployed = evm::deploy(&rpc_url, &signer, &evm::read_verifier(&bytecode_path)?)?;
+        let deployed =
+            evm::deploy(&rpc_url, &signer, &evm::read_verifier(&bytecode_path)?, allow_insecure_srs, &Callback(None))?;
         let addr = deployed.address.to_string();
         zkonnx::lower::verifier::artifact::write_atomic(&addr_path, format!("{addr}\n").as_bytes())?;
         Ok(addr)

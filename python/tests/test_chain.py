@@ -50,8 +50,12 @@ def test_deploy_and_verify_on_a_local_chain(chain, tmp_path):
     out = tmp_path / "gemm"
     report = zkonnx.run(FIXTURES / "tiny" / "gemm.onnx", FIXTURES / "tiny" / "gemm.input.json", out)
     assert report["ok"]
-    assert zkonnx.create_evm_verifier(out / "vk.key", out / "settings.json", out / "verifier.sol", out / "verifier.json")
-    addr = zkonnx.deploy_evm(tmp_path / "addr.txt", out / "verifier.sol", chain, private_key=DEV_KEY)
+    assert zkonnx.create_evm_verifier(out / "vk.key", out / "settings.json", out / "verifier.sol", out / "verifier.json",
+                                      allow_insecure_srs=True)
+    with pytest.raises(zkonnx.BadInputError, match="INSECURE"):
+        zkonnx.deploy_evm(tmp_path / "addr.txt", out / "verifier.sol", chain, private_key=DEV_KEY)
+    addr = zkonnx.deploy_evm(tmp_path / "addr.txt", out / "verifier.sol", chain, private_key=DEV_KEY,
+                             allow_insecure_srs=True)
     assert (tmp_path / "addr.txt").read_text().strip() == addr
     assert zkonnx.verify_evm(addr, out / "proof.json", chain)
     bad = json.loads((out / "proof.json").read_text())

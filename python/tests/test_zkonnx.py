@@ -100,8 +100,11 @@ def test_the_ezkl_style_functions_end_to_end_with_the_evm(tmp_path):
     proof = zkonnx.prove(p("witness.json"), p("model.compiled"), p("pk.key"), p("proof.json"), srs_path=p("dev.srs"))
     assert proof["outputs"] == witness["output_floats"]
     assert zkonnx.verify(p("proof.json"), p("settings.json"), p("vk.key"), srs_path=p("dev.srs"))
+    with pytest.raises(zkonnx.BadInputError, match="INSECURE development SRS"):   # even from a file
+        zkonnx.create_evm_verifier(p("vk.key"), p("settings.json"), p("verifier.sol"), p("verifier.json"),
+                                   srs_path=p("dev.srs"))
     assert zkonnx.create_evm_verifier(p("vk.key"), p("settings.json"), p("verifier.sol"), p("verifier.json"),
-                                      srs_path=p("dev.srs"))
+                                      srs_path=p("dev.srs"), allow_insecure_srs=True)
     calldata = zkonnx.encode_evm_calldata(p("proof.json"), p("calldata.bin"))
     assert p("calldata.bin").read_bytes() == calldata and len(calldata) > 32 * (4 + 3)
     assert zkonnx.verify_evm(proof_path=p("proof.json"), bytecode_path=p("verifier.json"))
@@ -118,7 +121,7 @@ def test_run_reports_its_phases_to_a_callback(tmp_path):
     events = []
     report = zkonnx.run(FIXTURES / "tiny" / "relu.onnx", FIXTURES / "tiny" / "relu.input.json", tmp_path / "relu",
                         progress=lambda event, what, secs: events.append((event, what)))
-    assert report["ok"] is True
+    assert report["ok"] is True and report["srs"] == "dev"
     started = [w for e, w in events if e == "started"]
     for phase in ("settings", "compile", "setup", "witness", "prove", "verify"):
         assert phase in started, started

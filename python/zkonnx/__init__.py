@@ -167,15 +167,18 @@ def create_evm_verifier(
     srs_path: Optional[PathLike] = None,
     reusable: Optional[bool] = None,
     reference: bool = False,
+    allow_insecure_srs: bool = False,
 ) -> bool:
     """Writes the Solidity verifier and, at ``abi_path``, zkonnx's ``verifier.json`` (compiled
     bytecode with the verifying key as data) where EZKL writes an ABI: zkonnx's verifier has one
     fallback entry point taking the calldata of ``encode_evm_calldata``. It is always reusable
     (one contract for every circuit, the key as data), so ``reusable`` is ignored; EZKL's
     ``create_evm_vka`` has no counterpart. ``reference=True`` writes snark-verifier's unrolled
-    verifier instead."""
+    verifier instead. A verifier against the INSECURE development SRS (the default without
+    ``srs_path``) is refused with ``BadInputError`` unless ``allow_insecure_srs=True`` (tests):
+    anyone can forge proofs it would accept. EZKL has no such check."""
     return _native.create_evm_verifier(_path(vk_path), _path(settings_path), _path(sol_code_path),
-                                       _path(abi_path), _path(srs_path), bool(reference))
+                                       _path(abi_path), _path(srs_path), bool(reference), bool(allow_insecure_srs))
 
 
 def encode_evm_calldata(proof: PathLike, calldata: Optional[PathLike] = None, addr_vk: Optional[str] = None) -> bytes:
@@ -212,18 +215,20 @@ def deploy_evm(
     optimizer_runs: Optional[int] = None,
     private_key: Optional[str] = None,
     bytecode_path: Optional[PathLike] = None,
+    allow_insecure_srs: bool = False,
 ) -> str:
     """Deploys the compiled verifier to the chain at ``rpc_url`` and writes its address to
     ``addr_path``; returns the address. zkonnx deploys ``verifier.json`` (``bytecode_path``, by
     default next to ``sol_code_path``) rather than compiling the source again, so
     ``contract_type`` and ``optimizer_runs`` are ignored. The key is ``private_key`` (hex) or
-    ``$ZKONNX_PRIVATE_KEY``."""
+    ``$ZKONNX_PRIVATE_KEY``. A verifier made against the development SRS is refused unless
+    ``allow_insecure_srs=True`` (a test chain)."""
     if rpc_url is None:
         raise BadInputError("deploy_evm: rpc_url is required")
     if bytecode_path is None:
         folder = os.path.dirname(os.fspath(sol_code_path)) if sol_code_path is not None else ""
         bytecode_path = os.path.join(folder, "verifier.json")
-    return _native.deploy_evm(_path(addr_path), rpc_url, _path(bytecode_path), private_key)
+    return _native.deploy_evm(_path(addr_path), rpc_url, _path(bytecode_path), private_key, bool(allow_insecure_srs))
 
 
 def gen_vk_from_pk_single(path_to_pk: PathLike, circuit_settings_path: PathLike, vk_output_path: PathLike) -> bool:

@@ -32,7 +32,16 @@ pub struct EvmVerifierArtifact {
     /// The circuit's `k` and the model the verifying key was made for.
     pub logrows: u32,
     pub model_hash: String,
+    /// The SRS whose `[tau]G2` the verifier checks against: [`SRS_INSECURE_DEV`] (a known secret:
+    /// proofs can be forged), [`SRS_OTHER`], or empty for a verifier written before this field.
+    #[serde(default)]
+    pub srs: String,
 }
+
+/// [`EvmVerifierArtifact::srs`] of a verifier made with zkonnx's insecure development SRS.
+pub const SRS_INSECURE_DEV: &str = "insecure-dev";
+/// [`EvmVerifierArtifact::srs`] of a verifier made with any other SRS (a ceremony's).
+pub const SRS_OTHER: &str = "not-dev";
 
 impl JsonArtifact for EvmVerifierArtifact {
     const FORMAT: &'static str = "zkonnx-evm-verifier";
@@ -65,6 +74,7 @@ impl EvmVerifierArtifact {
             num_instances: info.num_instances,
             logrows: info.logrows,
             model_hash: info.model_hash,
+            srs: String::new(),
         }
     }
 

@@ -24,7 +24,7 @@ pub mod solc;
 pub mod vk_verifier;
 pub mod vkdata;
 
-pub use artifact::{EvmVerifierArtifact, VerifierInfo};
+pub use artifact::{EvmVerifierArtifact, VerifierInfo, SRS_INSECURE_DEV, SRS_OTHER};
 pub use calldata::encode_calldata;
 pub use error::ContractError;
 pub use evm::{CallOutcome, CallStatus, Evm};

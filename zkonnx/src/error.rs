@@ -58,6 +58,13 @@ pub enum Error {
     /// The GPU prover (the separate `zkonnx-gpu` binary) could not be used or failed.
     #[error("GPU prover: {reason}")]
     GpuProver { reason: String },
+    /// An on-chain step with the insecure development SRS, not allowed.
+    #[error(
+        "{action}: the SRS is the INSECURE development SRS (a known secret): anyone could forge proofs the \
+         verifier accepts. Use a ceremony SRS (import a Powers of Tau file with `zkonnx srs import`) for the \
+         keys and the verifier, or allow the development SRS explicitly for tests"
+    )]
+    InsecureSrs { action: String },
     /// A file or folder outside the artifact formats (an input file, the artifacts folder).
     #[error("{path}: {error}")]
     Io { path: PathBuf, error: std::io::Error },
@@ -125,7 +132,7 @@ impl Error {
                 CompileError::TooLarge { .. } => ErrorKind::Resources,
                 _ => ErrorKind::BadInput,
             },
-            Error::Ir(_) | Error::Option { .. } | Error::Json { .. } => ErrorKind::BadInput,
+            Error::Ir(_) | Error::Option { .. } | Error::Json { .. } | Error::InsecureSrs { .. } => ErrorKind::BadInput,
             Error::Prover(e) if matches!(**e, ProverError::WitnessMismatch { .. } | ProverError::Ir(_)) => {
                 ErrorKind::BadInput
             }

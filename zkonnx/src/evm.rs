@@ -15,7 +15,7 @@ use zkonnx_verifier_contracts::vk_verifier::{
 };
 use zkonnx_verifier_contracts::vkdata::VkData;
 use zkonnx_verifier_contracts::{compile_contract, reference_verifier, Bytecode, ContractError, Evm, VerifierInfo};
-pub use zkonnx_verifier_contracts::{EvmVerifierArtifact, EIP170_LIMIT};
+pub use zkonnx_verifier_contracts::{EvmVerifierArtifact, EIP170_LIMIT, SRS_INSECURE_DEV, SRS_OTHER};
 
 use crate::progress::{timed, Level, Progress};
 use crate::{Error, Proof, Result, Verifier};
@@ -56,14 +56,46 @@ impl EvmVerifier {
     }
 }
 
-/// Makes the Solidity verifier of a verifying key. A reference verifier over EIP-170 is refused unless
-/// `allow_oversize` (then reported as a warning).
-pub fn create_verifier(
-    verifier: &Verifier,
-    kind: VerifierKind,
-    allow_oversize: bool,
-    progress: &dyn Progress,
-) -> Result<EvmVerifier> {
+/// How [`create_verifier`] makes a verifier.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifierOptions {
+    /// Which verifier.
+    pub kind: VerifierKind,
+    /// Write a reference verifier over EIP-170 anyway (a warning).
+    pub allow_oversize: bool,
+    /// Make a verifier against the insecure development SRS anyway (a warning): only for tests,
+    /// since anyone can forge proofs it accepts.
+    pub allow_insecure_srs: bool,
+}
+
+impl VerifierOptions {
+    /// The key-as-data verifier, refusing oversize code and the development SRS.
+    pub fn new(kind: VerifierKind) -> Self {
+        Self { kind, ..Self::default() }
+    }
+}
+
+/// The warning a verifier against the development SRS carries when allowed.
+const INSECURE_VERIFIER: &str = "this EVM verifier checks proofs against the INSECURE development SRS: anyone can \
+     forge proofs it accepts; never deploy it where it matters";
+
+fn refuse_insecure(what: &str, allow: bool, progress: &dyn Progress) -> Result<()> {
+    if allow {
+        progress.note(Level::Warning, INSECURE_VERIFIER);
+        return Ok(());
+    }
+    Err(Error::InsecureSrs { action: what.to_string() })
+}
+
+/// Makes the Solidity verifier of a verifying key. Refused when the verifier's SRS is the
+/// insecure development one, unless allowed; a reference verifier over EIP-170 is refused unless
+/// allowed (then reported as a warning).
+pub fn create_verifier(verifier: &Verifier, options: &VerifierOptions, progress: &dyn Progress) -> Result<EvmVerifier> {
+    if verifier.insecure_dev_srs() {
+        refuse_insecure("making an EVM verifier", options.allow_insecure_srs, progress)?;
+    }
+    let (kind, allow_oversize) = (options.kind, options.allow_oversize);
     let (settings, vk, srs, model_hash) = (verifier.settings(), verifier.vk(), verifier.srs(), verifier.model_hash());
     let num_instances = settings.num_instances();
     let info = |generator: &str, contract: &str, optimizer| VerifierInfo {
@@ -110,6 +142,7 @@ pub fn create_verifier(
     };
     let mut artifact = EvmVerifierArtifact::new(&code, info);
     artifact.vk_data_size = data_size;
+    artifact.srs = if verifier.insecure_dev_srs() { SRS_INSECURE_DEV } else { SRS_OTHER }.to_string();
     Ok(EvmVerifier {
         source,
         artifact,
@@ -150,8 +183,25 @@ pub fn verify_in_evm(verifier: &EvmVerifierArtifact, proof: &Proof, gas_limit: u
 }
 
 /// Deploys a verifier to the chain at `rpc_url`, paid by `signer`, and checks that the code now
-/// at the address is the verifier's runtime code.
-pub fn deploy(rpc_url: &str, signer: &Signer, verifier: &EvmVerifierArtifact) -> Result<Deployment> {
+/// at the address is the verifier's runtime code. A verifier made against the insecure
+/// development SRS (or by a zkonnx that did not record its SRS) is refused unless
+/// `allow_insecure_srs`.
+pub fn deploy(
+    rpc_url: &str,
+    signer: &Signer,
+    verifier: &EvmVerifierArtifact,
+    allow_insecure_srs: bool,
+    progress: &dyn Progress,
+) -> Result<Deployment> {
+    match verifier.srs.as_str() {
+        SRS_OTHER => {}
+        SRS_INSECURE_DEV => refuse_insecure("deploying this verifier", allow_insecure_srs, progress)?,
+        _ => refuse_insecure(
+            "deploying a verifier that does not record its SRS (regenerate it)",
+            allow_insecure_srs,
+            progress,
+        )?,
+    }
     let code = verifier.bytecode()?;
     let deployed = rpc::deploy(rpc_url, signer, &code.creation)?;
     let onchain = rpc::code_at(rpc_url, deployed.address)?;

@@ -81,6 +81,11 @@ impl Prover {
         self.keys
     }
 
+    /// Whether the SRS is zkonnx's insecure development SRS.
+    pub fn insecure_dev_srs(&self) -> bool {
+        zkonnx_prover::is_dev_srs(&self.srs)
+    }
+
     /// The SRS, at the circuit's size.
     pub fn srs(&self) -> &ParamsKZG<Bn256> {
         &self.srs

@@ -58,6 +58,9 @@ pub struct RunReport {
     pub prover: &'static str,
     /// Phases whose artifacts from an earlier run in the same folder were reused.
     pub reused: Vec<&'static str>,
+    /// `dev` when the insecure development SRS was used (proofs can be forged against it),
+    /// else `ceremony`.
+    pub srs: &'static str,
     /// Why the proof did not verify, when it did not.
     #[serde(skip)]
     pub error: Option<String>,
@@ -151,6 +154,7 @@ pub fn run(
         prover: if on_gpu { "gpu" } else { "cpu" },
         layout_chosen_by: settings.model.layout.as_ref().map_or_else(String::new, |l| l.chosen_by.clone()),
         reused,
+        srs: if zkonnx_prover::is_dev_srs(prover.srs()) { "dev" } else { "ceremony" },
         error: verdict.err().map(|e| e.to_string()),
     })
 }

@@ -17,14 +17,16 @@ pub struct Verifier {
     vk: VerifyingKey<G1Affine>,
     srs: ParamsKZG<Bn256>,
     model_hash: String,
+    insecure_srs: bool,
 }
 
 impl Verifier {
     /// A verifier from its parts; `srs` must be at least the circuit's size.
     pub fn new(settings: Settings, vk: VerifyingKey<G1Affine>, srs: &ParamsKZG<Bn256>) -> Result<Self> {
+        let insecure_srs = zkonnx_prover::is_dev_srs(srs);
         let srs = verifier_params(srs, settings.run_args.logrows)?;
         let model_hash = settings.model.model_hash.clone();
-        Ok(Self { settings, vk, srs, model_hash })
+        Ok(Self { settings, vk, srs, model_hash, insecure_srs })
     }
 
     /// Reads `settings.json` and `vk.key` (checked to belong together) and loads the SRS.
@@ -58,6 +60,22 @@ impl Verifier {
     /// SHA-256 of the compiled model the key was made for (as the key file records it).
     pub fn model_hash(&self) -> &str {
         &self.model_hash
+    }
+
+    /// Whether the SRS is zkonnx's insecure development SRS (a known secret: anyone can forge
+    /// proofs that verify against it). Checked by its `[tau]G2`, whatever file it came from.
+    pub fn insecure_dev_srs(&self) -> bool {
+        self.insecure_srs
+    }
+
+    /// `dev` for the insecure development SRS, else `ceremony` (what `verify` and `run --json`
+    /// report).
+    pub fn srs_label(&self) -> &'static str {
+        if self.insecure_srs {
+            "dev"
+        } else {
+            "ceremony"
+        }
     }
 
     /// The verifying key.

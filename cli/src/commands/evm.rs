@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 use zkonnx::evm::chain::{self as rpc, redact_url, Address, Signer, DEFAULT_VERIFY_GAS};
-use zkonnx::evm::{self, EvmVerifierArtifact, VerifierKind};
+use zkonnx::evm::{self, EvmVerifierArtifact, VerifierKind, VerifierOptions};
 use zkonnx::lower::contracts::evm::CALL_GAS;
 use zkonnx::lower::verifier::artifact::write_atomic;
 use zkonnx::Proof;
@@ -32,13 +32,20 @@ pub(crate) struct CreateArgs {
     /// limit, or to measure it).
     #[arg(long)]
     allow_oversize: bool,
+    /// Write a verifier against the INSECURE development SRS anyway (tests only: anyone can
+    /// forge proofs it accepts).
+    #[arg(long)]
+    allow_insecure_srs: bool,
 }
 
 pub(crate) fn create(a: CreateArgs) -> Result<()> {
     let progress = Spinners::default();
     let verifier = a.key.load(&progress)?;
     let kind = if a.reference { VerifierKind::Reference } else { VerifierKind::KeyAsData };
-    let made = evm::create_verifier(&verifier, kind, a.allow_oversize, &progress)?;
+    let mut options = VerifierOptions::new(kind);
+    options.allow_oversize = a.allow_oversize;
+    options.allow_insecure_srs = a.allow_insecure_srs;
+    let made = evm::create_verifier(&verifier, &options, &progress)?;
     made.write(&a.sol, &a.bytecode)?;
     let data_note = made.vk_data_size.map(|s| format!(", verifying-key data contract {s} bytes")).unwrap_or_default();
     eprintln!(
@@ -119,6 +126,10 @@ pub(crate) struct DeployEvmArgs {
     /// Where to write the deployed address.
     #[arg(long = "addr-path", default_value = "addr.txt")]
     addr_path: PathBuf,
+    /// Deploy a verifier made against the INSECURE development SRS anyway (a local test chain
+    /// only: anyone can forge proofs it accepts).
+    #[arg(long)]
+    allow_insecure_srs: bool,
 }
 
 /// Deploys the verifier with a transaction, checks the code now at the address, and prints and
@@ -136,7 +147,7 @@ pub(crate) fn deploy_evm(a: DeployEvmArgs) -> Result<()> {
     let shown = redact_url(&a.rpc_url);
     let chain = rpc::chain_id(&a.rpc_url)?;
     eprintln!("deploying {} to chain {chain} at {shown} from {}", a.bytecode.display(), signer.address());
-    let deployed = evm::deploy(&a.rpc_url, &signer, &verifier)?;
+    let deployed = evm::deploy(&a.rpc_url, &signer, &verifier, a.allow_insecure_srs, &Spinners::default())?;
     write_atomic(&a.addr_path, format!("{}\n", deployed.address).as_bytes())?;
     eprintln!(
         "deployed at {} (transaction {}, {} gas); wrote {}",

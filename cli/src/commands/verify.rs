@@ -19,6 +19,11 @@ pub(crate) fn run(a: VerifyArgs) -> Result<()> {
     let verifier = a.key.load(&Spinners::default())?;
     let proof = Proof::read(&a.proof)?;
     verifier.verify(&proof).with_context(|| format!("{} against {}", a.proof.display(), a.key.vk.display()))?;
-    eprintln!("verified: {} is a valid proof; public outputs {:?}", a.proof.display(), proof.outputs());
+    eprintln!(
+        "verified: {} is a valid proof; public outputs {:?} (srs: {})",
+        a.proof.display(),
+        proof.outputs(),
+        verifier.srs_label()
+    );
     Ok(())
 }

@@ -20,7 +20,7 @@ use anyhow::{bail, ensure, Context, Result};
 use clap::Parser;
 use sha3::{Digest, Keccak256};
 use zkonnx::evm::chain::{self, Signer};
-use zkonnx::evm::{create_verifier, VerifierKind};
+use zkonnx::evm::{create_verifier, VerifierKind, VerifierOptions};
 use zkonnx::lower::contracts::compile_contract;
 use zkonnx::{Artifacts, Level, Model, Options, Progress, Prover, SrsSource, Visibility};
 
@@ -114,8 +114,11 @@ fn main() -> Result<()> {
     eprintln!("proved: the model predicts class {predicted} (outputs {outputs:?})");
 
     // 3. the verifier and the consumer on the chain
-    let verifier = create_verifier(&prover.verifier()?, VerifierKind::KeyAsData, false, &Notes)?;
-    let deployed = zkonnx::evm::deploy(&a.rpc_url, &signer, &verifier.artifact)?;
+    // the development SRS is allowed only when the example chose it (no --srs): on a test chain
+    let mut options = VerifierOptions::new(VerifierKind::KeyAsData);
+    options.allow_insecure_srs = a.srs.is_none();
+    let verifier = create_verifier(&prover.verifier()?, &options, &Notes)?;
+    let deployed = zkonnx::evm::deploy(&a.rpc_url, &signer, &verifier.artifact, options.allow_insecure_srs, &Notes)?;
     eprintln!("verifier deployed at {} ({} gas)", deployed.address, deployed.gas_used);
     let consumer = compile_contract(CONSUMER, "ProvenArgmax", Some(200))?;
     let public_inputs: usize = if settings.run_args.input_visibility == Visibility::Public {
