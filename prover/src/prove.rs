@@ -11,7 +11,7 @@ use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
 use halo2_proofs::transcript::TranscriptWriterBuffer;
 use rand::rngs::OsRng;
 use zkonnx_circuits::{public_instances, CircuitParams, ModelCircuit};
-use zkonnx_ir::{Graph, Trace, Visibility};
+use zkonnx_ir::{Graph, Settings, Trace, Visibility};
 use zkonnx_verifier::keys::read_pk;
 use zkonnx_verifier::transcript::{KeccakChallenge, KeccakTranscript};
 use zkonnx_verifier::{read_json, CompiledModel, ProofArtifact, Witness};
@@ -123,8 +123,20 @@ pub fn prove_witness(
     witness: &Witness,
     backend: Backend,
 ) -> Result<ProofArtifact, ProverError> {
-    let graph = Arc::new(compiled.graph.clone());
-    let run_args = &compiled.settings.run_args;
+    prove_witness_of(&compiled.settings, Arc::new(compiled.graph.clone()), keys, srs, witness, backend)
+}
+
+/// [`prove_witness`] for a graph already shared (a prover that keeps it across proofs does not
+/// copy it per proof), with the settings it was compiled under.
+pub fn prove_witness_of(
+    settings: &Settings,
+    graph: Arc<Graph>,
+    keys: &Keys,
+    srs: &ParamsKZG<Bn256>,
+    witness: &Witness,
+    backend: Backend,
+) -> Result<ProofArtifact, ProverError> {
+    let run_args = &settings.run_args;
     let trace = crate::witness(&graph, &witness.inputs, run_args.range_bits())?;
     let outputs = trace.outputs(&graph);
     if let Some(output) = (0..outputs.len()).find(|&i| witness.outputs.get(i) != Some(&outputs[i])) {
@@ -133,11 +145,5 @@ pub fn prove_witness(
     let (proof, instances) = prove(srs, keys, graph, Arc::new(trace), backend)?;
     let public_outputs =
         if run_args.output_visibility == Visibility::Public { witness.output_floats.clone() } else { vec![] };
-    Ok(ProofArtifact::new(
-        run_args.logrows,
-        &instances,
-        &proof,
-        public_outputs,
-        compiled.settings.model.model_hash.clone(),
-    ))
+    Ok(ProofArtifact::new(run_args.logrows, &instances, &proof, public_outputs, settings.model.model_hash.clone()))
 }

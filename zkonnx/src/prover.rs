@@ -6,9 +6,9 @@ use std::sync::Arc;
 use halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use zkonnx_ir::{dequantize_outputs, quantize_inputs, Graph, Settings, Visibility};
+use zkonnx_ir::{dequantize_outputs, quantize_inputs, Graph, Settings};
 use zkonnx_prover::{Backend, Keys, ProverError};
-use zkonnx_verifier::{CompiledModel, ProofArtifact, Witness};
+use zkonnx_verifier::{CompiledModel, Witness};
 
 use crate::memory::{estimated_peak_mb, Step};
 use crate::progress::{timed, Progress, Silent};
@@ -122,23 +122,15 @@ impl Prover {
     /// Proves a witness (from [`Self::witness`] or a `witness.json`): the trace is recomputed from
     /// its inputs, and its outputs must agree.
     pub fn prove_witness(&self, witness: &Witness) -> Result<Proof> {
-        let run_args = &self.settings.run_args;
-        let trace = zkonnx_prover::witness(&self.graph, &witness.inputs, run_args.range_bits())?;
-        let outputs = trace.outputs(&self.graph);
-        if let Some(output) = (0..outputs.len()).find(|&i| witness.outputs.get(i) != Some(&outputs[i])) {
-            return Err(ProverError::WitnessMismatch { output }.into());
-        }
-        let (proof, instances) =
-            zkonnx_prover::prove(&self.srs, &self.keys, self.graph.clone(), Arc::new(trace), Backend::Cpu)?;
-        let public_outputs =
-            if run_args.output_visibility == Visibility::Public { witness.output_floats.clone() } else { vec![] };
-        Ok(Proof::from_artifact(ProofArtifact::new(
-            run_args.logrows,
-            &instances,
-            &proof,
-            public_outputs,
-            self.settings.model.model_hash.clone(),
-        )))
+        let artifact = zkonnx_prover::prove_witness_of(
+            &self.settings,
+            self.graph.clone(),
+            &self.keys,
+            &self.srs,
+            witness,
+            Backend::Cpu,
+        )?;
+        Ok(Proof::from_artifact(artifact))
     }
 }
 
