@@ -240,9 +240,7 @@ fn setup(
         let c = CompiledModel::read(&model)?;
         let params = srs.load(c.settings.run_args.logrows, &Callback(None))?;
         let keys = zkonnx::keygen(&c, &params)?;
-        let hash = &c.settings.model.model_hash;
-        zkonnx::lower::verifier::keys::write_vk(&vk_path, keys.pk.get_vk(), &keys.params, hash)?;
-        zkonnx::lower::verifier::keys::write_pk(&pk_path, &keys.pk, &keys.params, hash)?;
+        zkonnx::write_keys(&keys, &c.settings.model.model_hash, &vk_path, &pk_path)?;
         Ok(true)
     })
 }

@@ -87,9 +87,7 @@ impl Artifacts {
 
     /// Writes both key files, recording the compiled model's hash in their metadata.
     pub fn write_keys(&self, keys: &Keys, model_hash: &str) -> Result<()> {
-        write_vk(&self.vk_path(), keys.pk.get_vk(), &keys.params, model_hash)?;
-        write_pk(&self.pk_path(), &keys.pk, &keys.params, model_hash)?;
-        Ok(())
+        write_keys(keys, model_hash, &self.vk_path(), &self.pk_path())
     }
 
     /// Reads the proving key, checked against the compiled model's settings.
@@ -167,6 +165,14 @@ impl Artifacts {
 pub fn keygen(compiled: &CompiledModel, srs: &ParamsKZG<Bn256>) -> Result<Keys> {
     let params = CircuitParams::from_settings(&compiled.settings);
     Ok(zkonnx_prover::keygen(srs, Arc::new(compiled.graph.clone()), params)?)
+}
+
+/// Writes the verifying and the proving key to any two files, recording the compiled model's
+/// hash in their metadata.
+pub fn write_keys(keys: &Keys, model_hash: &str, vk: &Path, pk: &Path) -> Result<()> {
+    write_vk(vk, keys.pk.get_vk(), &keys.params, model_hash)?;
+    write_pk(pk, &keys.pk, &keys.params, model_hash)?;
+    Ok(())
 }
 
 /// Reads a proving key file, checked against the compiled model's settings.

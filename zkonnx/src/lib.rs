@@ -64,7 +64,7 @@ mod verifier;
 
 use std::path::Path;
 
-pub use artifacts::{keygen, read_keys, Artifacts};
+pub use artifacts::{keygen, read_keys, write_keys, Artifacts};
 pub use error::{Error, ErrorKind, Result};
 pub use layout::{finish_compiled, layout_candidates};
 #[cfg(feature = "onnx")]

@@ -6,9 +6,9 @@ use anyhow::Result;
 use zkonnx::gpu::{self, GpuMode, ProveFiles};
 use zkonnx::lower::verifier::read_json;
 use zkonnx::memory::{self, Step};
-use zkonnx::{CompiledModel, Progress, Prover, Witness};
+use zkonnx::{CompiledModel, Prover, Witness};
 
-use crate::common::{srs_source, Spinners};
+use crate::common::{srs_source, Phase, Spinners};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct ProveArgs {
@@ -47,9 +47,9 @@ pub(crate) fn run(a: ProveArgs) -> Result<()> {
         let srs_file = srs.path_for(k, &progress)?;
         let files =
             ProveFiles { compiled: &a.compiled, pk: &a.pk, witness: &a.witness, srs: &srs_file, proof: &a.output };
-        progress.started("proving on the GPU");
+        let phase = Phase::start("proving on the GPU");
         let done = gpu.prove(&files, &progress);
-        progress.finished("proving on the GPU", 0.0);
+        phase.finish();
         if done? {
             eprintln!("wrote {}", a.output.display());
             return Ok(());
@@ -58,9 +58,9 @@ pub(crate) fn run(a: ProveArgs) -> Result<()> {
     let keys = zkonnx::read_keys(&a.pk, &compiled)?;
     let witness: Witness = read_json(&a.witness)?;
     let prover = Prover::new(compiled, keys, srs.load(k, &progress)?)?;
-    progress.started("proving");
+    let phase = Phase::start("proving");
     let proof = prover.prove_witness(&witness);
-    progress.finished("proving", 0.0);
+    phase.finish();
     let proof = proof?;
     proof.write(&a.output)?;
     eprintln!("wrote {} ({} proof bytes)", a.output.display(), proof.proof_bytes()?.len());

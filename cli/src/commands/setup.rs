@@ -3,11 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use zkonnx::lower::verifier::keys::{write_pk, write_vk};
 use zkonnx::memory::{self, Step};
 use zkonnx::CompiledModel;
 
-use crate::common::{srs_source, Spinners};
+use crate::common::{srs_source, Phase, Spinners};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct SetupArgs {
@@ -31,13 +30,10 @@ pub(crate) fn run(a: SetupArgs) -> Result<()> {
     let compiled = CompiledModel::read(&a.compiled)?;
     memory::check(&compiled.settings, Step::Setup, a.force, &progress)?;
     let srs = srs_source(a.srs.as_deref())?.load(compiled.settings.run_args.logrows, &progress)?;
-    zkonnx::Progress::started(&progress, "generating keys");
+    let phase = Phase::start("generating keys");
     let keys = zkonnx::keygen(&compiled, &srs);
-    zkonnx::Progress::finished(&progress, "generating keys", 0.0);
-    let keys = keys?;
-    let hash = &compiled.settings.model.model_hash;
-    write_vk(&a.vk, keys.pk.get_vk(), &keys.params, hash)?;
-    write_pk(&a.pk, &keys.pk, &keys.params, hash)?;
+    phase.finish();
+    zkonnx::write_keys(&keys?, &compiled.settings.model.model_hash, &a.vk, &a.pk)?;
     eprintln!("wrote {} and {}", a.vk.display(), a.pk.display());
     Ok(())
 }
