@@ -37,17 +37,16 @@ pub enum VerifierKind {
 pub struct EvmVerifier {
     /// The Solidity source.
     pub source: String,
-    /// `verifier.json`: bytecode and what it is for.
+    /// `verifier.json`: bytecode and what it is for (its sizes included).
     pub artifact: EvmVerifierArtifact,
-    /// Runtime code size, bytes.
-    pub runtime_size: usize,
-    /// Creation code size, bytes.
-    pub creation_size: usize,
-    /// Size of the verifying-key data contract (key-as-data verifier only), bytes.
-    pub vk_data_size: Option<usize>,
 }
 
 impl EvmVerifier {
+    /// Creation code size, bytes.
+    pub fn creation_size(&self) -> usize {
+        self.artifact.creation.trim_start_matches("0x").len() / 2
+    }
+
     /// Writes the source and `verifier.json` atomically.
     pub fn write(&self, sol: &Path, json: &Path) -> Result<()> {
         write_atomic(sol, self.source.as_bytes())?;
@@ -143,13 +142,7 @@ pub fn create_verifier(verifier: &Verifier, options: &VerifierOptions, progress:
     let mut artifact = EvmVerifierArtifact::new(&code, info);
     artifact.vk_data_size = data_size;
     artifact.srs = if verifier.insecure_dev_srs() { SRS_INSECURE_DEV } else { SRS_OTHER }.to_string();
-    Ok(EvmVerifier {
-        source,
-        artifact,
-        runtime_size: code.runtime.len(),
-        creation_size: code.creation.len(),
-        vk_data_size: data_size,
-    })
+    Ok(EvmVerifier { source, artifact })
 }
 
 /// Reads `verifier.json`.

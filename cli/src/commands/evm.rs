@@ -47,13 +47,14 @@ pub(crate) fn create(a: CreateArgs) -> Result<()> {
     options.allow_insecure_srs = a.allow_insecure_srs;
     let made = evm::create_verifier(&verifier, &options, &progress)?;
     made.write(&a.sol, &a.bytecode)?;
-    let data_note = made.vk_data_size.map(|s| format!(", verifying-key data contract {s} bytes")).unwrap_or_default();
+    let data_note =
+        made.artifact.vk_data_size.map(|s| format!(", verifying-key data contract {s} bytes")).unwrap_or_default();
     eprintln!(
         "wrote {} and {} (runtime code {} bytes of the 24,576 EIP-170 allows{data_note}; creation code {} bytes)",
         a.sol.display(),
         a.bytecode.display(),
-        made.runtime_size,
-        made.creation_size
+        made.artifact.runtime_size,
+        made.creation_size()
     );
     Ok(())
 }
