@@ -38,8 +38,8 @@ use zkonnx::{Artifacts, Level, Progress, Prover, SrsSource, Verifier};
 use crate::admission::Admission;
 use crate::api::ModelEntry;
 use crate::metrics::Metrics;
-use crate::store::Store;
 pub use crate::store::StoreError;
+use crate::store::{QueuedJob, Store};
 
 /// How the service runs.
 #[derive(Clone, Debug)]
@@ -160,7 +160,7 @@ fn load_model(
         output_visibility: visibility(s.run_args.output_visibility),
         param_visibility: visibility(s.run_args.param_visibility),
         estimated_prove_mb: prover.estimated_peak_mb(),
-        insecure_dev_srs: srs.is_dev(),
+        insecure_dev_srs: prover.insecure_dev_srs(),
     };
     Ok(ModelSlot { entry, prover, verifier })
 }
@@ -170,7 +170,7 @@ fn load_model(
 pub struct Service {
     shared: Arc<Shared>,
     listener: tokio::net::TcpListener,
-    recovered: Vec<(String, String)>,
+    recovered: Vec<QueuedJob>,
 }
 
 impl std::fmt::Debug for Service {
@@ -247,14 +247,13 @@ impl Service {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServiceError> {
         let Service { shared, listener, recovered } = self;
-        for (id, model) in recovered {
-            let input = shared.store.input(&id)?.unwrap_or_default();
-            let parsed: Result<api::ProveRequest, _> = serde_json::from_str(&input);
-            match (shared.models.get(&model).cloned(), parsed) {
-                (Some(slot), Ok(req)) => routes::spawn_job(shared.clone(), slot, id, req.input_data),
+        for job in recovered {
+            let parsed: Result<api::ProveRequest, _> = serde_json::from_str(&job.input);
+            match (shared.models.get(&job.model).cloned(), parsed) {
+                (Some(slot), Ok(req)) => routes::spawn_job(shared.clone(), slot, job.id, req.input_data),
                 _ => shared
                     .store
-                    .finish(&id, Err("its model is no longer served, or its stored input does not parse"))?,
+                    .finish(&job.id, Err("its model is no longer served, or its stored input does not parse"))?,
             }
         }
         let app = router(shared.clone());

@@ -165,7 +165,7 @@ fn response(model: &str, proof: &Proof, secs: f64) -> Result<ProveResponse, ApiE
         public_values: proof.public_values().to_vec(),
         proof: proof.artifact().proof.clone(),
         calldata: format!("0x{}", hex::encode(proof.calldata().map_err(err)?)),
-        proof_json: serde_json::from_str(&proof.to_json().map_err(err)?).map_err(internal)?,
+        proof_json: proof.to_json_value().map_err(err)?,
         prove_seconds: secs,
     })
 }

@@ -24,6 +24,15 @@ pub enum StoreError {
     Poisoned,
 }
 
+/// A job waiting to run, as stored.
+#[derive(Debug)]
+pub(crate) struct QueuedJob {
+    pub(crate) id: String,
+    pub(crate) model: String,
+    /// The request body (a `ProveRequest` as JSON).
+    pub(crate) input: String,
+}
+
 /// The job table.
 #[derive(Debug)]
 pub(crate) struct Store {
@@ -68,8 +77,8 @@ impl Store {
     }
 
     /// At start: jobs that were running when the last process died are failed (their proof is
-    /// lost); returns the ids of queued jobs, which run again.
-    pub(crate) fn recover(&self) -> Result<(usize, Vec<(String, String)>), StoreError> {
+    /// lost); returns how many, and the queued jobs, which run again.
+    pub(crate) fn recover(&self) -> Result<(usize, Vec<QueuedJob>), StoreError> {
         self.with(|c| {
             let tx = c.transaction()?;
             let failed = tx.execute(
@@ -79,8 +88,9 @@ impl Store {
                 params![now()],
             )?;
             let queued = {
-                let mut st = tx.prepare("SELECT id, model FROM jobs WHERE state = 'queued' ORDER BY created_at")?;
-                let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+                let mut st =
+                    tx.prepare("SELECT id, model, input FROM jobs WHERE state = 'queued' ORDER BY created_at")?;
+                let rows = st.query_map([], |r| Ok(QueuedJob { id: r.get(0)?, model: r.get(1)?, input: r.get(2)? }))?;
                 rows.collect::<Result<Vec<_>, _>>()?
             };
             tx.commit()?;
@@ -97,11 +107,6 @@ impl Store {
             )?;
             Ok(())
         })
-    }
-
-    /// The input of a job.
-    pub(crate) fn input(&self, id: &str) -> Result<Option<String>, StoreError> {
-        self.with(|c| Ok(c.query_row("SELECT input FROM jobs WHERE id = ?1", params![id], |r| r.get(0)).optional()?))
     }
 
     /// queued -> running.

@@ -62,11 +62,15 @@ impl Proof {
         self.artifact.logrows
     }
 
+    /// The `proof.json` content as a JSON value, with the framing `write` uses (format and
+    /// version fields).
+    pub fn to_json_value(&self) -> Result<serde_json::Value> {
+        to_json_value(&self.artifact).map_err(|e| json_err("a proof", e))
+    }
+
     /// The `proof.json` text.
     pub fn to_json(&self) -> Result<String> {
-        // the framing `write` uses (format and version fields): the text is a proof file
-        let value = to_json_value(&self.artifact).map_err(|e| json_err("a proof", e))?;
-        serde_json::to_string_pretty(&value).map_err(|e| json_err("a proof", e))
+        serde_json::to_string_pretty(&self.to_json_value()?).map_err(|e| json_err("a proof", e))
     }
 
     /// Parses `proof.json` text (as written by [`Self::to_json`] or `zkonnx prove`).

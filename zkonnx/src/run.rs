@@ -84,7 +84,7 @@ pub fn run(
     let mut phases = Phases::default();
 
     let (settings, secs) = timed(progress, "settings", || {
-        let model = Model::load(model_path, &options.run_args().dims)?;
+        let model = Model::load(model_path, &options.dims)?;
         let settings = model.settings(std::slice::from_ref(&inputs.to_vec()), options)?;
         Ok::<_, crate::Error>((model, settings))
     });
@@ -154,7 +154,7 @@ pub fn run(
         prover: if on_gpu { "gpu" } else { "cpu" },
         layout_chosen_by: settings.model.layout.as_ref().map_or_else(String::new, |l| l.chosen_by.clone()),
         reused,
-        srs: if zkonnx_prover::is_dev_srs(prover.srs()) { "dev" } else { "ceremony" },
+        srs: crate::srs::label(prover.insecure_dev_srs()),
         error: verdict.err().map(|e| e.to_string()),
     })
 }

@@ -93,3 +93,13 @@ pub fn dev_cache() -> Result<SrsCache> {
         None => Ok(SrsCache::user_default()?),
     }
 }
+
+/// How `verify`, `run --json` and the service name an SRS: `dev` for the insecure development
+/// one, else `ceremony`.
+pub(crate) fn label(insecure_dev: bool) -> &'static str {
+    if insecure_dev {
+        "dev"
+    } else {
+        "ceremony"
+    }
+}

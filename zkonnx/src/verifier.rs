@@ -71,11 +71,7 @@ impl Verifier {
     /// `dev` for the insecure development SRS, else `ceremony` (what `verify` and `run --json`
     /// report).
     pub fn srs_label(&self) -> &'static str {
-        if self.insecure_srs {
-            "dev"
-        } else {
-            "ceremony"
-        }
+        crate::srs::label(self.insecure_srs)
     }
 
     /// The verifying key.
