@@ -86,7 +86,7 @@ fn key_files_round_trip_and_corruption_is_a_clear_error() {
     let p = prove_fixture("tiny/relu.onnx", "tiny/relu.input.json", |_| {});
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vk.key");
-    write_vk(&path, p.keys.pk.get_vk(), &p.keys.params, "").unwrap();
+    write_vk(&path, p.keys.pk.get_vk(), &p.keys.meta("")).unwrap();
     let (vk, meta) = read_vk(&path).unwrap();
     assert_eq!(meta.params, p.keys.params);
     verify_artifact(&p.settings, &vk, &p.srs, &p.proof).unwrap();
@@ -96,14 +96,14 @@ fn key_files_round_trip_and_corruption_is_a_clear_error() {
     other.run_args.lookup_bits += 1;
     let err = meta.check_for(&path, &other).unwrap_err();
     assert!(matches!(err, ArtifactError::Mismatch { .. }) && err.to_string().contains("vk.key"), "{err}");
-    write_vk(&path, p.keys.pk.get_vk(), &p.keys.params, "0123").unwrap();
+    write_vk(&path, p.keys.pk.get_vk(), &p.keys.meta("0123")).unwrap();
     let (_, meta) = read_vk(&path).unwrap();
     let mut other = p.settings.clone();
     other.model.model_hash = "4567".into();
     let err = meta.check_for(&path, &other).unwrap_err();
     assert!(err.to_string().contains("belongs to model 0123"), "{err}");
 
-    let bytes = vk_to_bytes(p.keys.pk.get_vk(), &p.keys.params, "");
+    let bytes = vk_to_bytes(p.keys.pk.get_vk(), &p.keys.meta(""));
     for i in 0..bytes.len() {
         let mut bad = bytes.clone();
         bad[i] ^= 0x10;

@@ -136,6 +136,19 @@ fn snarkjs_ceremony_file_imports_and_proves_natively_and_on_the_evm() {
     assert!(verifies_natively(&p, &p.srs), "the proof made with the imported SRS does not verify");
     assert!(!verifies_natively(&p, &common::srs(k)), "the proof verifies under the development SRS too");
     check_on_evm(&p);
+    // the keys record the SRS they were made with: proving or verifying them with the development
+    // SRS is refused, naming both, before any proof is made or checked
+    let err = p.keys.check_srs(Path::new("pk.key"), &common::srs(k)).unwrap_err().to_string();
+    assert!(err.contains("pk.key: the key was made with the SRS") && err.contains("development"), "{err}");
+    let (vk_path, settings_path) = (d("vk.key"), d("settings.json"));
+    zkonnx_verifier::keys::write_vk(&vk_path, p.keys.pk.get_vk(), &p.keys.meta("")).unwrap();
+    zkonnx_verifier::write_json(&settings_path, &p.settings).unwrap();
+    let dev = zkonnx::SrsSource::dev_in(d("dev-cache"));
+    let err = zkonnx::Verifier::from_files(&settings_path, &vk_path, &dev, &zkonnx::Silent).err().unwrap().to_string();
+    assert!(err.contains("vk.key") && err.contains("--srs"), "{err}");
+    let file = zkonnx::SrsSource::file(d("imported.srs"));
+    let v = zkonnx::Verifier::from_files(&settings_path, &vk_path, &file, &zkonnx::Silent).unwrap();
+    assert_eq!(v.srs_label(), "imported");
     // the front door makes an EVM verifier for it without being told to allow an insecure SRS,
     // and refuses the development SRS's
     let make = |srs: &ParamsKZG<Bn256>| {
@@ -144,7 +157,7 @@ fn snarkjs_ceremony_file_imports_and_proves_natively_and_on_the_evm() {
         (v.srs_label(), zkonnx::evm::create_verifier(&v, &options, &zkonnx::Silent).map(|v| v.artifact.srs))
     };
     let (label, made) = make(&p.srs);
-    assert_eq!((label, made.unwrap().as_str()), ("ceremony", zkonnx::evm::SRS_OTHER));
+    assert_eq!((label, made.unwrap().as_str()), ("imported", zkonnx::evm::SRS_OTHER));
     let (label, made) = make(&common::srs(k));
     assert!(label == "dev" && matches!(made, Err(zkonnx::Error::InsecureSrs { .. })), "{made:?}");
 

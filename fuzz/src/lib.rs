@@ -146,7 +146,7 @@ pub fn write_seeds(dir: &std::path::Path) {
     write_json(&proof_path, &ProofArtifact::new(args.logrows, &p.instances, &p.proof, Vec::new(), String::new()))
         .unwrap();
     put("proof_raw", "gemm.bin", &p.proof);
-    put("vk_bytes", "gemm.vk", &zkonnx::lower::verifier::keys::vk_to_bytes(&p.vk, &p.params, ""));
+    put("vk_bytes", "gemm.vk", &zkonnx::lower::verifier::keys::vk_to_bytes(&p.vk, &zkonnx::lower::verifier::keys::KeyMeta::new(p.params.clone(), "", Default::default())));
     let meta = real_meta();
     let len = (meta.len() as u16).to_le_bytes();
     let mut vk = Vec::new();

@@ -13,5 +13,7 @@ mod prove;
 pub mod srs;
 
 pub use error::ProverError;
-pub use prove::{keygen, prove, prove_witness, prove_witness_of, read_keys_and_witness, witness, Backend, Keys};
+pub use prove::{
+    keygen, prove, prove_witness, prove_witness_of, read_keys_and_witness, srs_record, witness, Backend, Keys,
+};
 pub use srs::{generate_dev_srs, is_dev_srs, load_srs_for, reduce_srs, SrsCache};

@@ -12,7 +12,8 @@ use halo2_proofs::transcript::TranscriptWriterBuffer;
 use rand::rngs::OsRng;
 use zkonnx_circuits::{public_instances, CircuitParams, ModelCircuit};
 use zkonnx_ir::{Graph, Settings, Trace, Visibility};
-use zkonnx_verifier::keys::read_pk;
+use zkonnx_verifier::keys::{read_pk, KeyMeta};
+use zkonnx_verifier::srs::SrsRecord;
 use zkonnx_verifier::transcript::{KeccakChallenge, KeccakTranscript};
 use zkonnx_verifier::{read_json, CompiledModel, ProofArtifact, Witness};
 
@@ -24,6 +25,26 @@ use crate::ProverError;
 pub struct Keys {
     pub pk: ProvingKey<G1Affine>,
     pub params: CircuitParams,
+    /// The SRS the keys were made with (an empty hash when the key file did not record one).
+    pub srs: SrsRecord,
+}
+
+impl Keys {
+    /// The key files' metadata for the compiled model `model_hash`.
+    pub fn meta(&self, model_hash: &str) -> KeyMeta {
+        KeyMeta::new(self.params.clone(), model_hash, self.srs.clone())
+    }
+
+    /// Checks that `srs` is the SRS the keys were made with (when they record it); `path` names
+    /// the key file in the error.
+    pub fn check_srs(&self, path: &Path, srs: &ParamsKZG<Bn256>) -> Result<(), ProverError> {
+        Ok(self.meta("").check_srs(path, &srs_record(srs))?)
+    }
+}
+
+/// The record of `srs` that key files keep: its G2 hash and whether it is the development SRS.
+pub fn srs_record(srs: &ParamsKZG<Bn256>) -> SrsRecord {
+    SrsRecord::new(srs, crate::is_dev_srs(srs))
 }
 
 fn halo2_err(phase: &'static str, k: u32) -> impl Fn(halo2_proofs::plonk::Error) -> ProverError {
@@ -48,7 +69,7 @@ pub fn keygen(srs: &ParamsKZG<Bn256>, graph: Arc<Graph>, params: CircuitParams) 
     let circuit = ModelCircuit::new(graph, params.clone());
     let vk = keygen_vk(srs.as_ref(), &circuit).map_err(halo2_err("verifying-key generation", k))?;
     let pk = keygen_pk(srs.as_ref(), vk, &circuit).map_err(halo2_err("proving-key generation", k))?;
-    Ok(Keys { pk, params })
+    Ok(Keys { pk, params, srs: srs_record(srs.as_ref()) })
 }
 
 /// Runs the reference interpreter on quantized inputs: the witness of one inference, with values
@@ -79,6 +100,7 @@ pub fn prove(
     backend: Backend,
 ) -> Result<(Vec<u8>, Vec<Fr>), ProverError> {
     let k = keys.params.k;
+    keys.check_srs(Path::new("the proving key"), srs)?;
     let srs = fit_srs(srs, k)?;
     let instances = public_instances(&graph, &keys.params, &trace);
     let circuit = ModelCircuit::with_witness(graph, keys.params.clone(), trace);
@@ -111,7 +133,7 @@ pub fn read_keys_and_witness(
     let (pk_key, meta) = read_pk(pk)?;
     meta.check_for(pk, &compiled.settings)?;
     let witness: Witness = read_json(witness)?;
-    Ok((Keys { pk: pk_key, params: meta.params }, witness))
+    Ok((Keys { pk: pk_key, params: meta.params, srs: meta.srs }, witness))
 }
 
 /// Recomputes the trace from the witness's inputs (its outputs must agree) and proves it: the proof

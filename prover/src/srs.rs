@@ -61,6 +61,11 @@ impl SrsCache {
         dirs::cache_dir().map(|d| Self::new(d.join("zkonnx").join("srs"))).ok_or(ProverError::NoCacheDir)
     }
 
+    /// The cache's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Path of the cached development SRS for `k`.
     pub fn path(&self, k: u32) -> PathBuf {
         self.dir.join(format!("dev-k{k}.srs"))

@@ -21,6 +21,11 @@ pub enum ArtifactError {
     Corrupt { path: PathBuf, kind: &'static str, reason: String },
     #[error("{path}: this {kind} was not made for these settings: {reason}; run `zkonnx setup` again")]
     Mismatch { path: PathBuf, kind: &'static str, reason: String },
+    #[error(
+        "{path}: the key was made with the SRS {key}, but the SRS given is {given}: pass the SRS the key was \
+         made with (`--srs`), or run `zkonnx setup` again with this one"
+    )]
+    OtherSrs { path: PathBuf, key: String, given: String },
     #[error("{path}: {kind} k = {k} is outside the supported range 1..={max}")]
     TooLarge { path: PathBuf, kind: &'static str, k: u32, max: u32 },
 }

@@ -18,6 +18,7 @@ use zkonnx_ir::Settings;
 use crate::artifact::{read_bytes, write_atomic};
 use crate::container::{decode, encode, has_magic};
 use crate::key_layout::{check_pk_tail, check_vk_header};
+use crate::srs::SrsRecord;
 use crate::ArtifactError;
 
 const VK_MAGIC: &[u8; 8] = b"ZKONNXVK";
@@ -37,9 +38,26 @@ pub struct KeyMeta {
     pub params: CircuitParams,
     /// Hex SHA-256 of the compiled model's graph (`settings.model.model_hash`).
     pub model_hash: String,
+    /// The SRS the key was made with (empty in keys written before keys recorded it).
+    #[serde(default)]
+    pub srs: SrsRecord,
 }
 
 impl KeyMeta {
+    /// The metadata of a key for `params` and the compiled model `model_hash`, made with `srs`.
+    pub fn new(params: CircuitParams, model_hash: impl Into<String>, srs: SrsRecord) -> Self {
+        Self { params, model_hash: model_hash.into(), srs }
+    }
+
+    /// Checks that the key at `path` was made with the SRS `srs` records (when the key records
+    /// one): proofs made or checked with another SRS never verify, so this names the cause first.
+    pub fn check_srs(&self, path: &Path, srs: &SrsRecord) -> Result<(), ArtifactError> {
+        if self.srs.g2_hash.is_empty() || self.srs.g2_hash == srs.g2_hash {
+            return Ok(());
+        }
+        Err(ArtifactError::OtherSrs { path: path.to_path_buf(), key: self.srs.short(), given: srs.short() })
+    }
+
     /// Checks that the key at `path` was made for the model and circuit `settings` describe:
     /// the same model hash (when both record one) and the same circuit parameters. A key for
     /// other parameters may still parse (e.g. another `lookup_bits` keeps the same columns), so
@@ -60,8 +78,8 @@ impl KeyMeta {
     }
 }
 
-fn meta(params: &CircuitParams, model_hash: &str) -> Vec<u8> {
-    serde_json::to_vec(&KeyMeta { params: params.clone(), model_hash: model_hash.to_string() }).unwrap_or_default()
+fn meta_bytes(meta: &KeyMeta) -> Vec<u8> {
+    serde_json::to_vec(meta).unwrap_or_default()
 }
 
 fn parse_meta(path: &Path, kind: &'static str, meta: &[u8]) -> Result<KeyMeta, ArtifactError> {
@@ -96,19 +114,19 @@ fn guarded<T>(path: &Path, kind: &'static str, f: impl FnOnce() -> std::io::Resu
     }
 }
 
-/// Serializes a verifying key with its circuit parameters and the hash of its compiled model.
-pub fn vk_to_bytes(vk: &VerifyingKey<G1Affine>, params: &CircuitParams, model_hash: &str) -> Vec<u8> {
+/// Serializes a verifying key with its metadata (circuit parameters, model hash, SRS).
+pub fn vk_to_bytes(vk: &VerifyingKey<G1Affine>, meta: &KeyMeta) -> Vec<u8> {
     let mut body = Vec::new();
     // writing into a Vec cannot fail
     let _ = vk.write(&mut body, SerdeFormat::RawBytes);
-    encode(VK_MAGIC, KEY_VERSION, &meta(params, model_hash), &body)
+    encode(VK_MAGIC, KEY_VERSION, &meta_bytes(meta), &body)
 }
 
-/// Serializes a proving key with its circuit parameters and the hash of its compiled model.
-pub fn pk_to_bytes(pk: &ProvingKey<G1Affine>, params: &CircuitParams, model_hash: &str) -> Vec<u8> {
+/// Serializes a proving key with its metadata (circuit parameters, model hash, SRS).
+pub fn pk_to_bytes(pk: &ProvingKey<G1Affine>, meta: &KeyMeta) -> Vec<u8> {
     let mut body = Vec::new();
     let _ = pk.write(&mut body, SerdeFormat::RawBytes);
-    encode(PK_MAGIC, KEY_VERSION, &meta(params, model_hash), &body)
+    encode(PK_MAGIC, KEY_VERSION, &meta_bytes(meta), &body)
 }
 
 /// The metadata of a verifying or proving key file's bytes, after checking magic, version and
@@ -162,13 +180,8 @@ fn read_vk_body(
 }
 
 /// Writes a verifying key file atomically.
-pub fn write_vk(
-    path: &Path,
-    vk: &VerifyingKey<G1Affine>,
-    params: &CircuitParams,
-    model_hash: &str,
-) -> Result<(), ArtifactError> {
-    write_atomic(path, &vk_to_bytes(vk, params, model_hash))
+pub fn write_vk(path: &Path, vk: &VerifyingKey<G1Affine>, meta: &KeyMeta) -> Result<(), ArtifactError> {
+    write_atomic(path, &vk_to_bytes(vk, meta))
 }
 
 /// Reads a verifying key file.
@@ -177,13 +190,8 @@ pub fn read_vk(path: &Path) -> Result<(VerifyingKey<G1Affine>, KeyMeta), Artifac
 }
 
 /// Writes a proving key file atomically.
-pub fn write_pk(
-    path: &Path,
-    pk: &ProvingKey<G1Affine>,
-    params: &CircuitParams,
-    model_hash: &str,
-) -> Result<(), ArtifactError> {
-    write_atomic(path, &pk_to_bytes(pk, params, model_hash))
+pub fn write_pk(path: &Path, pk: &ProvingKey<G1Affine>, meta: &KeyMeta) -> Result<(), ArtifactError> {
+    write_atomic(path, &pk_to_bytes(pk, meta))
 }
 
 /// Parses a proving key file's bytes; `path` only names the source in errors. The body's

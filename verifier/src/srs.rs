@@ -35,6 +35,61 @@ pub enum SrsOrigin {
     InsecureDev,
     /// Taken from a file made elsewhere (e.g. a public ceremony).
     Imported,
+    /// Imported from a Perpetual Powers of Tau `_final_` file whose BLAKE2b hash matched the one
+    /// the snarkjs README publishes (`zkonnx srs fetch`).
+    PerpetualPowersOfTau,
+}
+
+impl SrsOrigin {
+    /// How `verify` and `run --json` name an SRS of this origin.
+    pub fn label(self) -> &'static str {
+        match self {
+            SrsOrigin::InsecureDev => "dev",
+            SrsOrigin::Imported => "imported",
+            SrsOrigin::PerpetualPowersOfTau => "perpetual-powers-of-tau",
+        }
+    }
+}
+
+/// Which SRS a key was made with, as key files record it: the hash of the SRS's G2 points and
+/// whether it is the insecure development SRS. Keys and proofs only work with the SRS they were
+/// made with, so readers compare the hash before proving or verifying; an empty hash (keys written
+/// before keys recorded it) is not compared.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SrsRecord {
+    /// Hex SHA-256 of `g2 || [tau]g2` (compressed): the same for every size of one SRS, and
+    /// different for every other secret.
+    pub g2_hash: String,
+    /// Whether it is the insecure development SRS (a public secret).
+    pub dev: bool,
+}
+
+impl SrsRecord {
+    /// The record of `params`; `dev` as the caller determined it (`zkonnx_prover::is_dev_srs`).
+    pub fn new(params: &ParamsKZG<Bn256>, dev: bool) -> Self {
+        Self { g2_hash: g2_hash(params), dev }
+    }
+
+    /// A short form for messages: the first 16 hex digits and `(development SRS)` when it is one.
+    pub fn short(&self) -> String {
+        let head = self.g2_hash.get(..16).unwrap_or(&self.g2_hash);
+        if self.dev {
+            format!("{head}… (the insecure development SRS)")
+        } else {
+            format!("{head}…")
+        }
+    }
+}
+
+/// Hex SHA-256 of an SRS's G2 points (`g2` then `[tau]g2`, compressed).
+pub fn g2_hash(params: &ParamsKZG<Bn256>) -> String {
+    use halo2_proofs::halo2curves::group::GroupEncoding;
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(params.g2().to_bytes().as_ref());
+    h.update(params.s_g2().to_bytes().as_ref());
+    hex::encode(h.finalize())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -49,6 +104,7 @@ pub fn write_srs(path: &Path, params: &ParamsKZG<Bn256>, origin: SrsOrigin) -> R
     let note = match origin {
         SrsOrigin::InsecureDev => "INSECURE development SRS from a known seed: never use in production",
         SrsOrigin::Imported => "imported SRS",
+        SrsOrigin::PerpetualPowersOfTau => "Perpetual Powers of Tau (snarkjs README hash checked)",
     };
     let meta = SrsMeta { k: params.k(), origin, note: note.into() };
     let mut body = Vec::new();

@@ -11,13 +11,15 @@ use std::sync::Arc;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::plonk::{keygen_pk, keygen_vk, ProvingKey};
+use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use zkonnx_circuits::{min_k, CircuitParams, ModelCircuit};
 use zkonnx_ir::{Graph, ModelInfo, Node, Op, RunArgs, Settings};
 use zkonnx_verifier::artifact::parse_json;
-use zkonnx_verifier::keys::{key_meta, pk_from_bytes, pk_to_bytes, vk_from_bytes, vk_to_bytes, KEY_VERSION};
+use zkonnx_verifier::keys::{key_meta, pk_from_bytes, pk_to_bytes, vk_from_bytes, vk_to_bytes, KeyMeta, KEY_VERSION};
+use zkonnx_verifier::SrsRecord;
 use zkonnx_verifier::{verify_artifact, ArtifactError, ProofArtifact, VerifyError};
 
 const HASH: &str = "ab12";
@@ -46,6 +48,34 @@ fn keys() -> (ProvingKey<G1Affine>, CircuitParams, ParamsKZG<Bn256>) {
     (pk, params, srs)
 }
 
+/// Key metadata for `params` and the model `HASH`, without an SRS record.
+fn meta(params: &CircuitParams) -> KeyMeta {
+    KeyMeta::new(params.clone(), HASH, SrsRecord::default())
+}
+
+#[test]
+fn keys_record_their_srs_and_refuse_another() {
+    let (pk, params, srs) = keys();
+    let record = SrsRecord::new(&srs, false);
+    assert_eq!(record.g2_hash.len(), 64);
+    let bytes = vk_to_bytes(pk.get_vk(), &KeyMeta::new(params.clone(), HASH, record.clone()));
+    let path = Path::new("vk.key");
+    let (_, read) = vk_from_bytes(path, &bytes).unwrap();
+    assert_eq!(read.srs, record);
+    read.check_srs(path, &record).unwrap();
+    // the same secret at another size has the same record; another secret does not
+    let mut smaller = srs.clone();
+    smaller.downsize(params.k - 1);
+    read.check_srs(path, &SrsRecord::new(&smaller, false)).unwrap();
+    let other = ParamsKZG::<Bn256>::setup(params.k, ChaCha20Rng::seed_from_u64(8));
+    let err = read.check_srs(path, &SrsRecord::new(&other, true)).unwrap_err();
+    assert!(matches!(err, ArtifactError::OtherSrs { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("vk.key") && msg.contains(&record.g2_hash[..16]) && msg.contains("development"), "{msg}");
+    // a key from before the record (no hash) is not compared
+    meta(&params).check_srs(path, &SrsRecord::new(&other, true)).unwrap();
+}
+
 /// Flips one bit of every `step`-th byte in turn and checks that `read` rejects each copy with
 /// an error naming the file.
 fn every_flip_rejected<T>(bytes: &[u8], step: usize, read: impl Fn(&[u8]) -> Result<T, ArtifactError>) {
@@ -63,13 +93,13 @@ fn every_flip_rejected<T>(bytes: &[u8], step: usize, read: impl Fn(&[u8]) -> Res
 fn keys_round_trip_with_their_metadata() {
     let (pk, params, _) = keys();
     let path = Path::new("pk.key");
-    let bytes = pk_to_bytes(&pk, &params, HASH);
+    let bytes = pk_to_bytes(&pk, &meta(&params));
     let (read, read_meta) = pk_from_bytes(path, &bytes).unwrap();
     assert_eq!((read_meta.params, read_meta.model_hash.as_str()), (params.clone(), HASH));
     assert_eq!(read.get_vk().transcript_repr(), pk.get_vk().transcript_repr());
-    let meta = key_meta(path, &bytes).unwrap();
-    assert_eq!((meta.params, meta.model_hash.as_str()), (params.clone(), HASH));
-    let vk_bytes = vk_to_bytes(pk.get_vk(), &params, HASH);
+    let read_meta = key_meta(path, &bytes).unwrap();
+    assert_eq!((read_meta.params, read_meta.model_hash.as_str()), (params.clone(), HASH));
+    let vk_bytes = vk_to_bytes(pk.get_vk(), &meta(&params));
     assert_eq!(key_meta(Path::new("vk.key"), &vk_bytes).unwrap().model_hash, HASH);
     // a VK file is not a PK file and vice versa
     let err = pk_from_bytes(path, &vk_bytes).err().unwrap();
@@ -81,7 +111,7 @@ fn keys_round_trip_with_their_metadata() {
 #[test]
 fn every_vk_byte_flip_and_truncation_is_rejected() {
     let (pk, params, _) = keys();
-    let bytes = vk_to_bytes(pk.get_vk(), &params, HASH);
+    let bytes = vk_to_bytes(pk.get_vk(), &meta(&params));
     let path = Path::new("vk.key");
     every_flip_rejected(&bytes, 1, |b| vk_from_bytes(path, b));
     for n in 0..bytes.len() {
@@ -92,7 +122,7 @@ fn every_vk_byte_flip_and_truncation_is_rejected() {
 #[test]
 fn pk_byte_flips_and_truncations_are_rejected() {
     let (pk, params, _) = keys();
-    let bytes = pk_to_bytes(&pk, &params, HASH);
+    let bytes = pk_to_bytes(&pk, &meta(&params));
     let path = Path::new("pk.key");
     // the header and metadata byte by byte, the body at a prime stride
     every_flip_rejected(&bytes[..512.min(bytes.len())], 1, |b| {
@@ -111,18 +141,18 @@ fn pk_byte_flips_and_truncations_are_rejected() {
     assert!(matches!(pk_from_bytes(path, &v), Err(ArtifactError::Version { .. })));
     let mut big = params.clone();
     big.k = 40;
-    let err = pk_from_bytes(path, &pk_to_bytes(&pk, &big, HASH)).err().unwrap();
+    let err = pk_from_bytes(path, &pk_to_bytes(&pk, &meta(&big))).err().unwrap();
     assert!(matches!(err, ArtifactError::TooLarge { k: 40, .. }), "{err}");
     // valid metadata that does not match the body (checksum recomputed): an error, no panic
     for lanes in [params.lanes + 1, 16] {
         let mut other = params.clone();
         other.lanes = lanes;
-        assert!(pk_from_bytes(path, &pk_to_bytes(&pk, &other, HASH)).is_err(), "lanes {lanes} accepted");
-        assert!(vk_from_bytes(path, &vk_to_bytes(pk.get_vk(), &other, HASH)).is_err(), "lanes {lanes} accepted");
+        assert!(pk_from_bytes(path, &pk_to_bytes(&pk, &meta(&other))).is_err(), "lanes {lanes} accepted");
+        assert!(vk_from_bytes(path, &vk_to_bytes(pk.get_vk(), &meta(&other))).is_err(), "lanes {lanes} accepted");
         // the same lookup lanes as the key, one more lane without lookups
         other.lookup_lanes = Some(params.lookup_lane_count());
-        assert!(pk_from_bytes(path, &pk_to_bytes(&pk, &other, HASH)).is_err(), "{other:?} accepted");
-        assert!(vk_from_bytes(path, &vk_to_bytes(pk.get_vk(), &other, HASH)).is_err(), "{other:?} accepted");
+        assert!(pk_from_bytes(path, &pk_to_bytes(&pk, &meta(&other))).is_err(), "{other:?} accepted");
+        assert!(vk_from_bytes(path, &vk_to_bytes(pk.get_vk(), &meta(&other))).is_err(), "{other:?} accepted");
     }
 }
 
@@ -148,7 +178,7 @@ type Edit = Box<dyn Fn(&mut Vec<u8>)>;
 fn forged_key_lengths_are_errors_not_aborts() {
     let (pk, params, _) = keys();
     let path = Path::new("pk.key");
-    let bytes = pk_to_bytes(&pk, &params, HASH);
+    let bytes = pk_to_bytes(&pk, &meta(&params));
     let mut vk_body = Vec::new();
     pk.get_vk().write(&mut vk_body, halo2_proofs::SerdeFormat::RawBytes).unwrap();
     let at = vk_body.len();
@@ -182,7 +212,7 @@ fn forged_key_lengths_are_errors_not_aborts() {
         assert!(err.to_string().contains(want) && err.to_string().contains("pk.key"), "{want}: {err}");
     }
     // the same for a verifying key: a forged k, a forged fixed-column count, trailing bytes
-    let vk_bytes = vk_to_bytes(pk.get_vk(), &params, HASH);
+    let vk_bytes = vk_to_bytes(pk.get_vk(), &meta(&params));
     let vk_cases: [(&str, Edit); 3] = [
         ("the key body says k = 30", Box::new(|b| b[1..5].copy_from_slice(&30u32.to_le_bytes()))),
         (

@@ -10,7 +10,7 @@ use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use zkonnx_circuits::CircuitParams;
 use zkonnx_ir::Settings;
-use zkonnx_prover::Keys;
+use zkonnx_prover::{srs_record, Keys};
 use zkonnx_verifier::artifact::read_bytes;
 use zkonnx_verifier::keys::{key_meta, pk_from_bytes, read_pk, read_vk, vk_from_bytes, write_pk, write_vk};
 use zkonnx_verifier::{read_json, write_json, CompiledModel, Witness};
@@ -104,15 +104,16 @@ impl Artifacts {
     }
 
     /// The keys already in the folder if both files are whole, readable and were made for exactly
-    /// this compiled model (its hash) and circuit parameters; `None` means: regenerate them. A
-    /// half-written or corrupt file fails to read and is never reused.
-    pub fn reusable_keys(&self, compiled: &CompiledModel) -> Option<Keys> {
+    /// this compiled model (its hash), circuit parameters and SRS; `None` means: regenerate them.
+    /// A half-written or corrupt file fails to read and is never reused.
+    pub fn reusable_keys(&self, compiled: &CompiledModel, srs: &ParamsKZG<Bn256>) -> Option<Keys> {
         let params = CircuitParams::from_settings(&compiled.settings);
         let hash = &compiled.settings.model.model_hash;
+        let srs = srs_record(srs);
         let belongs = |path: &Path| -> Option<Vec<u8>> {
             let bytes = read_bytes(path).ok()?;
             let meta = key_meta(path, &bytes).ok()?;
-            (!hash.is_empty() && &meta.model_hash == hash && meta.params == params).then_some(bytes)
+            (!hash.is_empty() && &meta.model_hash == hash && meta.params == params && meta.srs == srs).then_some(bytes)
         };
         let (vk, pk) = (self.vk_path(), self.pk_path());
         let vk_bytes = belongs(&vk)?;
@@ -120,7 +121,7 @@ impl Artifacts {
         let (read_vk, _) = vk_from_bytes(&vk, &vk_bytes).ok()?;
         let (read_pk, _) = pk_from_bytes(&pk, &pk_bytes).ok()?;
         // the two files must hold the same key pair
-        (read_vk.transcript_repr() == read_pk.get_vk().transcript_repr()).then_some(Keys { pk: read_pk, params })
+        (read_vk.transcript_repr() == read_pk.get_vk().transcript_repr()).then_some(Keys { pk: read_pk, params, srs })
     }
 
     /// The keys for `compiled`: reused from the folder when they belong to it (`true`), else
@@ -131,7 +132,7 @@ impl Artifacts {
         srs: &ParamsKZG<Bn256>,
         progress: &dyn Progress,
     ) -> Result<(Keys, bool)> {
-        if let Some(keys) = self.reusable_keys(compiled) {
+        if let Some(keys) = self.reusable_keys(compiled, srs) {
             return Ok((keys, true));
         }
         let (keys, _) = timed(progress, "setup", || keygen(compiled, srs));
@@ -168,10 +169,11 @@ pub fn keygen(compiled: &CompiledModel, srs: &ParamsKZG<Bn256>) -> Result<Keys> 
 }
 
 /// Writes the verifying and the proving key to any two files, recording the compiled model's
-/// hash in their metadata.
+/// hash and the SRS in their metadata.
 pub fn write_keys(keys: &Keys, model_hash: &str, vk: &Path, pk: &Path) -> Result<()> {
-    write_vk(vk, keys.pk.get_vk(), &keys.params, model_hash)?;
-    write_pk(pk, &keys.pk, &keys.params, model_hash)?;
+    let meta = keys.meta(model_hash);
+    write_vk(vk, keys.pk.get_vk(), &meta)?;
+    write_pk(pk, &keys.pk, &meta)?;
     Ok(())
 }
 
@@ -179,5 +181,5 @@ pub fn write_keys(keys: &Keys, model_hash: &str, vk: &Path, pk: &Path) -> Result
 pub fn read_keys(pk: &Path, compiled: &CompiledModel) -> Result<Keys> {
     let (key, meta) = read_pk(pk)?;
     meta.check_for(pk, &compiled.settings)?;
-    Ok(Keys { pk: key, params: meta.params })
+    Ok(Keys { pk: key, params: meta.params, srs: meta.srs })
 }

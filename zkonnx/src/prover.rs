@@ -44,6 +44,7 @@ impl Prover {
                 ),
             });
         }
+        keys.check_srs(std::path::Path::new("the proving key"), &srs)?;
         let k = settings.run_args.logrows;
         let srs = match srs.k() {
             have if have == k => srs,

@@ -59,7 +59,7 @@ pub struct RunReport {
     /// Phases whose artifacts from an earlier run in the same folder were reused.
     pub reused: Vec<&'static str>,
     /// `dev` when the insecure development SRS was used (proofs can be forged against it),
-    /// else `ceremony`.
+    /// else the SRS file's origin (`perpetual-powers-of-tau`, `imported`).
     pub srs: &'static str,
     /// Why the proof did not verify, when it did not.
     #[serde(skip)]
@@ -103,7 +103,7 @@ pub fn run(
     let estimated_peak_mb = memory::check(&settings, Step::Prove, config.force, progress)?;
     let k = settings.run_args.logrows;
     let srs_source = SrsSource::file_or_dev(config.srs.as_deref())?;
-    let srs = srs_source.load(k, progress)?;
+    let (srs, srs_origin) = srs_source.load_with_origin(k, progress)?;
     let start = std::time::Instant::now();
     let (keys, reused_keys) = artifacts.setup(&compiled, &srs, progress)?;
     phases.setup = start.elapsed().as_secs_f64();
@@ -154,7 +154,7 @@ pub fn run(
         prover: if on_gpu { "gpu" } else { "cpu" },
         layout_chosen_by: settings.model.layout.as_ref().map_or_else(String::new, |l| l.chosen_by.clone()),
         reused,
-        srs: crate::srs::label(prover.insecure_dev_srs()),
+        srs: crate::srs::label(prover.insecure_dev_srs(), srs_origin),
         error: verdict.err().map(|e| e.to_string()),
     })
 }

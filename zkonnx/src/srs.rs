@@ -57,20 +57,24 @@ impl SrsSource {
 
     /// The SRS for circuits of `2^k` rows, exactly of that size (a larger file is reduced).
     pub fn load(&self, k: u32, progress: &dyn Progress) -> Result<ParamsKZG<Bn256>> {
-        match self {
-            SrsSource::File(path) => {
-                let (params, origin) = load_srs_for(path, k)?;
-                if origin == SrsOrigin::InsecureDev {
-                    progress.note(Level::Warning, INSECURE_SRS_WARNING);
-                }
-                Ok(params)
-            }
+        Ok(self.load_with_origin(k, progress)?.0)
+    }
+
+    /// [`Self::load`], with where the SRS came from: [`SrsOrigin::InsecureDev`] for the development
+    /// SRS whatever file holds it (checked by its `[tau]G2`), else what the file records.
+    pub fn load_with_origin(&self, k: u32, progress: &dyn Progress) -> Result<(ParamsKZG<Bn256>, SrsOrigin)> {
+        let (params, origin) = match self {
+            SrsSource::File(path) => load_srs_for(path, k)?,
             SrsSource::Dev(cache) => {
-                progress.note(Level::Warning, INSECURE_SRS_WARNING);
                 let (params, _) = timed(progress, "srs", || cache.dev_srs(k).map_err(crate::Error::from));
-                Ok(params?)
+                (params?, SrsOrigin::InsecureDev)
             }
+        };
+        if origin == SrsOrigin::InsecureDev || zkonnx_prover::is_dev_srs(&params) {
+            progress.note(Level::Warning, INSECURE_SRS_WARNING);
+            return Ok((params, SrsOrigin::InsecureDev));
         }
+        Ok((params, origin))
     }
 
     /// The file another process (the GPU prover) should read for `k`: the file itself, or the
@@ -95,11 +99,12 @@ pub fn dev_cache() -> Result<SrsCache> {
 }
 
 /// How `verify`, `run --json` and the service name an SRS: `dev` for the insecure development
-/// one, else `ceremony`.
-pub(crate) fn label(insecure_dev: bool) -> &'static str {
+/// one (whatever its file says), else its origin's label (`perpetual-powers-of-tau` for one
+/// `srs fetch` checked, `imported` for any other file).
+pub(crate) fn label(insecure_dev: bool, origin: SrsOrigin) -> &'static str {
     if insecure_dev {
-        "dev"
+        SrsOrigin::InsecureDev.label()
     } else {
-        "ceremony"
+        origin.label()
     }
 }

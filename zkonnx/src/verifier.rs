@@ -5,7 +5,7 @@ use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use zkonnx_ir::Settings;
 use zkonnx_verifier::srs::verifier_params;
-use zkonnx_verifier::{read_json, verify_artifact};
+use zkonnx_verifier::{read_json, verify_artifact, SrsOrigin};
 
 use crate::progress::Progress;
 use crate::{Artifacts, Proof, Result, SrsSource};
@@ -18,6 +18,7 @@ pub struct Verifier {
     srs: ParamsKZG<Bn256>,
     model_hash: String,
     insecure_srs: bool,
+    origin: SrsOrigin,
 }
 
 impl Verifier {
@@ -26,7 +27,7 @@ impl Verifier {
         let insecure_srs = zkonnx_prover::is_dev_srs(srs);
         let srs = verifier_params(srs, settings.run_args.logrows)?;
         let model_hash = settings.model.model_hash.clone();
-        Ok(Self { settings, vk, srs, model_hash, insecure_srs })
+        Ok(Self { settings, vk, srs, model_hash, insecure_srs, origin: SrsOrigin::Imported })
     }
 
     /// Reads `settings.json` and `vk.key` (checked to belong together) and loads the SRS.
@@ -44,8 +45,10 @@ impl Verifier {
         let settings: Settings = read_json(settings)?;
         let (key, meta) = zkonnx_verifier::keys::read_vk(vk)?;
         meta.check_for(vk, &settings)?;
-        let params = srs.load(settings.run_args.logrows, progress)?;
+        let (params, origin) = srs.load_with_origin(settings.run_args.logrows, progress)?;
+        meta.check_srs(vk, &zkonnx_prover::srs_record(&params))?;
         let mut verifier = Self::new(settings, key, &params)?;
+        verifier.origin = origin;
         if !meta.model_hash.is_empty() {
             verifier.model_hash = meta.model_hash;
         }
@@ -68,10 +71,11 @@ impl Verifier {
         self.insecure_srs
     }
 
-    /// `dev` for the insecure development SRS, else `ceremony` (what `verify` and `run --json`
-    /// report).
+    /// `dev` for the insecure development SRS, `perpetual-powers-of-tau` for one `srs fetch`
+    /// checked, else `imported` (what `verify` and `run --json` report; a verifier made with
+    /// [`Self::new`] from bare parameters knows no file, so says `dev` or `imported`).
     pub fn srs_label(&self) -> &'static str {
-        crate::srs::label(self.insecure_srs)
+        crate::srs::label(self.insecure_srs, self.origin)
     }
 
     /// The verifying key.
