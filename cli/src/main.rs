@@ -107,7 +107,7 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
     match e {
         zkonnx::Error::Memory { .. } => Some("pass --force to try anyway"),
         zkonnx::Error::InsecureSrs { .. } => Some(
-            "make the keys and the verifier with `--srs FILE` (a ceremony SRS: `zkonnx srs import --ptau ...`), \
+            "make the keys and the verifier with `--srs FILE` (a ceremony SRS: `zkonnx srs fetch -k K`), \
              or pass --allow-insecure-srs for a test chain",
         ),
         zkonnx::Error::Contract(c) if matches!(**c, ContractError::TooLarge { .. }) => Some(

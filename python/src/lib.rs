@@ -225,6 +225,45 @@ fn gen_srs(py: Python<'_>, srs_path: PathBuf, logrows: u32) -> PyResult<()> {
     })
 }
 
+/// The Perpetual Powers of Tau SRS for `logrows` (or the settings' logrows), downloaded with its
+/// published hash checked and cached (`zkonnx srs fetch`); copied to `srs_path` when given.
+/// Returns the path of the SRS.
+#[pyfunction]
+#[pyo3(signature = (srs_path=None, settings_path=None, logrows=None, mirror=None))]
+fn get_srs(
+    py: Python<'_>,
+    srs_path: Option<PathBuf>,
+    settings_path: Option<PathBuf>,
+    logrows: Option<u32>,
+    mirror: Option<String>,
+) -> PyResult<String> {
+    detached(py, || {
+        let k = match (logrows, settings_path) {
+            (Some(k), _) => k,
+            (None, Some(s)) => zkonnx::lower::verifier::read_json::<Settings>(&s)?.run_args.logrows,
+            (None, None) => {
+                return Err(zkonnx::Error::Option {
+                    option: "logrows".into(),
+                    reason: "pass logrows or settings_path".into(),
+                })
+            }
+        };
+        let mut source = zkonnx::ppot::PpotSource::new();
+        if let Some(url) = mirror {
+            source = source.with_base_url(url);
+        }
+        let cache = zkonnx::dev_cache()?;
+        let path = match srs_path {
+            Some(dest) => {
+                zkonnx::ppot::fetch_to(k, &source, &cache, &dest, &zkonnx::Silent)?;
+                dest
+            }
+            None => zkonnx::ppot::fetch(k, &source, &cache, &zkonnx::Silent)?,
+        };
+        Ok(path.to_string_lossy().into_owned())
+    })
+}
+
 /// Proving and verifying keys of a compiled model.
 #[pyfunction]
 #[pyo3(signature = (model, vk_path, pk_path, srs_path=None))]
@@ -424,7 +463,7 @@ fn gen_vk_from_pk_single(
         let settings: Settings = zkonnx::lower::verifier::read_json(&circuit_settings_path)?;
         let (pk, meta) = zkonnx::lower::verifier::keys::read_pk(&path_to_pk)?;
         meta.check_for(&path_to_pk, &settings)?;
-        zkonnx::lower::verifier::keys::write_vk(&vk_output_path, pk.get_vk(), &meta.params, &meta.model_hash)?;
+        zkonnx::lower::verifier::keys::write_vk(&vk_output_path, pk.get_vk(), &meta)?;
         Ok(true)
     })
 }
@@ -630,6 +669,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(calibrate_settings, m)?,
         wrap_pyfunction!(compile_circuit, m)?,
         wrap_pyfunction!(gen_srs, m)?,
+        wrap_pyfunction!(get_srs, m)?,
         wrap_pyfunction!(setup, m)?,
         wrap_pyfunction!(gen_witness, m)?,
         wrap_pyfunction!(prove, m)?,

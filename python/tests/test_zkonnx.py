@@ -218,3 +218,27 @@ def test_felt_helpers_read_public_values(tmp_path):
     assert zkonnx.felt_to_int(zkonnx.float_to_felt(-1.5, 2)) == -6
     with pytest.raises(zkonnx.BadInputError):
         zkonnx.felt_to_int("0x" + "ff" * 32)
+
+
+def test_get_srs_checks_the_published_hash_and_keeps_nothing_else(tmp_path):
+    """A mirror (a real HTTP server on loopback) serving a file that is not the ceremony's: the
+    published BLAKE2b hash refuses it with a FileError naming the file, and nothing is written."""
+    import functools
+    import http.server
+
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "powersOfTau28_hez_final_08.ptau").write_bytes(b"not the ceremony" * 1000)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        mirror = f"http://127.0.0.1:{server.server_address[1]}/"
+        with pytest.raises(zkonnx.FileError, match="published hash") as e:
+            zkonnx.get_srs(tmp_path / "ppot.srs", logrows=4, mirror=mirror)
+        assert "powersOfTau28_hez_final_08.ptau" in str(e.value)
+        assert not (tmp_path / "ppot.srs").exists()
+        with pytest.raises(zkonnx.BadInputError, match="logrows"):
+            zkonnx.get_srs()
+    finally:
+        server.shutdown()

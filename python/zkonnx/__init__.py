@@ -3,7 +3,7 @@
 Two levels:
 
 * EZKL-familiar functions over files (``gen_settings``, ``calibrate_settings``,
-  ``compile_circuit``, ``gen_srs``, ``setup``, ``gen_witness``, ``prove``, ``verify``,
+  ``compile_circuit``, ``gen_srs``, ``get_srs``, ``setup``, ``gen_witness``, ``prove``, ``verify``,
   ``create_evm_verifier``, ``encode_evm_calldata``, ``verify_evm``, and zkonnx's own ``run``):
   an EZKL notebook ports by changing the import (differences are in each docstring).
 * Objects for new code: ``Model`` (an ONNX path or bytes), ``Prover`` (built once, called many
@@ -37,7 +37,7 @@ from ._native import (
 
 __all__ = [
     "Error", "BadInputError", "UnsupportedError", "VerificationError", "FileError", "ResourceError",
-    "gen_settings", "calibrate_settings", "compile_circuit", "gen_srs", "setup", "gen_witness", "prove",
+    "gen_settings", "calibrate_settings", "compile_circuit", "gen_srs", "get_srs", "setup", "gen_witness", "prove",
     "verify", "create_evm_verifier", "encode_evm_calldata", "verify_evm", "deploy_evm", "gen_vk_from_pk_single",
     "felt_to_int", "felt_to_float", "float_to_felt", "felt_to_big_endian", "run",
     "Model", "Prover", "Proof", "Verifier",
@@ -108,8 +108,27 @@ def compile_circuit(model: PathLike, compiled_circuit: PathLike, settings_path: 
 
 def gen_srs(srs_path: PathLike, logrows: int) -> None:
     """Writes the INSECURE development SRS (known seed: tests and demos only). For production
-    import a ceremony file with ``zkonnx srs import`` (EZKL's ``get_srs`` download is not offered)."""
+    use :func:`get_srs` (the Perpetual Powers of Tau ceremony)."""
     _native.gen_srs(_path(srs_path), int(logrows))
+
+
+def get_srs(
+    srs_path: Optional[PathLike] = None,
+    settings_path: Optional[PathLike] = None,
+    logrows: Optional[int] = None,
+    mirror: Optional[str] = None,
+) -> str:
+    """Downloads the Perpetual Powers of Tau SRS for ``logrows`` (or the settings' logrows), checks
+    the BLAKE2b hash the snarkjs README publishes for it, imports and caches it (``zkonnx srs
+    fetch``), and copies it to ``srs_path`` when given. Returns the SRS's path. ``mirror`` is a
+    base URL holding the same files. A wrong hash or a broken download raises
+    :class:`FileError` and leaves nothing behind."""
+    return _native.get_srs(
+        None if srs_path is None else _path(srs_path),
+        None if settings_path is None else _path(settings_path),
+        None if logrows is None else int(logrows),
+        mirror,
+    )
 
 
 def setup(

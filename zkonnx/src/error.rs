@@ -61,10 +61,13 @@ pub enum Error {
     /// An on-chain step with the insecure development SRS, not allowed.
     #[error(
         "{action}: the SRS is the INSECURE development SRS (a known secret): anyone could forge proofs the \
-         verifier accepts. Use a ceremony SRS (import a Powers of Tau file with `zkonnx srs import`) for the \
-         keys and the verifier, or allow the development SRS explicitly for tests"
+         verifier accepts. Use a ceremony SRS (`zkonnx srs fetch -k K` downloads the Perpetual Powers of Tau) for \
+         the keys and the verifier, or allow the development SRS explicitly for tests"
     )]
     InsecureSrs { action: String },
+    /// A download (`srs fetch`) failed or delivered the wrong bytes; nothing was kept.
+    #[error("downloading {url}: {reason}")]
+    Fetch { url: String, reason: String },
     /// A file or folder outside the artifact formats (an input file, the artifacts folder).
     #[error("{path}: {error}")]
     Io { path: PathBuf, error: std::io::Error },
@@ -139,7 +142,7 @@ impl Error {
             Error::Prover(e) if matches!(**e, ProverError::Artifact(_)) => ErrorKind::Io,
             Error::Verify(e) if matches!(**e, VerifyError::Artifact(_)) => ErrorKind::Io,
             Error::Verify(_) => ErrorKind::Verification,
-            Error::Artifact(_) | Error::Io { .. } => ErrorKind::Io,
+            Error::Artifact(_) | Error::Io { .. } | Error::Fetch { .. } => ErrorKind::Io,
             Error::Memory { .. } | Error::Layout { .. } => ErrorKind::Resources,
             Error::Circuit(_) | Error::Prover(_) | Error::Contract(_) | Error::Gpu(_) | Error::GpuProver { .. } => {
                 ErrorKind::Internal

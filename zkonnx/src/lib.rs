@@ -54,6 +54,7 @@ pub mod memory;
 #[cfg(feature = "onnx")]
 mod model;
 mod options;
+pub mod ppot;
 mod progress;
 mod proof;
 mod prover;

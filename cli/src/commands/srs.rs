@@ -1,4 +1,4 @@
-//! `srs gen`, `srs reduce` and `srs import`.
+//! `srs gen`, `srs reduce`, `srs import` and `srs fetch`.
 
 use std::path::{Path, PathBuf};
 
@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use zkonnx::lower::prover::{generate_dev_srs, load_srs_for};
 use zkonnx::lower::verifier::ptau::PtauFile;
 use zkonnx::lower::verifier::srs::{write_srs, SrsOrigin};
+use zkonnx::ppot::PpotSource;
 
 use crate::common::Phase;
 
@@ -32,6 +33,20 @@ pub(crate) enum SrsCommand {
         /// Output file.
         #[arg(short = 'O', long)]
         output: PathBuf,
+    },
+    /// Download the Perpetual Powers of Tau SRS for circuits of 2^K rows (the public ceremony's
+    /// `powersOfTau28_hez_final_KK.ptau`, its BLAKE2b hash checked against the one the snarkjs
+    /// README publishes), import it and cache it; prints the path to pass as `--srs`.
+    Fetch {
+        /// log2 of the circuit size (the settings' logrows; the power-8 file serves k < 8).
+        #[arg(long, short = 'k')]
+        logrows: u32,
+        /// A mirror holding the same files (default: the address the snarkjs README gives).
+        #[arg(long, value_name = "URL")]
+        mirror: Option<String>,
+        /// Also copy the SRS here (it stays cached either way).
+        #[arg(short = 'O', long)]
+        output: Option<PathBuf>,
     },
     /// Import an SRS from a snarkjs `.ptau` file of a public Powers of Tau ceremony (BN254),
     /// e.g. the Perpetual Powers of Tau `powersOfTau28_hez_final_XX.ptau` files.
@@ -78,6 +93,23 @@ pub(crate) fn run(c: SrsCommand) -> Result<()> {
             eprintln!("wrote k={logrows} SRS to {}", output.display());
         }
         SrsCommand::Import { ptau, logrows, output } => import(&ptau, logrows, &output)?,
+        SrsCommand::Fetch { logrows, mirror, output } => {
+            let mut source = PpotSource::new();
+            if let Some(url) = mirror {
+                source = source.with_base_url(url);
+            }
+            eprintln!("fetching {} (k={logrows})", source.url(PpotSource::power_for(logrows)));
+            let (cache, progress) = (zkonnx::dev_cache()?, crate::common::Spinners::default());
+            let path = match output {
+                Some(out) => {
+                    zkonnx::ppot::fetch_to(logrows, &source, &cache, &out, &progress)?;
+                    out
+                }
+                None => zkonnx::ppot::fetch(logrows, &source, &cache, &progress)?,
+            };
+            eprintln!("Perpetual Powers of Tau SRS k={logrows} (hash checked); pass it as --srs {}", path.display());
+            println!("{}", path.display());
+        }
     }
     Ok(())
 }

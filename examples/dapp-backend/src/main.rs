@@ -10,7 +10,7 @@
 //!
 //! What a real backend keeps across requests: the [`zkonnx::Prover`] (circuit, proving key and
 //! SRS in memory), the deployed addresses. This example uses the insecure development SRS, like
-//! the tests; pass `--srs` with a ceremony SRS (`zkonnx srs import`) for anything real.
+//! the tests; pass `--srs` with a ceremony SRS (`zkonnx srs fetch -k K`) for anything real.
 
 #![expect(clippy::print_stdout, reason = "an example program prints its result")]
 
