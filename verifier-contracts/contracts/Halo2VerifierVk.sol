@@ -7,7 +7,9 @@ pragma solidity 0.8.19;
 /// commitments, evaluations, query sets and the numerator program that the data describes, so
 /// it is the same few kilobytes for every circuit; only the data grows with the circuit's
 /// width. The data layout is documented in zkonnx-verifier-contracts' `vkdata` module, and
-/// `vkdata::native` is this contract's algorithm in Rust, step for step.
+/// `vkdata::native` is this contract's algorithm in Rust, step for step, except for two things
+/// that change no result: the contract inverts SHPLONK's denominators in two batches (one
+/// inversion each), and skips the multiplications an identity point or a scalar of one needs.
 ///
 /// Calldata: the public values as 32-byte big-endian field elements, then the proof bytes.
 /// A valid proof returns the word 1; anything else reverts without data, refunding the gas.
@@ -110,12 +112,16 @@ contract Halo2VerifierVk {
             function neg(x) -> v {
                 v := mod(sub(r(), x), r())
             }
-            // the accumulator (0x620) += s · (px, py)
+            // the accumulator (0x620) += s · (px, py); the identity (0, 0) adds nothing (zero
+            // columns commit to it: no ecMul), and s = 1 needs no ecMul either
             function accMul(px, py, s) {
+                if iszero(or(px, py)) { leave }
                 mstore(0x100, px)
                 mstore(0x120, py)
-                mstore(0x140, s)
-                if iszero(staticcall(gas(), 0x07, 0x100, 0x60, 0x100, 0x40)) { fail() }
+                if iszero(eq(s, 1)) {
+                    mstore(0x140, s)
+                    if iszero(staticcall(gas(), 0x07, 0x100, 0x60, 0x100, 0x40)) { fail() }
+                }
                 mstore(0x140, mload(0x620))
                 mstore(0x160, mload(0x640))
                 if iszero(staticcall(gas(), 0x06, 0x100, 0x80, 0x620, 0x40)) { fail() }
@@ -393,11 +399,36 @@ contract Halo2VerifierVk {
             }
 
             // ---- SHPLONK (BDFG21) --------------------------------------------------------------
-            // A set's barycentric weights 1/(ell_j · z^(ns-1) · (z' - ω^r_j z)) into the scratch,
-            // returning z_s = ∏(z' - ω^r_j z) and the weights' sum.
-            function weights(sp, ns) -> zs, wsum {
+            // Inverts the n words at p in place with one inversion (Montgomery's trick; tmp holds n
+            // prefix products). Fails if any word is zero, as inverting it alone would.
+            function batchInv(p, n, tmp) {
+                let R := r()
+                let acc := 1
+                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                    mstore(add(tmp, shl(5, i)), acc)
+                    acc := mulmod(acc, mload(add(p, shl(5, i))), R)
+                }
+                let x := inv(acc)
+                for { let i := n } gt(i, 0) { } {
+                    i := sub(i, 1)
+                    let q := add(p, shl(5, i))
+                    let v := mload(q)
+                    mstore(q, mulmod(x, mload(add(tmp, shl(5, i))), R))
+                    x := mulmod(x, v, R)
+                }
+            }
+            // The next set after the one at sp (header: ns, rotations, np, ell values, entries).
+            function nextSet(sp) -> next {
+                let ns := u8at(sp)
+                let np := u16at(add(add(sp, 1), ns))
+                next := add(add(add(add(sp, 3), ns), mul(ns, 0x20)), mul(np, add(2, mul(ns, 2))))
+            }
+            // Set sp's barycentric weight denominators ell_j · z^(ns-1) · (z' - ω^r_j z) at wp;
+            // returns z_s = ∏(z' - ω^r_j z).
+            function denominators(sp, wp) -> zs {
                 let R := r()
                 let z := mload(0x4c0)
+                let ns := u8at(sp)
                 let zk := 1
                 for { let i := 1 } lt(i, ns) { i := add(i, 1) } { zk := mulmod(zk, z, R) }
                 zs := 1
@@ -406,9 +437,7 @@ contract Halo2VerifierVk {
                     let wr := mload(at(0x420, u8at(add(add(sp, 1), j))))
                     let d := addmod(mload(0x560), sub(R, mulmod(z, wr, R)), R)
                     zs := mulmod(zs, d, R)
-                    let wt := inv(mulmod(mulmod(mload(add(ell, mul(j, 0x20))), zk, R), d, R))
-                    mstore(at(0x6c0, j), wt)
-                    wsum := addmod(wsum, wt, R)
+                    mstore(add(wp, shl(5, j)), mulmod(mulmod(mload(add(ell, mul(j, 0x20))), zk, R), d, R))
                 }
             }
             // adds coeff · commitment c to the accumulator
@@ -429,44 +458,79 @@ contract Halo2VerifierVk {
                     default { accMulCalldata(add(mload(0x5c0), mul(and(c, 0x3fff), 0x40)), coeff) }
                 }
             }
-            // Σ_j weight_j · slot_j for one polynomial's entry
-            function interpolate(ep, ns) -> v {
+            // Σ_j weight_j · slot_j for one polynomial's entry (weights at wp)
+            function interpolate(ep, ns, wp) -> v {
                 let R := r()
                 for { let j := 0 } lt(j, ns) { j := add(j, 1) } {
                     let slot := mload(at(0x7c0, u16at(add(ep, add(2, mul(j, 2))))))
-                    v := addmod(v, mulmod(mload(at(0x6c0, j)), slot, R), R)
+                    v := addmod(v, mulmod(mload(add(wp, shl(5, j))), slot, R), R)
                 }
             }
-            function shplonkSet(sp) -> next {
+            // One set's commitments and evaluations, given its weights at wp, cc = z_s0 / z_s and
+            // rcoeff = cc / Σ weights.
+            function shplonkSet(sp, wp, cc, rcoeff) {
                 let R := r()
                 let ns := u8at(sp)
                 let np := u16at(add(add(sp, 1), ns))
-                let zs, wsum := weights(sp, ns)
-                let cc := 1
-                switch mload(0x680)
-                case 0 { mstore(0x680, zs) }
-                default { cc := mulmod(mload(0x680), inv(zs), R) }
-                let rcoeff := mulmod(cc, inv(wsum), R)
                 let ep := add(add(add(sp, 3), ns), mul(ns, 0x20))
                 let gm := mload(0x6a0)
                 for { let t := 0 } lt(t, np) { t := add(t, 1) } {
                     addCommitment(u16at(ep), mulmod(gm, cc, R))
-                    let reval := mulmod(interpolate(ep, ns), rcoeff, R)
+                    let reval := mulmod(interpolate(ep, ns, wp), rcoeff, R)
                     mstore(0x660, addmod(mload(0x660), neg(mulmod(gm, reval, R)), R))
                     gm := mulmod(gm, mload(0x520), R)
                     ep := add(ep, add(2, mul(ns, 2)))
                 }
                 mstore(0x6a0, mulmod(mload(0x6a0), mload(0x540), R))
-                next := ep
             }
+            // Scratch: every set's weights (Σ ns words), then every set's z_s, then every set's
+            // weight sum, then the batch inversions' prefix products. Two inversions in all.
             function shplonk() {
+                let R := r()
                 mstore(0x620, 0)
                 mstore(0x640, 0)
                 mstore(0x660, 0)
-                mstore(0x680, 0)
                 mstore(0x6a0, 1)
+                let nsets := mload(0x360)
+                let W := mload(0x6c0)
                 let sp := mload(0x480)
-                for { let s := 0 } lt(s, mload(0x360)) { s := add(s, 1) } { sp := shplonkSet(sp) }
+                let nw := 0
+                for { let s := 0 } lt(s, nsets) { s := add(s, 1) } {
+                    nw := add(nw, u8at(sp))
+                    sp := nextSet(sp)
+                }
+                let Z := add(W, shl(5, nw))
+                let Q := add(Z, shl(5, nsets))
+                let T := add(Q, shl(5, nsets))
+                sp := mload(0x480)
+                let wp := W
+                for { let s := 0 } lt(s, nsets) { s := add(s, 1) } {
+                    mstore(add(Z, shl(5, s)), denominators(sp, wp))
+                    wp := add(wp, shl(5, u8at(sp)))
+                    sp := nextSet(sp)
+                }
+                mstore(0x680, mload(Z))
+                batchInv(W, add(nw, nsets), T)
+                sp := mload(0x480)
+                wp := W
+                for { let s := 0 } lt(s, nsets) { s := add(s, 1) } {
+                    let ns := u8at(sp)
+                    let wsum := 0
+                    for { let j := 0 } lt(j, ns) { j := add(j, 1) } { wsum := addmod(wsum, mload(add(wp, shl(5, j))), R) }
+                    mstore(add(Q, shl(5, s)), wsum)
+                    wp := add(wp, shl(5, ns))
+                    sp := nextSet(sp)
+                }
+                batchInv(Q, nsets, T)
+                sp := mload(0x480)
+                wp := W
+                for { let s := 0 } lt(s, nsets) { s := add(s, 1) } {
+                    let cc := 1
+                    if s { cc := mulmod(mload(0x680), mload(add(Z, shl(5, s))), R) }
+                    shplonkSet(sp, wp, cc, mulmod(cc, mload(add(Q, shl(5, s))), R))
+                    wp := add(wp, shl(5, u8at(sp)))
+                    sp := nextSet(sp)
+                }
                 let g := word(3)
                 accMul(mload(g), mload(add(g, 0x20)), mload(0x660))
                 accMulCalldata(mload(0x580), neg(mload(0x680)))
