@@ -13,7 +13,7 @@ use halo2_proofs::halo2curves::ff::Field;
 use zkonnx_verifier::verify_proof_bytes;
 use zkonnx_verifier_contracts::evm::{Address, CALL_GAS};
 use zkonnx_verifier_contracts::solc::check_deployable;
-use zkonnx_verifier_contracts::vk_verifier::{compile_vk_verifier, creation_with_vk};
+use zkonnx_verifier_contracts::vk_verifier::{compile_vk_verifier, creation_interpreting, creation_with_vk};
 use zkonnx_verifier_contracts::vkdata::{self, VkData};
 use zkonnx_verifier_contracts::{compile_contract, encode_calldata, reference_verifier, Bytecode, CallStatus, Evm};
 
@@ -42,6 +42,8 @@ fn deploy_reference(evm: &mut Evm, p: &Proved) -> Address {
 struct Deployed {
     reference: Option<Address>,
     vk: Address,
+    /// The same verifier without the program contract (interpreting the program).
+    interpreted: Address,
     data: VkData,
 }
 
@@ -73,7 +75,8 @@ impl Chains {
             data.to_bytes().len() + 1,
             d.gas_used
         );
-        Deployed { reference, vk: d.address, data }
+        let interpreted = self.mainnet.deploy(&creation_interpreting(&self.vk_verifier, &data).unwrap()).unwrap();
+        Deployed { reference, vk: d.address, interpreted: interpreted.address, data }
     }
 
     /// The verdicts of the native verifier, both contracts and the data verifier's Rust twin
@@ -83,6 +86,13 @@ impl Chains {
         let call = encode_calldata(instances, proof);
         let native = verify_proof_bytes(&p.srs, p.keys.pk.get_vk(), instances, proof).is_ok();
         let ours = self.mainnet.call(d.vk, &call, CALL_GAS).unwrap();
+        let interpreted = self.mainnet.call(d.interpreted, &call, CALL_GAS).unwrap();
+        assert_eq!(
+            interpreted.accepted(),
+            native,
+            "the interpreting verifier ({:?}) and native disagree",
+            interpreted.status
+        );
         let twin = vkdata::native::verify(&d.data, instances, proof).is_ok();
         // snark-verifier's contract ignores bytes after the proof; zkonnx's verifiers refuse them
         let trailing = proof.len() > d.data.proof_len();

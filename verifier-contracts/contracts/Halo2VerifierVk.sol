@@ -4,12 +4,17 @@ pragma solidity 0.8.19;
 /// @title zkonnx halo2 verifier with the verifying key as data
 /// @notice Verifies halo2 SHPLONK/KZG proofs (BN254, Keccak transcript) for the circuit whose
 /// verifying-key data the constructor stores in a data contract. The code loops over the
-/// commitments, evaluations, query sets and the numerator program that the data describes, so
-/// it is the same few kilobytes for every circuit; only the data grows with the circuit's
-/// width. The data layout is documented in zkonnx-verifier-contracts' `vkdata` module, and
-/// `vkdata::native` is this contract's algorithm in Rust, step for step, except for two things
-/// that change no result: the contract inverts SHPLONK's denominators in two batches (one
-/// inversion each), and skips the multiplications an identity point or a scalar of one needs.
+/// commitments, evaluations and query sets that the data describes, so it is the same few
+/// kilobytes for every circuit; only the data grows with the circuit's width. The quotient's
+/// numerator (the constraints' formula, a postfix program in the data) runs as EVM code in a
+/// program contract the constructor also creates (the program compiled one instruction to a
+/// few opcodes by `vkdata::code`: about 30 gas an instruction instead of about 250 for
+/// interpreting it); a key whose compiled program would outgrow EIP-170 gets none, and then
+/// the program is interpreted. The data layout is documented in zkonnx-verifier-contracts'
+/// `vkdata` module, and `vkdata::native` is this contract's algorithm in Rust, step for step,
+/// except for what changes no result: the contract inverts SHPLONK's denominators in two
+/// batches (one inversion each), skips the multiplications an identity point or a scalar of
+/// one needs, and may run the program as code.
 ///
 /// Calldata: the public values as 32-byte big-endian field elements, then the proof bytes.
 /// A valid proof returns the word 1; anything else reverts without data, refunding the gas.
@@ -21,8 +26,12 @@ contract Halo2VerifierVk {
     address internal immutable VK0;
     address internal immutable VK1;
     address internal immutable VK2;
+    /// The program contract: the key's numerator program compiled to EVM code (its calldata is
+    /// the program's operands, it returns the numerator; see `vkdata::code`), or address 0 when
+    /// the code would outgrow EIP-170 (wide circuits), and then the program is interpreted.
+    address internal immutable PROG;
 
-    constructor(bytes memory vk) {
+    constructor(bytes memory vk, bytes memory program) {
         uint256 part = 24575;
         require(vk.length <= 3 * part, "vk data too large");
         address[3] memory parts;
@@ -49,12 +58,33 @@ contract Halo2VerifierVk {
         VK0 = parts[0];
         VK1 = parts[1];
         VK2 = parts[2];
+        // the program contract: initcode that returns the program as the contract's code (none
+        // for an empty program: the verifier then interprets the program in the key data)
+        require(program.length <= 24576, "program code too large");
+        address prog;
+        if (program.length > 0) {
+            bytes memory pinit = new bytes(program.length + 10);
+            assembly {
+                let len := mload(program)
+                let dst := add(pinit, 0x20)
+                // PUSH2 len, DUP1, PUSH1 10, RETURNDATASIZE, CODECOPY, RETURNDATASIZE, RETURN
+                mstore(dst, or(or(shl(248, 0x61), shl(232, len)), shl(176, 0x80600a3d393df3)))
+                let src := add(program, 0x20)
+                for { let k := 0 } lt(k, len) { k := add(k, 0x20) } {
+                    mstore(add(add(dst, 10), k), mload(add(src, k)))
+                }
+                prog := create(0, dst, add(len, 10))
+            }
+            require(prog != address(0), "program contract not created");
+        }
+        PROG = prog;
     }
 
     fallback(bytes calldata) external returns (bytes memory) {
         address vk0 = VK0;
         address vk1 = VK1;
         address vk2 = VK2;
+        address prog = PROG;
         assembly {
             // Memory: 0x000-0x1ff scratch for precompiles and the transcript's last hash (0x1e0),
             // 0x200-0x7ff registers (named below), 0x800-0x8bf the program's operand sources,
@@ -334,10 +364,33 @@ contract Halo2VerifierVk {
                 calldatacopy(at(0x7c0, mload(0x2c0)), mload(0x600), mul(mload(0x2a0), 0x20))
             }
 
-            // ---- the numerator program; the quotient slot gets numerator / (zⁿ - 1) -----------
+            // ---- the numerator; the quotient slot gets numerator / (zⁿ - 1) --------------------
+            // The key's numerator program runs as EVM code in the program contract (PROG): its
+            // calldata is the operands (constants, slots, challenges, Lagrange values, z), one
+            // word each in that order, and it returns the numerator.
+            function copyWords(from, to, n) -> end {
+                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                    mstore(add(to, shl(5, i)), mload(add(from, shl(5, i))))
+                }
+                end := add(to, shl(5, n))
+            }
+            function runProgram(program) {
+                let buf := mload(0x6c0)
+                let p := copyWords(mload(0x400), buf, mload(0x320))
+                p := copyWords(mload(0x7c0), p, mload(0x740))
+                p := copyWords(mload(0x760), p, mload(0x700))
+                p := copyWords(mload(0x780), p, mload(0x720))
+                mstore(p, mload(0x4c0))
+                p := add(p, 0x20)
+                if iszero(staticcall(gas(), program, buf, sub(p, buf), 0x00, 0x20)) { fail() }
+                if iszero(eq(returndatasize(), 0x20)) { fail() }
+                mstore(at(0x7c0, sub(mload(0x740), 1)), mulmod(mload(0x00), mload(0x500), r()))
+            }
+
+            // ---- the numerator, interpreted (keys whose program code outgrows EIP-170: no PROG) ------
             // The top of the stack lives in `acc`, the rest in memory below `top`. Values may
             // be r itself (a negated zero): addmod and mulmod reduce whatever they are given.
-            function runProgram() {
+            function interpretProgram() {
                 let R := r()
                 // operand sources: constants, slots, challenges, Lagrange values, z, temporaries
                 // (0x8a0, set with the other arrays)
@@ -557,7 +610,9 @@ contract Halo2VerifierVk {
             readTranscript()
             lagranges()
             fillSlots()
-            runProgram()
+            switch prog
+            case 0 { interpretProgram() }
+            default { runProgram(prog) }
             shplonk()
             pairing()
             mstore(0x00, 1)

@@ -1,12 +1,14 @@
 //! `zkonnx-verifier-contracts`: EVM verifiers for zkonnx proofs.
 //!
 //! - [`vkdata`]: a verifying key as data (SHPLONK query sets, constants, the constraints'
-//!   formula as a postfix program) and [`vkdata::native`], the data verifier in Rust;
+//!   formula as a postfix program), [`vkdata::native`], the data verifier in Rust, and
+//!   [`vkdata::code`], the program compiled to EVM code (the program contract);
 //! - [`vk_verifier`]: `Halo2VerifierVk`, the one Solidity verifier for every circuit, which
-//!   reads that data, and its deployment with a key;
+//!   reads that data and calls that code, and its deployment with a key;
 //! - [`reference`]: snark-verifier's generated (unrolled) Solidity verifier, the reference oracle;
 //! - [`solc`]: offline compilation with the pinned solc-js (or a native solc 0.8.19);
-//! - [`evm`]: an in-process EVM (revm) to deploy verifiers and call them with real proofs;
+//! - [`evm`]: an in-process EVM (revm) to deploy verifiers and call them with real proofs, and
+//!   gas profiles by opcode and precompile;
 //! - [`calldata`]: the calldata layout (public values, then the proof);
 //! - [`rpc`]: a real chain over JSON-RPC: deploy, `eth_call`, and verifying transactions;
 //! - [`EvmVerifierArtifact`]: `verifier.json`, a compiled verifier with what it was made for.

@@ -9,6 +9,7 @@
 //! about 44 KB (sixteen lanes, the most zkonnx builds, fit).
 
 use crate::solc::{compile_contract, Bytecode};
+use crate::vkdata::code::program_code;
 use crate::vkdata::VkData;
 use crate::ContractError;
 
@@ -33,9 +34,20 @@ pub fn compile_vk_verifier() -> Result<Bytecode, ContractError> {
 }
 
 /// The deployment of `verifier` for `vk`: its creation code followed by the ABI-encoded
-/// constructor argument `bytes vk`. The runtime code is `verifier.runtime` with the data
+/// constructor arguments `bytes vk` and `bytes program` (the numerator program compiled to
+/// EVM code, [`program_code`], or empty when it would not fit). The runtime code is `verifier.runtime` with the data
 /// contracts' addresses filled in (immutables; see [`matches_runtime`]).
 pub fn creation_with_vk(verifier: &Bytecode, vk: &VkData) -> Result<Vec<u8>, ContractError> {
+    creation(verifier, vk, true)
+}
+
+/// [`creation_with_vk`] without the program contract: the verifier interprets the program in
+/// the key data (what wide circuits get; tests check both paths give the same verdicts).
+pub fn creation_interpreting(verifier: &Bytecode, vk: &VkData) -> Result<Vec<u8>, ContractError> {
+    creation(verifier, vk, false)
+}
+
+fn creation(verifier: &Bytecode, vk: &VkData, compile: bool) -> Result<Vec<u8>, ContractError> {
     let data = vk.to_bytes();
     if data.len() > MAX_VK_DATA {
         return Err(ContractError::TooLarge {
@@ -45,16 +57,14 @@ pub fn creation_with_vk(verifier: &Bytecode, vk: &VkData) -> Result<Vec<u8>, Con
             hint: "it is spread over at most three data contracts; use fewer lanes".into(),
         });
     }
-    let mut out = verifier.creation.clone();
-    let word = |v: usize| {
-        let mut w = [0u8; 32];
-        w[24..].copy_from_slice(&(v as u64).to_be_bytes());
-        w
+    // the numerator program as EVM code when it fits a contract and the transaction, else none
+    // (the verifier interprets the program in the data)
+    let with = |program: &[u8]| encode_args(&verifier.creation, &data, program);
+    let code = if compile { program_code(vk)? } else { Vec::new() };
+    let out = match with(&code) {
+        out if code.len() <= crate::EIP170_LIMIT && out.len() <= MAX_INITCODE => out,
+        _ => with(&[]),
     };
-    out.extend_from_slice(&word(0x20));
-    out.extend_from_slice(&word(data.len()));
-    out.extend_from_slice(&data);
-    out.resize(out.len() + (32 - data.len() % 32) % 32, 0);
     if out.len() > MAX_INITCODE {
         return Err(ContractError::TooLarge {
             what: "deployment (verifier and key data, EIP-3860 initcode)".into(),
@@ -64,6 +74,33 @@ pub fn creation_with_vk(verifier: &Bytecode, vk: &VkData) -> Result<Vec<u8>, Con
         });
     }
     Ok(out)
+}
+
+/// Whether the deployment `creation_with_vk` makes for `vk` carries the compiled program (a
+/// program contract), rather than leaving the verifier to interpret it.
+pub fn compiles_program(verifier: &Bytecode, vk: &VkData) -> Result<bool, ContractError> {
+    let code = program_code(vk)?;
+    let out = encode_args(&verifier.creation, &vk.to_bytes(), &code);
+    Ok(code.len() <= crate::EIP170_LIMIT && out.len() <= MAX_INITCODE)
+}
+
+/// `creation` followed by the ABI encoding of the constructor's `(bytes vk, bytes program)`.
+fn encode_args(creation: &[u8], data: &[u8], program: &[u8]) -> Vec<u8> {
+    let word = |v: usize| {
+        let mut w = [0u8; 32];
+        w[24..].copy_from_slice(&(v as u64).to_be_bytes());
+        w
+    };
+    let padded = |n: usize| n.div_ceil(32) * 32;
+    let mut out = creation.to_vec();
+    out.extend_from_slice(&word(0x40));
+    out.extend_from_slice(&word(0x40 + 32 + padded(data.len())));
+    for bytes in [data, program] {
+        out.extend_from_slice(&word(bytes.len()));
+        out.extend_from_slice(bytes);
+        out.resize(out.len() + padded(bytes.len()) - bytes.len(), 0);
+    }
+    out
 }
 
 /// Whether `onchain` is `runtime` with its immutables filled in: the same length, and every

@@ -4,7 +4,8 @@
 //! The reusable verifier contract (`contracts/Halo2VerifierVk.sol`) and the native mirror in
 //! [`native`] both interpret these bytes with loops over commitments, evaluations, query sets
 //! and a postfix program for the quotient's numerator, so the verifier's code does not grow
-//! with the circuit's width; only this data does.
+//! with the circuit's width; only this data does. On the EVM the program runs compiled
+//! ([`code`]) in a program contract deployed next to the data, when it fits one.
 //!
 //! The description comes from snark-verifier's `compile` of the halo2 verifying key (the same
 //! protocol its unrolled reference verifier is generated from), re-encoded here: the query
@@ -42,6 +43,7 @@ use zkonnx_verifier::transcript::{fq_from_be, fq_to_be, fr_from_be, fr_to_be, po
 
 use crate::ContractError;
 
+pub mod code;
 mod cse;
 mod encode;
 pub mod native;
@@ -476,7 +478,7 @@ fn check_temps(program: &[u8], num_temps: u16) -> Result<(), ContractError> {
 pub(crate) type SlotMap = BTreeMap<(usize, i32), u16>;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use halo2_proofs::halo2curves::ff::Field;
     use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
@@ -487,7 +489,7 @@ mod tests {
     }
 
     /// A small, well-formed key description (not a real circuit's).
-    fn sample() -> VkData {
+    pub(crate) fn sample() -> VkData {
         let program = [push(0).as_slice(), &push(1), &[op::MUL, op::NEG]].concat();
         VkData {
             k: 4,

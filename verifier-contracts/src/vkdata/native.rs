@@ -85,7 +85,7 @@ fn lagranges(vk: &VkData, z: Fr, zn_minus_one: Fr) -> (Vec<Fr>, Fr) {
 }
 
 /// Runs the numerator program (checked by [`super::stack_depth`] when the data was read).
-fn numerator(vk: &VkData, slots: &[Fr], challenges: &[Fr], ls: &[Fr], z: Fr) -> Result<Fr, ContractError> {
+pub(crate) fn numerator(vk: &VkData, slots: &[Fr], challenges: &[Fr], ls: &[Fr], z: Fr) -> Result<Fr, ContractError> {
     let p = &vk.program;
     let bad = || ContractError::VkData { reason: "malformed numerator program".into() };
     let mut temps: Vec<Option<Fr>> = vec![None; usize::from(vk.num_temps)];
