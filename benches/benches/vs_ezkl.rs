@@ -238,6 +238,12 @@ fn main() -> Result<()> {
         table(&rows),
         gpu_section()
     );
+    // keep the section the verify_gas bench writes
+    let old = std::fs::read_to_string(root().join("docs/benchmarks.md")).unwrap_or_default();
+    let doc = match zkonnx_benches::marked_section(&old, "verify-gas") {
+        Some(gas) => format!("{}\n\n{gas}\n", doc.trim_end()),
+        None => doc,
+    };
     std::fs::write(root().join("docs/benchmarks.md"), doc)?;
     println!("wrote docs/benchmarks.md and docs/benchmarks.json");
     Ok(())

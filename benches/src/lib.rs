@@ -137,6 +137,25 @@ pub fn max_abs_error(got: &Value, want: &Value) -> Option<f64> {
     Some(g.iter().zip(&w).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max))
 }
 
+/// The text between `<!-- NAME -->` and `<!-- /NAME -->` in `doc` (markers included), if any:
+/// a section one bench writes into a document another bench regenerates.
+pub fn marked_section<'a>(doc: &'a str, name: &str) -> Option<&'a str> {
+    let (open, close) = (format!("<!-- {name} -->"), format!("<!-- /{name} -->"));
+    let start = doc.find(&open)?;
+    let end = doc[start..].find(&close)? + start + close.len();
+    Some(&doc[start..end])
+}
+
+/// `doc` with its `NAME` section (see [`marked_section`]) replaced by `body`, or `body` appended
+/// in a new one.
+pub fn replace_section(doc: &str, name: &str, body: &str) -> String {
+    let block = format!("<!-- {name} -->\n{body}<!-- /{name} -->");
+    match marked_section(doc, name) {
+        Some(old) => doc.replacen(old, &block, 1),
+        None => format!("{}\n\n{block}\n", doc.trim_end()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +179,15 @@ mod tests {
         let mut echo = Command::new("echo");
         echo.arg("hi");
         assert_eq!(run_guarded(echo, &limits).map(|o| o.stdout).unwrap_or_default(), "hi\n");
+    }
+
+    #[test]
+    fn marked_sections_are_replaced_or_appended() {
+        let doc = replace_section("# title\n", "gas", "one\n");
+        assert_eq!(doc, "# title\n\n<!-- gas -->\none\n<!-- /gas -->\n");
+        let doc = replace_section(&doc, "gas", "two\n");
+        assert_eq!(marked_section(&doc, "gas"), Some("<!-- gas -->\ntwo\n<!-- /gas -->"));
+        assert!(doc.starts_with("# title") && !doc.contains("one"));
+        assert_eq!(marked_section("no markers", "gas"), None);
     }
 }

@@ -123,6 +123,23 @@ impl Shape {
         dot(&self.time_terms(), &PROVE_SECONDS)
     }
 
+    /// Regressors of the verify-gas model (see [`VERIFY_GAS`]): (one, G1 points the verifier
+    /// multiplies (proof commitments and preprocessed ones), evaluations it reads and combines,
+    /// public values). Evaluations: one per column query, three per lookup and two per
+    /// permutation column (the argument's products and the polynomials at the shifted point).
+    pub fn gas_terms(&self, public_values: usize) -> [f64; 4] {
+        let preprocessed = self.fixed_columns + self.permutation_columns;
+        let points = self.commitments() + preprocessed;
+        let evaluations = self.advice_columns + preprocessed + 5 * self.lookups + 2 * self.permutation_columns;
+        [1.0, points as f64, evaluations as f64, public_values as f64]
+    }
+
+    /// Predicted gas of one verification with zkonnx's EVM verifier (the key as data), including
+    /// the 21,000 base cost and the calldata, for a circuit with `public_values` public values.
+    pub fn predicted_verify_gas(&self, public_values: usize) -> f64 {
+        dot(&self.gas_terms(public_values), &VERIFY_GAS)
+    }
+
     /// Predicted peak resident memory of setup (key generation), in MiB.
     pub fn predicted_setup_mb(&self) -> f64 {
         BASE_MB + self.memory_terms()[0] * MEMORY_WEIGHTS[0]
@@ -153,6 +170,27 @@ pub const PROVE_SECONDS: [f64; 3] = [2.5, 0.05, 0.125];
 pub const MEMORY_WEIGHTS: [f64; 2] = [0.8, 0.8];
 /// Resident memory of the process before any circuit work (binary, allocator, model), MiB.
 pub const BASE_MB: f64 = 40.0;
+/// Gas per unit of [`Shape::gas_terms`]: a non-negative least-squares fit of zkonnx's verifier
+/// (the key as data, its program compiled) measured in revm on 102 verifications of the fixture
+/// models, lenet5 and mlp784 at the layouts both objectives choose and at one lane (`cargo bench
+/// -p zkonnx-benches --bench verify_gas` measures, fits and prints these next to its table;
+/// largest error 11%). Evaluations grow in step with the points, so the fit gives them no
+/// weight of their own; the points' weight covers both (one `ecMul` is 6,000 gas, the rest is
+/// calldata and the verifier's own work).
+pub const VERIFY_GAS: [f64; 4] = [198_900.0, 8_140.0, 0.0, 1_120.0];
+
+/// What the layout optimizer minimizes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Objective {
+    /// Predicted prove time (the default).
+    #[default]
+    ProveTime,
+    /// Predicted verify gas on the EVM, among the layouts whose predicted prove time is at most
+    /// `max_prove_ms` (when set; if none is, the fastest layout).
+    VerifyGas { max_prove_ms: Option<u64> },
+}
 
 /// The optimizer's verdict: the chosen shape and every candidate it weighed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -172,14 +210,16 @@ impl LayoutChoice {
 
 /// Picks the number of lanes (1..=`max_lanes`), of lookup lanes, and `k` with the lowest
 /// predicted prove time for `graph` under `base` (whose `lanes` and `k` are ignored; its
-/// `lookup_lanes`, when set, is kept at every width that has as many lanes). Ties go to fewer
-/// lanes: a narrower circuit has a smaller proof and a cheaper verifier. `max_k` bounds `k`; an
-/// error names why no width fits.
+/// `lookup_lanes`, when set, is kept at every width that has as many lanes), or with the lowest
+/// predicted verify gas within the prove-time bound for [`Objective::VerifyGas`]. Ties go to
+/// fewer lanes: a narrower circuit has a smaller proof and a cheaper verifier. `max_k` bounds
+/// `k`; an error names why no width fits.
 pub fn choose_layout(
     graph: &Graph,
     base: &CircuitParams,
     max_lanes: usize,
     max_k: u32,
+    objective: Objective,
 ) -> Result<LayoutChoice, CircuitError> {
     let mut candidates = Vec::new();
     let mut last_err = None;
@@ -199,12 +239,39 @@ pub fn choose_layout(
             Err(e) => last_err = Some(e),
         }
     }
-    let chosen = candidates.iter().min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.lanes.cmp(&b.0.lanes))).map(|(s, _)| *s);
+    let fastest = candidates.iter().min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.lanes.cmp(&b.0.lanes)));
+    let chosen = match objective {
+        Objective::ProveTime => fastest,
+        Objective::VerifyGas { max_prove_ms } => {
+            let public_values = public_value_count(graph, base);
+            let within = |c: &&(Shape, f64)| max_prove_ms.is_none_or(|ms| c.1 * 1000.0 <= ms as f64);
+            let gas = |c: &(Shape, f64)| c.0.predicted_verify_gas(public_values);
+            candidates
+                .iter()
+                .filter(within)
+                .min_by(|a, b| gas(a).total_cmp(&gas(b)).then(a.0.lanes.cmp(&b.0.lanes)))
+                .or(fastest)
+        }
+    }
+    .map(|(s, _)| *s);
     match (chosen, last_err) {
         (Some(chosen), _) => Ok(LayoutChoice { chosen, candidates }),
         (None, Some(e)) => Err(e),
         (None, None) => Err(CircuitError::NoLayout { max_k, max_lanes }),
     }
+}
+
+/// How many public values (instances) `graph` has under `params`' visibilities.
+pub fn public_value_count(graph: &Graph, params: &CircuitParams) -> usize {
+    let count = |shapes: Vec<Vec<usize>>| shapes.iter().map(|s| s.iter().product::<usize>()).sum::<usize>();
+    let mut n = 0;
+    if params.input_visibility == zkonnx_ir::Visibility::Public {
+        n += count(graph.input_shapes());
+    }
+    if params.output_visibility == zkonnx_ir::Visibility::Public {
+        n += count(graph.output_shapes());
+    }
+    n
 }
 
 /// Rows of `graph`'s jobs with lookups and of the others, under `params` (any width).
@@ -299,7 +366,7 @@ mod tests {
     #[test]
     fn the_optimizer_weighs_every_width_and_keeps_the_cheapest_prediction() {
         let g = every_op_graph();
-        let choice = choose_layout(&g, &base(), 16, 26).expect("a layout");
+        let choice = choose_layout(&g, &base(), 16, 26, Objective::ProveTime).expect("a layout");
         assert_eq!(choice.candidates.len(), 16);
         let best = choice.candidates.iter().map(|c| c.1).fold(f64::INFINITY, f64::min);
         let chosen = choice.candidates.iter().find(|c| c.0 == choice.chosen).expect("chosen is a candidate");
@@ -334,11 +401,42 @@ mod tests {
     }
 
     #[test]
+    fn the_gas_objective_keeps_the_cheapest_predicted_verifier_within_the_prove_time_bound() {
+        let g = dense_graph();
+        let base = params(6, 1, Visibility::Private, Visibility::Public, Visibility::Fixed);
+        assert_eq!(public_value_count(&g, &base), 32, "the outputs are public");
+        let fast = choose_layout(&g, &base, 8, 26, Objective::ProveTime).expect("a layout");
+        let gas = |s: &Shape| s.predicted_verify_gas(32);
+        // every extra lane adds columns to commit to and evaluations to read
+        for w in fast.candidates.windows(2) {
+            assert!(gas(&w[1].0) > gas(&w[0].0), "{:?} vs {:?}", w[0].0, w[1].0);
+        }
+        let cheap = choose_layout(&g, &base, 8, 26, Objective::VerifyGas { max_prove_ms: None }).expect("a layout");
+        let least = cheap.candidates.iter().map(|c| gas(&c.0)).fold(f64::INFINITY, f64::min);
+        assert_eq!(gas(&cheap.chosen), least);
+        assert!(gas(&cheap.chosen) <= gas(&fast.chosen));
+        // a bound the cheapest layout misses: the cheapest among those within it
+        let slowest = cheap.candidates.iter().map(|c| c.1).fold(0.0, f64::max);
+        let fastest = cheap.candidates.iter().map(|c| c.1).fold(f64::INFINITY, f64::min);
+        let bound = ((fastest + slowest) / 2.0 * 1000.0) as u64;
+        let within =
+            choose_layout(&g, &base, 8, 26, Objective::VerifyGas { max_prove_ms: Some(bound) }).expect("a layout");
+        let secs = within.candidates.iter().find(|c| c.0 == within.chosen).map(|c| c.1).expect("a candidate");
+        assert!(secs * 1000.0 <= bound as f64, "{secs}");
+        for (s, t) in &within.candidates {
+            assert!(t * 1000.0 > bound as f64 || gas(s) >= gas(&within.chosen), "{s:?}");
+        }
+        // no layout within the bound: the fastest one
+        let none = choose_layout(&g, &base, 8, 26, Objective::VerifyGas { max_prove_ms: Some(0) }).expect("a layout");
+        assert_eq!(none.chosen, fast.chosen);
+    }
+
+    #[test]
     fn the_optimizer_drops_lookups_from_lanes_that_only_hold_dot_products() {
         let g = dense_graph();
         let base = params(6, 1, Visibility::Private, Visibility::Public, Visibility::Fixed);
         assert_eq!(job_rows(&g, &base).expect("rows"), [64, 256]);
-        let choice = choose_layout(&g, &base, 8, 26).expect("a layout");
+        let choice = choose_layout(&g, &base, 8, 26, Objective::ProveTime).expect("a layout");
         for (s, secs) in &choice.candidates {
             // the fewest lookup lanes at the k of lookups on every lane, which costs more
             let all = CircuitParams { lanes: s.lanes, lookup_lanes: None, ..base.clone() };
@@ -357,7 +455,7 @@ mod tests {
         assert!(choice.chosen.lookup_lanes < choice.chosen.lanes, "{:?}", choice.chosen);
         // pinned lookup lanes stay (at most the width)
         let pinned = CircuitParams { lookup_lanes: Some(2), ..base };
-        let choice = choose_layout(&g, &pinned, 4, 26).expect("a layout");
+        let choice = choose_layout(&g, &pinned, 4, 26, Objective::ProveTime).expect("a layout");
         let kept: Vec<usize> = choice.candidates.iter().map(|(s, _)| s.lookup_lanes).collect();
         assert_eq!(kept, [1, 2, 2, 2]);
     }
@@ -365,7 +463,8 @@ mod tests {
     #[test]
     fn no_width_that_fits_is_an_error_naming_the_bound() {
         let g = every_op_graph();
-        let err = choose_layout(&g, &base(), 16, 8).expect_err("k = 8 cannot hold a 2^8 table and the layout");
+        let err = choose_layout(&g, &base(), 16, 8, Objective::ProveTime)
+            .expect_err("k = 8 cannot hold a 2^8 table and the layout");
         assert_eq!(err, CircuitError::NoLayout { max_k: 8, max_lanes: 16 });
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use zkonnx::{Level, Options, Progress, SrsSource, Visibility};
+use zkonnx::{Level, Optimize, Options, Progress, SrsSource, Visibility};
 
 /// Reads an input JSON file in EZKL's format (`{"input_data": [[floats], ...]}`).
 pub(crate) fn read_inputs(path: &Path) -> Result<Vec<Vec<f32>>> {
@@ -53,6 +53,17 @@ pub(crate) struct RunArgsFlags {
     /// `--dim X.0=2` (unset ones default to 1).
     #[arg(long = "dim")]
     pub dims: Vec<String>,
+    /// What the layout optimizer minimizes: `time` (predicted prove time) or `gas` (predicted
+    /// verify gas of the EVM verifier, for proofs checked on-chain).
+    #[arg(long, default_value = "time", value_parser = parse_optimize)]
+    pub optimize: Optimize,
+    /// With `--optimize gas`: the longest predicted prove time, in seconds, a layout may take.
+    #[arg(long, value_name = "SECONDS")]
+    pub max_prove_secs: Option<f64>,
+}
+
+fn parse_optimize(s: &str) -> Result<Optimize, String> {
+    s.parse::<Optimize>().map_err(|e| e.to_string())
 }
 
 fn parse_visibility(s: &str) -> Result<Visibility, String> {
@@ -74,6 +85,12 @@ impl RunArgsFlags {
         o.output_visibility = self.output_visibility;
         o.param_visibility = self.param_visibility;
         o.dims = zkonnx::parse_dims(&self.dims)?;
+        o.optimize = self.optimize;
+        o.max_prove_ms = match self.max_prove_secs {
+            Some(s) if s.is_finite() && s > 0.0 => Some((s * 1000.0).round() as u64),
+            Some(s) => anyhow::bail!("--max-prove-secs {s}: expected a positive number of seconds"),
+            None => None,
+        };
         Ok(o)
     }
 }

@@ -47,6 +47,18 @@ fn create_encode_and_verify_on_the_evm() {
     assert!(o.status.success(), "create-evm-verifier: {}", stderr(&o));
     assert!(stderr(&o).contains("anyone can forge"), "the allowed insecure verifier is not labelled: {}", stderr(&o));
     assert!(stderr(&o).contains("runtime code"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("predicted verify gas"), "{}", stderr(&o));
+    // with the model's proof: deployed in revm, the proof checked and its gas measured
+    let o = zkonnx(dir, &["create-evm-verifier", "--allow-insecure-srs", "--proof", "proof.json"]);
+    assert!(o.status.success(), "create-evm-verifier --proof: {}", stderr(&o));
+    let line = stderr(&o).lines().find(|l| l.starts_with("measured in revm")).map(str::to_string);
+    let gas: u64 = line
+        .as_deref()
+        .and_then(|l| l.split(" takes ").nth(1))
+        .and_then(|t| t.split(' ').next())
+        .and_then(|g| g.parse().ok())
+        .unwrap_or_else(|| panic!("no measured gas in: {}", stderr(&o)));
+    assert!((100_000..2_000_000).contains(&gas), "{gas}");
     let verifier: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("verifier.json")).unwrap()).unwrap();
     assert_eq!(verifier["format"], "zkonnx-evm-verifier");
@@ -103,4 +115,53 @@ fn a_wide_circuit_gets_a_deployable_verifier_and_an_oversized_reference_is_refus
     assert!(o.status.success(), "{}", stderr(&o));
     let o = zkonnx(dir, &["verify-evm"]);
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// `table --optimize gas` marks the candidate with the least predicted verify gas, and
+/// `gen-settings --optimize gas` records that layout and its predicted gas in the settings.
+#[test]
+fn the_gas_objective_picks_the_cheapest_verifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/lenet/model.onnx");
+    let model = model.to_str().unwrap();
+    for optimize in ["time", "gas"] {
+        let o = zkonnx(dir, &["table", "-M", model, "--optimize", optimize]);
+        assert!(o.status.success(), "table: {}", stderr(&o));
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let head = out.lines().position(|l| l.starts_with("layouts")).expect("the layouts table");
+        assert!(out.lines().nth(head + 1).is_some_and(|l| l.contains("verify gas (est)")), "{out}");
+        let rows: Vec<(bool, f64, f64)> = out
+            .lines()
+            .skip(head + 2)
+            .take_while(|l| l.len() > 2 && (l.starts_with('*') || l.starts_with(' ') || l.starts_with('=')))
+            .map(|l| {
+                let cols: Vec<&str> = l[1..].split_whitespace().collect();
+                (l.starts_with('*'), cols[4].parse().unwrap(), cols[7].parse().unwrap())
+            })
+            .collect();
+        assert!(rows.len() > 1, "{out}");
+        let chosen = rows.iter().find(|r| r.0).expect("a chosen row");
+        let (best_time, best_gas) = rows.iter().fold((f64::MAX, f64::MAX), |(t, g), r| (t.min(r.1), g.min(r.2)));
+        if optimize == "gas" {
+            assert_eq!(chosen.2, best_gas, "{out}");
+            assert!(out.contains("the least verify gas"), "{out}");
+        } else {
+            assert_eq!(chosen.1, best_time, "{out}");
+        }
+    }
+    let settings = |optimize: &str| -> serde_json::Value {
+        let out = format!("{optimize}.json");
+        let o = zkonnx(dir, &["gen-settings", "-M", model, "-O", &out, "--optimize", optimize]);
+        assert!(o.status.success(), "gen-settings: {}", stderr(&o));
+        serde_json::from_slice(&std::fs::read(dir.join(&out)).unwrap()).unwrap()
+    };
+    let (time, gas) = (settings("time"), settings("gas"));
+    let layout = |s: &serde_json::Value| s["model"]["layout"].clone();
+    assert_eq!(layout(&gas)["optimized_for"], "gas");
+    let predicted = |s: &serde_json::Value| layout(s)["predicted_verify_gas"].as_u64().unwrap();
+    assert!(predicted(&gas) > 0 && predicted(&gas) <= predicted(&time), "{gas} vs {time}");
+    assert!(gas["run_args"]["lanes"].as_u64() <= time["run_args"]["lanes"].as_u64());
+    let o = zkonnx(dir, &["gen-settings", "-M", model, "--optimize", "fast"]);
+    assert!(!o.status.success() && stderr(&o).contains("expected time or gas"), "{}", stderr(&o));
 }

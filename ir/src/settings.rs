@@ -154,6 +154,13 @@ pub struct LayoutInfo {
     /// Predicted peak resident memory of setup and of proving, MiB.
     pub predicted_setup_mib: u64,
     pub predicted_prove_mib: u64,
+    /// What the optimizer minimized: `time` (prove time) or `gas` (EVM verify gas, within a
+    /// prove-time bound); empty in settings from before the gas objective (`time`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub optimized_for: String,
+    /// Predicted gas of one verification by zkonnx's EVM verifier (0 in older settings).
+    #[serde(default)]
+    pub predicted_verify_gas: u64,
 }
 
 /// The `settings.json` artifact.

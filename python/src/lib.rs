@@ -137,6 +137,17 @@ fn options(json: Option<&str>) -> PyResult<Options> {
     if let Some(t) = obj.get("target").and_then(|t| t.as_str()) {
         o.target = t.parse::<Target>().map_err(py_err)?;
     }
+    // the layout optimizer's objective: "time" (default) or "gas", with an optional bound
+    if let Some(t) = obj.get("optimize").and_then(|t| t.as_str()) {
+        o.optimize = t.parse::<zkonnx::Optimize>().map_err(py_err)?;
+    }
+    match obj.get("max_prove_secs") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(x) => match x.as_f64() {
+            Some(s) if s.is_finite() && s > 0.0 => o.max_prove_ms = Some((s * 1000.0).round() as u64),
+            _ => return Err(bad("run args: `max_prove_secs` must be a positive number")),
+        },
+    }
     Ok(o)
 }
 

@@ -242,3 +242,17 @@ def test_get_srs_checks_the_published_hash_and_keeps_nothing_else(tmp_path):
             zkonnx.get_srs()
     finally:
         server.shutdown()
+
+
+def test_the_gas_objective_reaches_the_layout_optimizer(tmp_path):
+    """EZKL-style run args take zkonnx's ``optimize`` ("time" or "gas") and ``max_prove_secs``."""
+    model = FIXTURES / "lenet" / "model.onnx"
+    layouts = {}
+    for optimize in ("time", "gas"):
+        out = tmp_path / f"{optimize}.json"
+        assert zkonnx.gen_settings(model, out, py_run_args={"optimize": optimize, "max_prove_secs": 600})
+        layouts[optimize] = json.loads(out.read_text())["model"]["layout"]
+    assert layouts["gas"]["optimized_for"] == "gas"
+    assert 0 < layouts["gas"]["predicted_verify_gas"] <= layouts["time"]["predicted_verify_gas"]
+    with pytest.raises(zkonnx.BadInputError, match="time or gas"):
+        zkonnx.gen_settings(model, tmp_path / "bad.json", py_run_args={"optimize": "fast"})

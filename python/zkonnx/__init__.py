@@ -61,7 +61,8 @@ def _run_args(py_run_args: Any) -> Optional[str]:
         return json.dumps(py_run_args)
     fields = [
         "input_scale", "param_scale", "lookup_bits", "range_limbs", "logrows", "lanes", "lookup_lanes",
-        "input_visibility", "output_visibility", "param_visibility", "variables", "target",
+        "input_visibility", "output_visibility", "param_visibility", "variables", "target", "optimize",
+        "max_prove_secs",
     ]
     return json.dumps({f: getattr(py_run_args, f) for f in fields if getattr(py_run_args, f, None) is not None})
 
@@ -73,7 +74,9 @@ def gen_settings(model: PathLike, output: PathLike = "settings.json", py_run_arg
     """Writes default settings for ``model`` to ``output``. ``py_run_args`` (a dict or an object
     with EZKL's attribute names) pins scales, ``lookup_bits``, ``logrows``, visibilities
     (``private``/``public``/``fixed``) and ``variables`` (symbolic dimensions); zkonnx adds
-    ``range_limbs``, ``lanes`` and ``lookup_lanes``. The layout optimizer picks lanes and logrows."""
+    ``range_limbs``, ``lanes``, ``lookup_lanes`` and ``optimize`` (``"time"``, the default, or
+    ``"gas"``: the layout with the least predicted EVM verify gas, within ``max_prove_secs`` of
+    predicted proving when given). The layout optimizer picks lanes and logrows."""
     return _native.gen_settings(_path(model), _path(output), _run_args(py_run_args))
 
 

@@ -2,7 +2,7 @@
 //! the smallest logrows that fits, and the settings' record of both. Needs no ONNX stack.
 
 use sha2::{Digest, Sha256};
-use zkonnx_circuits::cost::{choose_layout, LayoutChoice, Shape};
+use zkonnx_circuits::cost::{choose_layout, public_value_count, LayoutChoice, Objective, Shape};
 use zkonnx_circuits::CircuitParams;
 use zkonnx_ir::limits::{MAX_LANES, MAX_LOGROWS};
 use zkonnx_ir::{Graph, LayoutInfo, RunArgs, Settings};
@@ -11,19 +11,35 @@ use zkonnx_verifier::CompiledModel;
 use crate::{Error, Result};
 
 /// The optimizer's candidates for `graph` under `args` (one per width), with `lookup_lanes`
-/// kept when pinned.
-pub fn layout_candidates(graph: &Graph, args: &RunArgs, lookup_lanes: Option<usize>) -> Result<LayoutChoice> {
+/// kept when pinned, and its choice for `objective`.
+pub fn layout_candidates(
+    graph: &Graph,
+    args: &RunArgs,
+    lookup_lanes: Option<usize>,
+    objective: Objective,
+) -> Result<LayoutChoice> {
     let params = CircuitParams { lookup_lanes, ..CircuitParams::for_graph(args, graph) };
-    Ok(choose_layout(graph, &params, MAX_LANES, MAX_LOGROWS)?)
+    Ok(choose_layout(graph, &params, MAX_LANES, MAX_LOGROWS, objective)?)
 }
 
-/// The settings' record of a shape and its predicted costs.
-pub(crate) fn layout_info(shape: &Shape, chosen_by: String) -> LayoutInfo {
+/// The settings' record of a shape of `graph` and its predicted costs.
+pub(crate) fn layout_info(
+    shape: &Shape,
+    graph: &Graph,
+    params: &CircuitParams,
+    chosen_by: String,
+    objective: Objective,
+) -> LayoutInfo {
     let mut info = LayoutInfo::default();
     info.chosen_by = chosen_by;
     info.predicted_prove_ms = (shape.predicted_prove_seconds() * 1000.0).round() as u64;
     info.predicted_setup_mib = shape.predicted_setup_mb().round() as u64;
     info.predicted_prove_mib = shape.predicted_prove_mb().round() as u64;
+    info.optimized_for = match objective {
+        Objective::VerifyGas { .. } => "gas".into(),
+        _ => "time".into(),
+    };
+    info.predicted_verify_gas = shape.predicted_verify_gas(public_value_count(graph, params)).round() as u64;
     info
 }
 
@@ -59,9 +75,14 @@ pub fn finish_compiled(graph: Graph, mut settings: Settings) -> Result<CompiledM
         });
     }
     let shape = Shape::with_rows(&params, rows);
-    let chosen_by = settings.model.layout.as_ref().map_or_else(|| "flags".to_string(), |l| l.chosen_by.clone());
+    let (chosen_by, objective) = match settings.model.layout.as_ref() {
+        Some(l) if l.optimized_for == "gas" => (l.chosen_by.clone(), Objective::VerifyGas { max_prove_ms: None }),
+        Some(l) => (l.chosen_by.clone(), Objective::ProveTime),
+        None => ("flags".to_string(), Objective::ProveTime),
+    };
+    let layout = layout_info(&shape, &graph, &params, chosen_by, objective);
     let info = &mut settings.model;
-    info.layout = Some(layout_info(&shape, chosen_by));
+    info.layout = Some(layout);
     info.input_shapes = graph.input_shapes();
     info.input_scales = graph.inputs.iter().map(|&t| graph.nodes.get(t).map_or(0, |n| n.scale)).collect();
     info.output_shapes = graph.output_shapes();

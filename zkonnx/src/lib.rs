@@ -70,12 +70,13 @@ pub use error::{Error, ErrorKind, Result};
 pub use layout::{finish_compiled, layout_candidates};
 #[cfg(feature = "onnx")]
 pub use model::{Calibrated, Model};
-pub use options::{parse_dims, parse_visibility, Options, Target};
+pub use options::{parse_dims, parse_visibility, Optimize, Options, Target};
 pub use progress::{Level, Progress, Silent};
 pub use proof::Proof;
 pub use prover::{witness, Prover};
 pub use srs::{dev_cache, SrsSource, INSECURE_SRS_WARNING};
 pub use verifier::Verifier;
+pub use zkonnx_circuits::cost::Objective;
 
 pub use zkonnx_ir::{dequantize_outputs, parse_inputs, quantize_inputs, RunArgs, Settings, Visibility};
 pub use zkonnx_prover::Keys;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use zkonnx_circuits::cost::Objective;
 use zkonnx_ir::{RunArgs, Visibility};
 
 use crate::{Error, Result};
@@ -28,6 +29,29 @@ impl std::str::FromStr for Target {
             _ => {
                 Err(Error::Option { option: "target".into(), reason: format!("`{s}`: expected resources or accuracy") })
             }
+        }
+    }
+}
+
+/// What the layout optimizer minimizes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Optimize {
+    /// Predicted prove time.
+    #[default]
+    Time,
+    /// Predicted EVM verify gas (zkonnx's verifier), within [`Options::max_prove_ms`] when set:
+    /// for proofs checked on-chain, where every verification pays it.
+    Gas,
+}
+
+impl std::str::FromStr for Optimize {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "time" => Ok(Optimize::Time),
+            "gas" => Ok(Optimize::Gas),
+            _ => Err(Error::Option { option: "--optimize".into(), reason: format!("`{s}`: expected time or gas") }),
         }
     }
 }
@@ -60,6 +84,10 @@ pub struct Options {
     pub dims: BTreeMap<String, usize>,
     /// What calibration optimizes.
     pub target: Target,
+    /// What the layout optimizer minimizes.
+    pub optimize: Optimize,
+    /// With [`Optimize::Gas`]: the longest predicted prove time (milliseconds) a layout may take.
+    pub max_prove_ms: Option<u64>,
 }
 
 impl Options {
@@ -116,7 +144,19 @@ impl Options {
     /// What the layout optimizer must keep.
     #[cfg(feature = "onnx")]
     pub(crate) fn layout_policy(&self) -> LayoutPolicy {
-        LayoutPolicy { keep_lanes: self.lanes.is_some(), keep_lookup_lanes: self.lookup_lanes.is_some() }
+        LayoutPolicy {
+            keep_lanes: self.lanes.is_some(),
+            keep_lookup_lanes: self.lookup_lanes.is_some(),
+            objective: self.objective(),
+        }
+    }
+
+    /// The layout optimizer's objective for these options.
+    pub fn objective(&self) -> Objective {
+        match self.optimize {
+            Optimize::Time => Objective::ProveTime,
+            Optimize::Gas => Objective::VerifyGas { max_prove_ms: self.max_prove_ms },
+        }
     }
 }
 
@@ -128,6 +168,8 @@ pub(crate) struct LayoutPolicy {
     pub(crate) keep_lanes: bool,
     /// The lookup lanes in the run args stay.
     pub(crate) keep_lookup_lanes: bool,
+    /// What the optimizer minimizes.
+    pub(crate) objective: Objective,
 }
 
 /// Parses `NAME=VALUE` pairs for symbolic dimensions (the CLI's `--dim`).

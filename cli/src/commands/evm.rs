@@ -36,6 +36,10 @@ pub(crate) struct CreateArgs {
     /// forge proofs it accepts).
     #[arg(long)]
     allow_insecure_srs: bool,
+    /// A proof of the model: the new verifier is deployed in an in-process EVM and checks it,
+    /// and the gas that verification took is printed (without it, the layout's prediction).
+    #[arg(long)]
+    proof: Option<PathBuf>,
 }
 
 pub(crate) fn create(a: CreateArgs) -> Result<()> {
@@ -56,6 +60,29 @@ pub(crate) fn create(a: CreateArgs) -> Result<()> {
         made.artifact.runtime_size,
         made.creation_size()
     );
+    match &a.proof {
+        Some(path) => {
+            let proof = Proof::read(path)?;
+            let v = evm::verify_in_evm(&made.artifact, &proof, zkonnx::lower::contracts::evm::CALL_GAS)?;
+            if !v.accepted {
+                anyhow::bail!("{}: the new verifier refuses this proof in the EVM", path.display());
+            }
+            eprintln!(
+                "measured in revm: verifying {} takes {} gas (base cost and calldata included); deploying takes {}",
+                path.display(),
+                v.gas_used,
+                v.deploy_gas
+            );
+        }
+        None => {
+            if let Some(l) = verifier.settings().model.layout.as_ref().filter(|l| l.predicted_verify_gas > 0) {
+                eprintln!(
+                    "predicted verify gas {} for this layout (pass --proof proof.json to measure it)",
+                    l.predicted_verify_gas
+                );
+            }
+        }
+    }
     Ok(())
 }
 

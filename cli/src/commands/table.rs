@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use zkonnx::lower::circuits::cost::LayoutChoice;
+use zkonnx::lower::circuits::cost::{public_value_count, LayoutChoice};
 use zkonnx::lower::circuits::CircuitParams;
 use zkonnx::lower::ir::Graph;
-use zkonnx::{CompiledModel, Model};
+use zkonnx::{CompiledModel, Model, Objective};
 
 use crate::common::RunArgsFlags;
 
@@ -23,6 +23,7 @@ pub(crate) struct TableArgs {
 }
 
 pub(crate) fn run(a: TableArgs) -> Result<()> {
+    let objective = a.flags.options()?.objective();
     // the optimizer picks lookup lanes for every width unless `--lookup-lanes` pins them
     let (graph, args, pinned) = match (&a.model, &a.compiled) {
         (Some(m), None) => {
@@ -36,19 +37,34 @@ pub(crate) fn run(a: TableArgs) -> Result<()> {
         _ => bail!("pass exactly one of --model and --compiled"),
     };
     print!("{}", render(&graph));
-    match zkonnx::layout_candidates(&graph, &args, pinned) {
-        Ok(choice) => print!("{}", render_layouts(&choice, &CircuitParams::for_graph(&args, &graph))),
+    match zkonnx::layout_candidates(&graph, &args, pinned, objective) {
+        Ok(choice) => {
+            let params = CircuitParams::for_graph(&args, &graph);
+            print!("{}", render_layouts(&choice, &params, public_value_count(&graph, &params), objective))
+        }
         Err(e) => println!("layout: {e}"),
     }
     Ok(())
 }
 
-/// The optimizer's candidates, one line per width: `*` marks its choice, `=` the layout of
-/// `current` (lanes, lookup lanes and logrows) when it is among them.
-pub(crate) fn render_layouts(choice: &LayoutChoice, current: &CircuitParams) -> String {
+/// The optimizer's candidates, one line per width: `*` marks its choice for `objective`, `=`
+/// the layout of `current` (lanes, lookup lanes and logrows) when it is among them.
+pub(crate) fn render_layouts(
+    choice: &LayoutChoice,
+    current: &CircuitParams,
+    public_values: usize,
+    objective: Objective,
+) -> String {
+    let goal = match objective {
+        Objective::VerifyGas { max_prove_ms: Some(ms) } => {
+            format!("the least verify gas within {:.2} s of proving", ms as f64 / 1000.0)
+        }
+        Objective::VerifyGas { .. } => "the least verify gas".to_string(),
+        _ => "the fastest prove".to_string(),
+    };
     let mut out = format!(
-        "layouts (the optimizer's candidates; * its choice, = these settings):\n  {:>5} {:>7} {:>7} {:>9} {:>13} {:>11} {:>11}\n",
-        "lanes", "lookup", "logrows", "rows", "prove s (est)", "setup MiB", "prove MiB"
+        "layouts (the optimizer's candidates; * its choice: {goal}; = these settings):\n  {:>5} {:>7} {:>7} {:>9} {:>13} {:>11} {:>11} {:>15}\n",
+        "lanes", "lookup", "logrows", "rows", "prove s (est)", "setup MiB", "prove MiB", "verify gas (est)"
     );
     let here = (current.lanes, current.lookup_lane_count(), current.k);
     for (s, secs) in &choice.candidates {
@@ -60,14 +76,15 @@ pub(crate) fn render_layouts(choice: &LayoutChoice, current: &CircuitParams) -> 
             ' '
         };
         out += &format!(
-            "{mark} {:>5} {:>7} {:>7} {:>9} {:>13.2} {:>11.0} {:>11.0}\n",
+            "{mark} {:>5} {:>7} {:>7} {:>9} {:>13.2} {:>11.0} {:>11.0} {:>16.0}\n",
             s.lanes,
             s.lookup_lanes,
             s.k,
             s.rows,
             secs,
             s.predicted_setup_mb(),
-            s.predicted_prove_mb()
+            s.predicted_prove_mb(),
+            s.predicted_verify_gas(public_values)
         );
     }
     out
