@@ -202,7 +202,7 @@ fn main() -> Result<()> {
     };
     let coeffs = match fitted {
         Some(f) => format!(
-            "least-squares fit over {} measurements: {:.0?} (largest error {:.1}%); in the code (`VERIFY_GAS`): \
+            "non-negative least-squares fit over {} measurements: {:.0?} (largest error {:.1}%); in the code (`VERIFY_GAS`): \
              {:.0?} (largest error {:.1}%)",
             points.len(),
             f,

@@ -125,8 +125,9 @@ impl Shape {
 
     /// Regressors of the verify-gas model (see [`VERIFY_GAS`]): (one, G1 points the verifier
     /// multiplies (proof commitments and preprocessed ones), evaluations it reads and combines,
-    /// public values). Evaluations: one per column query, three per lookup and two per
-    /// permutation column (the argument's products and the polynomials at the shifted point).
+    /// public values). Evaluations: one per column query, five per lookup (the product at two
+    /// points, the permuted input at two, the permuted table at one) and two per permutation
+    /// column (the argument's products and the polynomials at the shifted point).
     pub fn gas_terms(&self, public_values: usize) -> [f64; 4] {
         let preprocessed = self.fixed_columns + self.permutation_columns;
         let points = self.commitments() + preprocessed;

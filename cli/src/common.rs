@@ -87,6 +87,9 @@ impl RunArgsFlags {
         o.dims = zkonnx::parse_dims(&self.dims)?;
         o.optimize = self.optimize;
         o.max_prove_ms = match self.max_prove_secs {
+            Some(_) if self.optimize != Optimize::Gas => {
+                anyhow::bail!("--max-prove-secs bounds the gas objective: pass it with --optimize gas")
+            }
             Some(s) if s.is_finite() && s > 0.0 => Some((s * 1000.0).round() as u64),
             Some(s) => anyhow::bail!("--max-prove-secs {s}: expected a positive number of seconds"),
             None => None,

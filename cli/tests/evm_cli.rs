@@ -164,4 +164,11 @@ fn the_gas_objective_picks_the_cheapest_verifier() {
     assert!(gas["run_args"]["lanes"].as_u64() <= time["run_args"]["lanes"].as_u64());
     let o = zkonnx(dir, &["gen-settings", "-M", model, "--optimize", "fast"]);
     assert!(!o.status.success() && stderr(&o).contains("expected time or gas"), "{}", stderr(&o));
+    let o = zkonnx(dir, &["gen-settings", "-M", model, "--max-prove-secs", "5"]);
+    assert!(!o.status.success() && stderr(&o).contains("with --optimize gas"), "{}", stderr(&o));
+    // a pinned width: the optimizer chose nothing, so the settings claim no objective
+    let o = zkonnx(dir, &["gen-settings", "-M", model, "-O", "pinned.json", "--optimize", "gas", "--lanes", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pinned: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("pinned.json")).unwrap()).unwrap();
+    assert!(pinned["model"]["layout"].get("optimized_for").is_none(), "{pinned}");
 }

@@ -123,9 +123,17 @@ fn fetch_checks_imports_caches_and_leaves_nothing_behind_on_failure() {
     let server = serve(ptau.clone(), Serve::Whole);
     let local = PpotSource::new().with_base_url(&server.url).with_hash(8, &hash);
 
-    // fetched, checked and imported: the same SRS as importing the file directly
+    // fetched, checked and imported: the same SRS as importing the file directly; what a killed
+    // download left an hour ago is removed, one still being written (fresh) is not
     let cache = SrsCache::new(work.path().join("cache"));
+    std::fs::create_dir_all(cache.dir()).unwrap();
+    let old = std::fs::File::create(cache.dir().join(".ppot-download-killed.ptau")).unwrap();
+    old.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600)).unwrap();
+    drop(old);
+    std::fs::write(cache.dir().join(".ppot-download-running.ptau"), b"in progress").unwrap();
     let path = fetch(4, &local, &cache, &Silent).unwrap();
+    assert!(!cache.dir().join(".ppot-download-killed.ptau").exists(), "a stale download was kept");
+    std::fs::remove_file(cache.dir().join(".ppot-download-running.ptau")).expect("a fresh download was removed");
     assert_eq!(path, cached_path(&cache, 4));
     let (srs, origin) = read_srs(&path).unwrap();
     assert_eq!((srs.k(), origin, origin.label()), (4, SrsOrigin::PerpetualPowersOfTau, "perpetual-powers-of-tau"));

@@ -60,7 +60,9 @@ fn creation(verifier: &Bytecode, vk: &VkData, compile: bool) -> Result<Vec<u8>, 
     // the numerator program as EVM code when it fits a contract and the transaction, else none
     // (the verifier interprets the program in the data)
     let with = |program: &[u8]| encode_args(&verifier.creation, &data, program);
-    let code = if compile { program_code(vk)? } else { Vec::new() };
+    // a program that cannot be compiled (operand offsets past 16 bits with thousands of public
+    // values, a stack deeper than the EVM's) is interpreted, as it always could be
+    let code = if compile { program_code(vk).unwrap_or_default() } else { Vec::new() };
     let out = match with(&code) {
         out if code.len() <= crate::EIP170_LIMIT && out.len() <= MAX_INITCODE => out,
         _ => with(&[]),
@@ -78,10 +80,14 @@ fn creation(verifier: &Bytecode, vk: &VkData, compile: bool) -> Result<Vec<u8>, 
 
 /// Whether the deployment `creation_with_vk` makes for `vk` carries the compiled program (a
 /// program contract), rather than leaving the verifier to interpret it.
-pub fn compiles_program(verifier: &Bytecode, vk: &VkData) -> Result<bool, ContractError> {
-    let code = program_code(vk)?;
-    let out = encode_args(&verifier.creation, &vk.to_bytes(), &code);
-    Ok(code.len() <= crate::EIP170_LIMIT && out.len() <= MAX_INITCODE)
+pub fn compiles_program(verifier: &Bytecode, vk: &VkData) -> bool {
+    match program_code(vk) {
+        Ok(code) => {
+            let out = encode_args(&verifier.creation, &vk.to_bytes(), &code);
+            code.len() <= crate::EIP170_LIMIT && out.len() <= MAX_INITCODE
+        }
+        Err(_) => false,
+    }
 }
 
 /// `creation` followed by the ABI encoding of the constructor's `(bytes vk, bytes program)`.
@@ -113,6 +119,27 @@ pub fn matches_runtime(onchain: &[u8], runtime: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_program_that_cannot_be_compiled_is_interpreted() {
+        let template = Bytecode { creation: vec![0x00; 8], runtime: vec![] };
+        let small = crate::vkdata::tests::sample();
+        assert!(compiles_program(&template, &small));
+        // more operand words than the compiled code can address: a Lagrange list of thousands
+        // (one entry per public value)
+        let mut wide = small.clone();
+        wide.lagrange_runs = vec![(0, 2100)];
+        assert!(program_code(&wide).is_err() && !compiles_program(&template, &wide));
+        let creation = creation_with_vk(&template, &wide).unwrap();
+        assert_eq!(creation, encode_args(&template.creation, &wide.to_bytes(), &[]), "no program contract");
+        let with_program = creation_with_vk(&template, &small).unwrap();
+        let code = program_code(&small).unwrap();
+        assert_eq!(with_program, encode_args(&template.creation, &small.to_bytes(), &code));
+        assert_eq!(
+            creation_interpreting(&template, &small).unwrap(),
+            encode_args(&template.creation, &small.to_bytes(), &[])
+        );
+    }
 
     #[test]
     fn immutables_may_differ_only_where_the_template_is_zero() {

@@ -28,16 +28,18 @@ pub(crate) fn layout_info(
     graph: &Graph,
     params: &CircuitParams,
     chosen_by: String,
-    objective: Objective,
+    objective: Option<Objective>,
 ) -> LayoutInfo {
     let mut info = LayoutInfo::default();
     info.chosen_by = chosen_by;
     info.predicted_prove_ms = (shape.predicted_prove_seconds() * 1000.0).round() as u64;
     info.predicted_setup_mib = shape.predicted_setup_mb().round() as u64;
     info.predicted_prove_mib = shape.predicted_prove_mb().round() as u64;
+    // what the optimizer minimized; nothing when the caller pinned the width
     info.optimized_for = match objective {
-        Objective::VerifyGas { .. } => "gas".into(),
-        _ => "time".into(),
+        Some(Objective::VerifyGas { .. }) => "gas".into(),
+        Some(_) => "time".into(),
+        None => String::new(),
     };
     info.predicted_verify_gas = shape.predicted_verify_gas(public_value_count(graph, params)).round() as u64;
     info
@@ -76,9 +78,10 @@ pub fn finish_compiled(graph: Graph, mut settings: Settings) -> Result<CompiledM
     }
     let shape = Shape::with_rows(&params, rows);
     let (chosen_by, objective) = match settings.model.layout.as_ref() {
-        Some(l) if l.optimized_for == "gas" => (l.chosen_by.clone(), Objective::VerifyGas { max_prove_ms: None }),
-        Some(l) => (l.chosen_by.clone(), Objective::ProveTime),
-        None => ("flags".to_string(), Objective::ProveTime),
+        Some(l) if l.optimized_for == "gas" => (l.chosen_by.clone(), Some(Objective::VerifyGas { max_prove_ms: None })),
+        Some(l) if l.optimized_for == "time" => (l.chosen_by.clone(), Some(Objective::ProveTime)),
+        Some(l) => (l.chosen_by.clone(), None),
+        None => ("flags".to_string(), None),
     };
     let layout = layout_info(&shape, &graph, &params, chosen_by, objective);
     let info = &mut settings.model;

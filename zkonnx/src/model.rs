@@ -260,7 +260,7 @@ pub(crate) fn fit_graph(graph: &Graph, args: &mut RunArgs, policy: LayoutPolicy)
                 args.lanes = choice.chosen.lanes;
                 args.lookup_lanes = Some(choice.chosen.lookup_lanes);
                 args.logrows = choice.chosen.k;
-                Ok(layout_info(&choice.chosen, graph, &params, "optimizer".into(), policy.objective))
+                Ok(layout_info(&choice.chosen, graph, &params, "optimizer".into(), Some(policy.objective)))
             }
             // nothing fits: report the smallest k the widest layout needs
             Err(CircuitError::NoLayout { .. }) => {
@@ -276,5 +276,5 @@ pub(crate) fn fit_graph(graph: &Graph, args: &mut RunArgs, policy: LayoutPolicy)
     args.lookup_lanes = Some(params.lookup_lane_count());
     check_k(args.logrows, rows, args.lookup_bits)?;
     let shape = Shape::with_rows(&params, rows);
-    Ok(layout_info(&shape, graph, &params, "flags".into(), policy.objective))
+    Ok(layout_info(&shape, graph, &params, "flags".into(), None))
 }

@@ -10,8 +10,10 @@
 //! [`fetch`] streams the file into a temporary file in the cache folder while hashing it, refuses
 //! a wrong hash or a short download, imports it as a zkonnx SRS file recording its origin
 //! ([`SrsOrigin::PerpetualPowersOfTau`]) and renames that into place; the `.ptau` itself is
-//! deleted. Whatever fails, nothing half-written is left behind: the temporary files are removed
-//! and the cache holds either the whole checked SRS or nothing.
+//! deleted. When it fails with an error, nothing half-written is left behind: the temporary
+//! files are removed and the cache holds either the whole checked SRS or nothing. A download
+//! killed outright (Ctrl-C, SIGKILL) leaves its temporary file, which the next `fetch` in that
+//! cache removes before it starts.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -92,7 +94,9 @@ impl PpotSource {
     }
 
     /// Replaces the expected BLAKE2b-512 (hex) of the file of `power`. The published hashes are
-    /// what makes the download trustworthy: only tests (of a ceremony made locally) set this.
+    /// what makes the download trustworthy: only tests (of a ceremony made locally) set this,
+    /// and a file fetched with it is still labelled as the ceremony's.
+    #[doc(hidden)]
     pub fn with_hash(mut self, power: u32, blake2b_hex: impl Into<String>) -> Self {
         self.hashes.insert(power, blake2b_hex.into().to_ascii_lowercase());
         self
@@ -134,9 +138,9 @@ pub fn fetch(k: u32, source: &PpotSource, cache: &SrsCache, progress: &dyn Progr
         return Ok(path);
     }
     if let Some(larger) = (k + 1..=MAX_LOGROWS).map(|k| cached_path(cache, k)).find(|p| p.exists()) {
-        let (params, origin) = read_srs(&larger)?;
-        if origin == SrsOrigin::PerpetualPowersOfTau {
-            write_srs(&path, &reduce_srs(&params, k)?, origin)?;
+        // an unreadable cached file is passed over: the download replaces what it would give
+        if let Ok((params, SrsOrigin::PerpetualPowersOfTau)) = read_srs(&larger) {
+            write_srs(&path, &reduce_srs(&params, k)?, SrsOrigin::PerpetualPowersOfTau)?;
             progress.note(Level::Info, &format!("reduced {} to k={k}", larger.display()));
             return Ok(path);
         }
@@ -148,6 +152,7 @@ pub fn fetch(k: u32, source: &PpotSource, cache: &SrsCache, progress: &dyn Progr
         reason: format!("no published hash for the power-{power} file: the largest is {MAX_LOGROWS}"),
     })?;
     std::fs::create_dir_all(cache.dir()).map_err(|e| Error::io(cache.dir(), e))?;
+    remove_stale_downloads(cache.dir());
     let ptau = {
         let _phase = Phase::start(progress, "download");
         download_checked(&url, expected, cache.dir())?
@@ -173,6 +178,25 @@ pub fn fetch_to(k: u32, source: &PpotSource, cache: &SrsCache, dest: &Path, prog
     Ok(())
 }
 
+/// Removes what killed downloads left in `dir`: their temporary files, once untouched for ten
+/// minutes (a download in progress in another process writes to its file all the time). Best
+/// effort: a file that cannot be removed stays.
+fn remove_stale_downloads(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let stale = |e: &std::fs::DirEntry| {
+        let age = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        age.is_some_and(|a| a > Duration::from_secs(600))
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(DOWNLOAD_PREFIX) && stale(&e) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// The name prefix of a download's temporary file.
+const DOWNLOAD_PREFIX: &str = ".ppot-download-";
+
 /// Downloads `url` into a temporary file in `dir`, hashing it on the way; the file is returned
 /// only when the whole body arrived and its BLAKE2b-512 is `expected_hex` (dropped, it is deleted).
 fn download_checked(url: &str, expected_hex: &str, dir: &Path) -> Result<tempfile::NamedTempFile> {
@@ -190,7 +214,7 @@ fn download_checked(url: &str, expected_hex: &str, dir: &Path) -> Result<tempfil
     }
     let length = response.content_length();
     let mut tmp = tempfile::Builder::new()
-        .prefix(".ppot-download-")
+        .prefix(DOWNLOAD_PREFIX)
         .suffix(".ptau")
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;

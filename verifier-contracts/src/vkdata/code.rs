@@ -136,7 +136,12 @@ impl Emit {
 /// The runtime bytecode of the program contract for `vk`'s numerator program.
 pub fn program_code(vk: &VkData) -> Result<Vec<u8>, ContractError> {
     let p = &vk.program;
-    super::stack_depth(p)?;
+    // the EVM's stack holds 1,024 words: the program's own and at most three above them (r and
+    // an operand during SUBR, HORNERR and HORNER)
+    let depth = super::stack_depth(p)?;
+    if depth + 3 > 1024 {
+        return Err(bad(format!("a stack {depth} deep: more than the EVM's 1,024 words")));
+    }
     let layout = Layout::of(vk);
     let mut e = Emit(Vec::with_capacity(p.len() * 4 + 64));
     // exactly the operands' words, or revert: PUSH2 n, CALLDATASIZE, EQ, PUSH1 dest, JUMPI,
@@ -354,5 +359,11 @@ mod tests {
             let err = program_code(&vk_with(program, 2, 1)).unwrap_err().to_string();
             assert!(err.contains(what), "{what}: {err}");
         }
+        // deeper than the EVM's stack: 1,022 values pushed, then summed
+        let deep = [push(src::SLOT, 0).repeat(1022), vec![op::ADD; 1021]].concat();
+        let err = program_code(&vk_with(deep, 2, 1)).unwrap_err().to_string();
+        assert!(err.contains("1022 deep"), "{err}");
+        let fits = [push(src::SLOT, 0).repeat(1021), vec![op::ADD; 1020]].concat();
+        assert!(program_code(&vk_with(fits, 2, 1)).is_ok());
     }
 }
