@@ -38,7 +38,7 @@ impl Keys {
     /// Checks that `srs` is the SRS the keys were made with (when they record it); `path` names
     /// the key file in the error.
     pub fn check_srs(&self, path: &Path, srs: &ParamsKZG<Bn256>) -> Result<(), ProverError> {
-        Ok(self.meta("").check_srs(path, &srs_record(srs))?)
+        Ok(self.srs.check_same(path, &srs_record(srs))?)
     }
 }
 

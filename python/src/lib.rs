@@ -12,6 +12,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use zkonnx::evm::{self, VerifierKind};
+use zkonnx::ppot::PpotSource;
 use zkonnx::run::RunConfig;
 use zkonnx::{
     Artifacts, CompiledModel, ErrorKind, Level, Model, Options, Progress, Proof, Prover, Settings, SrsSource, Target,
@@ -259,18 +260,8 @@ fn get_srs(
                 })
             }
         };
-        let mut source = zkonnx::ppot::PpotSource::new();
-        if let Some(url) = mirror {
-            source = source.with_base_url(url);
-        }
-        let cache = zkonnx::dev_cache()?;
-        let path = match srs_path {
-            Some(dest) => {
-                zkonnx::ppot::fetch_to(k, &source, &cache, &dest, &zkonnx::Silent)?;
-                dest
-            }
-            None => zkonnx::ppot::fetch(k, &source, &cache, &zkonnx::Silent)?,
-        };
+        let source = mirror.map_or_else(PpotSource::new, |url| PpotSource::new().with_base_url(url));
+        let path = zkonnx::ppot::fetch_to(k, &source, &zkonnx::dev_cache()?, srs_path.as_deref(), &zkonnx::Silent)?;
         Ok(path.to_string_lossy().into_owned())
     })
 }

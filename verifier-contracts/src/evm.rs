@@ -223,17 +223,15 @@ impl Evm {
 }
 
 fn outcome(result: ExecutionResult) -> CallOutcome {
-    {
-        match result {
-            ExecutionResult::Success { gas_used, output, .. } => {
-                CallOutcome { status: CallStatus::Success, gas_used, output: output.into_data().to_vec() }
-            }
-            ExecutionResult::Revert { gas_used, output } => {
-                CallOutcome { status: CallStatus::Revert, gas_used, output: output.to_vec() }
-            }
-            ExecutionResult::Halt { reason, gas_used } => {
-                CallOutcome { status: CallStatus::Halt(format!("{reason:?}")), gas_used, output: vec![] }
-            }
+    match result {
+        ExecutionResult::Success { gas_used, output, .. } => {
+            CallOutcome { status: CallStatus::Success, gas_used, output: output.into_data().to_vec() }
+        }
+        ExecutionResult::Revert { gas_used, output } => {
+            CallOutcome { status: CallStatus::Revert, gas_used, output: output.to_vec() }
+        }
+        ExecutionResult::Halt { reason, gas_used } => {
+            CallOutcome { status: CallStatus::Halt(format!("{reason:?}")), gas_used, output: vec![] }
         }
     }
 }

@@ -57,16 +57,8 @@ fn creation(verifier: &Bytecode, vk: &VkData, compile: bool) -> Result<Vec<u8>, 
             hint: "it is spread over at most three data contracts; use fewer lanes".into(),
         });
     }
-    // the numerator program as EVM code when it fits a contract and the transaction, else none
-    // (the verifier interprets the program in the data)
-    let with = |program: &[u8]| encode_args(&verifier.creation, &data, program);
-    // a program that cannot be compiled (operand offsets past 16 bits with thousands of public
-    // values, a stack deeper than the EVM's) is interpreted, as it always could be
-    let code = if compile { program_code(vk).unwrap_or_default() } else { Vec::new() };
-    let out = match with(&code) {
-        out if code.len() <= crate::EIP170_LIMIT && out.len() <= MAX_INITCODE => out,
-        _ => with(&[]),
-    };
+    let program = if compile { embedded_program(verifier, vk, &data) } else { Vec::new() };
+    let out = encode_args(&verifier.creation, &data, &program);
     if out.len() > MAX_INITCODE {
         return Err(ContractError::TooLarge {
             what: "deployment (verifier and key data, EIP-3860 initcode)".into(),
@@ -81,12 +73,22 @@ fn creation(verifier: &Bytecode, vk: &VkData, compile: bool) -> Result<Vec<u8>, 
 /// Whether the deployment `creation_with_vk` makes for `vk` carries the compiled program (a
 /// program contract), rather than leaving the verifier to interpret it.
 pub fn compiles_program(verifier: &Bytecode, vk: &VkData) -> bool {
+    !embedded_program(verifier, vk, &vk.to_bytes()).is_empty()
+}
+
+/// The numerator program as EVM code when it fits a contract and, with `data`, the deployment
+/// transaction; else nothing (the verifier interprets the program in the data). A program that
+/// cannot be compiled (operand offsets past 16 bits with thousands of public values, a stack
+/// deeper than the EVM's) is interpreted, as it always could be.
+fn embedded_program(verifier: &Bytecode, vk: &VkData, data: &[u8]) -> Vec<u8> {
     match program_code(vk) {
-        Ok(code) => {
-            let out = encode_args(&verifier.creation, &vk.to_bytes(), &code);
-            code.len() <= crate::EIP170_LIMIT && out.len() <= MAX_INITCODE
+        Ok(code)
+            if code.len() <= crate::EIP170_LIMIT
+                && encode_args(&verifier.creation, data, &code).len() <= MAX_INITCODE =>
+        {
+            code
         }
-        Err(_) => false,
+        _ => Vec::new(),
     }
 }
 

@@ -52,10 +52,7 @@ impl KeyMeta {
     /// Checks that the key at `path` was made with the SRS `srs` records (when the key records
     /// one): proofs made or checked with another SRS never verify, so this names the cause first.
     pub fn check_srs(&self, path: &Path, srs: &SrsRecord) -> Result<(), ArtifactError> {
-        if self.srs.g2_hash.is_empty() || self.srs.g2_hash == srs.g2_hash {
-            return Ok(());
-        }
-        Err(ArtifactError::OtherSrs { path: path.to_path_buf(), key: self.srs.short(), given: srs.short() })
+        self.srs.check_same(path, srs)
     }
 
     /// Checks that the key at `path` was made for the model and circuit `settings` describe:

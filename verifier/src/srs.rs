@@ -71,6 +71,15 @@ impl SrsRecord {
         Self { g2_hash: g2_hash(params), dev }
     }
 
+    /// Checks that `given` is this SRS (when this records one: keys from before the record are
+    /// not compared); `path` names the key file in the error.
+    pub fn check_same(&self, path: &Path, given: &SrsRecord) -> Result<(), ArtifactError> {
+        if self.g2_hash.is_empty() || self.g2_hash == given.g2_hash {
+            return Ok(());
+        }
+        Err(ArtifactError::OtherSrs { path: path.to_path_buf(), key: self.short(), given: given.short() })
+    }
+
     /// A short form for messages: the first 16 hex digits and `(development SRS)` when it is one.
     pub fn short(&self) -> String {
         let head = self.g2_hash.get(..16).unwrap_or(&self.g2_hash);

@@ -22,25 +22,29 @@ pub fn layout_candidates(
     Ok(choose_layout(graph, &params, MAX_LANES, MAX_LOGROWS, objective)?)
 }
 
-/// The settings' record of a shape of `graph` and its predicted costs.
+/// How the settings name what the optimizer minimized (`LayoutInfo::optimized_for`).
+pub(crate) fn objective_name(objective: Objective) -> &'static str {
+    match objective {
+        Objective::VerifyGas { .. } => "gas",
+        _ => "time",
+    }
+}
+
+/// The settings' record of a shape of `graph` and its predicted costs; `optimized_for` is
+/// [`objective_name`] of the optimizer's objective, empty when the caller pinned the width.
 pub(crate) fn layout_info(
     shape: &Shape,
     graph: &Graph,
     params: &CircuitParams,
     chosen_by: String,
-    objective: Option<Objective>,
+    optimized_for: &str,
 ) -> LayoutInfo {
     let mut info = LayoutInfo::default();
     info.chosen_by = chosen_by;
     info.predicted_prove_ms = (shape.predicted_prove_seconds() * 1000.0).round() as u64;
     info.predicted_setup_mib = shape.predicted_setup_mb().round() as u64;
     info.predicted_prove_mib = shape.predicted_prove_mb().round() as u64;
-    // what the optimizer minimized; nothing when the caller pinned the width
-    info.optimized_for = match objective {
-        Some(Objective::VerifyGas { .. }) => "gas".into(),
-        Some(_) => "time".into(),
-        None => String::new(),
-    };
+    info.optimized_for = optimized_for.to_string();
     info.predicted_verify_gas = shape.predicted_verify_gas(public_value_count(graph, params)).round() as u64;
     info
 }
@@ -77,13 +81,11 @@ pub fn finish_compiled(graph: Graph, mut settings: Settings) -> Result<CompiledM
         });
     }
     let shape = Shape::with_rows(&params, rows);
-    let (chosen_by, objective) = match settings.model.layout.as_ref() {
-        Some(l) if l.optimized_for == "gas" => (l.chosen_by.clone(), Some(Objective::VerifyGas { max_prove_ms: None })),
-        Some(l) if l.optimized_for == "time" => (l.chosen_by.clone(), Some(Objective::ProveTime)),
-        Some(l) => (l.chosen_by.clone(), None),
-        None => ("flags".to_string(), None),
+    let (chosen_by, optimized_for) = match settings.model.layout.as_ref() {
+        Some(l) => (l.chosen_by.clone(), l.optimized_for.clone()),
+        None => ("flags".to_string(), String::new()),
     };
-    let layout = layout_info(&shape, &graph, &params, chosen_by, objective);
+    let layout = layout_info(&shape, &graph, &params, chosen_by, &optimized_for);
     let info = &mut settings.model;
     info.layout = Some(layout);
     info.input_shapes = graph.input_shapes();

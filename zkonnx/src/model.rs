@@ -14,7 +14,7 @@ use zkonnx_circuits::cost::{choose_layout, fit_lookup_lanes, job_rows};
 use zkonnx_circuits::CircuitError;
 use zkonnx_ir::limits::{MAX_LANES, MAX_LOGROWS};
 
-use crate::layout::{check_k, finish_compiled, layout_info};
+use crate::layout::{check_k, finish_compiled, layout_info, objective_name};
 use crate::options::{LayoutPolicy, Options, Target};
 use crate::Result;
 
@@ -260,7 +260,7 @@ pub(crate) fn fit_graph(graph: &Graph, args: &mut RunArgs, policy: LayoutPolicy)
                 args.lanes = choice.chosen.lanes;
                 args.lookup_lanes = Some(choice.chosen.lookup_lanes);
                 args.logrows = choice.chosen.k;
-                Ok(layout_info(&choice.chosen, graph, &params, "optimizer".into(), Some(policy.objective)))
+                Ok(layout_info(&choice.chosen, graph, &params, "optimizer".into(), objective_name(policy.objective)))
             }
             // nothing fits: report the smallest k the widest layout needs
             Err(CircuitError::NoLayout { .. }) => {
@@ -276,5 +276,6 @@ pub(crate) fn fit_graph(graph: &Graph, args: &mut RunArgs, policy: LayoutPolicy)
     args.lookup_lanes = Some(params.lookup_lane_count());
     check_k(args.logrows, rows, args.lookup_bits)?;
     let shape = Shape::with_rows(&params, rows);
-    Ok(layout_info(&shape, graph, &params, "flags".into(), None))
+    // the caller pinned the width: the optimizer minimized nothing
+    Ok(layout_info(&shape, graph, &params, "flags".into(), ""))
 }

@@ -164,10 +164,18 @@ pub fn fetch(k: u32, source: &PpotSource, cache: &SrsCache, progress: &dyn Progr
     Ok(path)
 }
 
-/// [`fetch`], then a copy of the cached file at `dest` (written to a temporary file next to it
-/// and renamed, so `dest` is whole or untouched).
-pub fn fetch_to(k: u32, source: &PpotSource, cache: &SrsCache, dest: &Path, progress: &dyn Progress) -> Result<()> {
+/// [`fetch`], then a copy of the cached file at `dest` when given (written to a temporary file
+/// next to it and renamed, so `dest` is whole or untouched). Returns where the SRS is: `dest`,
+/// else the cached file.
+pub fn fetch_to(
+    k: u32,
+    source: &PpotSource,
+    cache: &SrsCache,
+    dest: Option<&Path>,
+    progress: &dyn Progress,
+) -> Result<PathBuf> {
     let cached = fetch(k, source, cache, progress)?;
+    let Some(dest) = dest else { return Ok(cached) };
     let dir = match dest.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -175,7 +183,7 @@ pub fn fetch_to(k: u32, source: &PpotSource, cache: &SrsCache, dest: &Path, prog
     let tmp = tempfile::Builder::new().prefix(".srs-copy-").tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
     std::fs::copy(&cached, tmp.path()).map_err(|e| Error::io(&cached, e))?;
     tmp.persist(dest).map_err(|e| Error::io(dest, e.error))?;
-    Ok(())
+    Ok(dest.to_path_buf())
 }
 
 /// Removes what killed downloads left in `dir`: their temporary files, once untouched for ten

@@ -94,19 +94,10 @@ pub(crate) fn run(c: SrsCommand) -> Result<()> {
         }
         SrsCommand::Import { ptau, logrows, output } => import(&ptau, logrows, &output)?,
         SrsCommand::Fetch { logrows, mirror, output } => {
-            let mut source = PpotSource::new();
-            if let Some(url) = mirror {
-                source = source.with_base_url(url);
-            }
+            let source = mirror.map_or_else(PpotSource::new, |url| PpotSource::new().with_base_url(url));
             eprintln!("fetching {} (k={logrows})", source.url(PpotSource::power_for(logrows)));
-            let (cache, progress) = (zkonnx::dev_cache()?, crate::common::Spinners::default());
-            let path = match output {
-                Some(out) => {
-                    zkonnx::ppot::fetch_to(logrows, &source, &cache, &out, &progress)?;
-                    out
-                }
-                None => zkonnx::ppot::fetch(logrows, &source, &cache, &progress)?,
-            };
+            let progress = crate::common::Spinners::default();
+            let path = zkonnx::ppot::fetch_to(logrows, &source, &zkonnx::dev_cache()?, output.as_deref(), &progress)?;
             eprintln!("Perpetual Powers of Tau SRS k={logrows} (hash checked); pass it as --srs {}", path.display());
             println!("{}", path.display());
         }
