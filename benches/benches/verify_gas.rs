@@ -1,7 +1,8 @@
-//! Verify gas of zkonnx's EVM verifier (the key as data), measured in revm on real proofs: for
-//! every fixture model and `benches/models` lenet5 and mlp784, with the layout the default
-//! optimizer chooses (prove time), with `--optimize gas`, and next to snark-verifier's generated
-//! verifier at one lane (the width where it fits EIP-170) and zkonnx's at that same width. Also
+//! Verify gas of zkonnx's EVM verifier (`--verifier auto`: the compiled verifier where it fits
+//! EIP-170, else the key as data), measured in revm on real proofs: for every fixture model and
+//! `benches/models` lenet5 and mlp784, with the layout the default optimizer chooses (prove
+//! time), with `--optimize gas`, and next to snark-verifier's generated verifier at one lane
+//! (the width where it fits EIP-170) and zkonnx's two verifiers at that same width. Also
 //! fits [`VERIFY_GAS`] (the cost model's gas coefficients) to every measurement by least squares
 //! and prints the fit next to the coefficients in the code.
 //!
@@ -55,9 +56,8 @@ fn models() -> Vec<(String, PathBuf, PathBuf)> {
     out
 }
 
-/// Settings, proof and EVM verification of `model` under `options`: zkonnx's verifier, or
-/// snark-verifier's with `reference`.
-fn measure(model: &Path, input: &Path, options: &Options, srs: &SrsSource, reference: bool) -> Result<Measured> {
+/// Settings, proof and EVM verification of `model` under `options` with the verifier `kind`.
+fn measure(model: &Path, input: &Path, options: &Options, srs: &SrsSource, kind: VerifierKind) -> Result<Measured> {
     let inputs = zkonnx::read_inputs(input)?;
     let m = Model::load(model, &options.dims)?;
     let settings = m.settings(std::slice::from_ref(&inputs), options)?;
@@ -72,13 +72,37 @@ fn measure(model: &Path, input: &Path, options: &Options, srs: &SrsSource, refer
     let prover = Prover::new(compiled, keys, params_kzg.clone())?;
     let proof = prover.prove(&inputs)?;
     let verifier = Verifier::new(settings.clone(), prover.keys().pk.get_vk().clone(), &params_kzg)?;
-    let kind = if reference { VerifierKind::Reference } else { VerifierKind::KeyAsData };
     let mut vo = VerifierOptions::new(kind);
     vo.allow_insecure_srs = true;
     vo.allow_oversize = true;
     let made = create_verifier(&verifier, &vo, &Silent)?;
     let v = verify_in_evm(&made.artifact, &proof, 30_000_000)?;
     anyhow::ensure!(v.accepted, "the EVM verifier refused an honest proof");
+    if std::env::var_os("ZKONNX_BENCH_PROFILE").is_some() {
+        print_profile(&made.artifact, &proof, &format!("{kind:?}"))?;
+        let d = zkonnx::lower::contracts::vkdata::VkData::new(
+            &params_kzg,
+            prover.keys().pk.get_vk(),
+            settings.num_instances(),
+        )?;
+        let entries: usize = d.sets.iter().map(|s| s.polys.len()).sum();
+        let set_sizes: Vec<usize> = d.sets.iter().map(|s| s.rotations.len()).collect();
+        println!(
+            "  data: {} public values, {} witnesses, {} challenges, {} chunks, {} evals, {} instance queries, {} lagranges, \
+             {} preprocessed, {} sets {set_sizes:?} with {entries} polys, program {} bytes, code {} bytes",
+            d.num_instance,
+            d.num_witnesses(),
+            d.num_challenges(),
+            d.num_chunks,
+            d.num_evals,
+            d.instance_queries.len(),
+            d.num_lagranges(),
+            d.preprocessed.len(),
+            d.sets.len(),
+            d.program.len(),
+            zkonnx::lower::contracts::vkdata::code::program_code(&d).map_or(0, |c| c.len())
+        );
+    }
     Ok(Measured {
         lanes: settings.run_args.lanes,
         lookup_lanes: settings.run_args.lookup_lanes.unwrap_or(settings.run_args.lanes),
@@ -87,6 +111,33 @@ fn measure(model: &Path, input: &Path, options: &Options, srs: &SrsSource, refer
         predicted: shape.predicted_verify_gas(public_values),
         terms: shape.gas_terms(public_values),
     })
+}
+
+/// Prints where one verification's gas goes (`ZKONNX_BENCH_PROFILE=1`): precompiles, then the
+/// opcodes by gas.
+fn print_profile(
+    artifact: &zkonnx::lower::contracts::EvmVerifierArtifact,
+    proof: &zkonnx::Proof,
+    who: &str,
+) -> Result<()> {
+    let code = artifact.bytecode()?;
+    let mut evm = zkonnx::lower::contracts::Evm::without_size_limits();
+    let deployed = evm.deploy(&code.creation)?;
+    let (call, profile) = evm.profile_call(deployed.address, &proof.calldata()?, 30_000_000)?;
+    let mut line = format!("  {who}: {} gas, calldata {} bytes;", call.gas_used, proof.calldata()?.len());
+    for (name, (n, gas)) in &profile.precompiles {
+        line += &format!(" {name} {n}× {gas};");
+    }
+    let mut ops: Vec<_> = profile.opcodes.iter().collect();
+    ops.sort_by_key(|(_, (_, g))| std::cmp::Reverse(*g));
+    let total: u64 = ops.iter().map(|(_, (_, g))| g).sum();
+    line += &format!(" contract calls {}× {};", profile.contract_calls.0, profile.contract_calls.1);
+    line += &format!(" opcodes {total}:");
+    for (name, (n, gas)) in ops.iter().take(12) {
+        line += &format!(" {name} {n}×/{gas}");
+    }
+    println!("{line}");
+    Ok(())
 }
 
 /// Least squares `X b = y` over the regressors in `use_` (the others get 0), by the normal
@@ -147,8 +198,8 @@ fn main() -> Result<()> {
     let cache = std::env::temp_dir().join("zkonnx-bench-srs");
     let srs = SrsSource::dev_in(&cache);
     let mut table = String::from(
-        "| model | default layout (lanes/lookup, k) | gas | `--optimize gas` layout | gas | zkonnx at 1 lane | snark-verifier at 1 lane | zkonnx / snark-verifier | ≤ 600k |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+        "| model | default layout (lanes/lookup, k) | gas | `--optimize gas` layout | gas | zkonnx at 1 lane | key-as-data at 1 lane | snark-verifier at 1 lane | zkonnx / snark-verifier | ≤ 600k |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut points = Vec::new();
     let (mut worst_ratio, mut over) = (0.0f64, Vec::new());
@@ -156,16 +207,17 @@ fn main() -> Result<()> {
         if only.as_deref().is_some_and(|o| !o.split(',').any(|m| m == name)) {
             continue;
         }
-        let run = |o: &Options, reference| measure(&model, &input, o, &srs, reference).with_context(|| name.clone());
-        let default = run(&Options::new(), false)?;
+        let run = |o: &Options, kind| measure(&model, &input, o, &srs, kind).with_context(|| name.clone());
+        let default = run(&Options::new(), VerifierKind::Auto)?;
         let mut gas_opts = Options::new();
         gas_opts.optimize = Optimize::Gas;
-        let onchain = run(&gas_opts, false)?;
+        let onchain = run(&gas_opts, VerifierKind::Auto)?;
         let mut one = Options::new();
         one.lanes = Some(1);
-        let ours1 = if onchain.lanes == 1 { None } else { Some(run(&one, false)?) };
+        let ours1 = if onchain.lanes == 1 { None } else { Some(run(&one, VerifierKind::Auto)?) };
         let ours1 = ours1.as_ref().unwrap_or(&onchain);
-        let reference = run(&one, true)?;
+        let data1 = run(&one, VerifierKind::KeyAsData)?;
+        let reference = run(&one, VerifierKind::Reference)?;
         let ratio = ours1.gas as f64 / reference.gas as f64;
         worst_ratio = worst_ratio.max(ratio);
         if onchain.gas > 600_000 {
@@ -173,12 +225,13 @@ fn main() -> Result<()> {
         }
         let layout = |m: &Measured| format!("{}/{}, k {}", m.lanes, m.lookup_lanes, m.logrows);
         table += &format!(
-            "| {name} | {} | {} | {} | {} | {} | {} | {ratio:.2}× | {} |\n",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {ratio:.2}× | {} |\n",
             layout(&default),
             default.gas,
             layout(&onchain),
             onchain.gas,
             ours1.gas,
+            data1.gas,
             reference.gas,
             if onchain.gas <= 600_000 { "yes" } else { "no" }
         );
@@ -215,9 +268,9 @@ fn main() -> Result<()> {
     let section = format!(
         "## EVM verify gas\n\nGenerated by `cargo bench -p zkonnx-benches --bench verify_gas`: gas of one verification \
          in revm (mainnet rules, the 21,000 base cost and calldata included) of a real proof, with zkonnx's verifier \
-         (the verifying key as data) under the default layout (prove time) and under `--optimize gas`, and \
-         zkonnx's next to snark-verifier 0.2.7's generated verifier at one lane, the width at which the latter fits \
-         EIP-170.\n\n{table}\nLargest zkonnx / snark-verifier ratio at equal width: {worst_ratio:.2}×. Over 600k with \
+         (`--verifier auto`: the key compiled to EVM code where that fits EIP-170, else the key as data) under the \
+         default layout (prove time) and under `--optimize gas`, and zkonnx's two verifiers next to snark-verifier \
+         0.2.7's generated verifier at one lane, the width at which the latter fits EIP-170.\n\n{table}\nLargest zkonnx / snark-verifier ratio at equal width: {worst_ratio:.2}×. Over 600k with \
          `--optimize gas`: {}.\n\nThe cost model's gas term (regressors: one, G1 points multiplied, evaluations, public \
          values): {coeffs}.\n",
         if over.is_empty() { "none".to_string() } else { over.join(", ") }

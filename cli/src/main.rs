@@ -111,8 +111,9 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
              or pass --allow-insecure-srs for a test chain",
         ),
         zkonnx::Error::Contract(c) if matches!(**c, ContractError::TooLarge { .. }) => Some(
-            "drop --reference (zkonnx's verifier reads the key as data and fits any width), regenerate the settings \
-             with `--lanes 1`, or pass --allow-oversize for a chain without the limit",
+            "use `--verifier auto` or `--verifier data` (zkonnx's key-as-data verifier fits any width), regenerate \
+             the settings with `--optimize gas` or `--lanes 1`, or pass --allow-oversize (the reference) for a chain \
+             without the limit",
         ),
         _ => None,
     }

@@ -8,13 +8,13 @@
 mod common;
 
 use common::{all_fixtures, prove_fixture, Proved};
-use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::bn256::{Fq, Fr};
 use halo2_proofs::halo2curves::ff::Field;
 use zkonnx_verifier::verify_proof_bytes;
 use zkonnx_verifier_contracts::evm::{Address, CALL_GAS};
 use zkonnx_verifier_contracts::solc::check_deployable;
 use zkonnx_verifier_contracts::vk_verifier::{compile_vk_verifier, creation_interpreting, creation_with_vk};
-use zkonnx_verifier_contracts::vkdata::{self, VkData};
+use zkonnx_verifier_contracts::vkdata::{self, compiled, VkData};
 use zkonnx_verifier_contracts::{compile_contract, encode_calldata, reference_verifier, Bytecode, CallStatus, Evm};
 
 const FIXTURES: [(&str, &str); 3] = [
@@ -22,6 +22,27 @@ const FIXTURES: [(&str, &str); 3] = [
     ("lenet/model.onnx", "lenet/input.json"),
     ("digits_cnn/model.onnx", "digits_cnn/input.json"),
 ];
+
+/// A field's modulus, big-endian: the encoding of −1, plus one.
+fn modulus_be(minus_one: [u8; 32]) -> [u8; 32] {
+    let mut m = minus_one;
+    add_be(&mut m, &{
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        one
+    });
+    m
+}
+
+/// `word += m` (big-endian; the fixtures' values are far enough below 2^256 not to wrap).
+fn add_be(word: &mut [u8], m: &[u8; 32]) {
+    let mut carry = 0u16;
+    for i in (0..32).rev() {
+        let v = u16::from(word[i]) + u16::from(m[i]) + carry;
+        word[i] = v as u8;
+        carry = v >> 8;
+    }
+}
 
 /// Generates, compiles and deploys the reference verifier of `p`'s key.
 fn deploy_reference(evm: &mut Evm, p: &Proved) -> Address {
@@ -44,6 +65,8 @@ struct Deployed {
     vk: Address,
     /// The same verifier without the program contract (interpreting the program).
     interpreted: Address,
+    /// The compiled verifier, when the key's code fits EIP-170.
+    compiled: Option<Address>,
     data: VkData,
 }
 
@@ -76,7 +99,12 @@ impl Chains {
             d.gas_used
         );
         let interpreted = self.mainnet.deploy(&creation_interpreting(&self.vk_verifier, &data).unwrap()).unwrap();
-        Deployed { reference, vk: d.address, interpreted: interpreted.address, data }
+        let compiled = compiled::verifier_code(&data).ok().map(|code| {
+            let c = self.mainnet.deploy(&compiled::creation_of(&code)).unwrap();
+            eprintln!("  compiled verifier {} B, deploy gas {}", c.runtime_size, c.gas_used);
+            c.address
+        });
+        Deployed { reference, vk: d.address, interpreted: interpreted.address, compiled, data }
     }
 
     /// The verdicts of the native verifier, both contracts and the data verifier's Rust twin
@@ -93,6 +121,19 @@ impl Chains {
             "the interpreting verifier ({:?}) and native disagree",
             interpreted.status
         );
+        if let Some(at) = d.compiled {
+            let c = self.mainnet.call(at, &call, CALL_GAS).unwrap();
+            assert_eq!(
+                c.accepted(),
+                native,
+                "the compiled verifier ({:?}, {} gas) and native disagree",
+                c.status,
+                c.gas_used
+            );
+            if !native {
+                assert_eq!(c.status, CallStatus::Revert, "a compiled refusal that is not a clean revert");
+            }
+        }
         let twin = vkdata::native::verify(&d.data, instances, proof).is_ok();
         // snark-verifier's contract ignores bytes after the proof; zkonnx's verifiers refuse them
         let trailing = proof.len() > d.data.proof_len();
@@ -138,6 +179,17 @@ fn evm_verifiers_agree_with_the_native_one_on_every_fixture() {
             proof.len()
         );
         assert!(chains.verdicts(&d, &p, &instances, &proof));
+        if let (Some(at), true) = (d.compiled, model.starts_with("mlp")) {
+            let code = compiled::verifier_code(&d.data).unwrap();
+            let c = chains.mainnet.call(at, &call, CALL_GAS).unwrap();
+            eprintln!("  compiled verifier {} gas", c.gas_used);
+            // the Solidity deployer of the compiled code installs exactly that code
+            let sol = compiled::deployer_source(&code, "test");
+            let deployer = compile_contract(&sol, compiled::COMPILED_CONTRACT, None).unwrap();
+            let installed = chains.mainnet.deploy(&deployer.creation).unwrap();
+            assert_eq!(installed.runtime_size, code.len());
+            assert!(chains.mainnet.call(installed.address, &call, CALL_GAS).unwrap().accepted());
+        }
 
         // a wrong public output
         let mut wrong = instances.clone();
@@ -148,6 +200,19 @@ fn evm_verifiers_agree_with_the_native_one_on_every_fixture() {
             let mut bad = proof.clone();
             bad[32 * w + 31] ^= 1;
             assert!(!chains.verdicts(&d, &p, &instances, &bad), "{model}: word {w} flipped accepted");
+        }
+        // non-canonical encodings of the same values: a public value + r, an evaluation + r, a
+        // commitment's x + q; the native verifier cannot even read them, the contracts revert
+        let evals_at = 32 * instances.len() + 64 * (d.data.num_witnesses() + usize::from(d.data.num_chunks));
+        let r = modulus_be(zkonnx_verifier::transcript::fr_to_be(&-Fr::ONE));
+        let q = modulus_be(zkonnx_verifier::transcript::fq_to_be(&-Fq::ONE));
+        for (at, modulus) in [(0, r), (evals_at, r), (32 * instances.len(), q)] {
+            let mut cd = call.clone();
+            add_be(&mut cd[at..at + 32], &modulus);
+            for to in [Some(d.vk), d.compiled].into_iter().flatten() {
+                let out = chains.mainnet.call(to, &cd, CALL_GAS).unwrap();
+                assert_eq!(out.status, CallStatus::Revert, "{model}: word at {at} + modulus: {out:?}");
+            }
         }
         // a truncated proof, one word too many, a missing public value
         assert!(!chains.verdicts(&d, &p, &instances, &proof[..proof.len() - 32]));
@@ -185,6 +250,10 @@ fn every_tiny_fixture_verifies_on_the_data_verifier() {
         let ours = chains.mainnet.call(d.vk, &encode_calldata(&instances, &proof), CALL_GAS).unwrap();
         assert!(ours.accepted(), "{model}: {ours:?}");
         eprintln!("{model}: {} gas, key data {} B", ours.gas_used, d.data.to_bytes().len());
+        if let Some(at) = d.compiled {
+            let c = chains.mainnet.call(at, &encode_calldata(&instances, &proof), CALL_GAS).unwrap();
+            eprintln!("  compiled: {:?} {} gas", c.status, c.gas_used);
+        }
         let mut wrong = instances.clone();
         *wrong.last_mut().unwrap() += Fr::ONE;
         assert!(!chains.verdicts(&d, &p, &wrong, &proof), "{model}: wrong output accepted");

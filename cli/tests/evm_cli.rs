@@ -63,8 +63,31 @@ fn create_encode_and_verify_on_the_evm() {
         serde_json::from_slice(&std::fs::read(dir.join("verifier.json")).unwrap()).unwrap();
     assert_eq!(verifier["format"], "zkonnx-evm-verifier");
     assert!(verifier["runtime_size"].as_u64().unwrap() <= 24_576);
-    assert!(verifier["vk_data_size"].as_u64().unwrap() <= 24_576);
-    assert!(std::fs::read_to_string(dir.join("verifier.sol")).unwrap().contains("contract Halo2VerifierVk"));
+    // one lane: the compiled verifier fits one contract, so `auto` made it
+    assert!(verifier["generator"].as_str().unwrap().contains("compiled"), "{verifier}");
+    assert!(verifier.get("vk_data_size").is_none());
+    assert!(std::fs::read_to_string(dir.join("verifier.sol")).unwrap().contains("contract Halo2VerifierCompiled"));
+    // the key-as-data verifier on request, checking the same proof
+    let o = zkonnx(
+        dir,
+        &[
+            "create-evm-verifier",
+            "--verifier",
+            "data",
+            "--allow-insecure-srs",
+            "--proof",
+            "proof.json",
+            "--sol-code-path",
+            "data.sol",
+            "--bytecode-path",
+            "data.json",
+        ],
+    );
+    assert!(o.status.success(), "--verifier data: {}", stderr(&o));
+    assert!(stderr(&o).contains("measured in revm"), "{}", stderr(&o));
+    let data: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("data.json")).unwrap()).unwrap();
+    assert!(data["vk_data_size"].as_u64().unwrap() <= 24_576);
+    assert!(std::fs::read_to_string(dir.join("data.sol")).unwrap().contains("contract Halo2VerifierVk"));
 
     let o = zkonnx(dir, &["encode-evm-calldata"]);
     assert!(o.status.success(), "encode-evm-calldata: {}", stderr(&o));
@@ -108,7 +131,7 @@ fn a_wide_circuit_gets_a_deployable_verifier_and_an_oversized_reference_is_refus
     let o = zkonnx(dir, &["create-evm-verifier", "--reference", "--allow-insecure-srs"]);
     assert!(!o.status.success(), "an oversized verifier was written");
     let err = stderr(&o);
-    assert!(err.contains("EIP-170") && err.contains("--lanes 1") && err.contains("drop --reference"), "{err}");
+    assert!(err.contains("EIP-170") && err.contains("--lanes 1") && err.contains("--verifier data"), "{err}");
     assert!(!dir.join("verifier.sol").exists() && !dir.join("verifier.json").exists());
     // on request it is written anyway, and still verifies on a chain without the limit
     let o = zkonnx(dir, &["create-evm-verifier", "--reference", "--allow-oversize", "--allow-insecure-srs"]);

@@ -344,11 +344,12 @@ fn verify(
     })
 }
 
-/// Writes zkonnx's Solidity verifier (`sol_code_path`) and the compiled `verifier.json`
-/// (`bytecode_path`; zkonnx's verifier has no ABI beyond its fallback).
+/// Writes zkonnx's EVM verifier: its Solidity (`sol_code_path`) and the compiled
+/// `verifier.json` (`bytecode_path`; zkonnx's verifiers have no ABI beyond their fallback).
+/// `verifier`: "auto" (default), "compiled", "data" or "reference".
 #[pyfunction]
-#[pyo3(signature = (vk_path, settings_path, sol_code_path, bytecode_path, srs_path=None, reference=false, allow_insecure_srs=false))]
-#[expect(clippy::too_many_arguments, reason = "EZKL's argument list, plus zkonnx's two switches")]
+#[pyo3(signature = (vk_path, settings_path, sol_code_path, bytecode_path, srs_path=None, reference=false, allow_insecure_srs=false, verifier=None))]
+#[expect(clippy::too_many_arguments, reason = "EZKL's argument list, plus zkonnx's three options")]
 fn create_evm_verifier(
     py: Python<'_>,
     vk_path: PathBuf,
@@ -358,11 +359,22 @@ fn create_evm_verifier(
     srs_path: Option<PathBuf>,
     reference: bool,
     allow_insecure_srs: bool,
+    verifier: Option<String>,
 ) -> PyResult<bool> {
     let srs = srs(srs_path)?;
+    let kind = match (reference, verifier.as_deref()) {
+        (true, _) | (_, Some("reference")) => VerifierKind::Reference,
+        (_, None | Some("auto")) => VerifierKind::Auto,
+        (_, Some("compiled")) => VerifierKind::Compiled,
+        (_, Some("data")) => VerifierKind::KeyAsData,
+        (_, Some(other)) => {
+            return Err(BadInputError::new_err(format!(
+                "verifier {other:?}: expected \"auto\", \"compiled\", \"data\" or \"reference\""
+            )))
+        }
+    };
     detached(py, || {
         let v = Verifier::from_files(&settings_path, &vk_path, &srs, &Callback(None))?;
-        let kind = if reference { VerifierKind::Reference } else { VerifierKind::KeyAsData };
         let mut options = evm::VerifierOptions::new(kind);
         options.allow_insecure_srs = allow_insecure_srs;
         evm::create_verifier(&v, &options, &Callback(None))?.write(&sol_code_path, &bytecode_path)?;

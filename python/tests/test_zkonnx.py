@@ -105,6 +105,14 @@ def test_the_ezkl_style_functions_end_to_end_with_the_evm(tmp_path):
                                    srs_path=p("dev.srs"))
     assert zkonnx.create_evm_verifier(p("vk.key"), p("settings.json"), p("verifier.sol"), p("verifier.json"),
                                       srs_path=p("dev.srs"), allow_insecure_srs=True)
+    assert "contract Halo2VerifierCompiled" in p("verifier.sol").read_text()
+    with pytest.raises(zkonnx.BadInputError, match="expected"):
+        zkonnx.create_evm_verifier(p("vk.key"), p("settings.json"), p("data.sol"), p("data.json"),
+                                   srs_path=p("dev.srs"), allow_insecure_srs=True, verifier="fastest")
+    assert zkonnx.create_evm_verifier(p("vk.key"), p("settings.json"), p("data.sol"), p("data.json"),
+                                      srs_path=p("dev.srs"), allow_insecure_srs=True, verifier="data")
+    assert "contract Halo2VerifierVk" in p("data.sol").read_text()
+    assert zkonnx.verify_evm(proof_path=p("proof.json"), bytecode_path=p("data.json"))
     calldata = zkonnx.encode_evm_calldata(p("proof.json"), p("calldata.bin"))
     assert p("calldata.bin").read_bytes() == calldata and len(calldata) > 32 * (4 + 3)
     assert zkonnx.verify_evm(proof_path=p("proof.json"), bytecode_path=p("verifier.json"))

@@ -190,17 +190,22 @@ def create_evm_verifier(
     reusable: Optional[bool] = None,
     reference: bool = False,
     allow_insecure_srs: bool = False,
+    verifier: str = "auto",
 ) -> bool:
-    """Writes the Solidity verifier and, at ``abi_path``, zkonnx's ``verifier.json`` (compiled
-    bytecode with the verifying key as data) where EZKL writes an ABI: zkonnx's verifier has one
-    fallback entry point taking the calldata of ``encode_evm_calldata``. It is always reusable
-    (one contract for every circuit, the key as data), so ``reusable`` is ignored; EZKL's
-    ``create_evm_vka`` has no counterpart. ``reference=True`` writes snark-verifier's unrolled
-    verifier instead. A verifier against the INSECURE development SRS (the default without
-    ``srs_path``) is refused with ``BadInputError`` unless ``allow_insecure_srs=True`` (tests):
-    anyone can forge proofs it would accept. EZKL has no such check."""
+    """Writes the Solidity verifier and, at ``abi_path``, zkonnx's ``verifier.json`` (its
+    compiled bytecode) where EZKL writes an ABI: zkonnx's verifiers have one fallback entry point
+    taking the calldata of ``encode_evm_calldata``. ``verifier``: ``"auto"`` (the compiled
+    verifier, the key as straight-line EVM code and the least gas per proof, when it fits one
+    contract; else ``"data"``), ``"compiled"``, ``"data"`` (one contract for every circuit, the
+    key as data: any width) or ``"reference"`` (snark-verifier's unrolled verifier; also
+    ``reference=True``). ``reusable`` is ignored and EZKL's ``create_evm_vka`` has no
+    counterpart: the data verifier is always reusable. A verifier against the INSECURE
+    development SRS (the default without ``srs_path``) is refused with ``BadInputError`` unless
+    ``allow_insecure_srs=True`` (tests): anyone can forge proofs it would accept. EZKL has no
+    such check."""
     return _native.create_evm_verifier(_path(vk_path), _path(settings_path), _path(sol_code_path),
-                                       _path(abi_path), _path(srs_path), bool(reference), bool(allow_insecure_srs))
+                                       _path(abi_path), _path(srs_path), bool(reference), bool(allow_insecure_srs),
+                                       verifier)
 
 
 def encode_evm_calldata(proof: PathLike, calldata: Optional[PathLike] = None, addr_vk: Optional[str] = None) -> bytes:

@@ -79,6 +79,9 @@ pub struct GasProfile {
     pub opcodes: BTreeMap<&'static str, (u64, u64)>,
     /// Precompile name (`ecMul`, `modexp`, ...) -> (calls, gas).
     pub precompiles: BTreeMap<&'static str, (u64, u64)>,
+    /// Calls from the called contract to other contracts (not precompiles): (calls, gas spent
+    /// inside them, their opcodes included in [`Self::opcodes`]).
+    pub contract_calls: (u64, u64),
 }
 
 impl GasProfile {
@@ -97,6 +100,7 @@ impl GasProfile {
 #[derive(Debug, Default)]
 struct Profiler {
     pending: Option<(u8, u64)>,
+    depth: usize,
     profile: GasProfile,
 }
 
@@ -135,10 +139,19 @@ impl<CTX> Inspector<CTX> for Profiler {
         }
     }
 
+    fn call(&mut self, _context: &mut CTX, _inputs: &mut CallInputs) -> Option<revm::interpreter::CallOutcome> {
+        self.depth += 1;
+        None
+    }
+
     fn call_end(&mut self, _context: &mut CTX, inputs: &CallInputs, outcome: &mut revm::interpreter::CallOutcome) {
+        self.depth = self.depth.saturating_sub(1);
         if let Some(name) = precompile_name(&inputs.bytecode_address) {
             let e = self.profile.precompiles.entry(name).or_default();
             *e = (e.0 + 1, e.1 + outcome.result.gas.spent());
+        } else if self.depth > 0 {
+            let c = &mut self.profile.contract_calls;
+            *c = (c.0 + 1, c.1 + outcome.result.gas.spent());
         }
     }
 }

@@ -3,6 +3,8 @@
 //! - [`vkdata`]: a verifying key as data (SHPLONK query sets, constants, the constraints'
 //!   formula as a postfix program), [`vkdata::native`], the data verifier in Rust, and
 //!   [`vkdata::code`], the program compiled to EVM code (the program contract);
+//! - [`vkdata::compiled`]: the whole verifier compiled from a key's data to straight-line EVM
+//!   code in one contract (the cheapest to call; when it fits EIP-170);
 //! - [`vk_verifier`]: `Halo2VerifierVk`, the one Solidity verifier for every circuit, which
 //!   reads that data and calls that code, and its deployment with a key;
 //! - [`reference`]: snark-verifier's generated (unrolled) Solidity verifier, the reference oracle;

@@ -78,8 +78,7 @@ pub fn compiles_program(verifier: &Bytecode, vk: &VkData) -> bool {
 
 /// The numerator program as EVM code when it fits a contract and, with `data`, the deployment
 /// transaction; else nothing (the verifier interprets the program in the data). A program that
-/// cannot be compiled (operand offsets past 16 bits with thousands of public values, a stack
-/// deeper than the EVM's) is interpreted, as it always could be.
+/// cannot be compiled (a stack deeper than the EVM's) is interpreted, as it always could be.
 fn embedded_program(verifier: &Bytecode, vk: &VkData, data: &[u8]) -> Vec<u8> {
     match program_code(vk) {
         Ok(code)
@@ -127,10 +126,11 @@ mod tests {
         let template = Bytecode { creation: vec![0x00; 8], runtime: vec![] };
         let small = crate::vkdata::tests::sample();
         assert!(compiles_program(&template, &small));
-        // more operand words than the compiled code can address: a Lagrange list of thousands
-        // (one entry per public value)
+        // a stack deeper than the EVM's: 1,021 values pushed, then summed
         let mut wide = small.clone();
-        wide.lagrange_runs = vec![(0, 2100)];
+        let push = [crate::vkdata::op::PUSH, crate::vkdata::src::SLOT, 0, 0];
+        wide.program = [push.repeat(1021), vec![crate::vkdata::op::ADD; 1020]].concat();
+        wide.max_stack = 1021;
         assert!(program_code(&wide).is_err() && !compiles_program(&template, &wide));
         let creation = creation_with_vk(&template, &wide).unwrap();
         assert_eq!(creation, encode_args(&template.creation, &wide.to_bytes(), &[]), "no program contract");

@@ -43,7 +43,9 @@ use zkonnx_verifier::transcript::{fq_from_be, fq_to_be, fr_from_be, fr_to_be, po
 
 use crate::ContractError;
 
+mod asm;
 pub mod code;
+pub mod compiled;
 mod cse;
 mod encode;
 pub mod native;
@@ -410,7 +412,7 @@ impl<'a> Reader<'a> {
 }
 
 /// `x.c1 x.c0 y.c1 y.c0`, each big-endian: the pairing precompile's order.
-fn g2_be(p: &G2Affine) -> [u8; 128] {
+pub(crate) fn g2_be(p: &G2Affine) -> [u8; 128] {
     let mut out = [0u8; 128];
     for (i, f) in [p.x.c1, p.x.c0, p.y.c1, p.y.c0].iter().enumerate() {
         out[32 * i..32 * (i + 1)].copy_from_slice(&fq_to_be(f));

@@ -1,6 +1,7 @@
-//! On-chain verification: the Solidity verifier of a verifying key (zkonnx's key-as-data
-//! verifier, or snark-verifier's unrolled one as the reference), an in-process EVM to check
-//! proofs against it, and deployment and calls on a real chain over JSON-RPC.
+//! On-chain verification: the EVM verifier of a verifying key (zkonnx's compiled verifier, the
+//! key as straight-line code in one contract, when it fits EIP-170; zkonnx's key-as-data
+//! verifier for any width; or snark-verifier's unrolled one as the reference), an in-process EVM
+//! to check proofs against it, and deployment and calls on a real chain over JSON-RPC.
 
 use std::path::Path;
 
@@ -13,19 +14,25 @@ use zkonnx_verifier_contracts::vk_verifier::{
     compile_vk_verifier, creation_with_vk, matches_runtime, VK_VERIFIER_CONTRACT, VK_VERIFIER_GENERATOR,
     VK_VERIFIER_SOURCE,
 };
-use zkonnx_verifier_contracts::vkdata::VkData;
+use zkonnx_verifier_contracts::vkdata::{compiled, VkData};
 use zkonnx_verifier_contracts::{compile_contract, reference_verifier, Bytecode, ContractError, Evm, VerifierInfo};
 pub use zkonnx_verifier_contracts::{EvmVerifierArtifact, EIP170_LIMIT, SRS_INSECURE_DEV, SRS_OTHER};
 
 use crate::progress::{timed, Level, Progress};
 use crate::{Error, Proof, Result, Verifier};
 
-/// Which Solidity verifier to make.
+/// Which EVM verifier to make.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum VerifierKind {
-    /// zkonnx's `Halo2VerifierVk`: one contract for every circuit, the key stored as data.
+    /// The compiled verifier when its code fits EIP-170 (the cheapest to call), else the
+    /// key-as-data one (any width).
     #[default]
+    Auto,
+    /// The verifying key compiled to straight-line EVM code, one contract (`vkdata::compiled`);
+    /// an error when the code outgrows EIP-170.
+    Compiled,
+    /// zkonnx's `Halo2VerifierVk`: one contract for every circuit, the key stored as data.
     KeyAsData,
     /// snark-verifier's unrolled verifier, the key baked into code; it grows with the circuit's
     /// width and outgrows EIP-170 at about 14 advice columns.
@@ -87,9 +94,10 @@ fn refuse_insecure(what: &str, allow: bool, progress: &dyn Progress) -> Result<(
     Err(Error::InsecureSrs { action: what.to_string() })
 }
 
-/// Makes the Solidity verifier of a verifying key. Refused when the verifier's SRS is the
-/// insecure development one, unless allowed; a reference verifier over EIP-170 is refused unless
-/// allowed (then reported as a warning).
+/// Makes the EVM verifier of a verifying key ([`VerifierKind::Auto`]: the compiled verifier when
+/// its code fits EIP-170, else the key-as-data one, with a note saying why). Refused when the
+/// verifier's SRS is the insecure development one, unless allowed; a reference verifier over
+/// EIP-170 is refused unless allowed (then reported as a warning).
 pub fn create_verifier(verifier: &Verifier, options: &VerifierOptions, progress: &dyn Progress) -> Result<EvmVerifier> {
     if verifier.insecure_dev_srs() {
         refuse_insecure("making an EVM verifier", options.allow_insecure_srs, progress)?;
@@ -127,10 +135,26 @@ pub fn create_verifier(verifier: &Verifier, options: &VerifierOptions, progress:
             }
             (sol, code, info(REFERENCE_GENERATOR, REFERENCE_CONTRACT, false), None)
         }
-        VerifierKind::KeyAsData => {
+        VerifierKind::Auto | VerifierKind::Compiled | VerifierKind::KeyAsData => {
             let (data, _) =
                 timed(progress, "encoding the verifying key as data", || VkData::new(srs, vk, num_instances));
             let data = data?;
+            if kind != VerifierKind::KeyAsData {
+                let (code, _) = timed(progress, "compiling the key to EVM code", || compiled::verifier_code(&data));
+                match code {
+                    Ok(runtime) => {
+                        let code = Bytecode { creation: compiled::creation_of(&runtime), runtime };
+                        let source = compiled::deployer_source(&code.runtime, model_hash);
+                        let info = info(compiled::COMPILED_GENERATOR, compiled::COMPILED_CONTRACT, false);
+                        return Ok(finish(verifier, source, &code, info, None));
+                    }
+                    Err(e) if kind == VerifierKind::Auto => progress.note(
+                        Level::Info,
+                        &format!("{e}: making the key-as-data verifier (it fits any width, at more gas per call)"),
+                    ),
+                    Err(e) => return Err(e.into()),
+                }
+            }
             let (verifier, _) = timed(progress, "compiling the verifier (solc)", compile_vk_verifier);
             let verifier = verifier?;
             let creation = creation_with_vk(&verifier, &data)?;
@@ -139,10 +163,20 @@ pub fn create_verifier(verifier: &Verifier, options: &VerifierOptions, progress:
             (VK_VERIFIER_SOURCE.to_string(), code, info(VK_VERIFIER_GENERATOR, VK_VERIFIER_CONTRACT, true), Some(size))
         }
     };
-    let mut artifact = EvmVerifierArtifact::new(&code, info);
+    Ok(finish(verifier, source, &code, info, data_size))
+}
+
+fn finish(
+    verifier: &Verifier,
+    source: String,
+    code: &Bytecode,
+    info: VerifierInfo,
+    data_size: Option<usize>,
+) -> EvmVerifier {
+    let mut artifact = EvmVerifierArtifact::new(code, info);
     artifact.vk_data_size = data_size;
     artifact.srs = if verifier.insecure_dev_srs() { SRS_INSECURE_DEV } else { SRS_OTHER }.to_string();
-    Ok(EvmVerifier { source, artifact })
+    EvmVerifier { source, artifact }
 }
 
 /// Reads `verifier.json`.

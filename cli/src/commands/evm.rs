@@ -23,10 +23,14 @@ pub(crate) struct CreateArgs {
     /// Where to write the compiled verifier (`verifier.json`: bytecode and what it is for).
     #[arg(long = "bytecode-path", default_value = "verifier.json")]
     bytecode: PathBuf,
-    /// Emit snark-verifier's unrolled verifier instead of the reusable one: it has the key baked
-    /// into straight-line code, grows with the circuit's width and outgrows EIP-170 at about
-    /// 14 advice columns; zkonnx tests its own verifier against it.
-    #[arg(long)]
+    /// Which verifier: `auto` (the compiled one when it fits EIP-170, else `data`), `compiled`
+    /// (the key compiled to straight-line EVM code: the least gas per proof), `data` (one
+    /// contract for every circuit, the key stored as data: any width), or `reference`
+    /// (snark-verifier's unrolled Solidity, which zkonnx tests its own against).
+    #[arg(long, value_enum, default_value = "auto")]
+    verifier: Kind,
+    /// Same as `--verifier reference`.
+    #[arg(long, conflicts_with = "verifier")]
     reference: bool,
     /// Write a verifier even when its runtime code exceeds EIP-170 (for chains without the
     /// limit, or to measure it).
@@ -42,10 +46,24 @@ pub(crate) struct CreateArgs {
     proof: Option<PathBuf>,
 }
 
+/// `--verifier`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum Kind {
+    Auto,
+    Compiled,
+    Data,
+    Reference,
+}
+
 pub(crate) fn create(a: CreateArgs) -> Result<()> {
     let progress = Spinners::default();
     let verifier = a.key.load(&progress)?;
-    let kind = if a.reference { VerifierKind::Reference } else { VerifierKind::KeyAsData };
+    let kind = match (a.reference, a.verifier) {
+        (true, _) | (_, Kind::Reference) => VerifierKind::Reference,
+        (_, Kind::Auto) => VerifierKind::Auto,
+        (_, Kind::Compiled) => VerifierKind::Compiled,
+        (_, Kind::Data) => VerifierKind::KeyAsData,
+    };
     let mut options = VerifierOptions::new(kind);
     options.allow_oversize = a.allow_oversize;
     options.allow_insecure_srs = a.allow_insecure_srs;

@@ -8,8 +8,9 @@
 //!
 //! The contract's calldata is the operands, one 32-byte word each, in this order: the
 //! constants, the evaluation slots, the challenges, the Lagrange values, `z` (the counts come
-//! from the key's data, so the verifier and this code agree on the offsets). It keeps `r` in
-//! its memory word 0 and the temporaries from word 1 on, and returns the numerator as one word.
+//! from the key's data, so the verifier and this code agree on the offsets). It keeps `r` at
+//! the bottom of its stack and in memory word 0, the temporaries from word 1 on, and returns
+//! the numerator as one word.
 //! The code is derived from [`VkData::program`] alone (checked by [`super::stack_depth`] and
 //! the temporaries check when the data was made or read), so anyone can recompute it from the
 //! data contract.
@@ -17,34 +18,9 @@
 use halo2_proofs::halo2curves::bn256::Fr;
 use zkonnx_verifier::transcript::fr_to_be;
 
-use super::{op, op_len, src, VkData};
+use super::asm::{emit_program, o, Asm, Operands, X};
+use super::{src, VkData};
 use crate::ContractError;
-
-/// EVM opcodes the compiled program uses.
-mod evm {
-    pub(super) const ADD: u8 = 0x01;
-    pub(super) const SUB: u8 = 0x03;
-    pub(super) const EQ: u8 = 0x14;
-    pub(super) const CALLDATASIZE: u8 = 0x36;
-    pub(super) const JUMPI: u8 = 0x57;
-    pub(super) const JUMPDEST: u8 = 0x5b;
-    pub(super) const REVERT: u8 = 0xfd;
-    pub(super) const ADDMOD: u8 = 0x08;
-    pub(super) const MULMOD: u8 = 0x09;
-    pub(super) const CALLDATALOAD: u8 = 0x35;
-    pub(super) const POP: u8 = 0x50;
-    pub(super) const MLOAD: u8 = 0x51;
-    pub(super) const MSTORE: u8 = 0x52;
-    pub(super) const PUSH1: u8 = 0x60;
-    pub(super) const PUSH2: u8 = 0x61;
-    pub(super) const PUSH32: u8 = 0x7f;
-    pub(super) const DUP1: u8 = 0x80;
-    pub(super) const DUP3: u8 = 0x82;
-    pub(super) const DUP4: u8 = 0x83;
-    pub(super) const SWAP1: u8 = 0x90;
-    pub(super) const SWAP2: u8 = 0x91;
-    pub(super) const RETURN: u8 = 0xf3;
-}
 
 fn bad(reason: String) -> ContractError {
     ContractError::VkData { reason: format!("numerator program: {reason}") }
@@ -69,9 +45,17 @@ impl Layout {
         let end = lagranges + vk.num_lagranges() + 1;
         Self { consts, slots, challenges, lagranges, end }
     }
+}
 
-    /// The calldata word of operand `(source, i)`, or `None` for a temporary.
-    fn word(&self, source: u8, i: usize, vk: &VkData) -> Result<Option<usize>, ContractError> {
+/// Operands of the program contract: calldata words, temporaries from memory word 1 on.
+struct Calldata<'a> {
+    layout: Layout,
+    vk: &'a VkData,
+}
+
+impl Operands for Calldata<'_> {
+    fn operand(&self, source: u8, i: usize) -> Result<X, ContractError> {
+        let (l, vk) = (&self.layout, self.vk);
         let check = |n: usize, what: &str| {
             if i < n {
                 Ok(())
@@ -79,18 +63,23 @@ impl Layout {
                 Err(bad(format!("{what} {i} of {n}")))
             }
         };
-        Ok(Some(match source {
-            src::CONST => check(vk.consts.len(), "constant").map(|_| self.consts + i)?,
-            src::SLOT => check(vk.num_slots(), "slot").map(|_| self.slots + i)?,
-            src::CHALLENGE => check(vk.num_challenges(), "challenge").map(|_| self.challenges + i)?,
-            src::LAGRANGE => check(vk.num_lagranges(), "Lagrange value").map(|_| self.lagranges + i)?,
-            src::IDENTITY => self.end - 1,
-            src::TEMP => {
-                check(usize::from(vk.num_temps), "temporary")?;
-                return Ok(None);
-            }
+        let word = match source {
+            src::CONST => check(vk.consts.len(), "constant").map(|_| l.consts + i)?,
+            src::SLOT => check(vk.num_slots(), "slot").map(|_| l.slots + i)?,
+            src::CHALLENGE => check(vk.num_challenges(), "challenge").map(|_| l.challenges + i)?,
+            src::LAGRANGE => check(vk.num_lagranges(), "Lagrange value").map(|_| l.lagranges + i)?,
+            src::IDENTITY => l.end - 1,
             _ => return Err(bad(format!("operand source {source}"))),
-        }))
+        };
+        Ok(X::C(32 * word))
+    }
+
+    fn temp(&self, i: usize) -> Result<usize, ContractError> {
+        if i < usize::from(self.vk.num_temps) {
+            Ok(32 * (i + 1))
+        } else {
+            Err(bad(format!("temporary {i} of {}", self.vk.num_temps)))
+        }
     }
 }
 
@@ -101,157 +90,24 @@ pub fn program_input(vk: &VkData, slots: &[Fr], challenges: &[Fr], lagranges: &[
     words.flat_map(fr_to_be).collect()
 }
 
-struct Emit(Vec<u8>);
-
-impl Emit {
-    fn op(&mut self, o: u8) {
-        self.0.push(o);
-    }
-
-    fn push(&mut self, v: usize) -> Result<(), ContractError> {
-        match u16::try_from(v) {
-            Ok(v) if v <= 0xff => self.0.extend_from_slice(&[evm::PUSH1, v as u8]),
-            Ok(v) => self.0.extend_from_slice(&[evm::PUSH2, (v >> 8) as u8, v as u8]),
-            Err(_) => return Err(bad(format!("offset {v} beyond 16 bits"))),
-        }
-        Ok(())
-    }
-
-    /// `r`, kept in memory word 0.
-    fn r(&mut self) {
-        self.0.extend_from_slice(&[evm::PUSH1, 0, evm::MLOAD]);
-    }
-
-    /// Pushes operand `(source, i)`.
-    fn load(&mut self, layout: &Layout, vk: &VkData, source: u8, i: usize) -> Result<(), ContractError> {
-        match layout.word(source, i, vk)? {
-            Some(w) => self.push(32 * w)?,
-            None => self.push(32 * (i + 1))?,
-        }
-        self.op(if source == src::TEMP { evm::MLOAD } else { evm::CALLDATALOAD });
-        Ok(())
-    }
-}
-
 /// The runtime bytecode of the program contract for `vk`'s numerator program.
 pub fn program_code(vk: &VkData) -> Result<Vec<u8>, ContractError> {
-    let p = &vk.program;
-    // the EVM's stack holds 1,024 words: the program's own and at most three above them (r and
-    // an operand during SUBR, HORNERR and HORNER)
-    let depth = super::stack_depth(p)?;
-    if depth + 3 > 1024 {
-        return Err(bad(format!("a stack {depth} deep: more than the EVM's 1,024 words")));
-    }
     let layout = Layout::of(vk);
-    let mut e = Emit(Vec::with_capacity(p.len() * 4 + 64));
-    // exactly the operands' words, or revert: PUSH2 n, CALLDATASIZE, EQ, PUSH1 dest, JUMPI,
-    // PUSH1 0, DUP1, REVERT, dest: JUMPDEST
-    e.op(evm::PUSH2);
-    let size = u16::try_from(32 * layout.end).map_err(|_| bad(format!("{} operand words", layout.end)))?;
-    e.0.extend_from_slice(&size.to_be_bytes());
-    e.0.extend_from_slice(&[evm::CALLDATASIZE, evm::EQ, evm::PUSH1, 12, evm::JUMPI]);
-    e.0.extend_from_slice(&[evm::PUSH1, 0, evm::DUP1, evm::REVERT, evm::JUMPDEST]);
-    // r into memory word 0
-    e.op(evm::PUSH32);
-    e.0.extend_from_slice(&fr_to_be(&-Fr::one()));
-    // -1 is r - 1: add one
-    e.0.extend_from_slice(&[evm::PUSH1, 1, evm::ADD, evm::PUSH1, 0, evm::MSTORE]);
-    let mut at = 0;
-    while at < p.len() {
-        let code = p[at];
-        let operand = || -> Result<(u8, usize), ContractError> {
-            let b = p.get(at + 1..at + 4).ok_or_else(|| bad(format!("operand of byte {at} cut off")))?;
-            Ok((b[0], usize::from(u16::from_be_bytes([b[1], b[2]]))))
-        };
-        match code {
-            // → v
-            op::PUSH => {
-                let (s, i) = operand()?;
-                e.load(&layout, vk, s, i)?;
-            }
-            // a → a ∘ v: [a] r swap [r a] v [r a v] then ADDMOD/MULMOD
-            op::ADDR | op::MULR => {
-                let (s, i) = operand()?;
-                e.r();
-                e.op(evm::SWAP1);
-                e.load(&layout, vk, s, i)?;
-                e.op(if code == op::ADDR { evm::ADDMOD } else { evm::MULMOD });
-            }
-            // a → a + (r - v)
-            op::SUBR => {
-                let (s, i) = operand()?;
-                e.r();
-                e.op(evm::SWAP1);
-                e.load(&layout, vk, s, i)?;
-                e.r();
-                e.op(evm::SUB);
-                e.op(evm::ADDMOD);
-            }
-            // s acc → s (acc·s + v): [s acc] r swap dup3 [s r acc s] mulmod [s m] r swap v addmod
-            op::HORNERR => {
-                let (s, i) = operand()?;
-                e.r();
-                e.op(evm::SWAP1);
-                e.op(evm::DUP3);
-                e.op(evm::MULMOD);
-                e.r();
-                e.op(evm::SWAP1);
-                e.load(&layout, vk, s, i)?;
-                e.op(evm::ADDMOD);
-            }
-            // a → a, a into a temporary
-            op::STORE => {
-                let (s, i) = operand()?;
-                if s != src::TEMP || i >= usize::from(vk.num_temps) {
-                    return Err(bad(format!("a store into source {s}, index {i}")));
-                }
-                e.op(evm::DUP1);
-                e.push(32 * (i + 1))?;
-                e.op(evm::MSTORE);
-            }
-            // a b → a ∘ b: [a b] r swap2 [r b a] ADDMOD/MULMOD
-            op::ADD | op::MUL => {
-                e.r();
-                e.op(evm::SWAP2);
-                e.op(if code == op::ADD { evm::ADDMOD } else { evm::MULMOD });
-            }
-            // a b → a + (r - b)
-            op::SUB => {
-                e.r();
-                e.op(evm::SUB);
-                e.r();
-                e.op(evm::SWAP2);
-                e.op(evm::ADDMOD);
-            }
-            // a → r - a (r itself for a zero, as the interpreter: mulmod and addmod reduce it)
-            op::NEG => {
-                e.r();
-                e.op(evm::SUB);
-            }
-            // s acc e → s (acc·s + e): [s acc e] r swap1 swap2 [s e r acc] dup4 [s e r acc s]
-            // mulmod [s e m] r swap2 [s r m e] addmod
-            op::HORNER => {
-                e.r();
-                e.op(evm::SWAP1);
-                e.op(evm::SWAP2);
-                e.op(evm::DUP4);
-                e.op(evm::MULMOD);
-                e.r();
-                e.op(evm::SWAP2);
-                e.op(evm::ADDMOD);
-            }
-            // a b → b
-            op::NIP => {
-                e.op(evm::SWAP1);
-                e.op(evm::POP);
-            }
-            _ => return Err(bad(format!("opcode {code} at byte {at}"))),
-        }
-        at += op_len(code);
-    }
+    let end = layout.end;
+    let mut a = Asm::new();
+    // exactly the operands' words, or revert
+    a.op(o::CALLDATASIZE);
+    a.push(32 * end);
+    a.op(o::EQ);
+    a.fail_unless();
+    emit_program(&mut a, vk, &Calldata { layout, vk })?;
     // the one value left is the numerator: return it
-    e.0.extend_from_slice(&[evm::PUSH1, 0, evm::MSTORE, evm::PUSH1, 32, evm::PUSH1, 0, evm::RETURN]);
-    Ok(e.0)
+    a.push(0);
+    a.op(o::MSTORE);
+    a.push(32);
+    a.push(0);
+    a.op(o::RETURN);
+    a.finish()
 }
 
 /// Words of calldata the program contract reads.
@@ -359,11 +215,11 @@ mod tests {
             let err = program_code(&vk_with(program, 2, 1)).unwrap_err().to_string();
             assert!(err.contains(what), "{what}: {err}");
         }
-        // deeper than the EVM's stack: 1,022 values pushed, then summed
-        let deep = [push(src::SLOT, 0).repeat(1022), vec![op::ADD; 1021]].concat();
+        // deeper than the EVM's stack (r below, three words above): 1,021 values pushed, then summed
+        let deep = [push(src::SLOT, 0).repeat(1021), vec![op::ADD; 1020]].concat();
         let err = program_code(&vk_with(deep, 2, 1)).unwrap_err().to_string();
-        assert!(err.contains("1022 deep"), "{err}");
-        let fits = [push(src::SLOT, 0).repeat(1021), vec![op::ADD; 1020]].concat();
+        assert!(err.contains("1021 deep"), "{err}");
+        let fits = [push(src::SLOT, 0).repeat(1020), vec![op::ADD; 1019]].concat();
         assert!(program_code(&vk_with(fits, 2, 1)).is_ok());
     }
 }
