@@ -119,7 +119,7 @@ fn a_wide_circuit_gets_a_deployable_verifier_and_an_oversized_reference_is_refus
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     run_fixture(dir, "4");
-    // the reusable verifier fits at any width and verifies on a chain with EIP-170
+    // zkonnx's verifier (auto: compiled or key as data) fits and verifies on a chain with EIP-170
     let o = zkonnx(dir, &["create-evm-verifier", "--allow-insecure-srs"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = zkonnx(dir, &["verify-evm"]);

@@ -830,3 +830,30 @@ pub fn deployer_source(runtime: &[u8], model_hash: &str) -> String {
         hex::encode(runtime)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evm::{CallStatus, Evm};
+
+    #[test]
+    fn the_code_refuses_wrong_lengths_and_garbage_and_a_key_too_wide_is_an_error() {
+        let vk = crate::vkdata::tests::sample();
+        let code = verifier_code(&vk).unwrap();
+        let mut evm = Evm::new();
+        let at = evm.deploy(&creation_of(&code)).unwrap();
+        assert_eq!(at.runtime_size, code.len());
+        let len = 32 * usize::from(vk.num_instance) + vk.proof_len();
+        for calldata in [vec![], vec![1u8; len - 1], vec![1u8; len], vec![0u8; len + 32]] {
+            let out = evm.call(at.address, &calldata, 1_000_000).unwrap();
+            assert_eq!(out.status, CallStatus::Revert, "{} bytes: {out:?}", calldata.len());
+        }
+        // a formula of thousands of terms: more code than EIP-170 allows
+        let mut wide = vk.clone();
+        let push = [op::PUSH, src::SLOT, 0, 0];
+        wide.program = [push.to_vec(), [op::ADDR, src::SLOT, 0, 1].repeat(4000)].concat();
+        wide.max_stack = 1;
+        let err = verifier_code(&wide).unwrap_err().to_string();
+        assert!(err.contains("compiled verifier") && err.contains("24576"), "{err}");
+    }
+}
