@@ -177,6 +177,20 @@ impl Asm {
         self.op(o::SWAP1 + (n as u8 - 1));
     }
 
+    /// Pushes `(word at a) · (word at b) mod r`.
+    pub(crate) fn mulmod_at(&mut self, b: usize, a: usize) {
+        self.r();
+        self.dup_at(b);
+        self.dup_at(a);
+        self.op(o::MULMOD);
+    }
+
+    /// Pops the top into the word at `at`.
+    pub(crate) fn replace_at(&mut self, at: usize) {
+        self.swap_at(at);
+        self.op(o::POP);
+    }
+
     /// Pops a condition; reverts when it is zero.
     pub(crate) fn fail_unless(&mut self) {
         self.op(o::ISZERO);

@@ -302,24 +302,13 @@ impl<'a> Gen<'a> {
         a.op(o::ADDMOD);
         // N = N·b + p·D
         a.r();
-        a.r();
-        a.dup_at(d);
-        a.dup_at(p);
-        a.op(o::MULMOD);
-        a.r();
-        a.dup_at(b);
-        a.dup_at(n);
-        a.op(o::MULMOD);
+        a.mulmod_at(d, p);
+        a.mulmod_at(b, n);
         a.op(o::ADDMOD);
-        a.swap_at(n);
-        a.op(o::POP);
+        a.replace_at(n);
         // D = D·b
-        a.r();
-        a.dup_at(b);
-        a.dup_at(d);
-        a.op(o::MULMOD);
-        a.swap_at(d);
-        a.op(o::POP);
+        a.mulmod_at(b, d);
+        a.replace_at(d);
         a.op(o::POP);
         a.op(o::POP);
         // y = y·ω⁻¹
@@ -327,8 +316,7 @@ impl<'a> Gen<'a> {
         a.push_fr(&omega_inv);
         a.dup_at(y);
         a.op(o::MULMOD);
-        a.swap_at(y);
-        a.op(o::POP);
+        a.replace_at(y);
         // next public value
         a.push(32);
         a.op(o::ADD);
