@@ -8,6 +8,7 @@
 pub(crate) mod arith;
 pub(crate) mod dot;
 pub(crate) mod func;
+pub(crate) mod poseidon;
 pub(crate) mod relu_max;
 pub(crate) mod rescale;
 pub(crate) mod table;

@@ -53,11 +53,14 @@ pub enum JobKind {
     WideMax,
     /// A two-limb RANGE row that only range-checks: a model input, or a rescale's quotient.
     WideRange,
+    /// One Poseidon permutation of a commitment (`hashed` visibility), on the chip's own
+    /// columns (`chips/poseidon.rs`), not in a lane.
+    Poseidon,
 }
 
 impl JobKind {
     /// Every kind, in declaration order.
-    pub const ALL: [JobKind; 13] = [
+    pub const ALL: [JobKind; 14] = [
         JobKind::DotFixed,
         JobKind::DotPrivate,
         JobKind::Arith,
@@ -71,12 +74,16 @@ impl JobKind {
         JobKind::WideRelu,
         JobKind::WideMax,
         JobKind::WideRange,
+        JobKind::Poseidon,
     ];
 
     /// Whether the job's rows use a lookup argument (a range check, a rescale remainder or a
     /// function lookup), so that it must go to a lane that has them.
     pub fn uses_lookups(self) -> bool {
-        !matches!(self, JobKind::DotFixed | JobKind::DotPrivate | JobKind::Arith | JobKind::Constant)
+        !matches!(
+            self,
+            JobKind::DotFixed | JobKind::DotPrivate | JobKind::Arith | JobKind::Constant | JobKind::Poseidon
+        )
     }
 
     /// A short lower-case name (`dot fixed`, `input range`, ...).
@@ -95,6 +102,7 @@ impl JobKind {
             JobKind::WideRelu => "wide relu",
             JobKind::WideMax => "wide max",
             JobKind::WideRange => "wide range",
+            JobKind::Poseidon => "poseidon",
         }
     }
 }
@@ -131,6 +139,8 @@ pub(crate) struct Allocator {
     reserve: usize,
     /// Rows allocated so far to jobs with lookups and to the others.
     counted: [usize; 2],
+    /// Next free row of the Poseidon chip's columns.
+    poseidon_next: usize,
 }
 
 impl Allocator {
@@ -138,7 +148,7 @@ impl Allocator {
         let lanes = plan.lanes.max(1);
         let lookup_lanes = plan.lookup_lanes.clamp(1, lanes);
         let reserve = if lookup_lanes < lanes { plan.lookup_rows } else { 0 };
-        Self { next: vec![FIRST_ROW; lanes], lookup_lanes, reserve, counted: [0, 0] }
+        Self { next: vec![FIRST_ROW; lanes], lookup_lanes, reserve, counted: [0, 0], poseidon_next: FIRST_ROW }
     }
 
     /// `rows` contiguous rows for a job with or without lookups: returns `(lane, first row)`.
@@ -161,9 +171,21 @@ impl Allocator {
         (lane, row)
     }
 
-    /// Rows used by the fullest lane (including the empty row 0).
+    /// `rows` contiguous rows of the Poseidon chip's columns: returns the first.
+    pub(crate) fn alloc_poseidon(&mut self, rows: usize) -> usize {
+        let row = self.poseidon_next;
+        self.poseidon_next += rows;
+        row
+    }
+
+    /// Rows used by the fullest lane or the Poseidon columns (including the empty row 0).
     pub(crate) fn rows_used(&self) -> usize {
-        self.next.iter().copied().max().unwrap_or(FIRST_ROW)
+        self.next.iter().copied().max().unwrap_or(FIRST_ROW).max(self.poseidon_next)
+    }
+
+    /// Lanes (the Poseidon chip's columns count as lane `lanes()` in records).
+    pub(crate) fn lanes(&self) -> usize {
+        self.next.len()
     }
 
     /// Rows allocated so far to jobs with lookups and to the others.
@@ -283,6 +305,17 @@ impl<'r> Assigner<'r> {
             rec.jobs.push((kind, lane, row, rows));
         }
         (lane, row)
+    }
+
+    /// `rows` contiguous rows of the Poseidon chip's columns (recorded as lane `lanes`): returns
+    /// the first.
+    pub(crate) fn alloc_poseidon(&mut self, rows: usize) -> usize {
+        let row = self.alloc.alloc_poseidon(rows);
+        #[cfg(any(test, feature = "testing"))]
+        if let Some(rec) = self.hooks.record.as_mut() {
+            rec.jobs.push((JobKind::Poseidon, self.alloc.lanes(), row, rows));
+        }
+        row
     }
 
     pub(crate) fn rows_used(&self) -> usize {

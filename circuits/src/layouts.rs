@@ -4,6 +4,7 @@
 pub(crate) mod activation;
 pub(crate) mod arith;
 pub(crate) mod constant;
+pub(crate) mod hashed;
 pub(crate) mod input;
 pub(crate) mod linear;
 pub(crate) mod lookup;
@@ -36,6 +37,8 @@ pub(crate) struct Ctx<'c> {
     pub(crate) pinned: Option<Pinned>,
     /// The graph's distinct looked-up functions in tag order ([`Graph::funcs`]), computed once.
     pub(crate) funcs: Vec<zkonnx_ir::Func>,
+    /// With hashed params: each node's param cells in the Poseidon chip (empty otherwise).
+    pub(crate) param_cells: Vec<Vec<Cell>>,
 }
 
 impl Ctx<'_> {

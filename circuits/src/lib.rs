@@ -71,10 +71,12 @@ mod model;
 #[cfg(any(test, feature = "testing"))]
 pub mod mutation;
 mod params;
+pub mod poseidon;
 
 use halo2_proofs::plonk::ConstraintSystem;
 use zkonnx_ir::{Graph, Trace, Visibility};
 
+pub use chips::poseidon::{commitment_rows, POSEIDON_ADVICE};
 pub use chips::{ADVICE_PER_LANE, FIXED_PER_LANE, LOOKUPS_PER_LANE};
 pub use error::CircuitError;
 pub use field::{field_from_i64, i64_from_field};
@@ -82,6 +84,7 @@ pub use halo2_proofs::halo2curves::bn256::Fr;
 pub use layout::JobKind;
 pub use model::{ModelCircuit, ModelConfig};
 pub use params::CircuitParams;
+pub use poseidon::Salts;
 
 use crate::chips::table::TableConfig;
 
@@ -91,23 +94,39 @@ pub mod halo2 {
     pub use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 }
 
-/// The public values of one inference: public inputs (flattened, in input order), then public
-/// outputs (flattened, in output order).
+/// The public values of one inference without salts (see [`public_instances_salted`]).
 pub fn public_instances(graph: &Graph, params: &CircuitParams, trace: &Trace) -> Vec<Fr> {
-    let take = |ids: &[usize]| ids.iter().map(|&t| trace.values[t].clone()).collect::<Vec<_>>();
-    instances_from_values(params, &take(&graph.inputs), &take(&graph.outputs))
+    public_instances_salted(graph, params, trace, &Salts::default())
 }
 
-/// [`public_instances`] from the values alone (what a verifier has): `inputs` and `outputs` are
-/// flat per tensor, in the graph's input and output order.
-pub fn instances_from_values(params: &CircuitParams, inputs: &[Vec<i64>], outputs: &[Vec<i64>]) -> Vec<Fr> {
+/// The public values of one inference: public inputs (flattened, in input order) or, when
+/// hashed, one commitment per input; then the outputs the same way; then, with hashed params,
+/// the params' commitment ([`poseidon::params_commitment`]).
+pub fn public_instances_salted(graph: &Graph, params: &CircuitParams, trace: &Trace, salts: &Salts) -> Vec<Fr> {
+    let take = |ids: &[usize]| ids.iter().map(|&t| trace.values[t].clone()).collect::<Vec<_>>();
+    instances_from_values(graph, params, &take(&graph.inputs), &take(&graph.outputs), salts)
+}
+
+/// [`public_instances_salted`] from the values alone (what a verifier who was shown them has):
+/// `inputs` and `outputs` are flat per tensor, in the graph's input and output order.
+pub fn instances_from_values(
+    graph: &Graph,
+    params: &CircuitParams,
+    inputs: &[Vec<i64>],
+    outputs: &[Vec<i64>],
+    salts: &Salts,
+) -> Vec<Fr> {
     let mut out = Vec::new();
-    let mut push = |vs: &[Vec<i64>]| out.extend(vs.iter().flatten().map(|&v| field_from_i64(v)));
-    if params.input_visibility == Visibility::Public {
-        push(inputs);
-    }
-    if params.output_visibility == Visibility::Public {
-        push(outputs);
+    let mut section = |vs: &[Vec<i64>], vis: Visibility, salt: &dyn Fn(usize) -> Fr| match vis {
+        Visibility::Public => out.extend(vs.iter().flatten().map(|&v| field_from_i64(v))),
+        Visibility::Hashed => out.extend(vs.iter().enumerate().map(|(i, v)| poseidon::commit_ints(v, salt(i)))),
+        // private and fixed tensors (and any visibility added later) expose nothing
+        _ => {}
+    };
+    section(inputs, params.input_visibility, &|i| salts.input(i));
+    section(outputs, params.output_visibility, &|i| salts.output(i));
+    if params.param_visibility == Visibility::Hashed {
+        out.push(poseidon::params_commitment(graph));
     }
     out
 }

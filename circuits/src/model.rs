@@ -12,6 +12,7 @@ use zkonnx_ir::{Graph, Op, Trace, Visibility};
 use crate::chips::arith::{ArithChip, ArithConfig};
 use crate::chips::dot::{DotChip, DotConfig};
 use crate::chips::func::{FuncChip, FuncConfig, FuncTableConfig};
+use crate::chips::poseidon::PoseidonConfig;
 use crate::chips::relu_max::{ReluMaxChip, ReluMaxConfig};
 use crate::chips::rescale::{RescaleChip, RescaleConfig};
 use crate::chips::table::TableConfig;
@@ -19,6 +20,7 @@ use crate::chips::wide::{WideChip, WideConfig};
 use crate::chips::{LaneColumns, RangeChip};
 use crate::layout::{Assigner, LanePlan};
 use crate::layouts::{self, Ctx, Pinned};
+use crate::poseidon::Salts;
 use crate::{CircuitError, CircuitParams};
 
 /// Columns, selectors, gates and lookups of a model circuit (see the crate docs for the layout).
@@ -36,6 +38,8 @@ pub struct ModelConfig {
     /// The function table and each lane's function lookup (only with `params.function_table`).
     pub(crate) func: Option<(FuncTableConfig, Vec<FuncConfig>)>,
     pub(crate) instance: Column<Instance>,
+    /// The Poseidon chip (only with a `hashed` visibility).
+    pub(crate) poseidon: Option<PoseidonConfig>,
     /// Rows at the end of the circuit halo2 keeps for blinding (`blinding_factors + 1`).
     pub(crate) reserved_rows: usize,
 }
@@ -76,8 +80,9 @@ impl ModelConfig {
         });
         let instance = meta.instance_column();
         meta.enable_equality(instance);
+        let poseidon = params.hashes().then(|| PoseidonConfig::configure(meta));
         let reserved_rows = meta.blinding_factors() + 1;
-        Self { lanes, dot, arith, rescale, relu_max, wide, table, func, instance, reserved_rows }
+        Self { lanes, dot, arith, rescale, relu_max, wide, table, func, instance, poseidon, reserved_rows }
     }
 
     pub(crate) fn dot_chip(&self) -> DotChip<'_> {
@@ -124,6 +129,8 @@ pub struct ModelCircuit {
     graph: Arc<Graph>,
     params: CircuitParams,
     trace: Option<Arc<Trace>>,
+    /// The salts of hashed inputs and outputs (part of the witness).
+    salts: Salts,
     /// Test hook: witness values forced into cells (see [`ModelCircuit::with_overrides`]).
     #[cfg(any(test, feature = "testing"))]
     overrides: Vec<crate::mutation::Override>,
@@ -136,6 +143,7 @@ impl ModelCircuit {
             graph,
             params,
             trace: None,
+            salts: Salts::default(),
             #[cfg(any(test, feature = "testing"))]
             overrides: vec![],
         }
@@ -147,6 +155,7 @@ impl ModelCircuit {
             graph,
             params,
             trace: Some(trace),
+            salts: Salts::default(),
             #[cfg(any(test, feature = "testing"))]
             overrides: vec![],
         }
@@ -158,6 +167,12 @@ impl ModelCircuit {
     #[cfg(any(test, feature = "testing"))]
     pub fn with_overrides(mut self, overrides: Vec<crate::mutation::Override>) -> Self {
         self.overrides = overrides;
+        self
+    }
+
+    /// The same circuit with the salts of its hashed inputs and outputs.
+    pub fn with_salts(mut self, salts: Salts) -> Self {
+        self.salts = salts;
         self
     }
 
@@ -251,15 +266,12 @@ pub(crate) fn function_table_rows(graph: &Graph, params: &CircuitParams) -> Resu
 
 /// Number of public values (instance rows).
 pub(crate) fn num_instances(graph: &Graph, params: &CircuitParams) -> usize {
-    let count = |ids: &[usize]| ids.iter().map(|&t| graph.nodes.get(t).map_or(0, |n| n.len())).sum::<usize>();
-    let mut n = 0;
-    if params.input_visibility == Visibility::Public {
-        n += count(&graph.inputs);
-    }
-    if params.output_visibility == Visibility::Public {
-        n += count(&graph.outputs);
-    }
-    n
+    let count = |ids: &[usize], vis: Visibility| {
+        ids.iter().map(|&t| vis.public_values(graph.nodes.get(t).map_or(0, |n| n.len()))).sum::<usize>()
+    };
+    count(&graph.inputs, params.input_visibility)
+        + count(&graph.outputs, params.output_visibility)
+        + usize::from(params.param_visibility == Visibility::Hashed)
 }
 
 /// Rows the layout uses, and the allocator's plan: the same walk as synthesis, without a region.
@@ -280,14 +292,14 @@ pub(crate) fn dry_run_planned(
     plan: LanePlan,
 ) -> Result<usize, CircuitError> {
     let mut asg = Assigner::dry(plan);
-    lay_out(cfg, graph, params, None, &mut asg).map_err(layout_error)?;
+    lay_out(cfg, graph, params, None, &Salts::default(), &mut asg).map_err(layout_error)?;
     Ok(asg.rows_used())
 }
 
 /// Rows of the layout's jobs with lookups and of the others (the same whatever the lanes).
 pub(crate) fn job_rows(cfg: &ModelConfig, graph: &Graph, params: &CircuitParams) -> Result<[usize; 2], CircuitError> {
     let mut asg = Assigner::dry(cfg.lane_plan(0));
-    lay_out(cfg, graph, params, None, &mut asg).map_err(layout_error)?;
+    lay_out(cfg, graph, params, None, &Salts::default(), &mut asg).map_err(layout_error)?;
     Ok(asg.counted())
 }
 
@@ -304,16 +316,52 @@ fn layout_error(e: Error) -> CircuitError {
     CircuitError::Layout { reason: format!("{e:?}") }
 }
 
-/// Walks the graph in order, laying out every node; returns each node's output cells.
+/// What [`lay_out`] laid out: each node's output cells and the digests of what is hashed.
+#[derive(Clone, Debug)]
+pub(crate) struct Laid {
+    pub(crate) cells: Vec<Vec<Cell>>,
+    /// Per input, with hashed inputs.
+    pub(crate) input_digests: Vec<Cell>,
+    /// Per output, with hashed outputs.
+    pub(crate) output_digests: Vec<Cell>,
+    /// With hashed params.
+    pub(crate) params_digest: Option<Cell>,
+}
+
+impl Laid {
+    /// The cells tied to instance rows 0, 1, ... in order (see [`crate::public_instances`]).
+    pub(crate) fn public_cells(&self, graph: &Graph, params: &CircuitParams) -> Vec<Cell> {
+        let mut out = Vec::new();
+        let mut section = |ids: &[usize], vis: Visibility, digests: &[Cell]| match vis {
+            Visibility::Public => out.extend(ids.iter().flat_map(|&t| self.cells[t].iter().copied())),
+            Visibility::Hashed => out.extend_from_slice(digests),
+            // private and fixed tensors (and any visibility added later) expose nothing
+            _ => {}
+        };
+        section(&graph.inputs, params.input_visibility, &self.input_digests);
+        section(&graph.outputs, params.output_visibility, &self.output_digests);
+        out.extend(self.params_digest);
+        out
+    }
+}
+
+/// Walks the graph in order, laying out every node, then commits what is hashed.
 pub(crate) fn lay_out(
     cfg: &ModelConfig,
     graph: &Graph,
     params: &CircuitParams,
     trace: Option<&Trace>,
+    salts: &Salts,
     asg: &mut Assigner<'_>,
-) -> Result<Vec<Vec<Cell>>, Error> {
+) -> Result<Laid, Error> {
     let cells = Vec::with_capacity(graph.nodes.len());
-    let mut cx = Ctx { cfg, params, graph, trace, cells, pinned: None, funcs: graph.funcs() };
+    let mut cx = Ctx { cfg, params, graph, trace, cells, pinned: None, funcs: graph.funcs(), param_cells: vec![] };
+    let mut params_digest = None;
+    if params.param_visibility == Visibility::Hashed {
+        let (cells, digest) = layouts::hashed::params(&cx, asg)?;
+        cx.param_cells = cells;
+        params_digest = Some(digest);
+    }
     let private_linear = params.private_params() && graph.nodes.iter().any(|n| matches!(n.op, Op::Linear(_)));
     if private_linear || graph.nodes.iter().any(|n| matches!(n.op, Op::MatMul { .. })) {
         let arith = cfg.arith_chip();
@@ -324,8 +372,11 @@ pub(crate) fn lay_out(
     for (id, node) in graph.nodes.iter().enumerate() {
         let cells = match &node.op {
             Op::Input { .. } => layouts::input::input(&cx, asg, id)?,
-            Op::Const { values } => layouts::constant::constant(&cx, asg, values)?,
-            Op::Linear(l) => layouts::linear::linear(&cx, asg, l)?,
+            Op::Const { values } => match cx.param_cells.get(id) {
+                Some(cells) => cells.clone(),
+                None => layouts::constant::constant(&cx, asg, values)?,
+            },
+            Op::Linear(l) => layouts::linear::linear(&cx, asg, l, cx.param_cells.get(id))?,
             Op::Arith(a) => layouts::arith::arith(&cx, asg, a)?,
             Op::Rescale { input, shift } => layouts::rescale::rescale(&cx, asg, *input, *shift)?,
             Op::Relu { input } => layouts::activation::relu(&cx, asg, *input)?,
@@ -337,7 +388,15 @@ pub(crate) fn lay_out(
         };
         cx.cells.push(cells);
     }
-    Ok(cx.cells)
+    let mut laid = Laid { cells: vec![], input_digests: vec![], output_digests: vec![], params_digest };
+    if params.input_visibility == Visibility::Hashed {
+        laid.input_digests = layouts::hashed::tensors(&cx, asg, &graph.inputs, |i| salts.input(i))?;
+    }
+    if params.output_visibility == Visibility::Hashed {
+        laid.output_digests = layouts::hashed::tensors(&cx, asg, &graph.outputs, |i| salts.output(i))?;
+    }
+    laid.cells = cx.cells;
+    Ok(laid)
 }
 
 fn to_halo2(e: CircuitError, k: u32) -> Error {
@@ -378,49 +437,28 @@ impl Circuit<Fr> for ModelCircuit {
         if let Some((table, _)) = &config.func {
             table.load(&mut layouter, &self.graph.funcs())?;
         }
-        let cells = layouter.assign_region(
+        let laid = layouter.assign_region(
             || "model",
             |region| {
                 let mut asg = Assigner::new(region, plan);
                 #[cfg(any(test, feature = "testing"))]
                 asg.set_tamper(crate::mutation::tamper(&config, &self.overrides)?);
-                let cells = lay_out(&config, &self.graph, &self.params, trace, &mut asg)?;
+                let laid = lay_out(&config, &self.graph, &self.params, trace, &self.salts, &mut asg)?;
                 #[cfg(any(test, feature = "testing"))]
                 asg.assign_leftover_tamper();
-                Ok(cells)
+                Ok(laid)
             },
         )?;
-        constrain_public(&config, &self.graph, &self.params, &cells, &mut layouter);
+        // public inputs (or their digests), then public outputs (or theirs), then the params'
+        for (row, cell) in laid.public_cells(&self.graph, &self.params).into_iter().enumerate() {
+            layouter.constrain_instance(cell, config.instance, row);
+        }
         Ok(())
     }
 }
 
-/// Ties public inputs, then public outputs, to consecutive instance rows.
-fn constrain_public(
-    cfg: &ModelConfig,
-    graph: &Graph,
-    params: &CircuitParams,
-    cells: &[Vec<Cell>],
-    layouter: &mut impl Layouter<Fr>,
-) {
-    let mut row = 0;
-    let mut tie = |ids: &[usize], layouter: &mut dyn FnMut(Cell, usize)| {
-        for &t in ids {
-            for &cell in &cells[t] {
-                layouter(cell, row);
-                row += 1;
-            }
-        }
-    };
-    let mut constrain = |cell: Cell, r: usize| layouter.constrain_instance(cell, cfg.instance, r);
-    if params.input_visibility == Visibility::Public {
-        tie(&graph.inputs, &mut constrain);
-    }
-    if params.output_visibility == Visibility::Public {
-        tie(&graph.outputs, &mut constrain);
-    }
-}
-
+#[cfg(test)]
+mod hashed_tests;
 #[cfg(test)]
 mod lookup_lane_tests;
 #[cfg(test)]

@@ -20,12 +20,13 @@ use halo2_proofs::circuit::Cell;
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
-use halo2_proofs::plonk::{Any, Column, ConstraintSystem, Error};
-use zkonnx_ir::{Graph, Trace, Visibility};
+use halo2_proofs::plonk::{Advice, Any, Column, ConstraintSystem, Error};
+use zkonnx_ir::{Graph, Trace};
 
 use crate::layout::{Assigner, Tamper};
 use crate::model::{self, ModelConfig};
-use crate::{public_instances, CircuitError, CircuitParams, JobKind, ModelCircuit, ADVICE_PER_LANE};
+use crate::poseidon::Salts;
+use crate::{public_instances, CircuitError, CircuitParams, JobKind, ModelCircuit};
 
 /// A witness value forced into advice column `a{column}` of `lane` at absolute `row`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,10 +47,22 @@ pub(crate) fn tamper(cfg: &ModelConfig, overrides: &[Override]) -> Result<Vec<Ta
     overrides
         .iter()
         .map(|o| {
-            let column = *cfg.lanes.get(o.lane).and_then(|l| l.a.get(o.column)).ok_or(Error::Synthesis)?;
+            let column = *lane_columns(cfg, o.lane).get(o.column).ok_or(Error::Synthesis)?;
             Ok(Tamper { column, row: o.row, value: o.value })
         })
         .collect()
+}
+
+/// The advice columns of `lane`: a lane's `a0..a4`, or, for lane `lanes` of a circuit with the
+/// Poseidon chip, its `s0..s4, w0..w4`.
+pub(crate) fn lane_columns(cfg: &ModelConfig, lane: usize) -> Vec<Column<Advice>> {
+    match cfg.lanes.get(lane) {
+        Some(l) => l.a.to_vec(),
+        None if lane == cfg.lanes.len() => {
+            cfg.poseidon.as_ref().map(|p| p.s.iter().chain(&p.w).copied().collect()).unwrap_or_default()
+        }
+        None => vec![],
+    }
 }
 
 /// One advice cell of a job's rows.
@@ -84,25 +97,17 @@ pub fn assigned_cells(
     let cfg = ModelConfig::configure(&mut cs, params);
     let mut asg = Assigner::dry(crate::model::lane_plan(&cfg, graph, params)?);
     asg.start_record();
-    let nodes = model::lay_out(&cfg, graph, params, trace, &mut asg)
+    let laid = model::lay_out(&cfg, graph, params, trace, &Salts::default(), &mut asg)
         .map_err(|e| CircuitError::Layout { reason: format!("{e:?}") })?;
     let rec = asg.take_record();
-    let pos: HashMap<Column<Any>, (usize, usize)> = cfg
-        .lanes
-        .iter()
-        .enumerate()
-        .flat_map(|(l, lane)| lane.a.iter().enumerate().map(move |(c, a)| (Column::<Any>::from(*a), (l, c))))
+    let width = |lane: usize| lane_columns(&cfg, lane);
+    let pos: HashMap<Column<Any>, (usize, usize)> = (0..=cfg.lanes.len())
+        .flat_map(|l| width(l).into_iter().enumerate().map(move |(c, a)| (Column::<Any>::from(a), (l, c))))
         .collect();
     let key = |cell: &Cell| pos.get(&cell.column).map(|&(l, c)| (l, c, cell.row_offset));
     let mut copied: HashSet<(usize, usize, usize)> =
         rec.copies.iter().flat_map(|(a, b)| [key(a), key(b)]).flatten().collect();
-    let mut public = |ids: &[usize], vis: Visibility| {
-        if vis == Visibility::Public {
-            copied.extend(ids.iter().flat_map(|&t| &nodes[t]).filter_map(&key));
-        }
-    };
-    public(&graph.inputs, params.input_visibility);
-    public(&graph.outputs, params.output_visibility);
+    copied.extend(laid.public_cells(graph, params).iter().filter_map(&key));
     let values: HashMap<(usize, usize, usize), Option<Fr>> = rec
         .cells
         .iter()
@@ -110,8 +115,9 @@ pub fn assigned_cells(
         .collect();
     let mut out = Vec::new();
     for &(kind, lane, start, rows) in &rec.jobs {
+        let columns = width(lane).len();
         for row in start..start + rows {
-            for column in 0..ADVICE_PER_LANE {
+            for column in 0..columns {
                 let k = (lane, column, row);
                 let value = values.get(&k).copied();
                 out.push(AssignedCellInfo {
@@ -137,6 +143,8 @@ pub enum When {
     Always,
     /// The cell is in no copy constraint.
     Uncopied,
+    /// The layout leaves the cell unassigned (it holds 0 in an honest witness).
+    Unassigned,
     /// The cell is in no copy constraint and advice column `partner` of its row holds 0.
     UncopiedTimesZero {
         /// The column the cell is multiplied with.
@@ -169,6 +177,8 @@ const CONST_OP: &str = "operand slot of a constant row: f0 = f1 = f2 = 0, only f
 const MAX_ONLY: &str = "read only by the max gate and the max part of the lookup, both off on a ReLU row";
 const WIDE_A0: &str = "read only by the two-limb max gate and the max part of the high-limb lookup, both off on a \
                        RANGE row";
+const POSEIDON_OUT: &str = "the work cells w0..w4 of a permutation's output row, the only row they are left \
+                            unassigned on: no gate is on at that row";
 const UNCOPIED: When = When::Uncopied;
 const ALWAYS: When = When::Always;
 
@@ -200,6 +210,11 @@ pub const UNCONSTRAINED: &[Unconstrained] = &[
     free(JobKind::WideRescale, 3, ALWAYS, UNUSED),
     free(JobKind::WideRelu, 0, ALWAYS, WIDE_A0),
     free(JobKind::WideRange, 0, ALWAYS, WIDE_A0),
+    free(JobKind::Poseidon, 5, When::Unassigned, POSEIDON_OUT),
+    free(JobKind::Poseidon, 6, When::Unassigned, POSEIDON_OUT),
+    free(JobKind::Poseidon, 7, When::Unassigned, POSEIDON_OUT),
+    free(JobKind::Poseidon, 8, When::Unassigned, POSEIDON_OUT),
+    free(JobKind::Poseidon, 9, When::Unassigned, POSEIDON_OUT),
 ];
 
 /// The [`UNCONSTRAINED`] entry covering `cell`, if any; `row_value(column)` is the honest
@@ -214,6 +229,7 @@ pub fn unconstrained(
             && match u.when {
                 When::Always => true,
                 When::Uncopied => !cell.copied,
+                When::Unassigned => !cell.assigned,
                 When::UncopiedTimesZero { partner } => !cell.copied && row_value(partner) == Some(Fr::ZERO),
             }
     })

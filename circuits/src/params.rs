@@ -91,15 +91,18 @@ impl CircuitParams {
         if let Some(m) = self.lookup_lanes.filter(|m| !(1..=self.lanes).contains(m)) {
             return bad("lookup_lanes", m.to_string(), "must be in 1..=lanes");
         }
-        let io = [Visibility::Private, Visibility::Public];
+        let io = [Visibility::Private, Visibility::Public, Visibility::Hashed];
         if !io.contains(&self.input_visibility) {
-            return bad("input_visibility", format!("{:?}", self.input_visibility), "must be private or public");
+            let why = "must be private, public or hashed";
+            return bad("input_visibility", format!("{:?}", self.input_visibility), why);
         }
         if !io.contains(&self.output_visibility) {
-            return bad("output_visibility", format!("{:?}", self.output_visibility), "must be private or public");
+            let why = "must be private, public or hashed";
+            return bad("output_visibility", format!("{:?}", self.output_visibility), why);
         }
-        if ![Visibility::Fixed, Visibility::Private].contains(&self.param_visibility) {
-            return bad("param_visibility", format!("{:?}", self.param_visibility), "must be fixed or private");
+        if ![Visibility::Fixed, Visibility::Private, Visibility::Hashed].contains(&self.param_visibility) {
+            let why = "must be fixed, private or hashed";
+            return bad("param_visibility", format!("{:?}", self.param_visibility), why);
         }
         Ok(())
     }
@@ -121,8 +124,13 @@ impl CircuitParams {
         self.lookup_bits * self.range_limbs
     }
 
-    /// True if Linear weights are witnessed (private) instead of fixed.
+    /// True if Linear weights are witnessed (private or hashed) instead of fixed.
     pub(crate) fn private_params(&self) -> bool {
-        self.param_visibility == Visibility::Private
+        matches!(self.param_visibility, Visibility::Private | Visibility::Hashed)
+    }
+
+    /// True if anything is hashed, so the circuit has the Poseidon chip.
+    pub fn hashes(&self) -> bool {
+        [self.input_visibility, self.output_visibility, self.param_visibility].contains(&Visibility::Hashed)
     }
 }

@@ -64,7 +64,8 @@ fn small_passing_conformance_models_prove_and_verify() {
         let q = quantize_inputs(&graph, &inputs).unwrap();
         let trace = zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap();
         // the public values the proof must attest: the interpreter's outputs
-        let expected = zkonnx_circuits::instances_from_values(&params, &q, &trace.outputs(&graph));
+        let expected =
+            zkonnx_circuits::instances_from_values(&graph, &params, &q, &trace.outputs(&graph), &Default::default());
         let (graph, trace) = (Arc::new(graph), Arc::new(trace));
         let params_kzg = srs(args.logrows);
         let keys = zkonnx_prover::keygen(&params_kzg, graph.clone(), params).unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -22,6 +22,21 @@ pub enum Visibility {
     Public,
     /// Baked into the circuit's fixed columns (params only): part of the verifying key.
     Fixed,
+    /// In the witness, with only its Poseidon commitment public: one value per input or output
+    /// tensor (salted by the input file's salt), one for all the params (see
+    /// `zkonnx_circuits::poseidon::commit`).
+    Hashed,
+}
+
+impl Visibility {
+    /// Public values a tensor of `len` elements contributes.
+    pub fn public_values(self, len: usize) -> usize {
+        match self {
+            Visibility::Public => len,
+            Visibility::Hashed => 1,
+            Visibility::Private | Visibility::Fixed => 0,
+        }
+    }
 }
 
 /// The knobs of quantization and circuit layout.
@@ -116,7 +131,7 @@ impl RunArgs {
             return bad("visibility", "fixed".into(), "only params can be fixed");
         }
         if self.param_visibility == Visibility::Public {
-            return bad("param_visibility", "public".into(), "params are `fixed` or `private`");
+            return bad("param_visibility", "public".into(), "params are `fixed`, `private` or `hashed`");
         }
         Ok(())
     }
@@ -178,16 +193,14 @@ impl Settings {
         Self { version: SETTINGS_VERSION, run_args, model }
     }
 
-    /// Number of public values (instance cells) of a proof under these settings.
+    /// Number of public values (instance cells) of a proof under these settings: public inputs
+    /// (or their hashes), public outputs (or their hashes), then the params' hash.
     pub fn num_instances(&self) -> usize {
-        let count = |shapes: &[Vec<usize>]| shapes.iter().map(|s| s.iter().product::<usize>()).sum::<usize>();
-        let mut n = 0;
-        if self.run_args.input_visibility == Visibility::Public {
-            n += count(&self.model.input_shapes);
-        }
-        if self.run_args.output_visibility == Visibility::Public {
-            n += count(&self.model.output_shapes);
-        }
-        n
+        let count = |shapes: &[Vec<usize>], vis: Visibility| {
+            shapes.iter().map(|s| vis.public_values(s.iter().product::<usize>())).sum::<usize>()
+        };
+        count(&self.model.input_shapes, self.run_args.input_visibility)
+            + count(&self.model.output_shapes, self.run_args.output_visibility)
+            + usize::from(self.run_args.param_visibility == Visibility::Hashed)
     }
 }

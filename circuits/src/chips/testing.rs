@@ -101,7 +101,11 @@ impl Circuit<Fr> for ChipCircuit {
         let tamper = self
             .pokes
             .iter()
-            .map(|p| Tamper { column: config.lanes[p.lane].a[p.col], row: p.row, value: p.value })
+            .map(|p| Tamper {
+                column: crate::mutation::lane_columns(&config, p.lane)[p.col],
+                row: p.row,
+                value: p.value,
+            })
             .collect();
         let cells = layouter.assign_region(
             || "model",
@@ -144,7 +148,7 @@ pub(crate) fn run_wide(script: Arc<Script>, pokes: Vec<Poke>, public: &[i64]) ->
     run_params(CircuitParams { range_limbs: 2, ..params(1) }, script, vec![], pokes, instance)
 }
 
-fn run_params(
+pub(crate) fn run_params(
     params: CircuitParams,
     script: Arc<Script>,
     funcs: Vec<Func>,

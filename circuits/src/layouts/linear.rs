@@ -20,10 +20,16 @@ use crate::chips::dot::{FixedTerm, PrivateTerm};
 use crate::field::field_from_i64;
 use crate::layout::Assigner;
 
-/// Lays out a Linear node.
-pub(crate) fn linear(cx: &Ctx<'_>, asg: &mut Assigner<'_>, l: &Linear) -> Result<Vec<Cell>, Error> {
+/// Lays out a Linear node; with hashed params, `hashed` holds its weights' cells in the
+/// Poseidon chip, which are then their canonical cells.
+pub(crate) fn linear(
+    cx: &Ctx<'_>,
+    asg: &mut Assigner<'_>,
+    l: &Linear,
+    hashed: Option<&Vec<Cell>>,
+) -> Result<Vec<Cell>, Error> {
     if cx.params.private_params() {
-        private(cx, asg, l)
+        private(cx, asg, l, hashed)
     } else {
         fixed(cx, asg, l)
     }
@@ -50,12 +56,16 @@ fn fixed(cx: &Ctx<'_>, asg: &mut Assigner<'_>, l: &Linear) -> Result<Vec<Cell>, 
         .collect()
 }
 
-fn private(cx: &Ctx<'_>, asg: &mut Assigner<'_>, l: &Linear) -> Result<Vec<Cell>, Error> {
+fn private(cx: &Ctx<'_>, asg: &mut Assigner<'_>, l: &Linear, hashed: Option<&Vec<Cell>>) -> Result<Vec<Cell>, Error> {
     let chip = cx.cfg.dot_chip();
     let pinned = cx.pinned.ok_or(Error::Synthesis)?;
     let x = &cx.cells[l.input];
     let weight = |w: usize| cx.witness(field_from_i64(l.weights[w]));
-    let mut canonical: Vec<Option<Cell>> = vec![None; l.weights.len()];
+    let mut canonical: Vec<Option<Cell>> = match hashed {
+        Some(cells) if cells.len() == l.weights.len() => cells.iter().map(|&c| Some(c)).collect(),
+        Some(_) => return Err(Error::Synthesis),
+        None => vec![None; l.weights.len()],
+    };
     l.rows
         .iter()
         .map(|row| {

@@ -235,7 +235,7 @@ fn instances_are_inputs_then_outputs() {
     let expected: Vec<Fr> =
         inputs.iter().flatten().chain(trace.outputs(&g).iter().flatten()).map(|&v| field_from_i64(v)).collect();
     assert_eq!(public_instances(&g, &p, &trace), expected);
-    assert_eq!(instances_from_values(&p, &inputs, &trace.outputs(&g)), expected);
+    assert_eq!(instances_from_values(&g, &p, &inputs, &trace.outputs(&g), &Default::default()), expected);
     let private_out = params(8, 1, Visibility::Public, Visibility::Private, Visibility::Fixed);
     assert_eq!(public_instances(&g, &private_out, &trace), expected[..6].to_vec());
 }
@@ -265,8 +265,8 @@ pub(crate) fn mlp_graph() -> Graph {
 fn cells(graph: &Graph, p: &CircuitParams) -> Vec<Vec<halo2_proofs::circuit::Cell>> {
     let mut cs = ConstraintSystem::default();
     let cfg = ModelConfig::configure(&mut cs, p);
-    lay_out(&cfg, graph, p, None, &mut Assigner::dry(crate::model::lane_plan(&cfg, graph, p).expect("plan")))
-        .expect("layout")
+    let mut asg = Assigner::dry(crate::model::lane_plan(&cfg, graph, p).expect("plan"));
+    lay_out(&cfg, graph, p, None, &Default::default(), &mut asg).expect("layout").cells
 }
 
 #[test]
@@ -389,7 +389,7 @@ impl Circuit<Fr> for Probe {
             |region| {
                 let plan = crate::model::lane_plan(&config, &c.graph, &c.params).map_err(|_| Error::Synthesis)?;
                 let mut asg = Assigner::new(region, plan);
-                lay_out(&config, &c.graph, &c.params, c.trace.as_deref(), &mut asg)?;
+                lay_out(&config, &c.graph, &c.params, c.trace.as_deref(), &Default::default(), &mut asg)?;
                 *self.used.lock().expect("lock") = asg.rows_used();
                 Ok(())
             },
@@ -543,7 +543,7 @@ proptest! {
         let circuit = ModelCircuit::with_witness(Arc::new(g.clone()), p.clone(), Arc::new(trace.clone()));
         // the instance is built from the interpreter's values alone: passing means the
         // circuit's output cells equal the interpreter's outputs exactly
-        let instances = instances_from_values(&p, &inputs, &trace.outputs(&g));
+        let instances = instances_from_values(&g, &p, &inputs, &trace.outputs(&g), &Default::default());
         prop_assert_eq!(MockProver::run(p.k, &circuit, vec![instances.clone()]).expect("synthesis").verify(), Ok(()));
         // and an output off by one is rejected
         let mut wrong = instances;
