@@ -184,6 +184,7 @@ impl Allocator {
     }
 
     /// Lanes (the Poseidon chip's columns count as lane `lanes()` in records).
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn lanes(&self) -> usize {
         self.next.len()
     }

@@ -165,7 +165,7 @@ fn pow5(x: Fr) -> Fr {
 }
 
 fn is_full(round: usize) -> bool {
-    round < FULL_ROUNDS / 2 || round >= FULL_ROUNDS / 2 + PARTIAL_ROUNDS
+    !(FULL_ROUNDS / 2..FULL_ROUNDS / 2 + PARTIAL_ROUNDS).contains(&round)
 }
 
 /// The Poseidon permutation, round by round as circomlib's reference defines it.

@@ -40,13 +40,15 @@ pub(crate) struct RunArgsFlags {
     /// dot products and sums. Chosen by the layout optimizer unless given.
     #[arg(long)]
     pub lookup_lanes: Option<usize>,
-    /// `private` (default) or `public`.
+    /// `private` (default), `public` or `hashed` (only each input's Poseidon commitment is public,
+    /// salted by the input file's `input_salts`).
     #[arg(long, value_parser = parse_visibility)]
     pub input_visibility: Option<Visibility>,
-    /// `public` (default) or `private`.
+    /// `public` (default), `private` or `hashed` (salted by `output_salts`).
     #[arg(long, value_parser = parse_visibility)]
     pub output_visibility: Option<Visibility>,
-    /// `fixed` (default) or `private`.
+    /// `fixed` (default), `private` or `hashed` (the weights are witnessed and only their Poseidon
+    /// commitment is public: one verifying key serves every model of the architecture).
     #[arg(long, value_parser = parse_visibility)]
     pub param_visibility: Option<Visibility>,
     /// Symbolic dimension value, e.g. `--dim N=4`; an unnamed one is `<input>.<axis>`, e.g.

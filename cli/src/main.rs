@@ -35,6 +35,9 @@ enum Command {
     Setup(commands::setup::SetupArgs),
     /// Run the quantized model on an input and write the witness.
     GenWitness(commands::witness::WitnessArgs),
+    /// Print the Poseidon commitments of a compiled model's params and of an input's inputs and
+    /// outputs (what `hashed` visibility makes public).
+    Hash(commands::hash::HashArgs),
     /// Prove a witness.
     Prove(commands::prove::ProveArgs),
     /// Verify a proof; exits non-zero when it does not verify.
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Srs(c) => commands::srs::run(c),
         Command::Setup(a) => commands::setup::run(a),
         Command::GenWitness(a) => commands::witness::run(a),
+        Command::Hash(a) => commands::hash::run(a),
         Command::Prove(a) => commands::prove::run(a),
         Command::Verify(a) => commands::verify::run(a),
         Command::CreateEvmVerifier(a) => commands::evm::create(a),

@@ -69,9 +69,15 @@ fn small_passing_conformance_models_prove_and_verify() {
         let (graph, trace) = (Arc::new(graph), Arc::new(trace));
         let params_kzg = srs(args.logrows);
         let keys = zkonnx_prover::keygen(&params_kzg, graph.clone(), params).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let (proof, instances) =
-            zkonnx_prover::prove(&params_kzg, &keys, graph.clone(), trace, zkonnx_prover::Backend::Cpu)
-                .unwrap_or_else(|e| panic!("{name}: proving: {e}"));
+        let (proof, instances) = zkonnx_prover::prove(
+            &params_kzg,
+            &keys,
+            graph.clone(),
+            trace,
+            &Default::default(),
+            zkonnx_prover::Backend::Cpu,
+        )
+        .unwrap_or_else(|e| panic!("{name}: proving: {e}"));
         assert_eq!(instances, expected, "{name}: the proven public values are not the interpreter's");
         verify_proof_bytes(&params_kzg, keys.pk.get_vk(), &expected, &proof)
             .unwrap_or_else(|e| panic!("{name}: the proof does not verify: {e}"));

@@ -24,6 +24,35 @@ pub fn parse_inputs(bytes: &[u8]) -> Result<Vec<Vec<f32>>, IrError> {
     Ok(f.input_data)
 }
 
+#[derive(Deserialize)]
+struct SaltFile {
+    #[serde(default)]
+    input_salts: Vec<serde_json::Value>,
+    #[serde(default)]
+    output_salts: Vec<serde_json::Value>,
+}
+
+/// The optional salts of an input file (`"input_salts"`, `"output_salts"`: one per input and
+/// output tensor, each a field element as a decimal or `0x` hex string, or a non-negative
+/// integer), as strings; checked as field elements where they are used (the prover).
+pub fn parse_salts(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), IrError> {
+    let f: SaltFile = serde_json::from_slice(bytes)
+        .map_err(|e| IrError::InputData { reason: format!("salts: expected arrays of strings: {e}") })?;
+    let strings = |field: &str, vs: Vec<serde_json::Value>| {
+        vs.into_iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                serde_json::Value::String(s) => Ok(s),
+                serde_json::Value::Number(n) if n.is_u64() => Ok(n.to_string()),
+                other => Err(IrError::InputData {
+                    reason: format!("{field}[{i}] is {other}: expected a field element as a string"),
+                }),
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok((strings("input_salts", f.input_salts)?, strings("output_salts", f.output_salts)?))
+}
+
 /// Checks the number and lengths of float inputs against the graph's input nodes.
 pub fn check_inputs(graph: &Graph, inputs: &[Vec<f32>]) -> Result<(), IrError> {
     if inputs.len() != graph.inputs.len() {
@@ -76,6 +105,15 @@ pub fn dequantize_outputs(graph: &Graph, outputs: &[Vec<i64>]) -> Vec<Vec<f64>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn salts_are_optional_strings_or_integers() {
+        let f = br#"{"input_data": [[1.0]], "input_salts": ["0x1f", 7], "output_salts": ["12"]}"#;
+        assert_eq!(parse_salts(f).unwrap(), (vec!["0x1f".into(), "7".into()], vec!["12".into()]));
+        assert_eq!(parse_salts(br#"{"input_data": [[1.0]]}"#).unwrap(), (vec![], vec![]));
+        let e = parse_salts(br#"{"input_salts": [-1]}"#).unwrap_err().to_string();
+        assert!(e.contains("input_salts[0] is -1"), "{e}");
+    }
 
     #[test]
     fn parses_the_ezkl_format_and_rejects_others() {

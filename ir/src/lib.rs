@@ -22,6 +22,6 @@ mod settings;
 pub use error::IrError;
 pub use func::{Func, FuncKind};
 pub use graph::{Arith, ArithKind, Graph, Linear, LinearRow, Node, Op, TensorId};
-pub use inputs::{dequantize_outputs, parse_inputs, quantize_inputs};
+pub use inputs::{dequantize_outputs, parse_inputs, parse_salts, quantize_inputs};
 pub use interpreter::{checked_magnitude, largest_checked, run, Trace};
-pub use settings::{LayoutInfo, ModelInfo, RunArgs, Settings, Visibility, SETTINGS_VERSION};
+pub use settings::{HashedValue, LayoutInfo, ModelInfo, RunArgs, Settings, Visibility, SETTINGS_VERSION};

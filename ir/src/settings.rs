@@ -147,14 +147,34 @@ pub struct ModelInfo {
     pub output_scales: Vec<u32>,
     /// Rows the layout uses (without the table), as counted by the circuit.
     pub rows_used: usize,
-    /// Hex SHA-256 of the compiled model file the settings belong to.
+    /// Hex SHA-256 of the compiled model the settings belong to (with hashed params: of its
+    /// graph with every param zeroed, the architecture, since its keys serve every model of it).
     pub model_hash: String,
     /// Whether the graph has lookup nodes, so the circuit has the function table.
     #[serde(default)]
     pub function_table: bool,
+    /// Which public values are Poseidon commitments (`hashed` visibility), in instance order
+    /// (filled by `compile`; empty when nothing is hashed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hashed_public_values: Vec<HashedValue>,
     /// The layout and what the cost model predicts for it (filled by `compile`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layout: Option<LayoutInfo>,
+}
+
+/// A public value that is a commitment: its index among the public values and what it commits
+/// to (`input 0`, `output 1`, `params`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct HashedValue {
+    pub index: usize,
+    pub of: String,
+}
+
+impl HashedValue {
+    pub fn new(index: usize, of: String) -> Self {
+        Self { index, of }
+    }
 }
 
 /// How the circuit's shape was chosen and what proving it is predicted to cost.
@@ -191,6 +211,27 @@ impl Settings {
     /// Settings for the given run args and model description.
     pub fn new(run_args: RunArgs, model: ModelInfo) -> Self {
         Self { version: SETTINGS_VERSION, run_args, model }
+    }
+
+    /// The public values that are commitments, computed from the shapes and visibilities.
+    pub fn hashed_values(&self) -> Vec<HashedValue> {
+        let (a, m) = (&self.run_args, &self.model);
+        let mut out = Vec::new();
+        let mut index = 0;
+        for (what, shapes, vis) in
+            [("input", &m.input_shapes, a.input_visibility), ("output", &m.output_shapes, a.output_visibility)]
+        {
+            for (i, s) in shapes.iter().enumerate() {
+                if vis == Visibility::Hashed {
+                    out.push(HashedValue::new(index, format!("{what} {i}")));
+                }
+                index += vis.public_values(s.iter().product());
+            }
+        }
+        if a.param_visibility == Visibility::Hashed {
+            out.push(HashedValue::new(index, "params".into()));
+        }
+        out
     }
 
     /// Number of public values (instance cells) of a proof under these settings: public inputs

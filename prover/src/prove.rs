@@ -10,7 +10,7 @@ use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
 use halo2_proofs::transcript::TranscriptWriterBuffer;
 use rand::rngs::OsRng;
-use zkonnx_circuits::{public_instances, CircuitParams, ModelCircuit};
+use zkonnx_circuits::{public_instances_salted, CircuitParams, ModelCircuit, Salts};
 use zkonnx_ir::{Graph, Settings, Trace, Visibility};
 use zkonnx_verifier::keys::{read_pk, KeyMeta};
 use zkonnx_verifier::srs::SrsRecord;
@@ -91,19 +91,21 @@ pub enum Backend {
     Cuda,
 }
 
-/// Proves one inference. Returns the proof bytes and the public values it proves.
+/// Proves one inference (with the salts of its hashed inputs and outputs). Returns the proof
+/// bytes and the public values it proves.
 pub fn prove(
     srs: &ParamsKZG<Bn256>,
     keys: &Keys,
     graph: Arc<Graph>,
     trace: Arc<Trace>,
+    salts: &Salts,
     backend: Backend,
 ) -> Result<(Vec<u8>, Vec<Fr>), ProverError> {
     let k = keys.params.k;
     keys.check_srs(Path::new("the proving key"), srs)?;
     let srs = fit_srs(srs, k)?;
-    let instances = public_instances(&graph, &keys.params, &trace);
-    let circuit = ModelCircuit::with_witness(graph, keys.params.clone(), trace);
+    let instances = public_instances_salted(&graph, &keys.params, &trace, salts);
+    let circuit = ModelCircuit::with_witness(graph, keys.params.clone(), trace).with_salts(salts.clone());
     let mut transcript = KeccakTranscript::<Vec<u8>>::init(Vec::new());
     match backend {
         Backend::Cpu => {
@@ -164,8 +166,11 @@ pub fn prove_witness_of(
     if let Some(output) = (0..outputs.len()).find(|&i| witness.outputs.get(i) != Some(&outputs[i])) {
         return Err(ProverError::WitnessMismatch { output });
     }
-    let (proof, instances) = prove(srs, keys, graph, Arc::new(trace), backend)?;
+    let salts = witness.salts()?;
+    let (proof, instances) = prove(srs, keys, graph, Arc::new(trace), &salts, backend)?;
     let public_outputs =
         if run_args.output_visibility == Visibility::Public { witness.output_floats.clone() } else { vec![] };
-    Ok(ProofArtifact::new(run_args.logrows, &instances, &proof, public_outputs, settings.model.model_hash.clone()))
+    let artifact =
+        ProofArtifact::new(run_args.logrows, &instances, &proof, public_outputs, settings.model.model_hash.clone());
+    Ok(artifact.with_hashed(settings.hashed_values()))
 }

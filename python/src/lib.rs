@@ -499,6 +499,7 @@ fn run(
     let cb = Callback(progress);
     detached(py, || {
         let mut config = RunConfig::default();
+        config.salts = zkonnx::read_salts(&data)?;
         config.srs = srs_path;
         config.gpu = zkonnx::gpu::GpuMode::Off;
         let report = zkonnx::run::run(&model, &read_inputs(&data)?, &output_dir, &o, &config, &cb)?;

@@ -62,11 +62,46 @@ pub struct Witness {
     pub outputs: Vec<Vec<i64>>,
     /// The outputs dequantized, for people.
     pub output_floats: Vec<Vec<f64>>,
+    /// The salts of hashed inputs, one per input (field elements, decimal or `0x` hex; a
+    /// missing one is 0): private, like everything here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub input_salts: Vec<String>,
+    /// The salts of hashed outputs, one per output.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_salts: Vec<String>,
 }
 
 impl Witness {
     pub fn new(inputs: Vec<Vec<i64>>, outputs: Vec<Vec<i64>>, output_floats: Vec<Vec<f64>>) -> Self {
-        Self { inputs, outputs, output_floats }
+        Self { inputs, outputs, output_floats, input_salts: vec![], output_salts: vec![] }
+    }
+
+    /// The same witness with these salts (see the fields).
+    pub fn with_salts(mut self, input_salts: Vec<String>, output_salts: Vec<String>) -> Self {
+        self.input_salts = input_salts;
+        self.output_salts = output_salts;
+        self
+    }
+
+    /// The salts as field elements; a string that is not a canonical field element is an error
+    /// naming it.
+    pub fn salts(&self) -> Result<zkonnx_circuits::Salts, ArtifactError> {
+        let parse = |field: &'static str, vs: &[String]| {
+            vs.iter()
+                .enumerate()
+                .map(|(index, v)| {
+                    zkonnx_circuits::poseidon::parse_field(v).ok_or_else(|| ArtifactError::BadSalt {
+                        field,
+                        index,
+                        value: v.clone(),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok(zkonnx_circuits::Salts {
+            inputs: parse("input_salts", &self.input_salts)?,
+            outputs: parse("output_salts", &self.output_salts)?,
+        })
     }
 }
 

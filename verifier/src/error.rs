@@ -28,6 +28,11 @@ pub enum ArtifactError {
     OtherSrs { path: PathBuf, key: String, given: String },
     #[error("{path}: {kind} k = {k} is outside the supported range 1..={max}")]
     TooLarge { path: PathBuf, kind: &'static str, k: u32, max: u32 },
+    #[error(
+        "{field}[{index}] = `{value}` is not a salt: expected a field element below BN254's scalar modulus, in \
+         decimal or 0x hex"
+    )]
+    BadSalt { field: &'static str, index: usize, value: String },
 }
 
 /// Why a proof was not accepted.

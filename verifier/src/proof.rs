@@ -27,6 +27,9 @@ pub struct ProofArtifact {
     pub outputs: Vec<Vec<f64>>,
     /// SHA-256 of the compiled model the proof was made for.
     pub model_hash: String,
+    /// Which public values are Poseidon commitments (`hashed` visibility; empty when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hashed_public_values: Vec<zkonnx_ir::HashedValue>,
 }
 
 impl JsonArtifact for ProofArtifact {
@@ -44,7 +47,14 @@ impl ProofArtifact {
             proof: format!("0x{}", hex::encode(proof)),
             outputs,
             model_hash,
+            hashed_public_values: vec![],
         }
+    }
+
+    /// The same artifact, naming its hashed public values.
+    pub fn with_hashed(mut self, hashed: Vec<zkonnx_ir::HashedValue>) -> Self {
+        self.hashed_public_values = hashed;
+        self
     }
 
     /// The public values as field elements.

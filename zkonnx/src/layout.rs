@@ -94,10 +94,28 @@ pub fn finish_compiled(graph: Graph, mut settings: Settings) -> Result<CompiledM
     info.output_scales = graph.outputs.iter().map(|&t| graph.nodes.get(t).map_or(0, |n| n.scale)).collect();
     info.rows_used = rows;
     info.function_table = params.function_table;
-    let json = serde_json::to_vec(&graph)
+    // with hashed params the keys serve every model of the architecture: they are bound to the
+    // graph with its params zeroed, and the params' Poseidon commitment is a public value
+    let hashed_params = settings.run_args.param_visibility == zkonnx_ir::Visibility::Hashed;
+    let json = if hashed_params { serde_json::to_vec(&architecture(&graph)) } else { serde_json::to_vec(&graph) }
         .map_err(|e| Error::Json { what: "the compiled graph".into(), reason: e.to_string() })?;
     info.model_hash = hex::encode(Sha256::digest(json));
+    settings.model.hashed_public_values = settings.hashed_values();
     Ok(CompiledModel::new(settings, graph))
+}
+
+/// The graph with every param (Linear weights, Const values) zeroed: what a key for hashed
+/// params is bound to.
+fn architecture(graph: &Graph) -> Graph {
+    let mut g = graph.clone();
+    for n in &mut g.nodes {
+        match &mut n.op {
+            zkonnx_ir::Op::Linear(l) => l.weights.iter_mut().for_each(|w| *w = 0),
+            zkonnx_ir::Op::Const { values } => values.iter_mut().for_each(|v| *v = 0),
+            _ => {}
+        }
+    }
+    g
 }
 
 #[cfg(test)]

@@ -49,6 +49,7 @@ mod artifacts;
 mod error;
 pub mod evm;
 pub mod gpu;
+pub mod hash;
 mod layout;
 pub mod memory;
 #[cfg(feature = "onnx")]
@@ -92,6 +93,14 @@ pub mod lower {
         zkonnx_circuits as circuits, zkonnx_gpu as gpu, zkonnx_ir as ir, zkonnx_prover as prover,
         zkonnx_verifier as verifier,
     };
+}
+
+/// Reads the optional salts of hashed inputs and outputs from an input file (`"input_salts"`,
+/// `"output_salts"`: one field element per tensor, decimal or `0x` hex strings).
+pub fn read_salts(path: &Path) -> Result<(Vec<String>, Vec<String>)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    zkonnx_ir::parse_salts(&bytes)
+        .map_err(|e| Error::Json { what: format!("input file {}", path.display()), reason: e.to_string() })
 }
 
 /// Reads an input file in EZKL's format (`{"input_data": [[flat floats of input 0], ...]}`).

@@ -187,15 +187,17 @@ pub fn parse_dims(dims: &[String]) -> Result<BTreeMap<String, usize>> {
         .collect()
 }
 
-/// Parses a visibility: `private`, `public`, `fixed` (and, spelled EZKL's way, the same).
+/// Parses a visibility: `private`, `public`, `fixed`, `hashed` (and, spelled EZKL's way, the
+/// same).
 pub fn parse_visibility(s: &str) -> Result<Visibility> {
     match s {
         "private" => Ok(Visibility::Private),
         "public" => Ok(Visibility::Public),
         "fixed" => Ok(Visibility::Fixed),
+        "hashed" => Ok(Visibility::Hashed),
         _ => Err(Error::Option {
             option: "visibility".into(),
-            reason: format!("`{s}`: expected private, public or fixed"),
+            reason: format!("`{s}`: expected private, public, fixed or hashed"),
         }),
     }
 }

@@ -22,6 +22,8 @@ pub struct RunConfig {
     pub force: bool,
     /// Where to prove.
     pub gpu: GpuMode,
+    /// The salts of hashed inputs and outputs (from the input file, [`crate::read_salts`]).
+    pub salts: (Vec<String>, Vec<String>),
 }
 
 /// Seconds spent in each phase.
@@ -46,6 +48,10 @@ pub struct RunReport {
     pub phases: Phases,
     /// Every output, dequantized (public or not: the prover knows them).
     pub outputs: Vec<Vec<f64>>,
+    /// The proof's public values (`0x` + 32 bytes each), in instance order.
+    pub public_values: Vec<String>,
+    /// Which of them are Poseidon commitments (`hashed` visibility).
+    pub hashed_public_values: Vec<zkonnx_ir::HashedValue>,
     pub proof_bytes: usize,
     pub peak_rss_mb: f64,
     /// The cost model's prediction of the peak (proving's), MiB.
@@ -111,7 +117,8 @@ pub fn run(
     let prover = Prover::new(compiled, keys, srs)?;
 
     let (witness, secs) = timed(progress, "witness", || {
-        let w = prover.witness(inputs)?;
+        let (inputs_salts, output_salts) = config.salts.clone();
+        let w = prover.witness(inputs)?.with_salts(inputs_salts, output_salts);
         artifacts.write_witness(&w)?;
         Ok::<_, crate::Error>(w)
     });
@@ -147,6 +154,8 @@ pub fn run(
         logrows: k,
         phases,
         outputs: witness.output_floats,
+        public_values: proof.public_values().to_vec(),
+        hashed_public_values: settings.hashed_values(),
         proof_bytes: proof.proof_bytes()?.len(),
         peak_rss_mb: memory::peak_rss_mb(),
         estimated_peak_mb,

@@ -111,6 +111,12 @@ fn row_round(i: usize) -> (usize, bool) {
     }
 }
 
+/// The chip's fixed values of every round row of a permutation, computed once.
+fn fixed_rows() -> &'static [[Fr; 8]] {
+    static ROWS: std::sync::OnceLock<Vec<[Fr; 8]>> = std::sync::OnceLock::new();
+    ROWS.get_or_init(|| (0..ROWS_PER_PERMUTATION - 1).map(row_fixed).collect())
+}
+
 /// The chip's fixed values of a round row: `c0..c7`.
 fn row_fixed(i: usize) -> [Fr; 8] {
     let rc = &constants().rc;
@@ -283,7 +289,7 @@ impl<'a> PoseidonChip<'a> {
                 asg.enable(if full { &self.cfg.q_full } else { &self.cfg.q_part }, row)?;
                 // a full row uses c0..c4 (its c6 and c7 belong to `poseidon input`)
                 let used = if full { WIDTH } else { 8 };
-                for (col, v) in self.cfg.c.iter().zip(row_fixed(i)).take(used) {
+                for (col, v) in self.cfg.c.iter().zip(fixed_rows()[i]).take(used) {
                     asg.fixed(*col, row, v);
                 }
                 let step = state.map(|s| row_witness(i, &s));

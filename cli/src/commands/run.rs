@@ -64,5 +64,6 @@ pub(crate) fn pipeline(a: &RunCmdArgs) -> Result<RunReport> {
     config.force = a.force;
     config.gpu = a.gpu;
     let inputs = read_inputs(&a.input)?;
+    config.salts = zkonnx::read_salts(&a.input)?;
     Ok(zkonnx::run::run(&a.model, &inputs, &a.out, &a.flags.options()?, &config, &Spinners::default())?)
 }

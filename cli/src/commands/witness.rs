@@ -13,7 +13,7 @@ pub(crate) struct WitnessArgs {
     /// The compiled model.
     #[arg(short = 'C', long = "compiled", default_value = "model.compiled")]
     compiled: PathBuf,
-    /// Input file (EZKL format).
+    /// Input file (EZKL format; optional `input_salts`/`output_salts` for hashed tensors).
     #[arg(short = 'D', long = "data")]
     data: PathBuf,
     #[arg(short = 'O', long, default_value = "witness.json")]
@@ -23,7 +23,10 @@ pub(crate) struct WitnessArgs {
 pub(crate) fn run(a: WitnessArgs) -> Result<()> {
     let compiled = CompiledModel::read(&a.compiled)?;
     let inputs = read_inputs(&a.data)?;
-    let w: Witness = zkonnx::witness(&compiled, &inputs).with_context(|| format!("input {}", a.data.display()))?;
+    let (input_salts, output_salts) = zkonnx::read_salts(&a.data)?;
+    let w: Witness = zkonnx::witness(&compiled, &inputs)
+        .with_context(|| format!("input {}", a.data.display()))?
+        .with_salts(input_salts, output_salts);
     write_json(&a.output, &w)?;
     eprintln!("outputs: {:?}\nwrote {}", w.output_floats, a.output.display());
     Ok(())
