@@ -49,6 +49,12 @@
 //!   (see `chips/rescale.rs` for why that pins the unique quotient)
 //! - `max`: `a3 = a0 + a2`, with `a2 = relu(a1 - a0)` by the `relu/max` lookup
 //!
+//! Only with a `hashed` visibility (`CircuitParams::hashes`): the Poseidon chip
+//! (`chips/poseidon.rs`) on 10 advice and 8 fixed columns of its own, with its own row counter
+//! beside the lanes, computing [`poseidon::commit`] of the params (before the layout; the weights'
+//! cells there are their canonical cells), of each input and of each output (after it, copied
+//! from their cells); the digests are public values in place of the values.
+//!
 //! Every model input is range-checked (it is the input cell of a ReLU or RANGE row). Public inputs and
 //! outputs are copy-constrained to the instance column, inputs first (see [`public_instances`]).
 //! Params are fixed columns (`param_visibility = fixed`, part of the verifying key) or advice

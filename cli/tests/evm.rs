@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{all_fixtures, prove_fixture, Proved};
+use common::{all_fixtures, prove_fixture, submit_call, word, Proved};
 use halo2_proofs::halo2curves::bn256::{Fq, Fr};
 use halo2_proofs::halo2curves::ff::Field;
 use zkonnx_verifier::verify_proof_bytes;
@@ -318,25 +318,6 @@ fn lanes_without_lookups_verify_on_chain() {
     let mut bad = proof.clone();
     bad[proof.len() / 3] ^= 1;
     assert!(!chains.verdicts(&d, &p, &instances, &bad));
-}
-
-/// ABI: `submit(bytes)` with `data`.
-fn submit_call(data: &[u8]) -> Vec<u8> {
-    use sha3::{Digest, Keccak256};
-    let mut call = Keccak256::digest(b"submit(bytes)")[..4].to_vec();
-    call.extend(word(32));
-    call.extend(word(data.len() as u64));
-    call.extend(data);
-    while (call.len() - 4) % 32 != 0 {
-        call.push(0);
-    }
-    call
-}
-
-fn word(v: u64) -> [u8; 32] {
-    let mut w = [0u8; 32];
-    w[24..].copy_from_slice(&v.to_be_bytes());
-    w
 }
 
 /// The example consumer contract verifies a real proof through a deployed data verifier

@@ -4,17 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on a broken fixture")]
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn zkonnx(dir: &Path, args: &[&str]) -> Output {
-    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache");
-    Command::new(env!("CARGO_BIN_EXE_zkonnx"))
-        .args(args)
-        .current_dir(dir)
-        .env("ZKONNX_CACHE_DIR", cache)
-        .output()
-        .unwrap_or_else(|e| panic!("running zkonnx: {e}"))
+    common::zkonnx_in(dir, args)
 }
 
 fn stderr(o: &Output) -> String {

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on a broken fixture")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -14,13 +16,7 @@ use zkonnx::lower::circuits::poseidon::param_values;
 use zkonnx::CompiledModel;
 
 fn zkonnx(dir: &Path, args: &[&str]) -> Output {
-    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache");
-    Command::new(env!("CARGO_BIN_EXE_zkonnx"))
-        .args(args)
-        .current_dir(dir)
-        .env("ZKONNX_CACHE_DIR", cache)
-        .output()
-        .unwrap_or_else(|e| panic!("running zkonnx: {e}"))
+    common::zkonnx_in(dir, args)
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {
@@ -165,4 +161,75 @@ fn hashed_params_input_and_output_prove_verify_and_match_zkonnx_hash_and_circoml
     std::fs::write(dir.join("other-claimed.json"), serde_json::to_vec(&other_proof).unwrap()).unwrap();
     refused(dir, &["verify", "--proof", "other-claimed.json"]);
     refused(dir, &["verify-evm", "--proof", "other-claimed.json"]);
+}
+
+/// The registry consumer (`contracts/RegisteredModels.sol`) in revm: one verifier serves two
+/// models of one architecture (the second proved with the first's keys); the contract accepts a
+/// proof only once its params hash is registered, and a proof relabelled with a registered
+/// hash is rejected by the verifier.
+#[test]
+fn the_registry_contract_accepts_a_proof_only_for_a_registered_model() {
+    use zkonnx_verifier_contracts::evm::CALL_GAS;
+    use zkonnx_verifier_contracts::vk_verifier::{compile_vk_verifier, creation_with_vk};
+    use zkonnx_verifier_contracts::vkdata::VkData;
+    use zkonnx_verifier_contracts::{compile_contract, encode_calldata, CallStatus, Evm};
+
+    let (model, input) = ("tiny/gemm.onnx", "tiny/gemm.input.json");
+    let p = common::prove_fixture(model, input, |a| a.param_visibility = zkonnx::Visibility::Hashed);
+    let n = p.settings.num_instances();
+    let mut evm = Evm::new();
+    let data = VkData::new(&p.srs, p.keys.pk.get_vk(), n).unwrap();
+    let verifier = evm.deploy(&creation_with_vk(&compile_vk_verifier().unwrap(), &data).unwrap()).unwrap().address;
+    let source = include_str!("../../verifier-contracts/contracts/RegisteredModels.sol");
+    let mut creation = compile_contract(source, "RegisteredModels", Some(200)).unwrap().creation;
+    let mut addr = [0u8; 32];
+    addr[12..].copy_from_slice(verifier.as_slice());
+    creation.extend(addr);
+    for v in [n as u64, (n - 1) as u64, 3_000_000] {
+        creation.extend(common::word(v));
+    }
+    let registry = evm.deploy(&creation).unwrap().address;
+
+    // the second model: one weight changed, proved with the first model's keys
+    let mut graph = (*p.graph).clone();
+    let w = graph.nodes.iter_mut().find_map(|n| match &mut n.op {
+        zkonnx::lower::ir::Op::Linear(l) => Some(&mut l.weights[0]),
+        _ => None,
+    });
+    *w.unwrap() -= 2;
+    let other = CompiledModel::new(p.settings.clone(), graph);
+    let other_hash = zkonnx::hash::params(&other).word;
+    let prover = zkonnx::Prover::new(other, p.keys, p.srs.clone()).unwrap();
+    let inputs = common::read_inputs(&common::fixture(input));
+    let other_proof = prover.prove_witness(&prover.witness(&inputs).unwrap()).unwrap().artifact().clone();
+
+    let words =
+        |proof: &zkonnx::lower::verifier::ProofArtifact| (proof.instances().unwrap(), proof.proof_bytes().unwrap());
+    let (first, first_bytes) = words(&p.proof);
+    let (second, second_bytes) = words(&other_proof);
+    let hash_word = |f| zkonnx::lower::circuits::poseidon::to_word(f);
+    assert_eq!(format!("0x{}", hex::encode(hash_word(second[n - 1]))), other_hash);
+    assert_ne!(first[n - 1], second[n - 1]);
+    let submit = |evm: &mut Evm, instances: &[zkonnx::lower::circuits::Fr], bytes: &[u8]| {
+        evm.call(registry, &common::submit_call(&encode_calldata(instances, bytes)), CALL_GAS).unwrap()
+    };
+    let register = |evm: &mut Evm, f| {
+        use sha3::{Digest, Keccak256};
+        let mut call = Keccak256::digest(b"register(uint256)")[..4].to_vec();
+        call.extend(hash_word(f));
+        assert_eq!(evm.call(registry, &call, CALL_GAS).unwrap().status, CallStatus::Success);
+    };
+    let status = |evm: &mut Evm, instances: &[_], bytes: &[u8]| submit(evm, instances, bytes).status;
+    assert_eq!(status(&mut evm, &first, &first_bytes), CallStatus::Revert, "an unregistered model was accepted");
+    register(&mut evm, first[n - 1]);
+    let ok = submit(&mut evm, &first, &first_bytes);
+    assert!(ok.status == CallStatus::Success && ok.output == hash_word(first[n - 1]).to_vec(), "{ok:?}");
+    eprintln!("registry: a registered model's proof accepted for {} gas", ok.gas_used);
+    assert_eq!(status(&mut evm, &second, &second_bytes), CallStatus::Revert, "the second model is not registered");
+    // the second model's proof relabelled with the registered hash: the verifier refuses it
+    let mut relabelled = second.clone();
+    relabelled[n - 1] = first[n - 1];
+    assert_eq!(status(&mut evm, &relabelled, &second_bytes), CallStatus::Revert);
+    register(&mut evm, second[n - 1]);
+    assert_eq!(status(&mut evm, &second, &second_bytes), CallStatus::Success);
 }

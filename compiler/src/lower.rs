@@ -134,8 +134,9 @@ impl<'a> Lowerer<'a> {
         for (index, outlet) in inputs.iter().enumerate() {
             let node = typed.node(outlet.node);
             let shape = lw.concrete_shape(*outlet, &node.name)?;
-            // an integer input (token ids, indices) is exact at scale 0
-            let integer = typed.outlet_fact(*outlet).is_ok_and(|f| f.datum_type.is_integer());
+            // an integer input (token ids, indices) or a boolean one (a mask) is exact at scale 0
+            let integer =
+                typed.outlet_fact(*outlet).is_ok_and(|f| f.datum_type.is_integer() || f.datum_type == DatumType::Bool);
             let scale = if integer { 0 } else { args.input_scale };
             let t = lw.emit(&node.name, "Input", Op::Input { index }, shape, scale);
             lw.graph.inputs.push(t);

@@ -362,8 +362,13 @@ fn fix_input_shapes(
             let v = usize::try_from(v).map_err(|_| shape_err(&name, format!("negative dimension {v}")))?;
             shape.push(v);
         }
-        // float inputs are read as f32; an integer input (token ids, indices) keeps its type
-        let dt = fact.datum_type.concretize().filter(|dt| dt.is_integer()).unwrap_or(f32::datum_type());
+        // float inputs are read as f32; an integer input (token ids, indices) or a boolean one (a
+        // mask) keeps its type
+        let dt = fact
+            .datum_type
+            .concretize()
+            .filter(|dt| dt.is_integer() || *dt == DatumType::Bool)
+            .unwrap_or(f32::datum_type());
         model.set_input_fact(ix, dt.fact(&shape).into()).map_err(|e| CompileError::tract("fixing input shapes", e))?;
         out.push((name, shape));
     }

@@ -11,7 +11,25 @@ use crate::{Graph, IrError};
 
 #[derive(Deserialize)]
 struct InputFile {
-    input_data: Vec<Vec<f32>>,
+    input_data: Vec<Vec<Number>>,
+}
+
+/// One element of an input as EZKL's files hold it: a float, an integer (an index, a count) or a
+/// boolean (`true` is 1). Integers and booleans are exact in an `f32` up to `2^24`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Number {
+    Float(f32),
+    Bool(bool),
+}
+
+impl Number {
+    fn value(&self) -> f32 {
+        match self {
+            Number::Float(x) => *x,
+            Number::Bool(b) => f32::from(u8::from(*b)),
+        }
+    }
 }
 
 /// Parses input JSON bytes into one flat row-major float vector per model input.
@@ -19,9 +37,10 @@ struct InputFile {
 /// Fails with [`IrError::InputData`] on bytes that are not JSON of that shape, including
 /// numbers that do not fit an `f32`.
 pub fn parse_inputs(bytes: &[u8]) -> Result<Vec<Vec<f32>>, IrError> {
-    let f: InputFile = serde_json::from_slice(bytes)
-        .map_err(|e| IrError::InputData { reason: format!("expected {{\"input_data\": [[floats], ...]}}: {e}") })?;
-    Ok(f.input_data)
+    let f: InputFile = serde_json::from_slice(bytes).map_err(|e| IrError::InputData {
+        reason: format!("expected {{\"input_data\": [[numbers or booleans], ...]}}: {e}"),
+    })?;
+    Ok(f.input_data.iter().map(|xs| xs.iter().map(Number::value).collect()).collect())
 }
 
 #[derive(Deserialize)]
@@ -118,6 +137,10 @@ mod tests {
     #[test]
     fn parses_the_ezkl_format_and_rejects_others() {
         assert_eq!(parse_inputs(br#"{"input_data": [[1.0, -2.5], []]}"#).unwrap(), vec![vec![1.0, -2.5], vec![]]);
+        // integers (indices) and booleans, as EZKL's files hold them; no inputs at all
+        let mixed = parse_inputs(br#"{"input_data": [[3, 0, 12], [true, false, 1.5]]}"#).unwrap();
+        assert_eq!(mixed, vec![vec![3.0, 0.0, 12.0], vec![1.0, 0.0, 1.5]]);
+        assert_eq!(parse_inputs(br#"{"input_data": []}"#).unwrap(), Vec::<Vec<f32>>::new());
         for bad in [&b""[..], b"[]", b"{\"input_data\": [1.0]}", b"{\"input_data\": [[\"x\"]]}", b"\xff"] {
             assert!(matches!(parse_inputs(bad), Err(IrError::InputData { .. })), "{bad:?} accepted");
         }

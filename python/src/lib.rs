@@ -293,11 +293,42 @@ fn setup(
 fn gen_witness(py: Python<'_>, data: PathBuf, model: PathBuf, output: Option<PathBuf>) -> PyResult<String> {
     detached(py, || {
         let c = CompiledModel::read(&model)?;
-        let w = zkonnx::witness(&c, &read_inputs(&data)?)?;
+        let (input_salts, output_salts) = zkonnx::read_salts(&data)?;
+        let w = zkonnx::witness(&c, &read_inputs(&data)?)?.with_salts(input_salts, output_salts);
         if let Some(out) = &output {
             write_json(out, &w)?;
         }
         serde_json::to_string(&w).map_err(|e| zkonnx::Error::Json { what: "the witness".into(), reason: e.to_string() })
+    })
+}
+
+/// The Poseidon commitments `hashed` visibility exposes: the compiled model's params, and each
+/// input's and output's for an input file (`data`) or a witness file; as a JSON array.
+#[pyfunction]
+#[pyo3(signature = (model, data=None, witness=None))]
+fn hash_commitments(
+    py: Python<'_>,
+    model: PathBuf,
+    data: Option<PathBuf>,
+    witness: Option<PathBuf>,
+) -> PyResult<String> {
+    detached(py, || {
+        let c = CompiledModel::read(&model)?;
+        let mut all = vec![zkonnx::hash::params(&c)];
+        let w = match (data, witness) {
+            (Some(d), _) => {
+                let (i, o) = zkonnx::read_salts(&d)?;
+                Some(zkonnx::witness(&c, &read_inputs(&d)?)?.with_salts(i, o))
+            }
+            (None, Some(p)) => Some(zkonnx::lower::verifier::read_json::<zkonnx::Witness>(&p)?),
+            (None, None) => None,
+        };
+        if let Some(w) = &w {
+            all.extend(zkonnx::hash::inputs(w)?);
+            all.extend(zkonnx::hash::outputs(w)?);
+        }
+        serde_json::to_string(&all)
+            .map_err(|e| zkonnx::Error::Json { what: "the commitments".into(), reason: e.to_string() })
     })
 }
 
@@ -687,6 +718,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(get_srs, m)?,
         wrap_pyfunction!(setup, m)?,
         wrap_pyfunction!(gen_witness, m)?,
+        wrap_pyfunction!(hash_commitments, m)?,
         wrap_pyfunction!(prove, m)?,
         wrap_pyfunction!(verify, m)?,
         wrap_pyfunction!(create_evm_verifier, m)?,

@@ -136,6 +136,28 @@ def test_run_reports_its_phases_to_a_callback(tmp_path):
     assert any(e == "warning" and "INSECURE" in w for e, w in events), "the development SRS is labelled"
 
 
+def test_hashed_params_and_salted_inputs_match_zkonnx_hash(tmp_path):
+    data = json.loads((FIXTURES / "tiny" / "gemm.input.json").read_text())
+    data["input_salts"] = ["0x" + "ab" * 16]
+    (tmp_path / "input.json").write_text(json.dumps(data))
+    out = tmp_path / "hashed"
+    report = zkonnx.run(FIXTURES / "tiny" / "gemm.onnx", tmp_path / "input.json", out,
+                        py_run_args={"param_visibility": "hashed", "input_visibility": "hashed"})
+    assert report["ok"] is True
+    assert [h["of"] for h in report["hashed_public_values"]] == ["input 0", "params"]
+    words = {h["of"]: h["word"] for h in zkonnx.hash(out / "model.compiled", data=tmp_path / "input.json")}
+    assert report["public_values"][0] == words["input 0"]
+    assert report["public_values"][-1] == words["params"]
+    # from the witness the run wrote (which keeps the salt), the same
+    again = {h["of"]: h["word"] for h in zkonnx.hash(out / "model.compiled", witness=out / "witness.json")}
+    assert again == words
+    with pytest.raises(zkonnx.Error, match="input_salts"):
+        data["input_salts"] = ["-1"]
+        (tmp_path / "bad.json").write_text(json.dumps(data))
+        zkonnx.gen_witness(tmp_path / "bad.json", out / "model.compiled", tmp_path / "w.json")
+        zkonnx.hash(out / "model.compiled", witness=tmp_path / "w.json")
+
+
 def unsupported_model() -> bytes:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [])

@@ -39,7 +39,7 @@ __all__ = [
     "Error", "BadInputError", "UnsupportedError", "VerificationError", "FileError", "ResourceError",
     "gen_settings", "calibrate_settings", "compile_circuit", "gen_srs", "get_srs", "setup", "gen_witness", "prove",
     "verify", "create_evm_verifier", "encode_evm_calldata", "verify_evm", "deploy_evm", "gen_vk_from_pk_single",
-    "felt_to_int", "felt_to_float", "float_to_felt", "felt_to_big_endian", "run",
+    "felt_to_int", "felt_to_float", "float_to_felt", "felt_to_big_endian", "run", "hash",
     "Model", "Prover", "Proof", "Verifier",
 ]
 
@@ -159,6 +159,14 @@ def gen_witness(
     returns it (``inputs``/``outputs`` quantized, ``output_floats`` dequantized). ``vk_path`` and
     ``srs_path`` are accepted and ignored (EZKL needs them for hashed visibilities)."""
     return json.loads(_native.gen_witness(_path(data), _path(model), _path(output)))
+
+
+def hash(model: PathLike, data: Optional[PathLike] = None, witness: Optional[PathLike] = None) -> List[Dict[str, str]]:
+    """The Poseidon commitments ``hashed`` visibility makes public, computed natively: the compiled
+    model's params and, given an input file (with its optional ``input_salts``/``output_salts``) or a
+    witness file, each input's and output's. Each is ``{"of": "params" | "input 0" | ...,
+    "field": decimal, "word": 0x 32-byte big-endian}`` (what ``zkonnx hash --json`` prints)."""
+    return json.loads(_native.hash_commitments(_path(model), _path(data), _path(witness)))
 
 
 def prove(

@@ -9,6 +9,7 @@
 )]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::Arc;
 
 use halo2_proofs::halo2curves::bn256::Bn256;
@@ -38,8 +39,7 @@ pub fn all_fixtures() -> Vec<(String, String)> {
 }
 
 pub fn read_inputs(path: &Path) -> Vec<Vec<f32>> {
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    serde_json::from_value(v["input_data"].clone()).unwrap()
+    zkonnx::read_inputs(path).unwrap()
 }
 
 /// Development SRS cache shared by all tests of this crate.
@@ -136,4 +136,35 @@ pub fn prove_fixture_with_srs(
         float_outputs: model.run_float(&inputs).unwrap(),
         quantized_outputs: witness.output_floats,
     }
+}
+
+/// Runs the `zkonnx` binary in `dir`, with this crate's test cache as its cache.
+pub fn zkonnx_in(dir: &Path, args: &[&str]) -> Output {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache");
+    Command::new(env!("CARGO_BIN_EXE_zkonnx"))
+        .args(args)
+        .current_dir(dir)
+        .env("ZKONNX_CACHE_DIR", cache)
+        .output()
+        .unwrap_or_else(|e| panic!("running zkonnx: {e}"))
+}
+
+/// ABI: a consumer contract's `submit(bytes)` with `data`.
+pub fn submit_call(data: &[u8]) -> Vec<u8> {
+    use sha3::{Digest, Keccak256};
+    let mut call = Keccak256::digest(b"submit(bytes)")[..4].to_vec();
+    call.extend(word(32));
+    call.extend(word(data.len() as u64));
+    call.extend(data);
+    while (call.len() - 4) % 32 != 0 {
+        call.push(0);
+    }
+    call
+}
+
+/// `v` as a 32-byte big-endian word.
+pub fn word(v: u64) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w[24..].copy_from_slice(&v.to_be_bytes());
+    w
 }

@@ -10,9 +10,10 @@
 //! - `Sign(x)` = `[x >= 1] - [-x >= 1]`;
 //! - at scale `s`, `Floor(x)` = `rescale(x - 2^(s-1), s)` and `Ceil(x)` =
 //!   `rescale(x + 2^(s-1) - 1, s)` (the rescale rounds half up), at scale 0;
-//! - `Cast` between booleans and floats, between float types, from an integer to a float or a
-//!   wider integer, to its own type, or of an arg-max index to any integer type that holds the
-//!   axis length, keeps the values.
+//! - `Cast` between booleans and floats, from a boolean to any integer type, between float types,
+//!   from an integer to a float or a wider integer, between integers and tract's TDim (an i64),
+//!   to its own type, or of an arg-max index to any integer type that holds the axis length,
+//!   keeps the values.
 //!
 //! `Round` (half to even) is a table lookup (see `nonlinear`): the circuit's rescale rounds half up.
 
@@ -69,10 +70,17 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         let widens =
             from.is_integer() && (op.to.is_float() || (op.to.is_integer() && op.to.size_of() >= from.size_of()));
         let same = from == op.to;
+        // a boolean is 0 or 1 at scale 0, which every integer type holds; tract's symbolic integer
+        // (TDim, which decluttering makes of some int64 casts) is an i64
+        let bool_to_int = from == DatumType::Bool && (op.to.is_integer() || op.to == DatumType::TDim);
+        let dims = (from.is_integer() && op.to == DatumType::TDim)
+            || (from == DatumType::TDim && (op.to.is_float() || op.to == DatumType::I64));
         // an arg-max index narrowed to a type that holds every index it can take
         let fits = |n: usize| op.to.is_integer() && (n as f64) < 2f64.powi(8 * op.to.size_of() as i32 - 1);
         let narrows = crate::ops::tree::index_bound(lw.model, cx.inputs[0]).is_some_and(fits);
         if !same
+            && !bool_to_int
+            && !dims
             && !widens
             && !narrows
             && (!(keeps(from) && keeps(op.to)) || (from.is_float() && op.to == DatumType::Bool))

@@ -33,6 +33,10 @@ pub fn load(path: &Path) -> OnnxModel {
 /// Reads `{"input_data": [[...], ...]}` (or `{"outputs": ...}` with `key = "outputs"`).
 pub fn read_json_floats(path: &Path, key: &str) -> Vec<Vec<f32>> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if key == "input_data" {
+        // EZKL's input files may hold integers and booleans too
+        return zkonnx_ir::parse_inputs(text.as_bytes()).expect("an input file");
+    }
     let v: serde_json::Value = serde_json::from_str(&text).expect("json");
     serde_json::from_value(v[key].clone()).expect("array of float arrays")
 }
