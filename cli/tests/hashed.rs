@@ -137,6 +137,18 @@ fn hashed_params_input_and_output_prove_verify_and_match_zkonnx_hash_and_circoml
     claimed["instances"][0] = proof["instances"][0].clone();
     std::fs::write(dir.join("claimed.json"), serde_json::to_vec(&claimed).unwrap()).unwrap();
     refused(dir, &["verify", "--proof", "claimed.json"]);
+    // one input element changed: its proof, claimed under the original input hash, is refused
+    let mut changed = input.clone();
+    changed["input_data"][0][0] = Value::from(changed["input_data"][0][0].as_f64().unwrap() + 0.5);
+    std::fs::write(dir.join("changed.json"), serde_json::to_vec(&changed).unwrap()).unwrap();
+    ok(dir, &["gen-witness", "-D", "changed.json", "-O", "changed-witness.json"]);
+    ok(dir, &["prove", "--witness", "changed-witness.json", "--proof", "changed-proof.json"]);
+    let mut claimed = json(&dir.join("changed-proof.json"));
+    assert_ne!(claimed["instances"][0], proof["instances"][0]);
+    ok(dir, &["verify", "--proof", "changed-proof.json"]);
+    claimed["instances"][0] = proof["instances"][0].clone();
+    std::fs::write(dir.join("claimed.json"), serde_json::to_vec(&claimed).unwrap()).unwrap();
+    refused(dir, &["verify", "--proof", "claimed.json"]);
     // a salt that is not a field element is refused with its name
     w["input_salts"] = serde_json::json!(["-5"]);
     std::fs::write(dir.join("bad-salt.json"), serde_json::to_vec(&w).unwrap()).unwrap();
