@@ -23,6 +23,13 @@
 //! `d_{k+1} = poseidon([d_k, e_{3k}, e_{3k+1}, e_{3k+2}])` with zeros past the end, and the
 //! commitment is the last `d`. In circomlibjs:
 //! `let d = BigInt(e.length); for (i = 0; i < e.length; i += 3) d = F.toObject(poseidon([d, e[i] ?? 0n, e[i+1] ?? 0n, e[i+2] ?? 0n]));`
+//!
+//! What binds what: the circuit pins the capacity element, the chain's start, the padding and
+//! the params' salt (to 0) and copies every input or output element from the cell that holds
+//! it; a salt and a hashed weight (and a Const value, which with hashed params is a witness
+//! too) are bound by the digest alone. So a verifier must compare the params hash with
+//! [`params_commitment`] of the whole compiled graph it trusts (what `zkonnx hash` prints),
+//! never with a hash of the weights it cares about only.
 
 use std::sync::OnceLock;
 

@@ -22,7 +22,8 @@
 //! - `poseidon input` (`q_in`, on a permutation's first row): `s0 = 0` (circomlib's capacity
 //!   element) and `c6 * (s1 - c7) = 0`, which pins the chain's start `d_0 = c7` on a
 //!   commitment's first permutation (`c6 = 1`); on the others `s1` is copy-constrained to the
-//!   previous output row's `s0`, and `s2..s4` to the committed cells.
+//!   previous output row's `s0`, and `s2..s4` to the committed cells; padding past the end (and
+//!   the params' salt) to the row's `s0`, so to 0.
 
 use halo2_proofs::circuit::{Cell, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -249,12 +250,38 @@ impl PoseidonConfig {
     }
 }
 
-/// An element to commit: the cell it must equal (none for a value that lives only here, such
-/// as a salt or a hashed weight) and its value.
+/// What an element's cell is tied to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Source {
+    /// Nothing: a value that lives only here (an input's salt, a hashed weight), bound by the
+    /// digest alone.
+    Free,
+    /// The cell that holds it elsewhere (copy-constrained).
+    Copy(Cell),
+    /// Zero (copy-constrained to the row's `s0`, which `poseidon input` pins to 0): padding, and
+    /// the params' salt.
+    Zero,
+}
+
+/// An element to commit: what its cell is tied to, and its value.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Element {
-    pub(crate) cell: Option<Cell>,
+    pub(crate) source: Source,
     pub(crate) value: Value<Fr>,
+}
+
+impl Element {
+    pub(crate) fn free(value: Value<Fr>) -> Self {
+        Self { source: Source::Free, value }
+    }
+
+    pub(crate) fn copy(cell: Cell, value: Value<Fr>) -> Self {
+        Self { source: Source::Copy(cell), value }
+    }
+
+    pub(crate) fn zero() -> Self {
+        Self { source: Source::Zero, value: Value::known(Fr::ZERO) }
+    }
 }
 
 /// A laid-out commitment: the digest's cell and value, and the cell of every element in order.
@@ -341,13 +368,16 @@ impl<'a> PoseidonChip<'a> {
                 Value::known(start)
             }
         };
-        asg.advice(cfg.s[0], row, Value::known(Fr::ZERO));
+        let zero = asg.advice(cfg.s[0], row, Value::known(Fr::ZERO));
         let mut state = d.map(|d| [Fr::ZERO, d, Fr::ZERO, Fr::ZERO, Fr::ZERO]);
         for j in 0..RATE {
-            let e = chunk.get(j).copied().unwrap_or(Element { cell: None, value: Value::known(Fr::ZERO) });
+            // past the chunk's end: zero padding
+            let e = chunk.get(j).copied().unwrap_or_else(Element::zero);
             let c = asg.advice(cfg.s[2 + j], row, e.value);
-            if let Some(src) = e.cell {
-                asg.copy(c, src);
+            match e.source {
+                Source::Free => {}
+                Source::Copy(src) => asg.copy(c, src),
+                Source::Zero => asg.copy(c, zero),
             }
             if j < chunk.len() {
                 cells.push(c);

@@ -7,9 +7,8 @@
 //! hashed. Inputs and outputs are committed after the layout, each element copy-constrained to
 //! the cell that holds it, with the tensor's salt first.
 
-use halo2_proofs::circuit::{Cell, Value};
+use halo2_proofs::circuit::Cell;
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::plonk::Error;
 use zkonnx_ir::TensorId;
 
@@ -26,11 +25,14 @@ fn chip<'a>(cx: &Ctx<'a>) -> Result<PoseidonChip<'a>, Error> {
 
 /// Commits every node's params (salt 0); returns each node's param cells and the digest.
 pub(crate) fn params(cx: &Ctx<'_>, asg: &mut Assigner<'_>) -> Result<(Vec<Vec<Cell>>, Cell), Error> {
-    let salt = Element { cell: None, value: Value::known(Fr::ZERO) };
-    let values: Vec<Element> = std::iter::once(salt)
-        .chain(cx.graph.nodes.iter().flat_map(|n| {
-            node_params(&n.op).iter().map(|&v| Element { cell: None, value: cx.witness(field_from_i64(v)) })
-        }))
+    // the params are unsalted: their salt cell is pinned to 0
+    let values: Vec<Element> = std::iter::once(Element::zero())
+        .chain(
+            cx.graph
+                .nodes
+                .iter()
+                .flat_map(|n| node_params(&n.op).iter().map(|&v| Element::free(cx.witness(field_from_i64(v))))),
+        )
         .collect();
     let committed = chip(cx)?.commit(asg, &values)?;
     let mut cells = committed.elements.into_iter().skip(1);
@@ -49,13 +51,13 @@ pub(crate) fn tensors(
     ids.iter()
         .enumerate()
         .map(|(i, &t)| {
-            let salt = Element { cell: None, value: cx.witness(salt(i)) };
+            let salt = Element::free(cx.witness(salt(i)));
             let elements: Vec<Element> = std::iter::once(salt)
                 .chain(
                     cx.cells[t]
                         .iter()
                         .enumerate()
-                        .map(|(j, &cell)| Element { cell: Some(cell), value: cx.value(t, j).map(field_from_i64) }),
+                        .map(|(j, &cell)| Element::copy(cell, cx.value(t, j).map(field_from_i64))),
                 )
                 .collect();
             Ok(chip.commit(asg, &elements)?.digest)

@@ -131,8 +131,11 @@ fn an_unsalted_hash_is_not_the_salted_one() {
     assert_ne!(commit_ints(&x[0], Fr::ZERO), commit_ints(&x[0], Fr::ONE));
 }
 
-/// The mutation harness over a model with everything hashed: every sampled Poseidon cell
-/// (state, work cells, salts, weights, padding) is pinned.
+/// The mutation harness over a model with everything hashed: every sampled single-cell mutation
+/// of the Poseidon cells (state, work cells, salts, weights, padding) is caught. A single-cell
+/// mutation cannot show what re-witnessing a whole permutation could do: salts and weights are
+/// bound by the digest alone (Poseidon's collision resistance), padding and the params' salt by
+/// copies to a zero cell (`chips::poseidon::tests::padding_is_pinned_to_zero`).
 #[test]
 fn every_sampled_mutation_of_the_poseidon_cells_is_caught() {
     let (g, x) = (every_op_graph(), every_op_inputs());

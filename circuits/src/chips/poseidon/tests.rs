@@ -24,16 +24,15 @@ const PARTIAL: (usize, &str) = (8, "poseidon partial");
 
 /// Commits `VALUES` (pinned as arith constants) with `SALT`; exposes the digest.
 fn script() -> Arc<Script> {
-    Arc::new(|cfg, asg| {
-        let cells = consts(cfg, asg, &VALUES)?;
-        let salt = Element { cell: None, value: Value::known(Fr::from(SALT)) };
+    script_of(&VALUES)
+}
+
+fn script_of(values: &'static [i64]) -> Arc<Script> {
+    Arc::new(move |cfg, asg| {
+        let cells = consts(cfg, asg, values)?;
+        let salt = Element::free(Value::known(Fr::from(SALT)));
         let elements: Vec<Element> = std::iter::once(salt)
-            .chain(
-                cells
-                    .iter()
-                    .zip(VALUES)
-                    .map(|(&c, v)| Element { cell: Some(c), value: Value::known(field_from_i64(v)) }),
-            )
+            .chain(cells.iter().zip(values).map(|(&c, &v)| Element::copy(c, Value::known(field_from_i64(v)))))
             .collect();
         let chip = PoseidonChip::new(cfg.poseidon.as_ref().ok_or(Error::Synthesis)?);
         Ok(vec![chip.commit(asg, &elements)?.digest])
@@ -41,8 +40,12 @@ fn script() -> Arc<Script> {
 }
 
 fn run(pokes: Vec<Poke>, digest: Fr) -> Result<(), Vec<VerifyFailure>> {
+    run_script(script(), pokes, digest)
+}
+
+fn run_script(script: Arc<Script>, pokes: Vec<Poke>, digest: Fr) -> Result<(), Vec<VerifyFailure>> {
     let params = CircuitParams { input_visibility: Visibility::Hashed, ..testing::params(1) };
-    testing::run_params(params, script(), vec![], pokes, vec![digest])
+    testing::run_params(params, script, vec![], pokes, vec![digest])
 }
 
 fn honest() -> Fr {
@@ -147,6 +150,22 @@ fn a_forged_output_breaks_the_last_round_and_the_instance() {
     let mut expected = fails(FULL, row - 1, &[5], |_| true);
     expected.extend([copy(S0, row), copy(S0 + 1, row + 1)]);
     assert_fails(run(vec![poke(0, row, Fr::from(5))], honest()), expected);
+}
+
+/// Four values and the salt: the second permutation's last element is padding, pinned to 0 by a
+/// copy of its row's `s0` (a prover that re-witnessed the whole permutation around another
+/// padding value would still break that copy).
+#[test]
+fn padding_is_pinned_to_zero() {
+    const FOUR: [i64; 4] = [3, -7, 11, 0];
+    let digest = commit_ints(&FOUR, Fr::from(SALT));
+    assert_eq!(run_script(script_of(&FOUR), vec![], digest), Ok(()));
+    let row = FIRST_ROW + ROWS_PER_PERMUTATION;
+    let got = run_script(script_of(&FOUR), vec![poke(4, row, Fr::from(5))], digest);
+    let mut expected = vec![copy(S0 + 4, row), copy(S0, row)];
+    expected.extend(fails(FULL, row, &[4], |_| true));
+    expected.extend(fails(FULL, row, &MIXES, |_| true));
+    assert_fails(got, expected);
 }
 
 #[test]
