@@ -265,15 +265,8 @@ pub fn choose_layout(
 
 /// How many public values (instances) `graph` has under `params`' visibilities.
 pub fn public_value_count(graph: &Graph, params: &CircuitParams) -> usize {
-    let count = |shapes: Vec<Vec<usize>>| shapes.iter().map(|s| s.iter().product::<usize>()).sum::<usize>();
-    let mut n = 0;
-    if params.input_visibility == zkonnx_ir::Visibility::Public {
-        n += count(graph.input_shapes());
-    }
-    if params.output_visibility == zkonnx_ir::Visibility::Public {
-        n += count(graph.output_shapes());
-    }
-    n
+    // public values, or one hash per hashed tensor, and the params' hash
+    crate::model::num_instances(graph, params)
 }
 
 /// Rows of `graph`'s jobs with lookups and of the others, under `params` (any width).

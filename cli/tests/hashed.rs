@@ -245,3 +245,33 @@ fn the_registry_contract_accepts_a_proof_only_for_a_registered_model() {
     register(&mut evm, second[n - 1]);
     assert_eq!(status(&mut evm, &second, &second_bytes), CallStatus::Success);
 }
+
+/// `zkonnx table` lists each lookup table and the Poseidon chip's rows, and names what sets
+/// logrows: the function table for a model of many functions; for a tiny model with hashed
+/// params the range table, with the chip's rows inside the layout's.
+#[test]
+fn table_names_the_tables_and_what_sets_logrows() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = root().join("fixtures/tiny");
+    let functions = tiny.join("functions.onnx");
+    let out = ok(dir.path(), &["table", "-M", functions.to_str().unwrap()]);
+    assert!(out.contains("tables and rows") && out.contains("Reciprocal") && out.contains("range table"), "{out}");
+    assert!(out.lines().any(|l| l.contains("is set by the function table")), "{out}");
+    let gemm = tiny.join("gemm.onnx");
+    let out = ok(dir.path(), &["table", "-M", gemm.to_str().unwrap(), "--param-visibility", "hashed"]);
+    let poseidon: usize = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("poseidon chip"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no poseidon line: {out}"));
+    assert!(poseidon > 0 && poseidon.is_multiple_of(29), "{out}");
+    let layout: usize = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("layout "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no layout line: {out}"));
+    assert!(layout > poseidon, "{out}");
+    assert!(out.lines().any(|l| l.contains("is set by the range table")), "{out}");
+}

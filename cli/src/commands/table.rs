@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use zkonnx::lower::circuits::cost::{public_value_count, LayoutChoice};
-use zkonnx::lower::circuits::CircuitParams;
-use zkonnx::lower::ir::Graph;
+use zkonnx::lower::circuits::cost::{public_value_count, LayoutChoice, Shape};
+use zkonnx::lower::circuits::poseidon::param_values;
+use zkonnx::lower::circuits::{commitment_rows, CircuitParams};
+use zkonnx::lower::ir::{Graph, Op, Visibility};
 use zkonnx::{CompiledModel, Model, Objective};
 
 use crate::common::RunArgsFlags;
@@ -40,7 +41,9 @@ pub(crate) fn run(a: TableArgs) -> Result<()> {
     match zkonnx::layout_candidates(&graph, &args, pinned, objective) {
         Ok(choice) => {
             let params = CircuitParams::for_graph(&args, &graph);
-            print!("{}", render_layouts(&choice, &params, public_value_count(&graph, &params), objective))
+            let public = public_value_count(&graph, &params);
+            print!("{}", render_layouts(&choice, &params, public, objective));
+            print!("{}", render_tables(&graph, &params, &choice.chosen, public));
         }
         Err(e) => println!("layout: {e}"),
     }
@@ -87,6 +90,64 @@ pub(crate) fn render_layouts(
             s.predicted_verify_gas(public_values)
         );
     }
+    out
+}
+
+/// The lookup tables and what else needs rows, and which of them sets the chosen layout's
+/// logrows: the range table, each function's table (function, scales, domain, rows, nodes), the
+/// layout (the lanes and, with hashed visibilities, the Poseidon chip's rows) and the public
+/// values.
+pub(crate) fn render_tables(graph: &Graph, params: &CircuitParams, chosen: &Shape, public: usize) -> String {
+    let range = 1usize << params.lookup_bits.min(40);
+    let mut out = format!("tables and rows (at the chosen logrows {}):\n", chosen.k);
+    out += &format!("  range table          {range:>9} rows (2^{} values)\n", params.lookup_bits);
+    let mut func_rows = 1usize;
+    for f in graph.funcs() {
+        let rows = f.table_rows().map_or(usize::MAX, |r| r as usize);
+        func_rows = func_rows.saturating_add(rows);
+        let nodes = graph.nodes.iter().filter(|n| matches!(&n.op, Op::Lookup { func, .. } if *func == f)).count();
+        out += &format!(
+            "  {:<20} {rows:>9} rows (x in [{}, {}] at scale {}, out scale {}; {nodes} node{})\n",
+            format!("{:?}", f.kind),
+            f.lo,
+            f.hi,
+            f.in_scale,
+            f.out_scale,
+            if nodes == 1 { "" } else { "s" }
+        );
+    }
+    if graph.has_lookups() {
+        out += &format!("  function tables      {func_rows:>9} rows in all (one table, a row per point)\n");
+    } else {
+        func_rows = 0;
+    }
+    if params.hashes() {
+        let hashed = |vis: Visibility, ids: &[usize]| {
+            if vis == Visibility::Hashed {
+                ids.iter().map(|&t| commitment_rows(graph.nodes.get(t).map_or(0, |n| n.len()))).sum()
+            } else {
+                0
+            }
+        };
+        let rows: usize = hashed(params.input_visibility, &graph.inputs)
+            + hashed(params.output_visibility, &graph.outputs)
+            + if params.param_visibility == Visibility::Hashed {
+                commitment_rows(param_values(graph).len())
+            } else {
+                0
+            };
+        out += &format!("  poseidon chip        {rows:>9} rows (its own columns, beside the lanes)\n");
+    }
+    out += &format!("  layout               {:>9} rows ({} lanes)\n", chosen.rows, chosen.lanes);
+    out += &format!("  public values        {public:>9}\n");
+    let needs = [
+        ("the layout", chosen.rows),
+        ("the range table", range),
+        ("the function table", func_rows),
+        ("the public values", public),
+    ];
+    let (what, rows) = needs.iter().copied().max_by_key(|&(_, r)| r).unwrap_or(("the layout", 0));
+    out += &format!("  logrows {} is set by {what} ({rows} rows)\n", chosen.k);
     out
 }
 
