@@ -40,12 +40,18 @@ pub(crate) struct LaneColumns {
     pub(crate) f: [Column<Fixed>; FIXED_PER_LANE],
 }
 
+/// `N` new advice columns with equality enabled (so their cells can be copy-constrained).
+pub(crate) fn equality_advice<const N: usize>(meta: &mut ConstraintSystem<Fr>) -> [Column<Advice>; N] {
+    let a = [(); N].map(|_| meta.advice_column());
+    for &c in &a {
+        meta.enable_equality(c);
+    }
+    a
+}
+
 impl LaneColumns {
     pub(crate) fn configure(meta: &mut ConstraintSystem<Fr>) -> Self {
-        let a = [(); ADVICE_PER_LANE].map(|_| meta.advice_column());
-        for &c in &a {
-            meta.enable_equality(c);
-        }
+        let a = equality_advice(meta);
         let f = [(); FIXED_PER_LANE].map(|_| meta.fixed_column());
         Self { a, f }
     }

@@ -158,15 +158,68 @@ pub fn min_k(graph: &Graph, params: &CircuitParams) -> u32 {
     min_k_for_rows(graph, params, rows_needed(graph, params))
 }
 
+/// What needs rows in a circuit besides halo2's own: the layout (the lanes, and the Poseidon
+/// chip's rows beside them), the range table, the function table and the public values. The
+/// largest sets `k` ([`min_k_for_rows`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RowNeeds {
+    /// Rows of the layout (from [`try_rows_needed`]), the Poseidon chip's included.
+    pub layout: usize,
+    /// Of those, the Poseidon chip's (0 when nothing is hashed).
+    pub poseidon: usize,
+    pub range_table: usize,
+    /// 0 without lookup nodes.
+    pub function_table: usize,
+    pub public_values: usize,
+}
+
+impl RowNeeds {
+    /// What `graph` needs under `params` with a layout of `layout` rows.
+    pub fn of(graph: &Graph, params: &CircuitParams, layout: usize) -> Self {
+        Self {
+            layout,
+            poseidon: poseidon_rows(graph, params),
+            range_table: TableConfig::rows(params.lookup_bits.min(40)),
+            function_table: model::function_table_rows(graph, params).unwrap_or(0),
+            public_values: model::num_instances(graph, params),
+        }
+    }
+
+    /// The largest need, named (`the layout` on ties).
+    pub fn largest(&self) -> (&'static str, usize) {
+        let needs = [
+            ("the layout", self.layout),
+            ("the range table", self.range_table),
+            ("the function table", self.function_table),
+            ("the public values", self.public_values),
+        ];
+        needs.into_iter().fold(("the layout", 0), |best, n| if n.1 > best.1 { n } else { best })
+    }
+}
+
+/// Rows the Poseidon chip takes for everything `params` hash (the params, each hashed input and
+/// output), without the empty row 0.
+pub fn poseidon_rows(graph: &Graph, params: &CircuitParams) -> usize {
+    let tensors = |vis: Visibility, ids: &[usize]| -> usize {
+        if vis != Visibility::Hashed {
+            return 0;
+        }
+        ids.iter().map(|&t| commitment_rows(graph.nodes.get(t).map_or(0, |n| n.len()))).sum()
+    };
+    let params_rows = if params.param_visibility == Visibility::Hashed {
+        commitment_rows(poseidon::param_values(graph).len())
+    } else {
+        0
+    };
+    tensors(params.input_visibility, &graph.inputs) + tensors(params.output_visibility, &graph.outputs) + params_rows
+}
+
 /// [`min_k`] for a layout of `rows` rows (from [`try_rows_needed`] under the same params).
 pub fn min_k_for_rows(graph: &Graph, params: &CircuitParams, rows: usize) -> u32 {
     let mut cs = ConstraintSystem::default();
     let cfg = ModelConfig::configure(&mut cs, params);
-    let needed = rows
-        .max(TableConfig::rows(params.lookup_bits.min(40)))
-        .max(model::function_table_rows(graph, params).unwrap_or(0))
-        .max(model::num_instances(graph, params))
-        .max(cs.minimum_rows());
+    let needed = RowNeeds::of(graph, params, rows).largest().1.max(cs.minimum_rows());
     let mut k = params.lookup_bits + 1;
     while cfg.usable_rows(k) < needed {
         k += 1;

@@ -388,15 +388,17 @@ pub(crate) fn lay_out(
         };
         cx.cells.push(cells);
     }
-    let mut laid = Laid { cells: vec![], input_digests: vec![], output_digests: vec![], params_digest };
-    if params.input_visibility == Visibility::Hashed {
-        laid.input_digests = layouts::hashed::tensors(&cx, asg, &graph.inputs, |i| salts.input(i))?;
-    }
-    if params.output_visibility == Visibility::Hashed {
-        laid.output_digests = layouts::hashed::tensors(&cx, asg, &graph.outputs, |i| salts.output(i))?;
-    }
-    laid.cells = cx.cells;
-    Ok(laid)
+    let input_digests = if params.input_visibility == Visibility::Hashed {
+        layouts::hashed::tensors(&cx, asg, &graph.inputs, |i| salts.input(i))?
+    } else {
+        vec![]
+    };
+    let output_digests = if params.output_visibility == Visibility::Hashed {
+        layouts::hashed::tensors(&cx, asg, &graph.outputs, |i| salts.output(i))?
+    } else {
+        vec![]
+    };
+    Ok(Laid { cells: cx.cells, input_digests, output_digests, params_digest })
 }
 
 fn to_halo2(e: CircuitError, k: u32) -> Error {

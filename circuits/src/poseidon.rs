@@ -166,9 +166,9 @@ fn from_limbs_pair((hi, lo): (u128, u128)) -> Fr {
     from_limbs(hi, lo).0
 }
 
-fn pow5(x: Fr) -> Fr {
-    let x2 = x.square();
-    x2.square() * x
+/// The S-box, `x^5`.
+pub(crate) fn pow5(x: Fr) -> Fr {
+    x.square().square() * x
 }
 
 fn is_full(round: usize) -> bool {

@@ -259,19 +259,17 @@ fn table_names_the_tables_and_what_sets_logrows() {
     assert!(out.lines().any(|l| l.contains("is set by the function table")), "{out}");
     let gemm = tiny.join("gemm.onnx");
     let out = ok(dir.path(), &["table", "-M", gemm.to_str().unwrap(), "--param-visibility", "hashed"]);
-    let poseidon: usize = out
-        .lines()
-        .find(|l| l.trim_start().starts_with("poseidon chip"))
-        .and_then(|l| l.split_whitespace().nth(2))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no poseidon line: {out}"));
+    // the rows of a "  <label>   <rows> rows ..." line
+    let rows = |label: &str| -> usize {
+        out.lines()
+            .find_map(|l| l.trim_start().strip_prefix(label))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {label} line: {out}"))
+    };
+    let poseidon = rows("poseidon chip ");
     assert!(poseidon > 0 && poseidon.is_multiple_of(29), "{out}");
-    let layout: usize = out
-        .lines()
-        .find(|l| l.trim_start().starts_with("layout "))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no layout line: {out}"));
+    let layout = rows("layout ");
     assert!(layout > poseidon, "{out}");
     assert!(out.lines().any(|l| l.contains("is set by the range table")), "{out}");
 }

@@ -293,8 +293,7 @@ fn setup(
 fn gen_witness(py: Python<'_>, data: PathBuf, model: PathBuf, output: Option<PathBuf>) -> PyResult<String> {
     detached(py, || {
         let c = CompiledModel::read(&model)?;
-        let (input_salts, output_salts) = zkonnx::read_salts(&data)?;
-        let w = zkonnx::witness(&c, &read_inputs(&data)?)?.with_salts(input_salts, output_salts);
+        let w = zkonnx::witness_from_file(&c, &data)?;
         if let Some(out) = &output {
             write_json(out, &w)?;
         }
@@ -314,19 +313,12 @@ fn hash_commitments(
 ) -> PyResult<String> {
     detached(py, || {
         let c = CompiledModel::read(&model)?;
-        let mut all = vec![zkonnx::hash::params(&c)];
         let w = match (data, witness) {
-            (Some(d), _) => {
-                let (i, o) = zkonnx::read_salts(&d)?;
-                Some(zkonnx::witness(&c, &read_inputs(&d)?)?.with_salts(i, o))
-            }
+            (Some(d), _) => Some(zkonnx::witness_from_file(&c, &d)?),
             (None, Some(p)) => Some(zkonnx::lower::verifier::read_json::<zkonnx::Witness>(&p)?),
             (None, None) => None,
         };
-        if let Some(w) = &w {
-            all.extend(zkonnx::hash::inputs(w)?);
-            all.extend(zkonnx::hash::outputs(w)?);
-        }
+        let all = zkonnx::hash::commitments(&c, w.as_ref())?;
         serde_json::to_string(&all)
             .map_err(|e| zkonnx::Error::Json { what: "the commitments".into(), reason: e.to_string() })
     })
@@ -530,10 +522,11 @@ fn run(
     let cb = Callback(progress);
     detached(py, || {
         let mut config = RunConfig::default();
-        config.salts = zkonnx::read_salts(&data)?;
+        let (inputs, salts) = zkonnx::read_input_file(&data)?;
+        config.salts = salts;
         config.srs = srs_path;
         config.gpu = zkonnx::gpu::GpuMode::Off;
-        let report = zkonnx::run::run(&model, &read_inputs(&data)?, &output_dir, &o, &config, &cb)?;
+        let report = zkonnx::run::run(&model, &inputs, &output_dir, &o, &config, &cb)?;
         serde_json::to_string(&report)
             .map_err(|e| zkonnx::Error::Json { what: "the run report".into(), reason: e.to_string() })
     })

@@ -32,6 +32,17 @@ pub fn params(compiled: &CompiledModel) -> Commitment {
     Commitment::new("params".into(), poseidon::params_commitment(&compiled.graph))
 }
 
+/// The params' commitment and, given a witness, each input's and each output's: what
+/// `zkonnx hash` prints.
+pub fn commitments(compiled: &CompiledModel, witness: Option<&Witness>) -> Result<Vec<Commitment>> {
+    let mut all = vec![params(compiled)];
+    if let Some(w) = witness {
+        all.extend(inputs(w)?);
+        all.extend(outputs(w)?);
+    }
+    Ok(all)
+}
+
 /// The commitment of each input of a witness (its quantized inputs, with its input salts).
 pub fn inputs(witness: &Witness) -> Result<Vec<Commitment>> {
     let salts = witness.salts()?;

@@ -74,7 +74,7 @@ pub use model::{Calibrated, Model};
 pub use options::{parse_dims, parse_visibility, Optimize, Options, Target};
 pub use progress::{Level, Progress, Silent};
 pub use proof::Proof;
-pub use prover::{witness, Prover};
+pub use prover::{witness, witness_from_file, Prover};
 pub use srs::{dev_cache, SrsSource, INSECURE_SRS_WARNING};
 pub use verifier::Verifier;
 pub use zkonnx_circuits::cost::Objective;
@@ -95,12 +95,16 @@ pub mod lower {
     };
 }
 
-/// Reads the optional salts of hashed inputs and outputs from an input file (`"input_salts"`,
-/// `"output_salts"`: one field element per tensor, decimal or `0x` hex strings).
-pub fn read_salts(path: &Path) -> Result<(Vec<String>, Vec<String>)> {
+/// The salts of hashed inputs and of hashed outputs in an input file (`"input_salts"`,
+/// `"output_salts"`: one field element per tensor, decimal or `0x` hex strings; empty if none).
+pub type InputSalts = (Vec<String>, Vec<String>);
+
+/// Reads an input file once: its inputs (as [`read_inputs`]) and its optional salts.
+pub fn read_input_file(path: &Path) -> Result<(Vec<Vec<f32>>, InputSalts)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    zkonnx_ir::parse_salts(&bytes)
-        .map_err(|e| Error::Json { what: format!("input file {}", path.display()), reason: e.to_string() })
+    let json =
+        |e: zkonnx_ir::IrError| Error::Json { what: format!("input file {}", path.display()), reason: e.to_string() };
+    Ok((parse_inputs(&bytes).map_err(json)?, zkonnx_ir::parse_salts(&bytes).map_err(json)?))
 }
 
 /// Reads an input file in EZKL's format (`{"input_data": [[flat floats of input 0], ...]}`).

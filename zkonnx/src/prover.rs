@@ -1,6 +1,7 @@
 //! [`Prover`]: built once from artifacts, it holds the compiled circuit, the proving key and the
 //! SRS, and proves any number of inputs, from any number of threads, without reloading anything.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use halo2_proofs::halo2curves::bn256::Bn256;
@@ -133,6 +134,12 @@ impl Prover {
         )?;
         Ok(Proof::from_artifact(artifact))
     }
+}
+
+/// The witness of a compiled model on an input file, with the file's salts.
+pub fn witness_from_file(compiled: &CompiledModel, path: &Path) -> Result<Witness> {
+    let (inputs, (input_salts, output_salts)) = crate::read_input_file(path)?;
+    Ok(witness(compiled, &inputs)?.with_salts(input_salts, output_salts))
 }
 
 /// Runs a compiled model on float inputs: its witness (see [`Prover::witness`]); needs no key.

@@ -22,8 +22,8 @@ pub struct RunConfig {
     pub force: bool,
     /// Where to prove.
     pub gpu: GpuMode,
-    /// The salts of hashed inputs and outputs (from the input file, [`crate::read_salts`]).
-    pub salts: (Vec<String>, Vec<String>),
+    /// The salts of hashed inputs and outputs (from the input file, [`crate::read_input_file`]).
+    pub salts: crate::InputSalts,
 }
 
 /// Seconds spent in each phase.

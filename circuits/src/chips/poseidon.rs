@@ -6,7 +6,7 @@
 //! selectors. One permutation takes 29 rows of its own row counter (the model's lanes are not
 //! touched): 4 full-round rows, 20 rows of three partial rounds each, 4 full-round rows, and the
 //! output row holding the permuted state. A commitment of `n` values takes
-//! `ceil((n + 1) / 3)` permutations (`chips::poseidon::rows`).
+//! `ceil((n + 1) / 3)` permutations ([`commitment_rows`]).
 //!
 //! Every gate has degree at most 4 (selector included), under the circuit's degree 5, so the
 //! chip never widens the extended domain; the price is the squares kept as witnesses.
@@ -32,7 +32,7 @@ use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, F
 use halo2_proofs::poly::Rotation;
 
 use crate::layout::Assigner;
-use crate::poseidon::{constants, mix, permutations, FULL_ROUNDS, PARTIAL_ROUNDS, RATE, WIDTH};
+use crate::poseidon::{constants, mix, permutations, pow5, FULL_ROUNDS, PARTIAL_ROUNDS, RATE, WIDTH};
 
 /// Advice columns of the chip (`s0..s4`, then `w0..w4`).
 pub const POSEIDON_ADVICE: usize = 2 * WIDTH;
@@ -137,10 +137,6 @@ fn row_fixed(i: usize) -> [Fr; 8] {
     c
 }
 
-fn pow5(x: Fr) -> Fr {
-    x.square().square() * x
-}
-
 /// The witness of a round row from its state, by the rounds' definition (not by the gate's
 /// forms, so that MockProver checks one against the other): `(w, next state)`.
 fn row_witness(i: usize, s: &[Fr; WIDTH]) -> ([Fr; WIDTH], [Fr; WIDTH]) {
@@ -183,10 +179,7 @@ pub(crate) struct PoseidonConfig {
 
 impl PoseidonConfig {
     pub(crate) fn configure(meta: &mut ConstraintSystem<Fr>) -> Self {
-        let s = [(); WIDTH].map(|_| meta.advice_column());
-        for &col in &s {
-            meta.enable_equality(col);
-        }
+        let s = super::equality_advice(meta);
         let w = [(); WIDTH].map(|_| meta.advice_column());
         let c = [(); 8].map(|_| meta.fixed_column());
         let (q_in, q_full, q_part) = (meta.selector(), meta.selector(), meta.selector());
@@ -284,7 +277,7 @@ impl Element {
     }
 }
 
-/// A laid-out commitment: the digest's cell and value, and the cell of every element in order.
+/// A laid-out commitment: the digest's cell, and the cell of every element in order.
 #[derive(Clone, Debug)]
 pub(crate) struct Committed {
     pub(crate) digest: Cell,
@@ -324,16 +317,11 @@ impl<'a> PoseidonChip<'a> {
                     asg.advice(self.cfg.w[j], row, step.map(|(w, _)| w[j]));
                 }
                 state = step.map(|(_, next)| next);
-                let next_row = row + 1;
-                let mut out0 = None;
-                for j in 0..WIDTH {
-                    let cell = asg.advice(self.cfg.s[j], next_row, state.map(|s| s[j]));
-                    if j == 0 {
-                        out0 = Some(cell);
-                    }
-                }
+                let next: Vec<Cell> =
+                    (0..WIDTH).map(|j| asg.advice(self.cfg.s[j], row + 1, state.map(|s| s[j]))).collect();
                 if i == ROWS_PER_PERMUTATION - 2 {
-                    digest = out0.map(|c| (c, state.map(|s| s[0])));
+                    // the output row: its s0 is the chain's next value
+                    digest = Some((next[0], state.map(|s| s[0])));
                 }
             }
         }

@@ -7,8 +7,6 @@ use zkonnx::hash::Commitment;
 use zkonnx::lower::verifier::read_json;
 use zkonnx::{CompiledModel, Witness};
 
-use crate::common::read_inputs;
-
 #[derive(clap::Args, Debug)]
 pub(crate) struct HashArgs {
     /// The compiled model: its params' commitment, and the model the inputs are quantized for.
@@ -28,21 +26,14 @@ pub(crate) struct HashArgs {
 
 pub(crate) fn run(a: HashArgs) -> Result<()> {
     let compiled = CompiledModel::read(&a.compiled)?;
-    let mut all = vec![zkonnx::hash::params(&compiled)];
     let witness: Option<Witness> = match (&a.data, &a.witness) {
         (Some(data), _) => {
-            let inputs = read_inputs(data)?;
-            let (i, o) = zkonnx::read_salts(data)?;
-            let w = zkonnx::witness(&compiled, &inputs).with_context(|| format!("input {}", data.display()))?;
-            Some(w.with_salts(i, o))
+            Some(zkonnx::witness_from_file(&compiled, data).with_context(|| format!("input {}", data.display()))?)
         }
         (None, Some(path)) => Some(read_json(path)?),
         (None, None) => None,
     };
-    if let Some(w) = &witness {
-        all.extend(zkonnx::hash::inputs(w)?);
-        all.extend(zkonnx::hash::outputs(w)?);
-    }
+    let all = zkonnx::hash::commitments(&compiled, witness.as_ref())?;
     if a.json {
         println!("{}", serde_json::to_string(&all)?);
     } else {

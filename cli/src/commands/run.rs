@@ -7,7 +7,7 @@ use zkonnx::gpu::GpuMode;
 use zkonnx::run::{RunConfig, RunReport};
 
 use crate::commands::prove::parse_gpu;
-use crate::common::{read_inputs, RunArgsFlags, Spinners};
+use crate::common::{RunArgsFlags, Spinners};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct RunCmdArgs {
@@ -63,7 +63,7 @@ pub(crate) fn pipeline(a: &RunCmdArgs) -> Result<RunReport> {
     config.srs = a.srs.clone();
     config.force = a.force;
     config.gpu = a.gpu;
-    let inputs = read_inputs(&a.input)?;
-    config.salts = zkonnx::read_salts(&a.input)?;
+    let (inputs, salts) = zkonnx::read_input_file(&a.input)?;
+    config.salts = salts;
     Ok(zkonnx::run::run(&a.model, &inputs, &a.out, &a.flags.options()?, &config, &Spinners::default())?)
 }

@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use zkonnx::lower::circuits::cost::{public_value_count, LayoutChoice, Shape};
-use zkonnx::lower::circuits::poseidon::param_values;
-use zkonnx::lower::circuits::{commitment_rows, CircuitParams};
-use zkonnx::lower::ir::{Graph, Op, Visibility};
+use zkonnx::lower::circuits::{CircuitParams, RowNeeds};
+use zkonnx::lower::ir::{Graph, Op};
 use zkonnx::{CompiledModel, Model, Objective};
 
 use crate::common::RunArgsFlags;
@@ -41,9 +40,8 @@ pub(crate) fn run(a: TableArgs) -> Result<()> {
     match zkonnx::layout_candidates(&graph, &args, pinned, objective) {
         Ok(choice) => {
             let params = CircuitParams::for_graph(&args, &graph);
-            let public = public_value_count(&graph, &params);
-            print!("{}", render_layouts(&choice, &params, public, objective));
-            print!("{}", render_tables(&graph, &params, &choice.chosen, public));
+            print!("{}", render_layouts(&choice, &params, public_value_count(&graph, &params), objective));
+            print!("{}", render_tables(&graph, &params, &choice.chosen));
         }
         Err(e) => println!("layout: {e}"),
     }
@@ -97,14 +95,12 @@ pub(crate) fn render_layouts(
 /// logrows: the range table, each function's table (function, scales, domain, rows, nodes), the
 /// layout (the lanes and, with hashed visibilities, the Poseidon chip's rows) and the public
 /// values.
-pub(crate) fn render_tables(graph: &Graph, params: &CircuitParams, chosen: &Shape, public: usize) -> String {
-    let range = 1usize << params.lookup_bits.min(40);
+pub(crate) fn render_tables(graph: &Graph, params: &CircuitParams, chosen: &Shape) -> String {
+    let needs = RowNeeds::of(graph, params, chosen.rows);
     let mut out = format!("tables and rows (at the chosen logrows {}):\n", chosen.k);
-    out += &format!("  range table          {range:>9} rows (2^{} values)\n", params.lookup_bits);
-    let mut func_rows = 1usize;
+    out += &format!("  range table          {:>9} rows (2^{} values)\n", needs.range_table, params.lookup_bits);
     for f in graph.funcs() {
-        let rows = f.table_rows().map_or(usize::MAX, |r| r as usize);
-        func_rows = func_rows.saturating_add(rows);
+        let rows = f.table_rows().unwrap_or(u64::MAX);
         let nodes = graph.nodes.iter().filter(|n| matches!(&n.op, Op::Lookup { func, .. } if *func == f)).count();
         out += &format!(
             "  {:<20} {rows:>9} rows (x in [{}, {}] at scale {}, out scale {}; {nodes} node{})\n",
@@ -116,37 +112,16 @@ pub(crate) fn render_tables(graph: &Graph, params: &CircuitParams, chosen: &Shap
             if nodes == 1 { "" } else { "s" }
         );
     }
-    if graph.has_lookups() {
-        out += &format!("  function tables      {func_rows:>9} rows in all (one table, a row per point)\n");
-    } else {
-        func_rows = 0;
+    if needs.function_table > 0 {
+        out +=
+            &format!("  function tables      {:>9} rows in all (one table, a row per point)\n", needs.function_table);
     }
     if params.hashes() {
-        let hashed = |vis: Visibility, ids: &[usize]| {
-            if vis == Visibility::Hashed {
-                ids.iter().map(|&t| commitment_rows(graph.nodes.get(t).map_or(0, |n| n.len()))).sum()
-            } else {
-                0
-            }
-        };
-        let rows: usize = hashed(params.input_visibility, &graph.inputs)
-            + hashed(params.output_visibility, &graph.outputs)
-            + if params.param_visibility == Visibility::Hashed {
-                commitment_rows(param_values(graph).len())
-            } else {
-                0
-            };
-        out += &format!("  poseidon chip        {rows:>9} rows (its own columns, beside the lanes)\n");
+        out += &format!("  poseidon chip        {:>9} rows (its own columns, beside the lanes)\n", needs.poseidon);
     }
-    out += &format!("  layout               {:>9} rows ({} lanes)\n", chosen.rows, chosen.lanes);
-    out += &format!("  public values        {public:>9}\n");
-    let needs = [
-        ("the layout", chosen.rows),
-        ("the range table", range),
-        ("the function table", func_rows),
-        ("the public values", public),
-    ];
-    let (what, rows) = needs.iter().copied().max_by_key(|&(_, r)| r).unwrap_or(("the layout", 0));
+    out += &format!("  layout               {:>9} rows ({} lanes)\n", needs.layout, chosen.lanes);
+    out += &format!("  public values        {:>9}\n", needs.public_values);
+    let (what, rows) = needs.largest();
     out += &format!("  logrows {} is set by {what} ({rows} rows)\n", chosen.k);
     out
 }

@@ -6,8 +6,6 @@ use anyhow::{Context, Result};
 use zkonnx::lower::verifier::write_json;
 use zkonnx::{CompiledModel, Witness};
 
-use crate::common::read_inputs;
-
 #[derive(clap::Args, Debug)]
 pub(crate) struct WitnessArgs {
     /// The compiled model.
@@ -22,11 +20,8 @@ pub(crate) struct WitnessArgs {
 
 pub(crate) fn run(a: WitnessArgs) -> Result<()> {
     let compiled = CompiledModel::read(&a.compiled)?;
-    let inputs = read_inputs(&a.data)?;
-    let (input_salts, output_salts) = zkonnx::read_salts(&a.data)?;
-    let w: Witness = zkonnx::witness(&compiled, &inputs)
-        .with_context(|| format!("input {}", a.data.display()))?
-        .with_salts(input_salts, output_salts);
+    let w: Witness =
+        zkonnx::witness_from_file(&compiled, &a.data).with_context(|| format!("input {}", a.data.display()))?;
     write_json(&a.output, &w)?;
     eprintln!("outputs: {:?}\nwrote {}", w.output_floats, a.output.display());
     Ok(())
