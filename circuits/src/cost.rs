@@ -392,6 +392,7 @@ mod tests {
             ],
             inputs: vec![0],
             outputs: vec![2],
+            linked_inputs: false,
         }
     }
 

@@ -30,6 +30,10 @@ pub enum CircuitError {
     /// No width up to `max_lanes` fits the model in `2^max_k` rows.
     #[error("no layout of at most {max_lanes} lanes fits in k = {max_k}: use a smaller model, fewer lookup_bits or a coarser scale")]
     NoLayout { max_k: u32, max_lanes: usize },
+    /// A segment's inputs (linked to the previous segment) that are not hashed: nothing would
+    /// bind them.
+    #[error("a segment's linked inputs must be hashed (they are bound by their commitment alone), got input visibility {visibility:?}")]
+    UnlinkedInputs { visibility: zkonnx_ir::Visibility },
     /// The witness trace does not belong to the graph.
     #[error("trace does not match the graph at node {node}: expected {expected} values, got {got}")]
     TraceMismatch { node: usize, expected: usize, got: usize },

@@ -236,6 +236,9 @@ pub(crate) fn check(
 /// Graph-level checks that do not need a constraint system.
 pub(crate) fn check_graph(graph: &Graph, params: &CircuitParams) -> Result<(), CircuitError> {
     graph.validate()?;
+    if graph.linked_inputs && params.input_visibility != Visibility::Hashed {
+        return Err(CircuitError::UnlinkedInputs { visibility: params.input_visibility });
+    }
     if graph.has_lookups() != params.function_table {
         let has = if graph.has_lookups() { "has" } else { "has no" };
         return Err(CircuitError::FunctionTableMismatch { has, flag: params.function_table });
@@ -362,6 +365,13 @@ pub(crate) fn lay_out(
         cx.param_cells = cells;
         params_digest = Some(digest);
     }
+    // a segment's inputs: committed first, their cells the chip's (see `hashed::linked_inputs`)
+    let (linked, linked_digests) = if graph.linked_inputs {
+        let (cells, digests) = layouts::hashed::linked_inputs(&cx, asg, |i| salts.input(i))?;
+        (Some(cells), digests)
+    } else {
+        (None, vec![])
+    };
     let private_linear = params.private_params() && graph.nodes.iter().any(|n| matches!(n.op, Op::Linear(_)));
     if private_linear || graph.nodes.iter().any(|n| matches!(n.op, Op::MatMul { .. })) {
         let arith = cfg.arith_chip();
@@ -371,7 +381,10 @@ pub(crate) fn lay_out(
     }
     for (id, node) in graph.nodes.iter().enumerate() {
         let cells = match &node.op {
-            Op::Input { .. } => layouts::input::input(&cx, asg, id)?,
+            Op::Input { index } => match linked.as_ref() {
+                Some(cells) => cells.get(*index).cloned().ok_or(Error::Synthesis)?,
+                None => layouts::input::input(&cx, asg, id)?,
+            },
             Op::Const { values } => match cx.param_cells.get(id) {
                 Some(cells) => cells.clone(),
                 None => layouts::constant::constant(&cx, asg, values)?,
@@ -388,7 +401,9 @@ pub(crate) fn lay_out(
         };
         cx.cells.push(cells);
     }
-    let input_digests = if params.input_visibility == Visibility::Hashed {
+    let input_digests = if graph.linked_inputs {
+        linked_digests
+    } else if params.input_visibility == Visibility::Hashed {
         layouts::hashed::tensors(&cx, asg, &graph.inputs, |i| salts.input(i))?
     } else {
         vec![]
@@ -463,5 +478,7 @@ impl Circuit<Fr> for ModelCircuit {
 mod hashed_tests;
 #[cfg(test)]
 mod lookup_lane_tests;
+#[cfg(test)]
+mod segment_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -26,7 +26,7 @@ use zkonnx_ir::{Graph, Trace};
 use crate::layout::{Assigner, Tamper};
 use crate::model::{self, ModelConfig};
 use crate::poseidon::Salts;
-use crate::{public_instances, CircuitError, CircuitParams, JobKind, ModelCircuit};
+use crate::{public_instances_salted, CircuitError, CircuitParams, JobKind, ModelCircuit};
 
 /// A witness value forced into advice column `a{column}` of `lane` at absolute `row`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,12 +92,22 @@ pub fn assigned_cells(
     params: &CircuitParams,
     trace: Option<&Trace>,
 ) -> Result<Vec<AssignedCellInfo>, CircuitError> {
+    assigned_cells_salted(graph, params, trace, &Salts::default())
+}
+
+/// [`assigned_cells`] of a circuit whose hashed inputs and outputs have `salts`.
+pub fn assigned_cells_salted(
+    graph: &Graph,
+    params: &CircuitParams,
+    trace: Option<&Trace>,
+    salts: &Salts,
+) -> Result<Vec<AssignedCellInfo>, CircuitError> {
     model::check_graph(graph, params)?;
     let mut cs = ConstraintSystem::default();
     let cfg = ModelConfig::configure(&mut cs, params);
     let mut asg = Assigner::dry(crate::model::lane_plan(&cfg, graph, params)?);
     asg.start_record();
-    let laid = model::lay_out(&cfg, graph, params, trace, &Salts::default(), &mut asg)
+    let laid = model::lay_out(&cfg, graph, params, trace, salts, &mut asg)
         .map_err(|e| CircuitError::Layout { reason: format!("{e:?}") })?;
     let rec = asg.take_record();
     let width = |lane: usize| lane_columns(&cfg, lane);
@@ -363,10 +373,24 @@ pub fn run(
     per_kind: usize,
     seed: u64,
 ) -> Result<MutationReport, MutationError> {
-    let cells = assigned_cells(graph, params, Some(trace))?;
-    let circuit = ModelCircuit::with_witness(Arc::new(graph.clone()), params.clone(), Arc::new(trace.clone()));
+    run_salted(graph, params, trace, &Salts::default(), per_kind, seed)
+}
+
+/// [`run`] on a circuit whose hashed inputs and outputs have `salts` (a segment of a split
+/// model, whose boundaries are salted).
+pub fn run_salted(
+    graph: &Graph,
+    params: &CircuitParams,
+    trace: &Trace,
+    salts: &Salts,
+    per_kind: usize,
+    seed: u64,
+) -> Result<MutationReport, MutationError> {
+    let cells = assigned_cells_salted(graph, params, Some(trace), salts)?;
+    let circuit = ModelCircuit::with_witness(Arc::new(graph.clone()), params.clone(), Arc::new(trace.clone()))
+        .with_salts(salts.clone());
     circuit.check()?;
-    let instances = public_instances(graph, params, trace);
+    let instances = public_instances_salted(graph, params, trace, salts);
     if let Err(failures) = mock(&circuit, params.k, &[], instances.clone()) {
         return Err(MutationError::HonestRejected { failures });
     }

@@ -116,7 +116,7 @@ impl<'a> Lowerer<'a> {
             model: &model.typed,
             args,
             onnx_nodes: model.onnx_nodes.iter().map(|(n, o)| (n.as_str(), o.as_str())).collect(),
-            graph: Graph { nodes: vec![], inputs: vec![], outputs: vec![] },
+            graph: Graph::new(vec![], vec![], vec![]),
             values: HashMap::new(),
             body_label: None,
         }

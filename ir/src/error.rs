@@ -44,6 +44,9 @@ pub enum IrError {
          (real {real} at scale {scale}); lower the input's scale or widen the table (lookup_bits)"
     )]
     OutOfTable { node: usize, name: String, func: String, value: i64, real: String, scale: u32, lo: i64, hi: i64 },
+    /// Cut positions that do not split the graph into segments that each compute something.
+    #[error("cannot split the graph: {reason}")]
+    BadSplit { reason: String },
     /// Input data that is not in the expected JSON format.
     #[error("input data: {reason}")]
     InputData { reason: String },

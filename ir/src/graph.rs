@@ -16,6 +16,13 @@ pub struct Graph {
     pub inputs: Vec<TensorId>,
     /// The model outputs, in ONNX order.
     pub outputs: Vec<TensorId>,
+    /// Whether the inputs are carried from the previous segment of a split model (see
+    /// [`crate::split`]) instead of being the model's own. A model's inputs are range-checked,
+    /// like every value that enters the circuit from outside; a segment's inputs are not: they
+    /// are bound to the previous segment's outputs by the linking commitment (the segment's
+    /// inputs are `hashed`), and may hold any intermediate value, in range or not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub linked_inputs: bool,
 }
 
 /// One node: an op, the shape and scale of what it produces, and where it came from.
@@ -192,6 +199,11 @@ impl Node {
 }
 
 impl Graph {
+    /// A graph of the model's own inputs (not [`Graph::linked_inputs`]).
+    pub fn new(nodes: Vec<Node>, inputs: Vec<TensorId>, outputs: Vec<TensorId>) -> Self {
+        Self { nodes, inputs, outputs, linked_inputs: false }
+    }
+
     /// Checks that the graph is well formed: topological order, every index in range, every
     /// node's data matching its shape. Call it on any graph read from disk.
     pub fn validate(&self) -> Result<(), IrError> {

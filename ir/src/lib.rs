@@ -18,6 +18,7 @@ pub mod interpreter;
 pub mod limits;
 pub mod quant;
 mod settings;
+pub mod split;
 
 pub use error::IrError;
 pub use func::{Func, FuncKind};
@@ -25,3 +26,4 @@ pub use graph::{Arith, ArithKind, Graph, Linear, LinearRow, Node, Op, TensorId};
 pub use inputs::{dequantize_outputs, parse_inputs, parse_salts, quantize_inputs};
 pub use interpreter::{checked_magnitude, largest_checked, run, Trace};
 pub use settings::{HashedValue, LayoutInfo, ModelInfo, RunArgs, Settings, Visibility, SETTINGS_VERSION};
+pub use split::{split, Segment};

@@ -31,6 +31,7 @@ fn relu_graph() -> (Graph, CircuitParams) {
         nodes: vec![node(Op::Input { index: 0 }, "x"), node(Op::Relu { input: 0 }, "y")],
         inputs: vec![0],
         outputs: vec![1],
+        linked_inputs: false,
     };
     let mut args = RunArgs::default();
     args.lookup_bits = 4;

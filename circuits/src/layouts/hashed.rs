@@ -40,6 +40,30 @@ pub(crate) fn params(cx: &Ctx<'_>, asg: &mut Assigner<'_>) -> Result<(Vec<Vec<Ce
     Ok((per_node, committed.digest))
 }
 
+/// A segment's linked inputs ([`zkonnx_ir::Graph::linked_inputs`]): each input committed with
+/// its salt before any node is laid out, its elements free cells of the chip that *are* the
+/// input's cells (no range check: the digest, equal to the previous segment's output digest,
+/// binds them). Returns each input's cells and the digests.
+pub(crate) fn linked_inputs(
+    cx: &Ctx<'_>,
+    asg: &mut Assigner<'_>,
+    salt: impl Fn(usize) -> Fr,
+) -> Result<(Vec<Vec<Cell>>, Vec<Cell>), Error> {
+    let chip = chip(cx)?;
+    let mut cells = Vec::with_capacity(cx.graph.inputs.len());
+    let mut digests = Vec::with_capacity(cx.graph.inputs.len());
+    for (i, &t) in cx.graph.inputs.iter().enumerate() {
+        let len = cx.graph.nodes.get(t).map_or(0, |n| n.len());
+        let elements: Vec<Element> = std::iter::once(Element::free(cx.witness(salt(i))))
+            .chain((0..len).map(|j| Element::free(cx.value(t, j).map(field_from_i64))))
+            .collect();
+        let committed = chip.commit(asg, &elements)?;
+        cells.push(committed.elements.into_iter().skip(1).collect());
+        digests.push(committed.digest);
+    }
+    Ok((cells, digests))
+}
+
 /// Commits each tensor of `ids` (laid out in `cells`) with its salt; returns the digests.
 pub(crate) fn tensors(
     cx: &Ctx<'_>,

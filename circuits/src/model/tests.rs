@@ -71,7 +71,7 @@ pub(crate) fn every_op_graph() -> Graph {
         scaled(node(Op::Lookup { input: 0, func: Func::new(FuncKind::Exp, 0, 3, -128, 127) }, 4), 3),
         scaled(node(Op::Lookup { input: 2, func: Func::new(FuncKind::Tanh, 0, 4, -128, 127) }, 3), 4),
     ];
-    Graph { nodes, inputs: vec![0, 9], outputs: vec![8, 7, 10, 12, 11] }
+    Graph { nodes, inputs: vec![0, 9], outputs: vec![8, 7, 10, 12, 11], linked_inputs: false }
 }
 
 fn scaled(mut n: Node, scale: u32) -> Node {
@@ -153,7 +153,7 @@ pub(crate) fn wide_graph() -> Graph {
         node(Op::Relu { input: 2 }, 4),
         node(Op::MaxPool { input: 2, windows: vec![vec![0, 1], vec![2, 3, 0], vec![1]] }, 3),
     ];
-    Graph { nodes, inputs: vec![0], outputs: vec![3, 4] }
+    Graph { nodes, inputs: vec![0], outputs: vec![3, 4], linked_inputs: false }
 }
 
 pub(crate) fn wide_inputs() -> Vec<Vec<i64>> {
@@ -197,7 +197,7 @@ pub(crate) fn interpolated_graph() -> Graph {
         at(add(5, 7, 8, 1, same), 4, 9),
         at(Op::Rescale { input: 8, shift: 3 }, 4, 6),
     ];
-    Graph { nodes, inputs: vec![0], outputs: vec![9] }
+    Graph { nodes, inputs: vec![0], outputs: vec![9], linked_inputs: false }
 }
 
 pub(crate) fn interpolated_inputs() -> Vec<Vec<i64>> {
@@ -258,6 +258,7 @@ pub(crate) fn mlp_graph() -> Graph {
         ],
         inputs: vec![0],
         outputs: vec![3],
+        linked_inputs: false,
     }
 }
 
@@ -322,6 +323,7 @@ fn a_model_input_outside_the_table_is_rejected() {
         nodes: vec![node(Op::Input { index: 0 }, 1), node(linear(0, vec![3], vec![(vec![(0, 0)], None)]), 1)],
         inputs: vec![0],
         outputs: vec![1],
+        linked_inputs: false,
     };
     let mut p = params(8, 1, Visibility::Private, Visibility::Public, Visibility::Fixed);
     p.k = min_k(&g, &p);
@@ -414,6 +416,7 @@ pub(crate) fn tall_graph() -> Graph {
         ],
         inputs: vec![0],
         outputs: vec![4],
+        linked_inputs: false,
     }
 }
 
@@ -512,6 +515,7 @@ fn random_mlp(n: usize, m: usize, o: usize, w1: &[i64], w2: &[i64], s1: u32, s2:
         ],
         inputs: vec![0],
         outputs: vec![5],
+        linked_inputs: false,
     }
 }
 

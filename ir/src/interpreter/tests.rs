@@ -25,6 +25,7 @@ fn small_graph() -> Graph {
         ],
         inputs: vec![0],
         outputs: vec![4],
+        linked_inputs: false,
     }
 }
 
@@ -66,6 +67,7 @@ fn relu_zeroes_negatives_and_arith_combines() {
         ],
         inputs: vec![0],
         outputs: vec![3, 5],
+        linked_inputs: false,
     };
     let t = run(&g, &[vec![0, 5, -1]], 8).unwrap();
     assert_eq!(t.values[2], vec![-1, 3, -4]);
@@ -148,6 +150,7 @@ fn lookup_graph() -> Graph {
         ],
         inputs: vec![0],
         outputs: vec![2],
+        linked_inputs: false,
     }
 }
 
