@@ -14,13 +14,15 @@ forbid() { # crate, forbidden deps...
 }
 # `zkonnx` (the front door) and `zkonnx-service` sit above every crate below
 lower="zkonnx zkonnx-service"
-forbid ir $lower zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-cli halo2_proofs tract-onnx tract-onnx-opl
-forbid compiler $lower zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-cli halo2_proofs
-forbid circuits $lower zkonnx-compiler zkonnx-verifier zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
-forbid verifier $lower zkonnx-compiler zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
-forbid prover $lower zkonnx-compiler zkonnx-cli tract-onnx tract-onnx-opl
-forbid verifier-contracts $lower zkonnx-compiler zkonnx-circuits zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
-forbid gpu $lower zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-verifier-contracts zkonnx-cli halo2_proofs tract-onnx tract-onnx-opl
+forbid ir $lower zkonnx-aggregation zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-cli halo2_proofs tract-onnx tract-onnx-opl
+forbid compiler $lower zkonnx-aggregation zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-cli halo2_proofs
+forbid circuits $lower zkonnx-aggregation zkonnx-compiler zkonnx-verifier zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
+forbid verifier $lower zkonnx-aggregation zkonnx-compiler zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
+forbid prover $lower zkonnx-aggregation zkonnx-compiler zkonnx-cli tract-onnx tract-onnx-opl
+# aggregation: segment proofs and the aggregation circuits, below the front door, beside the contracts
+forbid aggregation $lower zkonnx-compiler zkonnx-verifier-contracts zkonnx-cli tract-onnx tract-onnx-opl
+forbid verifier-contracts $lower zkonnx-aggregation zkonnx-compiler zkonnx-circuits zkonnx-prover zkonnx-cli tract-onnx tract-onnx-opl
+forbid gpu $lower zkonnx-aggregation zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-verifier-contracts zkonnx-cli halo2_proofs tract-onnx tract-onnx-opl
 forbid zkonnx zkonnx-service zkonnx-cli
 # the service proves from artifacts: no ONNX stack, and the front door without its `onnx` feature
 forbid service zkonnx-cli zkonnx-compiler tract-onnx tract-onnx-opl
@@ -30,13 +32,13 @@ if grep -qE '^\s*zkonnx\s*=.*onnx' service/Cargo.toml; then
 fi
 forbid benches zkonnx-cli
 # the Python bindings wrap the front door alone
-forbid python zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-verifier-contracts zkonnx-gpu zkonnx-cli zkonnx-service
+forbid python zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-verifier-contracts zkonnx-aggregation zkonnx-gpu zkonnx-cli zkonnx-service
 # the example shows the library as a backend uses it: through the front door alone
-forbid examples/dapp-backend zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-verifier-contracts zkonnx-gpu zkonnx-cli
+forbid examples/dapp-backend zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-verifier-contracts zkonnx-aggregation zkonnx-gpu zkonnx-cli
 # the CLI is clap and printing over the front door: its [dependencies] name no lower crate
 # (its tests may, to tamper keys and proofs)
 cli_deps=$(awk '/^\[/{sec=$0} sec=="[dependencies]"' cli/Cargo.toml)
-for dep in zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-verifier-contracts zkonnx-gpu; do
+for dep in zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prover zkonnx-verifier-contracts zkonnx-aggregation zkonnx-gpu; do
   if grep -qE "^\s*$dep\s*=" <<<"$cli_deps"; then
     echo "error: cli depends on $dep directly; go through the zkonnx crate" >&2
     status=1

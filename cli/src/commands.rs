@@ -9,6 +9,7 @@ pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod settings;
 pub(crate) mod setup;
+pub(crate) mod split;
 pub(crate) mod srs;
 pub(crate) mod table;
 pub(crate) mod verify;

@@ -53,8 +53,15 @@ enum Command {
     VerifyEvm(commands::evm::VerifyEvmArgs),
     /// Print the quantized graph of a model.
     Table(commands::table::TableArgs),
-    /// All steps in order: settings, compile, setup, witness, prove, verify.
+    /// All steps in order: settings, compile, setup, witness, prove, verify (with `--split`: for
+    /// a model split into segments, aggregated into one proof).
     Run(commands::run::RunCmdArgs),
+    /// Split a model bigger than one circuit into segments (each its own circuit and keys).
+    Split(commands::split::SplitArgs),
+    /// Prove one segment of a split model from its witness (a stateless, resumable job).
+    ProveSegment(commands::split::ProveSegmentArgs),
+    /// Aggregate a split model's segment proofs into one proof.
+    Aggregate(commands::split::AggregateArgs),
     /// Prove and verify the embedded digits model on an embedded test image.
     Demo(commands::demo::DemoArgs),
     /// Serve proofs over HTTP/JSON from artifact folders (models held in memory, jobs in SQLite).
@@ -89,6 +96,9 @@ fn main() -> ExitCode {
         Command::VerifyEvm(a) => commands::evm::verify_evm(a),
         Command::Table(a) => commands::table::run(a),
         Command::Run(a) => commands::run::run(a),
+        Command::Split(a) => commands::split::split(a),
+        Command::ProveSegment(a) => commands::split::prove_segment(a),
+        Command::Aggregate(a) => commands::split::aggregate(a),
         Command::Demo(a) => commands::demo::run(a),
         Command::Serve(a) => commands::serve::run(a),
     };

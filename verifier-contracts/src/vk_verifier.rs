@@ -48,6 +48,11 @@ pub fn creation_interpreting(verifier: &Bytecode, vk: &VkData) -> Result<Vec<u8>
 }
 
 fn creation(verifier: &Bytecode, vk: &VkData, compile: bool) -> Result<Vec<u8>, ContractError> {
+    if vk.accumulator {
+        return Err(ContractError::VkData {
+            reason: "the key-as-data verifier does not decode accumulators: use the compiled verifier".into(),
+        });
+    }
     let data = vk.to_bytes();
     if data.len() > MAX_VK_DATA {
         return Err(ContractError::TooLarge {

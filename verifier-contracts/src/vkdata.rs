@@ -149,6 +149,12 @@ pub struct VkData {
     /// Temporaries the program stores recurring subexpressions in.
     pub num_temps: u16,
     pub program: Vec<u8>,
+    /// Whether the first [`crate::reference::ACCUMULATOR_VALUES`] public values are a KZG
+    /// accumulator (an aggregation proof's): the verifier decodes it and folds it into its
+    /// pairing check with a random challenge, as snark-verifier's does. Not in the packed bytes:
+    /// only the compiled verifier ([`compiled`]) and [`native`] implement it, and the data
+    /// verifier refuses such a key.
+    pub accumulator: bool,
 }
 
 impl VkData {
@@ -159,6 +165,21 @@ impl VkData {
         num_instances: usize,
     ) -> Result<Self, ContractError> {
         encode_vk(srs.get_g()[0], srs.g2(), srs.s_g2(), vk, srs, num_instances)
+    }
+
+    /// The data of an aggregation circuit's key, whose proofs carry a KZG accumulator in their
+    /// first public values.
+    pub fn with_accumulator(
+        srs: &ParamsKZG<Bn256>,
+        vk: &VerifyingKey<G1Affine>,
+        num_instances: usize,
+    ) -> Result<Self, ContractError> {
+        if num_instances < crate::reference::ACCUMULATOR_VALUES {
+            return Err(ContractError::VkData {
+                reason: format!("{num_instances} public values cannot hold an accumulator"),
+            });
+        }
+        Ok(Self { accumulator: true, ..Self::new(srs, vk, num_instances)? })
     }
 
     /// Number of evaluation slots: instance evaluations, proof evaluations, the quotient.
@@ -311,6 +332,7 @@ impl VkData {
             max_stack,
             num_temps,
             program,
+            accumulator: false,
         };
         vk.check_indices()?;
         Ok(vk)
@@ -518,6 +540,7 @@ pub(crate) mod tests {
             max_stack: 2,
             num_temps: 0,
             program,
+            accumulator: false,
         }
     }
 

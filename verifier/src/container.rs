@@ -1,6 +1,7 @@
 //! The binary container shared by key and SRS files:
 //! `magic[8] | version u32 LE | meta_len u32 LE | meta (JSON) | sha256(meta || body)[32] | body`.
 //! The checksum turns a corrupt or truncated file into a clear error before any parsing.
+//! Public so that crates above (aggregation keys) write their files the same way.
 
 use std::path::Path;
 
@@ -11,7 +12,8 @@ use crate::ArtifactError;
 /// Largest metadata block a reader accepts.
 const MAX_META: usize = 1 << 20;
 
-pub(crate) fn encode(magic: &[u8; 8], version: u32, meta: &[u8], body: &[u8]) -> Vec<u8> {
+/// The container of `meta` and `body` under `magic` and `version`.
+pub fn encode(magic: &[u8; 8], version: u32, meta: &[u8], body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + 8 + meta.len() + 32 + body.len());
     out.extend_from_slice(magic);
     out.extend_from_slice(&version.to_le_bytes());
@@ -30,12 +32,12 @@ fn digest(meta: &[u8], body: &[u8]) -> [u8; 32] {
 }
 
 /// Whether `bytes` start with `magic`.
-pub(crate) fn has_magic(bytes: &[u8], magic: &[u8; 8]) -> bool {
+pub fn has_magic(bytes: &[u8], magic: &[u8; 8]) -> bool {
     bytes.len() >= 8 && &bytes[..8] == magic
 }
 
 /// Splits a container into `(meta, body)` after checking magic, version and checksum.
-pub(crate) fn decode<'a>(
+pub fn decode<'a>(
     path: &Path,
     kind: &'static str,
     magic: &[u8; 8],

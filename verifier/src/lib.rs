@@ -11,7 +11,7 @@
 //! [`ArtifactError`] that names the file.
 
 pub mod artifact;
-mod container;
+pub mod container;
 mod error;
 mod key_layout;
 pub mod keys;

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use zkonnx_aggregation::AggregationError;
 use zkonnx_circuits::CircuitError;
 #[cfg(feature = "onnx")]
 use zkonnx_compiler::CompileError;
@@ -42,6 +43,9 @@ pub enum Error {
     /// GPU detection.
     #[error(transparent)]
     Gpu(Box<GpuError>),
+    /// Segment proofs of a split model and their aggregation.
+    #[error(transparent)]
+    Aggregation(Box<AggregationError>),
     /// An option the caller passed that cannot be used (`option` names it).
     #[error("{option}: {reason}")]
     Option { option: String, reason: String },
@@ -99,6 +103,7 @@ boxed_from!(
     Prover(ProverError),
     Contract(ContractError),
     Gpu(GpuError),
+    Aggregation(AggregationError),
 );
 
 /// What kind of failure an [`Error`] is, for callers that sort errors (an HTTP status, a Python
@@ -144,6 +149,12 @@ impl Error {
             Error::Verify(_) => ErrorKind::Verification,
             Error::Artifact(_) | Error::Io { .. } | Error::Fetch { .. } => ErrorKind::Io,
             Error::Memory { .. } | Error::Layout { .. } => ErrorKind::Resources,
+            Error::Aggregation(e) => match **e {
+                AggregationError::Mismatch { .. } => ErrorKind::BadInput,
+                AggregationError::Rejected { .. } | AggregationError::Verify(_) => ErrorKind::Verification,
+                AggregationError::Artifact(_) => ErrorKind::Io,
+                _ => ErrorKind::Internal,
+            },
             Error::Circuit(_) | Error::Prover(_) | Error::Contract(_) | Error::Gpu(_) | Error::GpuProver { .. } => {
                 ErrorKind::Internal
             }

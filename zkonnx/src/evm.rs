@@ -201,11 +201,16 @@ pub struct EvmVerdict {
 /// Deploys `verifier` into a fresh in-process EVM (mainnet rules; without the size limits when
 /// it exceeds EIP-170) and calls it with the proof's calldata, capped at `gas_limit`.
 pub fn verify_in_evm(verifier: &EvmVerifierArtifact, proof: &Proof, gas_limit: u64) -> Result<EvmVerdict> {
+    verify_calldata_in_evm(verifier, &proof.calldata()?, gas_limit)
+}
+
+/// [`verify_in_evm`] with the calldata (public values, then the proof) of any proof.
+pub fn verify_calldata_in_evm(verifier: &EvmVerifierArtifact, calldata: &[u8], gas_limit: u64) -> Result<EvmVerdict> {
     let code = verifier.bytecode()?;
     let unlimited = code.runtime.len() > EIP170_LIMIT;
     let mut evm = if unlimited { Evm::without_size_limits() } else { Evm::new() };
     let deployed = evm.deploy(&code.creation)?;
-    let call = evm.call(deployed.address, &proof.calldata()?, gas_limit)?;
+    let call = evm.call(deployed.address, calldata, gas_limit)?;
     Ok(EvmVerdict { accepted: call.accepted(), gas_used: call.gas_used, deploy_gas: deployed.gas_used, unlimited })
 }
 
@@ -257,5 +262,94 @@ pub mod chain {
 
 /// `eth_call` of a deployed verifier with a proof.
 pub fn call_on_chain(rpc_url: &str, to: Address, proof: &Proof, gas: u64) -> Result<rpc::Verdict> {
+    Ok(rpc::call_verifier(rpc_url, to, &proof.calldata()?, gas)?)
+}
+
+/// The EVM verifier of a split model's aggregated proofs, for the root's key: zkonnx's compiled
+/// verifier with accumulator support ([`VerifierKind::Auto`] or [`VerifierKind::Compiled`]), or
+/// snark-verifier's generated one ([`VerifierKind::Reference`]); both decode the KZG
+/// accumulator among the public values and fold it into their pairing check. The code and the
+/// gas depend on the root circuit's shape alone, not on the number of segments. `srs` is the
+/// aggregation's (at least its logrows). Refused against the insecure development SRS unless
+/// allowed; the key-as-data verifier does not decode accumulators.
+pub fn create_aggregated_verifier(
+    split: &crate::split::Split,
+    srs: &halo2_proofs::poly::kzg::commitment::ParamsKZG<halo2_proofs::halo2curves::bn256::Bn256>,
+    options: &VerifierOptions,
+    progress: &dyn Progress,
+) -> Result<EvmVerifier> {
+    let insecure = zkonnx_prover::is_dev_srs(srs);
+    if insecure {
+        refuse_insecure("making an EVM verifier", options.allow_insecure_srs, progress)?;
+    }
+    let vk = split.root_vk()?;
+    let k = vk.get_domain().k();
+    let num_instances = split.root_interface()?.len();
+    let params = zkonnx_verifier::srs::verifier_params(srs, k)?;
+    let model_hash = split.manifest().model_hash.clone();
+    let info = |generator: &str, contract: &str| VerifierInfo {
+        generator: generator.into(),
+        contract: contract.into(),
+        optimizer: false,
+        num_instances,
+        logrows: k,
+        model_hash: model_hash.clone(),
+    };
+    let (source, code, info) = match options.kind {
+        VerifierKind::Reference => {
+            let (sol, _) = timed(progress, "generating snark-verifier's aggregation verifier", || {
+                zkonnx_verifier_contracts::reference::reference_aggregation_verifier(&params, &vk, num_instances)
+            });
+            let sol = sol?;
+            let (code, _) = timed(progress, "compiling it (solc)", || compile_contract(&sol, REFERENCE_CONTRACT, None));
+            let code = code?;
+            let hint =
+                "snark-verifier's unrolled verifier of this aggregation circuit is too large: use the compiled one";
+            if let Err(e) = check_deployable("verifier's runtime code", &code, hint) {
+                if !options.allow_oversize {
+                    return Err(e.into());
+                }
+                progress.note(Level::Warning, &e.to_string());
+            }
+            (sol, code, info(REFERENCE_GENERATOR, REFERENCE_CONTRACT))
+        }
+        VerifierKind::KeyAsData => {
+            return Err(Error::Option {
+                option: "--verifier".into(),
+                reason: "data: the key-as-data verifier does not decode the accumulator of aggregated proofs; use \
+                         auto (compiled) or reference"
+                    .into(),
+            })
+        }
+        VerifierKind::Auto | VerifierKind::Compiled => {
+            let data = VkData::with_accumulator(&params, &vk, num_instances)?;
+            let (runtime, _) = timed(progress, "compiling the key to EVM code", || compiled::verifier_code(&data));
+            let runtime = runtime?;
+            let code = Bytecode { creation: compiled::creation_of(&runtime), runtime };
+            let source = compiled::deployer_source(&code.runtime, &model_hash);
+            (source, code, info(compiled::COMPILED_GENERATOR, compiled::COMPILED_CONTRACT))
+        }
+    };
+    let mut artifact = EvmVerifierArtifact::new(&code, info);
+    artifact.srs = if insecure { SRS_INSECURE_DEV } else { SRS_OTHER }.to_string();
+    Ok(EvmVerifier { source, artifact })
+}
+
+/// [`verify_in_evm`] for an aggregated proof.
+pub fn verify_aggregated_in_evm(
+    verifier: &EvmVerifierArtifact,
+    proof: &crate::split::AggregatedProof,
+    gas_limit: u64,
+) -> Result<EvmVerdict> {
+    verify_calldata_in_evm(verifier, &proof.calldata()?, gas_limit)
+}
+
+/// [`call_on_chain`] for an aggregated proof.
+pub fn call_aggregated_on_chain(
+    rpc_url: &str,
+    to: Address,
+    proof: &crate::split::AggregatedProof,
+    gas: u64,
+) -> Result<rpc::Verdict> {
     Ok(rpc::call_verifier(rpc_url, to, &proof.calldata()?, gas)?)
 }

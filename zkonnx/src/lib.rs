@@ -61,6 +61,7 @@ mod proof;
 mod prover;
 #[cfg(feature = "onnx")]
 pub mod run;
+pub mod split;
 mod srs;
 mod verifier;
 

@@ -69,6 +69,20 @@ fn proc_mb(file: &str, key: &str) -> Option<f64> {
     line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|kb| kb / 1024.0)
 }
 
+/// Reports an estimate of `need` MiB for the step `name` (of circuits up to `logrows`) and refuses
+/// it when it exceeds the memory available (unless `force`).
+pub fn check_mb(name: &'static str, need: f64, logrows: u32, force: bool, progress: &dyn Progress) -> Result<f64> {
+    let Some(have) = available_mb() else {
+        progress.note(Level::Info, &format!("{name}: estimated peak memory {need:.0} MiB"));
+        return Ok(need);
+    };
+    progress.note(Level::Info, &format!("{name}: estimated peak memory {need:.0} MiB ({have:.0} MiB available)"));
+    if need > have && !force {
+        return Err(Error::Memory { step: name, need_mb: need, have_mb: have, logrows, lanes: 1 });
+    }
+    Ok(need)
+}
+
 /// Reports the estimate for `step` and refuses, naming it, when it exceeds the memory available
 /// (unless `force`). Returns the estimate, MiB.
 pub fn check(settings: &Settings, step: Step, force: bool, progress: &dyn Progress) -> Result<f64> {

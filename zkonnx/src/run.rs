@@ -167,3 +167,133 @@ pub fn run(
         error: verdict.err().map(|e| e.to_string()),
     })
 }
+
+/// Seconds spent in each phase of a split run.
+#[derive(Serialize, Default, Debug, Clone)]
+#[non_exhaustive]
+pub struct SplitPhases {
+    pub settings: f64,
+    pub compile: f64,
+    pub split: f64,
+    pub setup: f64,
+    pub witness: f64,
+    /// All segment proofs together.
+    pub prove_segments: f64,
+    /// The aggregation tree (its keys the first time, then its proofs).
+    pub aggregate: f64,
+    pub verify: f64,
+}
+
+/// What `run --split` did: the JSON line `zkonnx run --split ... --json` prints.
+#[derive(Serialize, Debug, Clone)]
+#[non_exhaustive]
+pub struct SplitRunReport {
+    /// Whether the aggregated proof verified.
+    pub ok: bool,
+    pub segments: usize,
+    /// Each segment's logrows.
+    pub segment_logrows: Vec<u32>,
+    pub aggregation_logrows: u32,
+    /// Aggregation nodes (the tree's size) and levels.
+    pub aggregation_nodes: usize,
+    pub aggregation_depth: usize,
+    pub phases: SplitPhases,
+    /// Every output, dequantized (the last segment's witness).
+    pub outputs: Vec<Vec<f64>>,
+    /// The aggregated proof's public values (`0x` + 32 bytes each): the accumulator's limbs,
+    /// then the model's public inputs, outputs and params hashes.
+    pub public_values: Vec<String>,
+    pub proof_bytes: usize,
+    pub peak_rss_mb: f64,
+    /// The cost model's largest predicted peak over the segments and the aggregation, MiB.
+    pub estimated_peak_mb: f64,
+    /// The SRS's label (see [`RunReport::srs`]).
+    pub srs: &'static str,
+    /// Why the proof did not verify, when it did not.
+    #[serde(skip)]
+    pub error: Option<String>,
+}
+
+/// `run` for a model bigger than one circuit: settings and compile as [`run`], then split
+/// (`split`), the segments' keys, their witnesses (fresh boundary salts), every segment's proof,
+/// the aggregation, and the aggregated proof's verification from the files. Everything goes to
+/// `out` (the split folder, which is also the run folder). The memory estimate of every segment
+/// and aggregation node is checked before any key is made.
+pub fn run_split(
+    model_path: &Path,
+    inputs: &[Vec<f32>],
+    out: &Path,
+    options: &Options,
+    split: &crate::split::SplitOptions,
+    config: &RunConfig,
+    progress: &dyn Progress,
+) -> Result<SplitRunReport> {
+    let mut phases = SplitPhases::default();
+    let (settings, secs) = timed(progress, "settings", || {
+        let model = Model::load(model_path, &options.dims)?;
+        let settings = model.settings(std::slice::from_ref(&inputs.to_vec()), options)?;
+        Ok::<_, crate::Error>((model, settings))
+    });
+    let (model, settings) = settings?;
+    phases.settings = secs;
+    let (compiled, secs) = timed(progress, "compile", || model.compile(settings));
+    let compiled = compiled?;
+    phases.compile = secs;
+    let (folder, secs) = timed(progress, "split", || crate::split::Split::create(out, &compiled, split));
+    let folder = folder?;
+    phases.split = secs;
+
+    let estimate = folder.estimate()?;
+    let estimated_peak_mb = estimate.peak_mb();
+    memory::check_mb("split proving", estimated_peak_mb, folder.max_logrows(), config.force, progress)?;
+    let srs_source = SrsSource::file_or_dev(config.srs.as_deref())?;
+    let (srs, srs_origin) = srs_source.load_with_origin(folder.max_logrows(), progress)?;
+    let insecure = zkonnx_prover::is_dev_srs(&srs);
+
+    let ((), secs) = {
+        let (r, secs) = timed(progress, "setup", || folder.setup(&srs, progress));
+        (r?, secs)
+    };
+    phases.setup = secs;
+    let (witnesses, secs) = timed(progress, "witness", || {
+        let ws = folder.witnesses(inputs)?;
+        for (j, w) in ws.iter().enumerate() {
+            zkonnx_verifier::write_json(&crate::split::segment_witness_path(out, j), w)?;
+        }
+        Ok::<_, crate::Error>(ws)
+    });
+    let witnesses = witnesses?;
+    phases.witness = secs;
+    let start = std::time::Instant::now();
+    for (j, w) in witnesses.iter().enumerate() {
+        folder.prove_segment(j, w, &srs, &crate::split::segment_proof_path(out, j), progress)?;
+    }
+    phases.prove_segments = start.elapsed().as_secs_f64();
+    let (proof, secs) = timed(progress, "aggregate", || folder.aggregate(out, &srs, progress));
+    let proof = proof?;
+    phases.aggregate = secs;
+    // verify from the files, as a third party would
+    let (verdict, secs) = timed(progress, "verify", || {
+        let split = crate::split::Split::open(out)?;
+        let read: crate::split::AggregatedProof = zkonnx_verifier::read_json(&out.join("aggregated.json"))?;
+        split.verify(&read, &srs)
+    });
+    phases.verify = secs;
+    let plan = &folder.manifest().plan;
+    Ok(SplitRunReport {
+        ok: verdict.is_ok(),
+        segments: folder.len(),
+        segment_logrows: folder.manifest().segments.iter().map(|s| s.logrows).collect(),
+        aggregation_logrows: folder.manifest().aggregation_k,
+        aggregation_nodes: plan.nodes.len(),
+        aggregation_depth: plan.depth(),
+        phases,
+        outputs: witnesses.last().map(|w| w.output_floats.clone()).unwrap_or_default(),
+        public_values: proof.instances.clone(),
+        proof_bytes: proof.proof_bytes()?.len(),
+        peak_rss_mb: memory::peak_rss_mb(),
+        estimated_peak_mb,
+        srs: crate::srs::label(insecure, srs_origin),
+        error: verdict.err().map(|e| e.to_string()),
+    })
+}

@@ -36,6 +36,8 @@ pub(crate) fn run(a: DemoArgs) -> Result<()> {
         json: false,
         force: false,
         gpu: zkonnx::gpu::GpuMode::default(),
+        split: None,
+        split_flags: Default::default(),
         flags: RunArgsFlags::default(),
     };
     let report = pipeline(&args)?;

@@ -44,6 +44,10 @@ pub(crate) struct CreateArgs {
     /// and the gas that verification took is printed (without it, the layout's prediction).
     #[arg(long)]
     proof: Option<PathBuf>,
+    /// A split model's folder: the verifier of its aggregated proofs (the root key's, decoding its
+    /// accumulator: compiled, or `--verifier reference`; `--proof` is then an `aggregated.json`).
+    #[arg(long)]
+    split: Option<PathBuf>,
 }
 
 /// `--verifier`.
@@ -56,6 +60,9 @@ pub(crate) enum Kind {
 }
 
 pub(crate) fn create(a: CreateArgs) -> Result<()> {
+    if let Some(split) = &a.split {
+        return create_aggregated(&a, split);
+    }
     let progress = Spinners::default();
     let verifier = a.key.load(&progress)?;
     let kind = match (a.reference, a.verifier) {
@@ -100,6 +107,44 @@ pub(crate) fn create(a: CreateArgs) -> Result<()> {
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// `create-evm-verifier --split DIR`.
+fn create_aggregated(a: &CreateArgs, dir: &Path) -> Result<()> {
+    let progress = Spinners::default();
+    let split = zkonnx::split::Split::open(dir)?;
+    let srs = crate::common::srs_source(a.key.srs.as_deref())?.load(split.manifest().aggregation_k, &progress)?;
+    let kind = match (a.reference, a.verifier) {
+        (true, _) | (_, Kind::Reference) => VerifierKind::Reference,
+        (_, Kind::Auto) => VerifierKind::Auto,
+        (_, Kind::Compiled) => VerifierKind::Compiled,
+        (_, Kind::Data) => VerifierKind::KeyAsData,
+    };
+    let mut options = VerifierOptions::new(kind);
+    options.allow_oversize = a.allow_oversize;
+    options.allow_insecure_srs = a.allow_insecure_srs;
+    let made = evm::create_aggregated_verifier(&split, &srs, &options, &progress)?;
+    made.write(&a.sol, &a.bytecode)?;
+    eprintln!(
+        "wrote {} and {} (the aggregated proofs' verifier: runtime code {} bytes of the 24,576 EIP-170 allows)",
+        a.sol.display(),
+        a.bytecode.display(),
+        made.artifact.runtime_size
+    );
+    if let Some(path) = &a.proof {
+        let proof: zkonnx::split::AggregatedProof = zkonnx::lower::verifier::read_json(path)?;
+        let v = evm::verify_aggregated_in_evm(&made.artifact, &proof, CALL_GAS)?;
+        if !v.accepted {
+            bail!("{}: the new verifier refuses this aggregated proof in the EVM", path.display());
+        }
+        eprintln!(
+            "measured in revm: verifying {} takes {} gas; deploying takes {}",
+            path.display(),
+            v.gas_used,
+            v.deploy_gas
+        );
     }
     Ok(())
 }
@@ -275,15 +320,25 @@ fn verify_on_chain(a: &VerifyEvmArgs, url: &str, addr: &str) -> Result<()> {
     Ok(())
 }
 
+/// The calldata of a proof file: a single proof (`proof.json`) or an aggregated one
+/// (`aggregated.json`), told apart by its format tag.
 fn proof_calldata(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let format = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("format").and_then(|f| f.as_str()).map(str::to_string));
+    if format.as_deref() == Some("zkonnx-aggregated-proof") {
+        let proof: zkonnx::split::AggregatedProof = zkonnx::lower::verifier::parse_json(path, &bytes)?;
+        return Ok(proof.calldata()?);
+    }
     Ok(Proof::read(path)?.calldata()?)
 }
 
 /// Deploys the verifier into an in-process EVM (mainnet rules) and calls it with the proof.
 fn verify_in_process(a: &VerifyEvmArgs) -> Result<()> {
     let verifier = evm::read_verifier(&a.bytecode)?;
-    let proof = Proof::read(&a.proof)?;
-    let verdict = evm::verify_in_evm(&verifier, &proof, a.gas_limit.unwrap_or(CALL_GAS))
+    let calldata = proof_calldata(&a.proof)?;
+    let verdict = evm::verify_calldata_in_evm(&verifier, &calldata, a.gas_limit.unwrap_or(CALL_GAS))
         .with_context(|| format!("deploying and calling {}", a.bytecode.display()))?;
     if verdict.unlimited {
         eprintln!("note: the verifier exceeds EIP-170; running it on an EVM without the size limit");

@@ -7,6 +7,7 @@ use zkonnx::gpu::GpuMode;
 use zkonnx::run::{RunConfig, RunReport};
 
 use crate::commands::prove::parse_gpu;
+use crate::commands::split::SplitFlags;
 use crate::common::{RunArgsFlags, Spinners};
 
 #[derive(clap::Args, Debug)]
@@ -33,11 +34,20 @@ pub(crate) struct RunCmdArgs {
     /// and the `zkonnx-gpu` prover is installed, else the CPU) or `off`.
     #[arg(long, default_value = "auto", value_parser = parse_gpu)]
     pub(crate) gpu: GpuMode,
+    /// Prove the model as segments aggregated into one proof: `auto` (as few segments as fit the
+    /// memory, or --max-logrows, or --cut) or a number of segments.
+    #[arg(long, value_name = "auto|N")]
+    pub(crate) split: Option<String>,
+    #[command(flatten)]
+    pub(crate) split_flags: SplitFlags,
     #[command(flatten)]
     pub(crate) flags: RunArgsFlags,
 }
 
 pub(crate) fn run(a: RunCmdArgs) -> Result<()> {
+    if let Some(split) = &a.split {
+        return run_split(&a, split);
+    }
     let report = pipeline(&a)?;
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -66,4 +76,48 @@ pub(crate) fn pipeline(a: &RunCmdArgs) -> Result<RunReport> {
     let (inputs, salts) = zkonnx::read_input_file(&a.input)?;
     config.salts = salts;
     Ok(zkonnx::run::run(&a.model, &inputs, &a.out, &a.flags.options()?, &config, &Spinners::default())?)
+}
+
+/// `run --split`: `zkonnx::run::run_split`.
+fn run_split(a: &RunCmdArgs, split: &str) -> Result<()> {
+    let count = match split {
+        "auto" => None,
+        n => Some(
+            n.parse::<usize>().map_err(|_| anyhow::anyhow!("--split {n}: expected auto or a number of segments"))?,
+        ),
+    };
+    let mut config = RunConfig::default();
+    config.srs = a.srs.clone();
+    config.force = a.force;
+    let (inputs, _) = zkonnx::read_input_file(&a.input)?;
+    let options = a.split_flags.options(count)?;
+    let report = zkonnx::run::run_split(
+        &a.model,
+        &inputs,
+        &a.out,
+        &a.flags.options()?,
+        &options,
+        &config,
+        &Spinners::default(),
+    )?;
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        eprintln!("phases (s): {:?}", report.phases);
+        eprintln!("outputs: {:?}", report.outputs);
+    }
+    if !report.ok {
+        anyhow::bail!("the aggregated proof did not verify: {}", report.error.unwrap_or_default());
+    }
+    eprintln!(
+        "verified: one aggregated proof of {} segments (logrows {:?}, aggregation logrows {}, {} nodes), {} proof bytes; \
+         artifacts in {}",
+        report.segments,
+        report.segment_logrows,
+        report.aggregation_logrows,
+        report.aggregation_nodes,
+        report.proof_bytes,
+        a.out.display()
+    );
+    Ok(())
 }

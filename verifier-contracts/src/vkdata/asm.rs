@@ -18,6 +18,8 @@ pub(crate) mod o {
     pub(crate) const MOD: u8 = 0x06;
     pub(crate) const ADDMOD: u8 = 0x08;
     pub(crate) const MULMOD: u8 = 0x09;
+    pub(crate) const SHL: u8 = 0x1b;
+    pub(crate) const SHR: u8 = 0x1c;
     pub(crate) const LT: u8 = 0x10;
     pub(crate) const EQ: u8 = 0x14;
     pub(crate) const ISZERO: u8 = 0x15;

@@ -166,6 +166,7 @@ impl Encoder {
             max_stack: small(depth, "stack depth")?,
             num_temps: small(self.temps.len(), "temporaries")?,
             program,
+            accumulator: false,
         })
     }
 

@@ -7,7 +7,10 @@ use halo2_proofs::halo2curves::ff::{BatchInvert, Field};
 use halo2_proofs::halo2curves::group::{Curve, Group};
 use halo2_proofs::halo2curves::pairing::{MillerLoopResult, MultiMillerLoop};
 use halo2_proofs::transcript::{EncodedChallenge, Transcript, TranscriptRead};
-use zkonnx_verifier::transcript::{KeccakChallenge, KeccakTranscript};
+use sha3::{Digest, Keccak256};
+use zkonnx_verifier::transcript::{
+    fr_from_be_mod_r, fr_to_be, point_from_be, point_to_be, KeccakChallenge, KeccakTranscript,
+};
 
 use super::{op, op_len, src, VkData, COMMIT_QUOTIENT, COMMIT_WITNESS};
 use crate::ContractError;
@@ -211,6 +214,7 @@ pub fn verify(vk: &VkData, instances: &[Fr], proof: &[u8]) -> Result<(), Contrac
     lhs -= r.w * z_s1.unwrap_or(Fr::ZERO);
     lhs += r.w_prime * r.z_prime;
     let (lhs, rhs) = (lhs.to_affine(), r.w_prime);
+    let (lhs, rhs) = if vk.accumulator { fold_accumulator(instances, lhs, rhs)? } else { (lhs, rhs) };
     let ok = Bn256::multi_miller_loop(&[(&lhs, &G2Prepared::from(vk.g2)), (&rhs, &G2Prepared::from(vk.neg_s_g2))])
         .final_exponentiation()
         .is_identity();
@@ -219,4 +223,58 @@ pub fn verify(vk: &VkData, instances: &[Fr], proof: &[u8]) -> Result<(), Contrac
     } else {
         Err(reject("the pairing check failed"))
     }
+}
+
+/// snark-verifier's decision over the proof's own accumulator and the one in its public values:
+/// `c = keccak256(lhs ‖ rhs ‖ lhs_acc ‖ rhs_acc) mod r` (points as big-endian `x, y` words),
+/// then `(lhs + c·lhs_acc, rhs + c·rhs_acc)`, whose pairing check stands for both.
+pub(crate) fn fold_accumulator(
+    instances: &[Fr],
+    lhs: G1Affine,
+    rhs: G1Affine,
+) -> Result<(G1Affine, G1Affine), ContractError> {
+    let [acc_l, acc_r] = decode_accumulator(instances)?;
+    let mut buf = Vec::with_capacity(256);
+    for p in [lhs, rhs, acc_l, acc_r] {
+        buf.extend_from_slice(&point_to_be(&p));
+    }
+    let hash: [u8; 32] = Keccak256::digest(&buf).into();
+    let c = fr_from_be_mod_r(&hash);
+    Ok(((lhs + acc_l * c).to_affine(), (rhs + acc_r * c).to_affine()))
+}
+
+/// The accumulator's two points from the first public values: each coordinate in
+/// `ACCUMULATOR_LIMB_COUNT` little-endian limbs of `ACCUMULATOR_LIMB_BITS` bits (the last
+/// limb only as wide as 256 bits allow), below the base field's modulus, on the curve.
+pub(crate) fn decode_accumulator(instances: &[Fr]) -> Result<[G1Affine; 2], ContractError> {
+    use crate::reference::{ACCUMULATOR_LIMB_BITS as BITS, ACCUMULATOR_LIMB_COUNT as LIMBS, ACCUMULATOR_VALUES};
+    let limbs =
+        instances.get(..ACCUMULATOR_VALUES).ok_or_else(|| reject("too few public values for an accumulator"))?;
+    let coordinate = |c: usize| -> Result<[u8; 32], ContractError> {
+        let mut value = [0u8; 32]; // big-endian
+        for (i, limb) in limbs[c * LIMBS..(c + 1) * LIMBS].iter().enumerate() {
+            let shift = i * BITS;
+            let width = BITS.min(256 - shift);
+            let be = fr_to_be(limb);
+            // the limb's bits at or above `width` must be zero
+            let bits = (0..256).filter(|&b| be[31 - b / 8] >> (b % 8) & 1 == 1).max();
+            if bits.is_some_and(|top| top >= width) {
+                return Err(reject(format!("accumulator limb {} exceeds {width} bits", c * LIMBS + i)));
+            }
+            for b in 0..width {
+                if be[31 - b / 8] >> (b % 8) & 1 == 1 {
+                    let at = b + shift;
+                    value[31 - at / 8] |= 1 << (at % 8);
+                }
+            }
+        }
+        Ok(value)
+    };
+    let point = |i: usize| -> Result<G1Affine, ContractError> {
+        let mut be = [0u8; 64];
+        be[..32].copy_from_slice(&coordinate(2 * i)?);
+        be[32..].copy_from_slice(&coordinate(2 * i + 1)?);
+        point_from_be(&be).map_err(|e| reject(format!("accumulator point {i}: {e}")))
+    };
+    Ok([point(0)?, point(1)?])
 }

@@ -150,8 +150,72 @@ pub(super) fn shplonk(g: &mut Gen<'_>, pre: &[SetPre], inverses: &BTreeMap<usize
     Ok(())
 }
 
-/// `e(acc, g2) · e(W', −s·g2) == 1`, then return the word 1.
+/// With an accumulator in the public values (an aggregation proof's): decodes it and folds it
+/// into the proof's own pair, as snark-verifier's verifier does (see
+/// `native::fold_accumulator`): `ACC += c·lhs_acc` in place, and returns where `W' + c·rhs_acc`
+/// is (else `None`: the right side is `W'` itself).
+fn fold_accumulator(g: &mut Gen<'_>) -> Option<usize> {
+    use crate::reference::{ACCUMULATOR_LIMB_BITS as BITS, ACCUMULATOR_LIMB_COUNT as LIMBS};
+    if !g.vk.accumulator {
+        return None;
+    }
+    // the hash's input: ACC, W', then the accumulator's lhs and rhs, decoded from the limbs
+    let h = g.vars(8);
+    for i in 0..2 {
+        g.a.set(h + 32 * i, &X::M(ACC + 32 * i));
+    }
+    g.a.push(64);
+    g.a.push(g.at.w_prime);
+    g.a.push(h + 64);
+    g.a.op(o::CALLDATACOPY);
+    for c in 0..4 {
+        for i in 0..LIMBS {
+            let width = BITS.min(256 - i * BITS);
+            // the limb must fit its width: limb >> width == 0
+            g.a.emit(&X::C(32 * (c * LIMBS + i)));
+            g.a.push(width);
+            g.a.op(o::SHR);
+            g.a.op(o::ISZERO);
+            g.a.fail_unless();
+            g.a.emit(&X::C(32 * (c * LIMBS + i)));
+            if i > 0 {
+                g.a.push(i * BITS);
+                g.a.op(o::SHL);
+                g.a.op(o::ADD);
+            }
+        }
+        g.a.push(h + 128 + 32 * c);
+        g.a.op(o::MSTORE);
+    }
+    // c = keccak256(ACC ‖ W' ‖ lhs_acc ‖ rhs_acc) mod r
+    let (m, right) = (g.vars(3), g.vars(4));
+    g.a.r();
+    g.a.push(256);
+    g.a.push(h);
+    g.a.op(o::KECCAK256);
+    g.a.op(o::MOD);
+    g.a.push(m + 64);
+    g.a.op(o::MSTORE);
+    // ACC += c·lhs_acc (ecMul into PT, then ecAdd of ACC and PT)
+    for i in 0..2 {
+        g.a.set(m + 32 * i, &X::M(h + 128 + 32 * i));
+    }
+    g.a.staticcall(7, m, 0x60, super::PT, 0x40);
+    g.a.staticcall(6, ACC, 0x80, ACC, 0x40);
+    // right = W' + c·rhs_acc
+    for i in 0..2 {
+        g.a.set(m + 32 * i, &X::M(h + 192 + 32 * i));
+        g.a.set(right + 32 * i, &X::M(h + 64 + 32 * i));
+    }
+    g.a.staticcall(7, m, 0x60, right + 64, 0x40);
+    g.a.staticcall(6, right, 0x80, right, 0x40);
+    Some(right)
+}
+
+/// `e(acc, g2) · e(W', −s·g2) == 1` (with an accumulator, of the folded pair), then return the
+/// word 1.
 pub(super) fn pairing(g: &mut Gen<'_>) {
+    let right = fold_accumulator(g);
     let vk = g.vk;
     let (block, out) = (g.vars(12), g.var());
     for i in 0..2 {
@@ -164,10 +228,19 @@ pub(super) fn pairing(g: &mut Gen<'_>) {
             g.a.op(o::MSTORE);
         }
     }
-    g.a.push(64);
-    g.a.push(g.at.w_prime);
-    g.a.push(block + 0xc0);
-    g.a.op(o::CALLDATACOPY);
+    match right {
+        Some(right) => {
+            for i in 0..2 {
+                g.a.set(block + 0xc0 + 32 * i, &X::M(right + 32 * i));
+            }
+        }
+        None => {
+            g.a.push(64);
+            g.a.push(g.at.w_prime);
+            g.a.push(block + 0xc0);
+            g.a.op(o::CALLDATACOPY);
+        }
+    }
     g.a.staticcall(8, block, 0x180, out, 0x20);
     g.a.push(1);
     g.a.emit(&X::M(out));

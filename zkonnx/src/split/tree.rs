@@ -1,0 +1,250 @@
+//! The aggregation tree of a split: its keys, its proofs and its cost estimate.
+
+use std::path::{Path, PathBuf};
+
+use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_proofs::plonk::VerifyingKey;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use serde::{Deserialize, Serialize};
+use zkonnx_aggregation::cost::{estimate_node, node_proof_shape, NodeEstimate, ProofShape};
+use zkonnx_aggregation::{
+    keygen_node, prove_node, vk_hash, Child, Interface, Item, NodeKeys, NodeProof, PoseidonProof,
+};
+use zkonnx_verifier::{read_json, write_json, CompiledModel};
+
+use super::files::{NodeProofFile, SegmentProofFile, SplitManifest};
+use super::{segment_shape, Split};
+use crate::progress::{timed, Level, Progress};
+use crate::{Error, Result};
+
+/// `aggregate/node-<i>.pk` under the split folder.
+pub(super) fn node_pk_path(split: &Split, i: usize) -> PathBuf {
+    split.dir.join("aggregate").join(format!("node-{i}.pk"))
+}
+
+/// `aggregate/node-<i>.vk`.
+pub(super) fn node_vk_path(split: &Split, i: usize) -> PathBuf {
+    split.dir.join("aggregate").join(format!("node-{i}.vk"))
+}
+
+/// `node-<i>.json` in a run folder: an inner node's proof.
+fn node_proof_path(run: &Path, i: usize) -> PathBuf {
+    run.join(format!("node-{i}.json"))
+}
+
+/// The interface of an item of the plan.
+fn item_interface(manifest: &SplitManifest, interfaces: &[Interface], item: Item) -> Result<Interface> {
+    match item {
+        Item::Segment(j) => manifest.segments.get(j).map(|s| s.interface),
+        Item::Node(i) => interfaces.get(i).copied(),
+    }
+    .ok_or_else(|| Error::Layout {
+        reason: format!("the aggregation plan names {item:?}, which comes later or does not exist"),
+    })
+}
+
+/// Every node's interface, in plan order.
+fn interfaces(split: &Split) -> Result<Vec<Interface>> {
+    let m = &split.manifest;
+    let mut out: Vec<Interface> = Vec::with_capacity(m.plan.nodes.len());
+    for items in &m.plan.nodes {
+        let kids = items.iter().map(|&it| item_interface(m, &out, it)).collect::<Result<Vec<_>>>()?;
+        out.push(Interface::of_node(&kids)?);
+    }
+    Ok(out)
+}
+
+/// What the root's proofs expose.
+pub(super) fn root_interface(split: &Split) -> Result<Interface> {
+    interfaces(split)?.pop().ok_or_else(|| Error::Layout { reason: "the aggregation plan has no node".into() })
+}
+
+/// The verifying key of every item a node aggregates.
+fn child_vk(split: &Split, item: Item) -> Result<VerifyingKey<G1Affine>> {
+    match item {
+        Item::Segment(j) => split.segment_vk(j),
+        Item::Node(i) => Ok(zkonnx_aggregation::read_node_vk(&node_vk_path(split, i))?.0),
+    }
+}
+
+/// Node `i`'s children: protocols, interfaces and verifying keys.
+fn children(
+    split: &Split,
+    srs: &ParamsKZG<Bn256>,
+    i: usize,
+    interfaces: &[Interface],
+) -> Result<Vec<(Child, VerifyingKey<G1Affine>)>> {
+    let items = split.manifest.plan.nodes.get(i).cloned().unwrap_or_default();
+    items
+        .into_iter()
+        .map(|item| {
+            let vk = child_vk(split, item)?;
+            let child = Child::new(srs, &vk, item_interface(&split.manifest, interfaces, item)?)?;
+            Ok((child, vk))
+        })
+        .collect()
+}
+
+/// The keys of node `i`: read when they belong to its children, else made and written.
+fn node_keys(
+    split: &Split,
+    srs: &ParamsKZG<Bn256>,
+    i: usize,
+    kids: &[(Child, VerifyingKey<G1Affine>)],
+    progress: &dyn Progress,
+) -> Result<NodeKeys> {
+    let refs: Vec<(Child, &VerifyingKey<G1Affine>)> = kids.iter().map(|(c, vk)| (c.clone(), vk)).collect();
+    let pk = node_pk_path(split, i);
+    if let Ok(keys) = NodeKeys::read(&pk) {
+        let srs_ok = keys.meta.srs == zkonnx_prover::srs_record(srs);
+        if srs_ok && keys.check_children(&pk, &refs).is_ok() && node_vk_path(split, i).exists() {
+            return Ok(keys);
+        }
+    }
+    let root = i == split.manifest.plan.root();
+    let (keys, _) = timed(progress, &format!("setup aggregation node {i}"), || {
+        keygen_node(srs, &refs, split.manifest.aggregation_k, root, zkonnx_prover::srs_record(srs)).map_err(Error::from)
+    });
+    let keys = keys?;
+    if let Some(parent) = pk.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    keys.write(&pk, &node_vk_path(split, i))?;
+    Ok(keys)
+}
+
+/// Makes (or reuses) every node's keys, bottom-up; returns the interfaces.
+pub(super) fn setup(split: &Split, srs: &ParamsKZG<Bn256>, progress: &dyn Progress) -> Result<Vec<Interface>> {
+    let interfaces = interfaces(split)?;
+    for i in 0..split.manifest.plan.nodes.len() {
+        let kids = children(split, srs, i, &interfaces)?;
+        node_keys(split, srs, i, &kids, progress)?;
+    }
+    Ok(interfaces)
+}
+
+/// Proves the tree over the segment proofs (checked by the caller); returns the root's proof
+/// and interface. Inner proofs are written to `run` and kept there for a later call.
+pub(super) fn prove(
+    split: &Split,
+    srs: &ParamsKZG<Bn256>,
+    segments: Vec<SegmentProofFile>,
+    run: &Path,
+    progress: &dyn Progress,
+) -> Result<(NodeProof, Interface)> {
+    let interfaces = interfaces(split)?;
+    let segment_proofs: Vec<PoseidonProof> = segments.into_iter().map(|s| s.proof).collect();
+    let mut node_proofs: Vec<PoseidonProof> = Vec::new();
+    let root = split.manifest.plan.root();
+    for (i, items) in split.manifest.plan.nodes.iter().enumerate() {
+        let kids = children(split, srs, i, &interfaces)?;
+        let keys = node_keys(split, srs, i, &kids, progress)?;
+        let refs: Vec<(Child, &VerifyingKey<G1Affine>)> = kids.iter().map(|(c, vk)| (c.clone(), vk)).collect();
+        let proofs: Vec<PoseidonProof> = items
+            .iter()
+            .map(|item| match item {
+                Item::Segment(j) => segment_proofs.get(*j).cloned(),
+                Item::Node(n) => node_proofs.get(*n).cloned(),
+            })
+            .collect::<Option<_>>()
+            .ok_or_else(|| Error::Layout { reason: format!("node {i} aggregates a proof not made yet") })?;
+        let vk_hex = vk_hash(keys.pk.get_vk());
+        if i != root {
+            let path = node_proof_path(run, i);
+            if let Ok(kept) = read_json::<NodeProofFile>(&path) {
+                let fits = kept.vk_hash == vk_hex
+                    && zkonnx_aggregation::verify_poseidon_proof(srs, keys.pk.get_vk(), &kept.proof).is_ok();
+                if fits && expected_links_hold(&kept.proof, &proofs, &refs) {
+                    progress.note(Level::Info, &format!("aggregation node {i}: kept the proof in {}", path.display()));
+                    node_proofs.push(kept.proof);
+                    continue;
+                }
+            }
+        }
+        let (proof, _) = timed(progress, &format!("aggregate node {i}"), || {
+            prove_node(srs, &keys, &refs, &proofs).map_err(Error::from)
+        });
+        let proof = proof?;
+        if i == root {
+            return Ok((proof, interfaces[i]));
+        }
+        let file = NodeProofFile { node: i, vk_hash: vk_hex, proof: proof.clone().into() };
+        write_json(&node_proof_path(run, i), &file)?;
+        node_proofs.push(proof.into());
+    }
+    Err(Error::Layout { reason: "the aggregation plan has no root".into() })
+}
+
+/// Whether a kept inner proof exposes what its children's proofs give now (the first child's
+/// inputs, the last's outputs, every params hash): otherwise it belongs to another run.
+fn expected_links_hold(
+    kept: &PoseidonProof,
+    proofs: &[PoseidonProof],
+    kids: &[(Child, &VerifyingKey<G1Affine>)],
+) -> bool {
+    let interfaces: Vec<Interface> = kids.iter().map(|(c, _)| c.interface).collect();
+    let Ok(node) = Interface::of_node(&interfaces) else { return false };
+    let (Some(first), Some(last)) = (proofs.first(), proofs.last()) else { return false };
+    let mut want = first.instances.get(interfaces[0].inputs_at()).unwrap_or_default().to_vec();
+    let l = interfaces.len() - 1;
+    want.extend_from_slice(last.instances.get(interfaces[l].outputs_at()).unwrap_or_default());
+    for (p, c) in proofs.iter().zip(&interfaces) {
+        want.extend_from_slice(p.instances.get(c.params_at()).unwrap_or_default());
+    }
+    let exposed = kept.instances.get(node.inputs_at().start..).unwrap_or_default();
+    exposed == want.as_slice()
+}
+
+/// The cost model's estimates for a split, before any work: every segment's proving and setup
+/// memory and every aggregation node's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SplitEstimate {
+    /// Per segment: logrows and the predicted peak MiB of setup and of proving.
+    pub segments: Vec<(u32, f64, f64)>,
+    /// Per aggregation node, in proving order.
+    pub nodes: Vec<NodeEstimate>,
+}
+
+impl SplitEstimate {
+    /// The largest predicted peak of any step, MiB.
+    pub fn peak_mb(&self) -> f64 {
+        let seg = self.segments.iter().map(|s| s.1.max(s.2)).fold(0.0, f64::max);
+        self.nodes.iter().map(|n| n.prove_mb).fold(seg, f64::max)
+    }
+}
+
+pub(super) fn estimate(manifest: &SplitManifest, models: &[CompiledModel]) -> SplitEstimate {
+    let segments = models
+        .iter()
+        .map(|m| {
+            let s = segment_shape(m);
+            (m.settings.run_args.logrows, s.predicted_setup_mb(), s.predicted_prove_mb())
+        })
+        .collect();
+    let shapes: Vec<ProofShape> = models
+        .iter()
+        .zip(&manifest.segments)
+        .map(|(m, e)| {
+            let s = segment_shape(m);
+            ProofShape::new(s.commitments(), s.fixed_columns + s.permutation_columns, e.interface)
+        })
+        .collect();
+    let mut nodes: Vec<NodeEstimate> = Vec::new();
+    let mut node_shapes: Vec<ProofShape> = Vec::new();
+    for items in &manifest.plan.nodes {
+        let kids: Vec<ProofShape> = items
+            .iter()
+            .filter_map(|it| match it {
+                Item::Segment(j) => shapes.get(*j).copied(),
+                Item::Node(n) => node_shapes.get(*n).copied(),
+            })
+            .collect();
+        let est = estimate_node(&kids, manifest.aggregation_k);
+        let interfaces: Vec<Interface> = kids.iter().map(|k| k.interface).collect();
+        let interface = Interface::of_node(&interfaces).unwrap_or(Interface::segment(0, 0, 0));
+        node_shapes.push(node_proof_shape(est.columns, interface));
+        nodes.push(est);
+    }
+    SplitEstimate { segments, nodes }
+}
