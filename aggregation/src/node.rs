@@ -211,3 +211,6 @@ pub(crate) fn build(
 pub(crate) fn instances(circuit: &AggregationCircuit) -> Vec<Fr> {
     circuit.instances().into_iter().next().unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests;
