@@ -57,15 +57,18 @@ const RESERVED_ROWS: usize = 20;
 pub struct NodeEstimate {
     pub k: u32,
     pub cells: f64,
-    /// Advice columns (plus the lookup-advice and fixed columns halo2-base adds).
+    /// Advice columns.
+    pub advice: usize,
+    /// All columns: the advice, the lookup advice and the fixed column halo2-base adds.
     pub columns: usize,
     pub prove_mb: f64,
     pub prove_seconds: f64,
     pub keygen_seconds: f64,
 }
 
-/// The estimate for a node at `2^k` rows verifying proofs of `children`'s shapes.
-pub fn estimate_node(children: &[ProofShape], k: u32) -> NodeEstimate {
+/// The estimate for a node at `2^k` rows verifying proofs of `children`'s shapes, with at least
+/// `min_advice` advice columns.
+pub fn estimate_node(children: &[ProofShape], k: u32, min_advice: usize) -> NodeEstimate {
     let cells: f64 = children
         .iter()
         .map(|c| {
@@ -77,12 +80,13 @@ pub fn estimate_node(children: &[ProofShape], k: u32) -> NodeEstimate {
         + CELLS_PER_EXTRA_CHILD * children.len().saturating_sub(1) as f64;
     let rows = ((1usize << k) - RESERVED_ROWS) as f64;
     // advice for the gates, about an eighth as much for the range lookups, one fixed column
-    let advice = (cells / rows).ceil().max(1.0) as usize;
+    let advice = ((cells / rows).ceil().max(1.0) as usize).max(min_advice);
     let columns = advice + advice.div_ceil(8) + 1;
     let slots = (1u64 << k) as f64 * columns as f64;
     NodeEstimate {
         k,
         cells,
+        advice,
         columns,
         prove_mb: slots * BYTES_PER_CELL_SLOT / (1024.0 * 1024.0),
         prove_seconds: slots / 1e6 * PROVE_SECONDS_PER_M_SLOTS,

@@ -48,9 +48,9 @@ pub struct NodeMeta {
     pub children: Vec<Interface>,
     /// Hex SHA-256 of each child's verifying key, in order.
     pub children_vks: Vec<String>,
-    /// Whether the node is the root: its proofs use the EVM's Keccak transcript (the others the
-    /// Poseidon transcript their parent replays).
-    pub root: bool,
+    /// What was asked of its shape; `spec.root`: its proofs use the EVM's Keccak transcript (the
+    /// others the Poseidon transcript their parent replays).
+    pub spec: NodeSpec,
     /// The SRS the key was made with.
     pub srs: SrsRecord,
 }
@@ -70,25 +70,61 @@ pub fn vk_hash(vk: &VerifyingKey<G1Affine>) -> String {
     Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What shape a node's circuit takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct NodeSpec {
+    /// The circuit has `2^k` rows (its range table `2^(k-1)`).
+    pub k: u32,
+    /// Whether the node is the root (Keccak transcript: the EVM verifies it).
+    pub root: bool,
+    /// At least this many advice columns, and lookup-advice columns: a root pinned to one shape
+    /// has the same verifier, and the same verify gas, whatever it aggregates (more columns than
+    /// its cells need only cost memory). 0: as many as the cells need.
+    pub min_advice: usize,
+    pub min_lookup_advice: usize,
+}
+
+impl NodeSpec {
+    /// A node at `2^k` rows with the columns its cells need.
+    pub fn new(k: u32, root: bool) -> Self {
+        Self { k, root, min_advice: 0, min_lookup_advice: 0 }
+    }
+
+    /// The same spec with at least `advice` advice and `lookup` lookup-advice columns.
+    pub fn with_min_columns(self, advice: usize, lookup: usize) -> Self {
+        Self { min_advice: advice, min_lookup_advice: lookup, ..self }
+    }
+}
+
 /// Generates the keys of the node aggregating `children` (with dummy proofs of their shape), at
-/// `2^k` rows with as many advice columns as the in-circuit verifiers need.
+/// `2^spec.k` rows with as many advice columns as the in-circuit verifiers need (at least the
+/// spec's).
 pub fn keygen_node(
     srs: &ParamsKZG<Bn256>,
     children: &[(Child, &VerifyingKey<G1Affine>)],
-    k: u32,
-    root: bool,
+    spec: NodeSpec,
     srs_record: SrsRecord,
 ) -> Result<NodeKeys, AggregationError> {
+    let k = spec.k;
     if !(MIN_AGGREGATION_K..=MAX_AGGREGATION_K).contains(&k) {
         return Err(AggregationError::BadNode {
             reason: format!("k = {k} is outside {MIN_AGGREGATION_K}..={MAX_AGGREGATION_K}"),
         });
     }
+    if spec.min_advice > 256 || spec.min_lookup_advice > 256 {
+        return Err(AggregationError::BadNode { reason: format!("{spec:?}: at most 256 columns of each kind") });
+    }
     let srs_k = fit(srs, k)?;
     let kids: Vec<Child> = children.iter().map(|(c, _)| c.clone()).collect();
     let config = AggregationConfigParams { degree: k, lookup_bits: k as usize - 1, ..Default::default() };
     let mut circuit = build(CircuitBuilderStage::Keygen, config, &srs_k, &kids, None)?;
-    let config = circuit.calculate_params(Some(MINIMUM_ROWS));
+    let mut config = circuit.calculate_params(Some(MINIMUM_ROWS));
+    if config.num_advice < spec.min_advice || config.num_lookup_advice < spec.min_lookup_advice {
+        config.num_advice = config.num_advice.max(spec.min_advice);
+        config.num_lookup_advice = config.num_lookup_advice.max(spec.min_lookup_advice);
+        circuit.set_params(config);
+    }
     let halo2 = |phase| move |e| AggregationError::Halo2 { phase, k, reason: format!("{e:?}") };
     let vk = keygen_vk(srs_k.as_ref(), &circuit).map_err(halo2("aggregation verifying-key generation"))?;
     let pk = keygen_pk(srs_k.as_ref(), vk, &circuit).map_err(halo2("aggregation proving-key generation"))?;
@@ -99,13 +135,31 @@ pub fn keygen_node(
         interface: Interface::of_node(&interfaces)?,
         children: interfaces,
         children_vks: children.iter().map(|(_, vk)| vk_hash(vk)).collect(),
-        root,
+        spec,
         srs: srs_record,
     };
     Ok(NodeKeys { pk, meta })
 }
 
 impl NodeKeys {
+    /// Checks that these keys were made to `spec` for exactly `children` (their interfaces and
+    /// verifying keys).
+    pub fn check_for(
+        &self,
+        path: &Path,
+        spec: &NodeSpec,
+        children: &[(Child, &VerifyingKey<G1Affine>)],
+    ) -> Result<(), ArtifactError> {
+        if &self.meta.spec != spec {
+            return Err(ArtifactError::Mismatch {
+                path: path.to_path_buf(),
+                kind: "aggregation key",
+                reason: format!("it was made for {:?}, {spec:?} is asked for", self.meta.spec),
+            });
+        }
+        self.check_children(path, children)
+    }
+
     /// Checks that these keys aggregate exactly `children` (their interfaces and verifying keys).
     pub fn check_children(
         &self,

@@ -29,7 +29,7 @@ mod verify;
 
 pub use error::AggregationError;
 pub use keys::{
-    keygen_node, read_node_vk, vk_hash, NodeKeys, NodeMeta, AGGREGATION_KEY_VERSION, MAX_AGGREGATION_K,
+    keygen_node, read_node_vk, vk_hash, NodeKeys, NodeMeta, NodeSpec, AGGREGATION_KEY_VERSION, MAX_AGGREGATION_K,
     MIN_AGGREGATION_K,
 };
 pub use node::{Child, Interface, NodeShape, ACCUMULATOR_LIMBS};

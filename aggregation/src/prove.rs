@@ -52,7 +52,7 @@ pub fn prove_node(
         .use_break_points(keys.meta.shape.break_points.clone());
     let instances = instances(&circuit);
     let halo2 = |e| AggregationError::Halo2 { phase: "proving the aggregation", k, reason: format!("{e:?}") };
-    let proof = if keys.meta.root {
+    let proof = if keys.meta.spec.root {
         let mut transcript = KeccakTranscript::<Vec<u8>>::init(Vec::new());
         create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, KeccakChallenge, _, _, _>(
             srs_k.as_ref(),

@@ -52,11 +52,16 @@ impl Limits {
     }
 }
 
-/// What a guarded child printed.
+/// What a guarded child printed, and its peak resident memory (sampled every 100 ms).
 #[derive(Debug)]
 pub struct Output {
     pub stdout: String,
     pub stderr: String,
+    pub peak_mb: f64,
+    /// Wall-clock seconds it ran.
+    pub seconds: f64,
+    /// Whether it exited with status 0.
+    pub success: bool,
 }
 
 fn rss_mb(pid: u32) -> Option<f64> {
@@ -82,10 +87,18 @@ pub fn run_guarded(mut cmd: Command, limits: &Limits) -> Result<Output> {
     let err = reader(Box::new(child.stderr.take().context("stderr")?));
     let start = Instant::now();
     let mut stopped = None;
-    while child.try_wait()?.is_none() {
+    let mut peak_mb: f64 = 0.0;
+    let mut status = None;
+    loop {
+        if let Some(s) = child.try_wait()? {
+            status = Some(s);
+            break;
+        }
+        let rss = rss_mb(child.id());
+        peak_mb = peak_mb.max(rss.unwrap_or(0.0));
         if start.elapsed() > limits.timeout {
             stopped = Some(format!("stopped after {:.0} s (ZKONNX_BENCH_TIMEOUT)", limits.timeout.as_secs_f64()));
-        } else if rss_mb(child.id()).is_some_and(|m| m > limits.max_rss_mb) {
+        } else if rss.is_some_and(|m| m > limits.max_rss_mb) {
             stopped = Some(format!("stopped above {:.0} MiB resident (ZKONNX_BENCH_MAX_RSS_GB)", limits.max_rss_mb));
         }
         if stopped.is_some() {
@@ -95,7 +108,13 @@ pub fn run_guarded(mut cmd: Command, limits: &Limits) -> Result<Output> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let output = Output { stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() };
+    let output = Output {
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        peak_mb,
+        seconds: start.elapsed().as_secs_f64(),
+        success: status.is_some_and(|s| s.success()),
+    };
     match stopped {
         Some(why) => bail!(why),
         None => Ok(output),

@@ -230,6 +230,8 @@ struct Hooks {
 pub(crate) struct Assigner<'r> {
     region: Option<Region<'r, Fr>>,
     alloc: Allocator,
+    /// With [`Assigner::record_marks`]: the lane rows allocated so far, after each node.
+    marks: Option<Vec<usize>>,
     #[cfg(any(test, feature = "testing"))]
     hooks: Hooks,
 }
@@ -246,6 +248,7 @@ impl<'r> Assigner<'r> {
         Self {
             region: Some(region),
             alloc: Allocator::new(plan),
+            marks: None,
             #[cfg(any(test, feature = "testing"))]
             hooks: Hooks::default(),
         }
@@ -256,6 +259,7 @@ impl<'r> Assigner<'r> {
         Self {
             region: None,
             alloc: Allocator::new(plan),
+            marks: None,
             #[cfg(any(test, feature = "testing"))]
             hooks: Hooks::default(),
         }
@@ -321,6 +325,24 @@ impl<'r> Assigner<'r> {
 
     pub(crate) fn rows_used(&self) -> usize {
         self.alloc.rows_used()
+    }
+
+    /// From now on, [`Assigner::mark`] records the lane rows allocated so far.
+    pub(crate) fn record_marks(&mut self) {
+        self.marks = Some(vec![]);
+    }
+
+    /// After a node: records the lane rows allocated so far (with [`Assigner::record_marks`]).
+    pub(crate) fn mark(&mut self) {
+        let [lookup, other] = self.alloc.counted();
+        if let Some(m) = self.marks.as_mut() {
+            m.push(lookup + other);
+        }
+    }
+
+    /// The marks recorded.
+    pub(crate) fn take_marks(&mut self) -> Vec<usize> {
+        self.marks.take().unwrap_or_default()
     }
 
     /// Rows allocated so far to jobs with lookups and to the others.

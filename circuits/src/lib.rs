@@ -146,6 +146,17 @@ pub fn try_rows_needed(graph: &Graph, params: &CircuitParams) -> Result<usize, C
     model::dry_run(&cfg, graph, params).map(|(rows, _)| rows)
 }
 
+/// The lane rows each node's jobs take, by node (their sum is the layout's rows at one lane,
+/// without the empty first row and the Poseidon chip's rows): what a planner that cuts the graph
+/// into segments estimates a segment's size from. An invalid graph or params give an error.
+pub fn node_rows(graph: &Graph, params: &CircuitParams) -> Result<Vec<usize>, CircuitError> {
+    model::check_graph(graph, params)?;
+    let mut cs = ConstraintSystem::default();
+    let params = CircuitParams { lanes: 1, lookup_lanes: None, ..params.clone() };
+    let cfg = ModelConfig::configure(&mut cs, &params);
+    model::node_rows(&cfg, graph, &params)
+}
+
 /// [`try_rows_needed`], with 0 for a graph that cannot be laid out (check it with
 /// [`ModelCircuit::check`] or [`try_rows_needed`] for the reason).
 pub fn rows_needed(graph: &Graph, params: &CircuitParams) -> usize {

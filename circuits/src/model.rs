@@ -299,6 +299,16 @@ pub(crate) fn dry_run_planned(
     Ok(asg.rows_used())
 }
 
+/// The lane rows each node's jobs take (the same whatever the lanes; the Poseidon chip's rows,
+/// which have their own counter, are not in them).
+pub(crate) fn node_rows(cfg: &ModelConfig, graph: &Graph, params: &CircuitParams) -> Result<Vec<usize>, CircuitError> {
+    let mut asg = Assigner::dry(cfg.lane_plan(0));
+    asg.record_marks();
+    lay_out(cfg, graph, params, None, &Salts::default(), &mut asg).map_err(layout_error)?;
+    let marks = asg.take_marks();
+    Ok(marks.iter().scan(0, |prev, &m| Some(m - std::mem::replace(prev, m))).collect())
+}
+
 /// Rows of the layout's jobs with lookups and of the others (the same whatever the lanes).
 pub(crate) fn job_rows(cfg: &ModelConfig, graph: &Graph, params: &CircuitParams) -> Result<[usize; 2], CircuitError> {
     let mut asg = Assigner::dry(cfg.lane_plan(0));
@@ -400,6 +410,7 @@ pub(crate) fn lay_out(
             Op::Lookup { input, func } => layouts::lookup::lookup(&cx, asg, *input, func)?,
         };
         cx.cells.push(cells);
+        asg.mark();
     }
     let input_digests = if graph.linked_inputs {
         linked_digests

@@ -60,6 +60,10 @@ pub struct SplitOptions {
     pub fan_in: usize,
     /// log2 of the rows of every aggregation circuit.
     pub aggregation_k: u32,
+    /// At least this many advice columns in the root (0: as many as its cells need). A pinned
+    /// root has one shape whether it aggregates segments or nodes, so its EVM verifier costs
+    /// the same gas for any number of segments; the default (as needed) is the cheapest.
+    pub root_advice: usize,
 }
 
 impl Default for SplitOptions {
@@ -68,6 +72,7 @@ impl Default for SplitOptions {
             policy: SplitPolicy::Auto { max_memory_mb: None },
             fan_in: DEFAULT_FAN_IN,
             aggregation_k: DEFAULT_AGGREGATION_K,
+            root_advice: 0,
         }
     }
 }
@@ -109,8 +114,8 @@ impl Split {
                 ),
             });
         }
-        let cuts = plan::choose_cuts(&whole.graph, &whole.settings.run_args, &options.policy)?;
-        let segments = plan::compile_segments(whole, &cuts)?;
+        let cuts = plan::choose_cuts(&whole.graph, &whole.settings.run_args, &options.policy, k)?;
+        let segments = plan::compile_segments(whole, &cuts, &options.policy, k)?;
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let mut entries = Vec::with_capacity(segments.len());
         for (j, (segment, compiled)) in segments.iter().enumerate() {
@@ -132,6 +137,7 @@ impl Split {
             segments: entries,
             fan_in: options.fan_in,
             aggregation_k: k,
+            root_advice: options.root_advice,
         };
         write_json(&dir.join("split.json"), &manifest)?;
         Ok(Self { dir, manifest })
@@ -377,7 +383,7 @@ impl Split {
     /// The root's verifying key (made by the first [`Split::aggregate`] or [`Split::setup_aggregation`]).
     pub fn root_vk(&self) -> Result<VerifyingKey<G1Affine>> {
         let (vk, meta) = zkonnx_aggregation::read_node_vk(&tree::node_vk_path(self, self.manifest.plan.root()))?;
-        if !meta.root {
+        if !meta.spec.root {
             return Err(mismatch("aggregation keys", "the last node's key is not a root's".into()));
         }
         Ok(vk)

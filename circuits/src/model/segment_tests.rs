@@ -169,3 +169,17 @@ fn every_sampled_mutation_of_a_segment_is_caught() {
     assert!(r.all_as_expected(), "{r}\n{:#?}\n{:#?}", r.escaped, r.allowed_but_pinned);
     assert_eq!(r.instances_tried, r.instances_caught);
 }
+
+#[test]
+fn node_rows_sum_to_the_one_lane_layout() {
+    let g = every_op_graph();
+    let p = CircuitParams {
+        function_table: true,
+        ..params(8, 1, Visibility::Private, Visibility::Public, Visibility::Fixed)
+    };
+    let rows = crate::node_rows(&g, &p).expect("rows");
+    assert_eq!(rows.len(), g.nodes.len());
+    assert_eq!(rows.iter().sum::<usize>() + FIRST_ROW, crate::try_rows_needed(&g, &p).expect("layout"));
+    // at any width: the same jobs
+    assert_eq!(crate::node_rows(&g, &CircuitParams { lanes: 3, ..p }).expect("rows"), rows);
+}

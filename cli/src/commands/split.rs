@@ -32,6 +32,11 @@ pub(crate) struct SplitFlags {
     /// log2 of the rows of the aggregation circuits.
     #[arg(long, default_value_t = zkonnx::split::DEFAULT_AGGREGATION_K)]
     pub(crate) aggregation_logrows: u32,
+    /// At least this many advice columns in the root aggregation circuit (default: as many as it
+    /// needs). Pinned, the aggregated proofs' EVM verifier costs the same gas for any number of
+    /// segments.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) root_advice: usize,
 }
 
 impl SplitFlags {
@@ -53,6 +58,7 @@ impl SplitFlags {
         let mut o = SplitOptions::new(policy);
         o.fan_in = self.fan_in;
         o.aggregation_k = self.aggregation_logrows;
+        o.root_advice = self.root_advice;
         Ok(o)
     }
 }

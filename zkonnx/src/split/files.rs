@@ -21,6 +21,10 @@ pub struct SplitManifest {
     pub aggregation_k: u32,
     /// Which proofs each aggregation node verifies (the last node is the root).
     pub plan: Plan,
+    /// The least advice columns of the root (0: as its cells need; see
+    /// [`super::SplitOptions::root_advice`]).
+    #[serde(default)]
+    pub root_advice: usize,
 }
 
 impl JsonArtifact for SplitManifest {

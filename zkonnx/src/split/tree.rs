@@ -8,7 +8,7 @@ use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use serde::{Deserialize, Serialize};
 use zkonnx_aggregation::cost::{estimate_node, node_proof_shape, NodeEstimate, ProofShape};
 use zkonnx_aggregation::{
-    keygen_node, prove_node, vk_hash, Child, Interface, Item, NodeKeys, NodeProof, PoseidonProof,
+    keygen_node, prove_node, vk_hash, Child, Interface, Item, NodeKeys, NodeProof, NodeSpec, PoseidonProof,
 };
 use zkonnx_verifier::{read_json, write_json, CompiledModel};
 
@@ -94,16 +94,16 @@ fn node_keys(
     progress: &dyn Progress,
 ) -> Result<NodeKeys> {
     let refs: Vec<(Child, &VerifyingKey<G1Affine>)> = kids.iter().map(|(c, vk)| (c.clone(), vk)).collect();
+    let spec = node_spec(&split.manifest, i);
     let pk = node_pk_path(split, i);
     if let Ok(keys) = NodeKeys::read(&pk) {
         let srs_ok = keys.meta.srs == zkonnx_prover::srs_record(srs);
-        if srs_ok && keys.check_children(&pk, &refs).is_ok() && node_vk_path(split, i).exists() {
+        if srs_ok && keys.check_for(&pk, &spec, &refs).is_ok() && node_vk_path(split, i).exists() {
             return Ok(keys);
         }
     }
-    let root = i == split.manifest.plan.root();
     let (keys, _) = timed(progress, &format!("setup aggregation node {i}"), || {
-        keygen_node(srs, &refs, split.manifest.aggregation_k, root, zkonnx_prover::srs_record(srs)).map_err(Error::from)
+        keygen_node(srs, &refs, spec, zkonnx_prover::srs_record(srs)).map_err(Error::from)
     });
     let keys = keys?;
     if let Some(parent) = pk.parent() {
@@ -111,6 +111,17 @@ fn node_keys(
     }
     keys.write(&pk, &node_vk_path(split, i))?;
     Ok(keys)
+}
+
+/// Node `i`'s shape: the split's aggregation logrows; the root with its pinned columns.
+fn node_spec(manifest: &SplitManifest, i: usize) -> NodeSpec {
+    let root = i == manifest.plan.root();
+    let spec = NodeSpec::new(manifest.aggregation_k, root);
+    if root && manifest.root_advice > 0 {
+        spec.with_min_columns(manifest.root_advice, manifest.root_advice.div_ceil(8))
+    } else {
+        spec
+    }
 }
 
 /// Makes (or reuses) every node's keys, bottom-up; returns the interfaces.
@@ -232,7 +243,7 @@ pub(super) fn estimate(manifest: &SplitManifest, models: &[CompiledModel]) -> Sp
         .collect();
     let mut nodes: Vec<NodeEstimate> = Vec::new();
     let mut node_shapes: Vec<ProofShape> = Vec::new();
-    for items in &manifest.plan.nodes {
+    for (i, items) in manifest.plan.nodes.iter().enumerate() {
         let kids: Vec<ProofShape> = items
             .iter()
             .filter_map(|it| match it {
@@ -240,7 +251,7 @@ pub(super) fn estimate(manifest: &SplitManifest, models: &[CompiledModel]) -> Sp
                 Item::Node(n) => node_shapes.get(*n).copied(),
             })
             .collect();
-        let est = estimate_node(&kids, manifest.aggregation_k);
+        let est = estimate_node(&kids, manifest.aggregation_k, node_spec(manifest, i).min_advice);
         let interfaces: Vec<Interface> = kids.iter().map(|k| k.interface).collect();
         let interface = Interface::of_node(&interfaces).unwrap_or(Interface::segment(0, 0, 0));
         node_shapes.push(node_proof_shape(est.columns, interface));

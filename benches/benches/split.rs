@@ -1,0 +1,359 @@
+//! Models bigger than one circuit: cnn_large and the small GPT (`benches/models/gpt`) proved as one
+//! circuit where that fits, and split into 2, 4 and 8 segments aggregated into one proof, each
+//! step its own `zkonnx` process (so each step's peak memory is its own), in one run.
+//!
+//! `cargo build --release -p zkonnx-cli && cargo bench -p zkonnx-benches --bench split`
+//! (`ZKONNX_SPLIT_MODELS=cnn_large` to run one model; `ZKONNX_SPLIT_SEGMENTS=2,4` for some counts)
+//!
+//! Per model: one calibration, whose quantization every run then pins (so every row proves the
+//! same quantized model); `run --split auto` (the acceptance run: proved within this machine's
+//! memory, verified natively, in revm and on a local hardhat node); then each segment count: the
+//! binary's `split`, `gen-witness --split`, `prove-segment` per segment, `aggregate`, `verify
+//! --split` and `create-evm-verifier --split --proof` (the compiled verifier's measured gas). The
+//! root of every split of one model is pinned to the same advice columns (`--root-advice`, the
+//! most any count's root needs by the cost model), so its verifier has one shape whatever the
+//! segment count. Writes the `split` section of `docs/benchmarks.md` and `docs/split.json`.
+
+#![expect(clippy::print_stdout, reason = "a bench binary reports on stdout")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use zkonnx::split::{Split, SplitOptions, SplitPolicy};
+use zkonnx::{Model, Options};
+use zkonnx_benches::{binary, root, run_guarded, Limits, Output};
+
+const MODELS: [(&str, &str, &str); 2] = [
+    ("cnn_large", "benches/models/cnn_large/model.onnx", "benches/models/cnn_large/input.json"),
+    ("gpt", "benches/models/gpt/model.onnx", "benches/models/gpt/input.json"),
+];
+
+/// One `zkonnx` step: its output, seconds and peak memory.
+fn step(args: &[&str], limits: &Limits) -> Result<Output> {
+    let mut c = Command::new(binary()?);
+    c.args(args);
+    let out = run_guarded(c, limits)?;
+    Ok(out)
+}
+
+/// A step that must succeed.
+fn must(args: &[&str], limits: &Limits) -> Result<Output> {
+    let out = step(args, limits)?;
+    if !out.success {
+        let line = out.stderr.lines().rev().find(|l| l.starts_with("error:")).unwrap_or("failed");
+        bail!("zkonnx {}: {line}", args.first().copied().unwrap_or(""));
+    }
+    Ok(out)
+}
+
+/// The number after `label` in `text`.
+fn number_after(text: &str, label: &str) -> Option<f64> {
+    let rest = &text[text.find(label)? + label.len()..];
+    rest.trim_start().split(|c: char| !(c.is_ascii_digit() || c == '.')).next()?.parse().ok()
+}
+
+/// The quantization flags calibration chose for a model.
+fn calibrate(model: &Path, input: &Path, dir: &Path, limits: &Limits) -> Result<Vec<String>> {
+    let settings = dir.join("calibrated.json");
+    must(&["calibrate", "-M", s(model), "-D", s(input), "-O", s(&settings)], limits)?;
+    let v: Value = serde_json::from_slice(&std::fs::read(&settings)?)?;
+    let a = &v["run_args"];
+    Ok(["input_scale", "param_scale", "lookup_bits", "range_limbs"]
+        .iter()
+        .flat_map(|k| [format!("--{}", k.replace('_', "-")), a[k].to_string()])
+        .collect())
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap_or_default()
+}
+
+/// The root advice columns the cost model gives each count's split; the most of them.
+fn root_advice(model: &Path, input: &Path, quant: &[String], counts: &[usize], dir: &Path) -> Result<usize> {
+    let mut o = Options::new();
+    let flag = |name: &str| -> Option<u32> {
+        quant.iter().position(|q| q == name).and_then(|i| quant.get(i + 1)).and_then(|v| v.parse().ok())
+    };
+    o.input_scale = flag("--input-scale");
+    o.param_scale = flag("--param-scale");
+    o.lookup_bits = flag("--lookup-bits");
+    o.range_limbs = flag("--range-limbs");
+    let m = Model::load(model, &Default::default())?;
+    let compiled = m.compile(m.settings(&[zkonnx::read_inputs(input)?], &o)?)?;
+    let mut most = 0;
+    for &n in counts {
+        let split =
+            Split::create(dir.join(format!("plan-{n}")), &compiled, &SplitOptions::new(SplitPolicy::Segments(n)))?;
+        if let Some(root) = split.estimate()?.nodes.last() {
+            most = most.max(root.advice);
+        }
+    }
+    Ok(most)
+}
+
+/// One split of a model into `n` segments, step by step.
+fn split_run(
+    model: &Path,
+    input: &Path,
+    quant: &[String],
+    n: usize,
+    root: usize,
+    dir: &Path,
+    limits: &Limits,
+) -> Result<Value> {
+    let _ = std::fs::remove_dir_all(dir);
+    let (n_s, root_s) = (n.to_string(), root.to_string());
+    let mut args =
+        vec!["split", "-M", s(model), "-D", s(input), "--out", s(dir), "--segments", &n_s, "--root-advice", &root_s];
+    args.extend(quant.iter().map(String::as_str));
+    let split = must(&args, limits)?;
+    let plan = Split::open(dir)?;
+    let estimate = plan.estimate()?;
+    let witness = must(&["gen-witness", "--split", s(dir), "-D", s(input), "-O", s(dir)], limits)?;
+    let mut segments = vec![];
+    for j in 0..plan.len() {
+        let out = must(&["prove-segment", "--split", s(dir), "--segment", &j.to_string()], limits)?;
+        segments.push(
+            json!({"seconds": out.seconds, "peak_mb": out.peak_mb, "logrows": plan.manifest().segments[j].logrows,
+            "lanes": plan.segment_model(j)?.settings.run_args.lanes}),
+        );
+    }
+    let aggregate = must(&["aggregate", "--split", s(dir)], limits)?;
+    let proof = dir.join("aggregated.json");
+    let verify = must(&["verify", "--split", s(dir), "--proof", s(&proof)], limits)?;
+    let evm = must(
+        &[
+            "create-evm-verifier",
+            "--split",
+            s(dir),
+            "--allow-insecure-srs",
+            "--proof",
+            s(&proof),
+            "--bytecode-path",
+            s(&dir.join("verifier.json")),
+            "--sol-code-path",
+            s(&dir.join("verifier.sol")),
+        ],
+        limits,
+    )?;
+    let gas = number_after(&evm.stderr, "takes").context("the measured gas")?;
+    let code = number_after(&evm.stderr, "runtime code").unwrap_or(f64::NAN);
+    let steps = [&split, &witness, &aggregate, &verify];
+    let seg_seconds: f64 = segments.iter().filter_map(|v| v["seconds"].as_f64()).sum();
+    let seg_peak = segments.iter().filter_map(|v| v["peak_mb"].as_f64()).fold(0.0, f64::max);
+    Ok(json!({
+        "segments": n,
+        "ok": true,
+        "setup_seconds": split.seconds,
+        "total_seconds": steps.iter().map(|o| o.seconds).sum::<f64>() + seg_seconds,
+        "peak_mb": steps.iter().map(|o| o.peak_mb).fold(seg_peak, f64::max),
+        "segment_runs": segments,
+        "segments_peak_mb": seg_peak,
+        "aggregation_seconds": aggregate.seconds,
+        "aggregation_peak_mb": aggregate.peak_mb,
+        "aggregation_nodes": plan.manifest().plan.nodes.len(),
+        "estimated_peak_mb": estimate.peak_mb(),
+        "estimated_nodes": estimate.nodes,
+        "verify_gas": gas,
+        "verifier_bytes": code,
+        "root_advice": root,
+    }))
+}
+
+/// `run` as one circuit; `Ok(None)` when its memory estimate refuses it (with the estimate).
+fn one_circuit(model: &Path, input: &Path, quant: &[String], dir: &Path, limits: &Limits) -> Result<Value> {
+    let _ = std::fs::remove_dir_all(dir);
+    let mut args = vec!["run", "--json", "-M", s(model), "-D", s(input), "--out", s(dir)];
+    args.extend(quant.iter().map(String::as_str));
+    let out = step(&args, limits)?;
+    let Some(line) = out.stdout.lines().rev().find(|l| l.starts_with('{')) else {
+        let need = number_after(&out.stderr, "needs an estimated");
+        return Ok(json!({"ok": false, "estimated_peak_mb": need,
+            "why": out.stderr.lines().rev().find(|l| l.starts_with("error:")).unwrap_or("failed")}));
+    };
+    let report: Value = serde_json::from_str(line)?;
+    let evm = must(
+        &[
+            "create-evm-verifier",
+            "--vk",
+            s(&dir.join("vk.key")),
+            "--settings",
+            s(&dir.join("settings.json")),
+            "--allow-insecure-srs",
+            "--proof",
+            s(&dir.join("proof.json")),
+            "--bytecode-path",
+            s(&dir.join("verifier.json")),
+            "--sol-code-path",
+            s(&dir.join("verifier.sol")),
+        ],
+        limits,
+    )?;
+    let phases = &report["phases"];
+    let total: f64 =
+        ["settings", "compile", "setup", "witness", "prove", "verify"].iter().filter_map(|k| phases[k].as_f64()).sum();
+    Ok(json!({"ok": report["ok"], "total_seconds": total, "peak_mb": out.peak_mb, "logrows": report["logrows"],
+        "lanes": report["shape"]["lanes"], "estimated_peak_mb": report["estimated_peak_mb"],
+        "verify_gas": number_after(&evm.stderr, "takes")}))
+}
+
+/// `run --split auto`, then the aggregated proof on a local hardhat node.
+fn auto_run(model: &Path, input: &Path, quant: &[String], dir: &Path, limits: &Limits) -> Result<Value> {
+    let _ = std::fs::remove_dir_all(dir);
+    let mut args = vec!["run", "--json", "--split", "auto", "-M", s(model), "-D", s(input), "--out", s(dir)];
+    args.extend(quant.iter().map(String::as_str));
+    let out = must(&args, limits)?;
+    let line = out.stdout.lines().rev().find(|l| l.starts_with('{')).context("run --split auto printed no report")?;
+    let report: Value = serde_json::from_str(line)?;
+    let proof = dir.join("aggregated.json");
+    let verifier = dir.join("verifier.json");
+    let evm = must(
+        &[
+            "create-evm-verifier",
+            "--split",
+            s(dir),
+            "--allow-insecure-srs",
+            "--proof",
+            s(&proof),
+            "--bytecode-path",
+            s(&verifier),
+            "--sol-code-path",
+            s(&dir.join("verifier.sol")),
+        ],
+        limits,
+    )?;
+    let mut node = zkonnx::evm::chain::HardhatNode::start(dir)?;
+    node.wait_ready()?;
+    let url = node.url().to_string();
+    std::fs::write(dir.join("key.txt"), format!("{}\n", zkonnx::evm::chain::DEV_KEYS[0]))?;
+    let addr_path = dir.join("addr.txt");
+    must(
+        &[
+            "deploy-evm",
+            "--rpc-url",
+            &url,
+            "--private-key-file",
+            s(&dir.join("key.txt")),
+            "--allow-insecure-srs",
+            "--bytecode-path",
+            s(&verifier),
+            "--addr-path",
+            s(&addr_path),
+        ],
+        limits,
+    )?;
+    let addr = std::fs::read_to_string(&addr_path)?.trim().to_string();
+    let onchain = must(&["verify-evm", "--rpc-url", &url, "--addr", &addr, "--proof", s(&proof)], limits)?;
+    Ok(json!({"report": report, "peak_mb": out.peak_mb, "seconds": out.seconds,
+        "revm_gas": number_after(&evm.stderr, "takes"), "hardhat": onchain.stderr.contains("accepted")}))
+}
+
+fn main() -> Result<()> {
+    let mut limits = Limits::from_env()?;
+    limits.timeout = std::time::Duration::from_secs(6 * 3600);
+    limits.max_rss_mb = limits.max_rss_mb.max(23.0 * 1024.0);
+    let pick = std::env::var("ZKONNX_SPLIT_MODELS").ok();
+    let counts: Vec<usize> = std::env::var("ZKONNX_SPLIT_SEGMENTS")
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|_| vec![2, 4, 8]);
+    let work = std::env::temp_dir().join("zkonnx-split-bench");
+    std::fs::create_dir_all(&work)?;
+    let mut results = json!({});
+    for (name, model, input) in MODELS {
+        if pick.as_deref().is_some_and(|p| !p.split(',').any(|m| m == name)) {
+            continue;
+        }
+        let (model, input) = (root().join(model), root().join(input));
+        let dir: PathBuf = work.join(name);
+        std::fs::create_dir_all(&dir)?;
+        let quant = calibrate(&model, &input, &dir, &limits)?;
+        println!("{name}: calibrated {quant:?}");
+        let one = one_circuit(&model, &input, &quant, &dir.join("one"), &limits)
+            .unwrap_or_else(|e| json!({"ok": false, "why": format!("{e:#}")}));
+        println!("{name}: one circuit {one}");
+        let auto = auto_run(&model, &input, &quant, &dir.join("auto"), &limits)
+            .unwrap_or_else(|e| json!({"error": format!("{e:#}")}));
+        println!("{name}: run --split auto {auto}");
+        let fits: Vec<usize> = counts.clone();
+        let root_advice = root_advice(&model, &input, &quant, &fits, &dir)?;
+        let mut splits = vec![];
+        for &n in &counts {
+            let r = split_run(&model, &input, &quant, n, root_advice, &dir.join(format!("split-{n}")), &limits)
+                .unwrap_or_else(|e| json!({"segments": n, "ok": false, "why": format!("{e:#}")}));
+            println!("{name}: {n} segments {r}");
+            splits.push(r);
+        }
+        results[name] = json!({"quantization": quant, "one_circuit": one, "auto": auto, "splits": splits});
+        std::fs::write(root().join("docs/split.json"), serde_json::to_string_pretty(&results)?)?;
+    }
+    write_section(&results)?;
+    Ok(())
+}
+
+fn cell(v: &Value, key: &str, digits: usize) -> String {
+    v[key].as_f64().map_or_else(|| "–".into(), |x| format!("{x:.digits$}"))
+}
+
+/// The `split` section of `docs/benchmarks.md`.
+fn write_section(results: &Value) -> Result<()> {
+    let mut rows = String::new();
+    for (name, r) in results.as_object().into_iter().flatten() {
+        let one = &r["one_circuit"];
+        if one["ok"] == true {
+            rows.push_str(&format!(
+                "| {name} | one circuit ({} lanes, logrows {}) | {} | {} | – | – | {} |\n",
+                one["lanes"],
+                one["logrows"],
+                cell(one, "total_seconds", 0),
+                cell(one, "peak_mb", 0),
+                cell(one, "verify_gas", 0)
+            ));
+        } else {
+            rows.push_str(&format!(
+                "| {name} | one circuit | does not fit: estimated {} MiB | – | – | – | – |\n",
+                cell(one, "estimated_peak_mb", 0)
+            ));
+        }
+        for sp in r["splits"].as_array().into_iter().flatten() {
+            if sp["ok"] != true {
+                rows.push_str(&format!(
+                    "| {name} | {} segments | not run: {} | – | – | – | – |\n",
+                    sp["segments"],
+                    sp["why"].as_str().unwrap_or("").replace('|', "/")
+                ));
+                continue;
+            }
+            rows.push_str(&format!(
+                "| {name} | {} segments, {} nodes | {} | {} (segments {}, aggregation {}) | {} | {} | {} |\n",
+                sp["segments"],
+                sp["aggregation_nodes"],
+                cell(sp, "total_seconds", 0),
+                cell(sp, "peak_mb", 0),
+                cell(sp, "segments_peak_mb", 0),
+                cell(sp, "aggregation_peak_mb", 0),
+                cell(sp, "aggregation_seconds", 0),
+                cell(sp, "estimated_peak_mb", 0),
+                cell(sp, "verify_gas", 0)
+            ));
+        }
+    }
+    let section = format!(
+        "## Models bigger than one circuit (`--split`)\n\n\
+         Generated by `cargo bench -p zkonnx-benches --bench split` (one run, 2 cores, 24 GiB; raw figures in \
+         `docs/split.json`): each model calibrated once and every run pinned to that quantization; one circuit \
+         (`zkonnx run`) where its memory estimate fits, and split into segments, each step its own process \
+         (`split` with the segments' keys, `gen-witness --split`, one `prove-segment` per segment, `aggregate` with \
+         the aggregation's keys, `verify --split`). The aggregation is a tree of fan-in 2 at logrows 21; every \
+         split's root is pinned to the same advice columns, so the aggregated proof's EVM verifier (zkonnx's \
+         compiled verifier with the accumulator, measured in revm) has one shape.\n\n\
+         | model | proved as | total s | peak MiB | aggregation s | estimated peak MiB | verify gas |\n\
+         |---|---|---|---|---|---|---|\n{rows}\n"
+    );
+    let path = root().join("docs/benchmarks.md");
+    let doc = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    std::fs::write(&path, zkonnx_benches::replace_section(&doc, "split", &section))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
