@@ -80,6 +80,9 @@ pub(crate) struct SplitArgs {
     /// Write the segments without making their keys.
     #[arg(long)]
     no_setup: bool,
+    /// Make the keys even when a segment's estimated peak memory exceeds the memory available.
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     split: SplitFlags,
     #[command(flatten)]
@@ -98,6 +101,11 @@ pub(crate) fn split(a: SplitArgs) -> Result<()> {
     print_plan(&split)?;
     if !a.no_setup {
         let progress = Spinners::default();
+        for j in 0..split.len() {
+            let settings = split.segment_model(j)?.settings;
+            zkonnx::memory::check(&settings, zkonnx::memory::Step::Setup, a.force, &progress)
+                .with_context(|| format!("segment {j}'s keys"))?;
+        }
         let srs = srs_source(a.srs.as_deref())?.load(split.max_logrows(), &progress)?;
         split.setup(&srs, &progress)?;
         eprintln!("made the segments' keys; the aggregation's are made by the first `zkonnx aggregate`");
@@ -170,10 +178,15 @@ pub(crate) struct ProveSegmentArgs {
     output: Option<PathBuf>,
     #[arg(long)]
     srs: Option<PathBuf>,
+    /// Prove even when the estimated peak memory exceeds the memory available.
+    #[arg(long)]
+    force: bool,
 }
 
 pub(crate) fn prove_segment(a: ProveSegmentArgs) -> Result<()> {
     let split = Split::open(&a.split)?;
+    let compiled = split.segment_model(a.segment)?;
+    zkonnx::memory::check(&compiled.settings, zkonnx::memory::Step::Prove, a.force, &Spinners::default())?;
     let witness_path = a.witness.clone().unwrap_or_else(|| segment_witness_path(&a.split, a.segment));
     let out = a
         .output
@@ -200,10 +213,15 @@ pub(crate) struct AggregateArgs {
     proofs: Option<PathBuf>,
     #[arg(long)]
     srs: Option<PathBuf>,
+    /// Aggregate even when the estimated peak memory exceeds the memory available.
+    #[arg(long)]
+    force: bool,
 }
 
 pub(crate) fn aggregate(a: AggregateArgs) -> Result<()> {
     let split = Split::open(&a.split)?;
+    let peak = split.estimate()?.nodes.iter().map(|n| n.prove_mb).fold(0.0, f64::max);
+    zkonnx::memory::check_mb("aggregation", peak, split.manifest().aggregation_k, a.force, &Spinners::default())?;
     let run = a.proofs.clone().unwrap_or_else(|| a.split.clone());
     let progress = Spinners::default();
     let srs = srs_source(a.srs.as_deref())?.load(split.max_logrows(), &progress)?;
