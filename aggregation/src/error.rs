@@ -7,13 +7,13 @@ use zkonnx_verifier::{ArtifactError, VerifyError};
 #[non_exhaustive]
 pub enum AggregationError {
     #[error(transparent)]
-    Artifact(#[from] ArtifactError),
+    Artifact(Box<ArtifactError>),
     #[error(transparent)]
-    Verify(#[from] VerifyError),
+    Verify(Box<VerifyError>),
     #[error(transparent)]
-    Prover(#[from] zkonnx_prover::ProverError),
+    Prover(Box<zkonnx_prover::ProverError>),
     #[error("circuit: {0}")]
-    Circuit(#[from] zkonnx_circuits::CircuitError),
+    Circuit(Box<zkonnx_circuits::CircuitError>),
     #[error("{phase} failed for a circuit with k = {k}: {reason}")]
     Halo2 { phase: &'static str, k: u32, reason: String },
     #[error("the SRS has k = {have}; this circuit needs k = {need}: run `zkonnx srs gen --logrows {need}` or pass a larger SRS")]
@@ -29,3 +29,21 @@ pub enum AggregationError {
     #[error("aggregation node: {reason}")]
     BadNode { reason: String },
 }
+
+/// `From` for each boxed lower error (boxed: they are large, and an `Err` moves through every call).
+macro_rules! boxed_from {
+    ($($variant:ident($ty:ty)),* $(,)?) => {$(
+        impl From<$ty> for AggregationError {
+            fn from(e: $ty) -> Self {
+                AggregationError::$variant(Box::new(e))
+            }
+        }
+    )*};
+}
+
+boxed_from!(
+    Artifact(ArtifactError),
+    Verify(VerifyError),
+    Prover(zkonnx_prover::ProverError),
+    Circuit(zkonnx_circuits::CircuitError),
+);

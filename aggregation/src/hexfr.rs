@@ -30,7 +30,7 @@ fn hex_digits(bytes: &[u8]) -> String {
 }
 
 fn bytes_from_hex(digits: &str) -> Result<Vec<u8>, String> {
-    if digits.len() % 2 != 0 || !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
+    if !digits.len().is_multiple_of(2) || !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
         return Err(format!("`{digits}` is not hex"));
     }
     (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(&digits[i..i + 2], 16).map_err(|e| e.to_string())).collect()

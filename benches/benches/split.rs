@@ -140,6 +140,7 @@ fn split_run(
     )?;
     let gas = number_after(&evm.stderr, "takes").context("the measured gas")?;
     let code = number_after(&evm.stderr, "runtime code").unwrap_or(f64::NAN);
+    free_keys(dir);
     let steps = [&split, &witness, &aggregate, &verify];
     let seg_seconds: f64 = segments.iter().filter_map(|v| v["seconds"].as_f64()).sum();
     let seg_peak = segments.iter().filter_map(|v| v["peak_mb"].as_f64()).fold(0.0, f64::max);
@@ -162,12 +163,35 @@ fn split_run(
     }))
 }
 
+/// Removes the proving keys of a measured run (an aggregation node's is about 3 GB): the verifying
+/// keys, proofs and verifiers stay for inspection.
+fn free_keys(dir: &Path) {
+    let mut folders = vec![dir.to_path_buf(), dir.join("aggregate")];
+    folders.extend((0..64).map(|j| dir.join(format!("segment-{j}"))));
+    for f in folders {
+        for e in std::fs::read_dir(&f).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "pk" || x == "key") && p.to_string_lossy().contains("pk") {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+    }
+}
+
+/// A measured item from an earlier, interrupted run of this bench (`ZKONNX_SPLIT_RESUME=1`
+/// keeps what `docs/split.json` already holds).
+fn earlier(previous: &Value, model: &str, item: &str) -> Option<Value> {
+    let found = previous.get(model)?.get(item)?.clone();
+    (!found.is_null()).then_some(found)
+}
+
 /// `run` as one circuit; `Ok(None)` when its memory estimate refuses it (with the estimate).
 fn one_circuit(model: &Path, input: &Path, quant: &[String], dir: &Path, limits: &Limits) -> Result<Value> {
     let _ = std::fs::remove_dir_all(dir);
     let mut args = vec!["run", "--json", "-M", s(model), "-D", s(input), "--out", s(dir)];
     args.extend(quant.iter().map(String::as_str));
     let out = step(&args, limits)?;
+    free_keys(dir);
     let Some(line) = out.stdout.lines().rev().find(|l| l.starts_with('{')) else {
         let need = number_after(&out.stderr, "needs an estimated");
         return Ok(json!({"ok": false, "estimated_peak_mb": need,
@@ -246,6 +270,7 @@ fn auto_run(model: &Path, input: &Path, quant: &[String], dir: &Path, limits: &L
     )?;
     let addr = std::fs::read_to_string(&addr_path)?.trim().to_string();
     let onchain = must(&["verify-evm", "--rpc-url", &url, "--addr", &addr, "--proof", s(&proof)], limits)?;
+    free_keys(dir);
     Ok(json!({"report": report, "peak_mb": out.peak_mb, "seconds": out.seconds,
         "revm_gas": number_after(&evm.stderr, "takes"), "hardhat": onchain.stderr.contains("accepted")}))
 }
@@ -261,6 +286,11 @@ fn main() -> Result<()> {
     let work = std::env::temp_dir().join("zkonnx-split-bench");
     std::fs::create_dir_all(&work)?;
     let mut results = json!({});
+    let previous: Value = match std::env::var_os("ZKONNX_SPLIT_RESUME") {
+        Some(_) => serde_json::from_slice(&std::fs::read(root().join("docs/split.json")).unwrap_or_default())
+            .unwrap_or_else(|_| json!({})),
+        None => json!({}),
+    };
     for (name, model, input) in MODELS {
         if pick.as_deref().is_some_and(|p| !p.split(',').any(|m| m == name)) {
             continue;
@@ -268,25 +298,47 @@ fn main() -> Result<()> {
         let (model, input) = (root().join(model), root().join(input));
         let dir: PathBuf = work.join(name);
         std::fs::create_dir_all(&dir)?;
-        let quant = calibrate(&model, &input, &dir, &limits)?;
+        let quant: Vec<String> = match earlier(&previous, name, "quantization") {
+            Some(q) => serde_json::from_value(q)?,
+            None => calibrate(&model, &input, &dir, &limits)?,
+        };
         println!("{name}: calibrated {quant:?}");
-        let one = one_circuit(&model, &input, &quant, &dir.join("one"), &limits)
-            .unwrap_or_else(|e| json!({"ok": false, "why": format!("{e:#}")}));
+        results[name] = json!({"quantization": quant});
+        let save = |results: &Value| {
+            std::fs::write(root().join("docs/split.json"), serde_json::to_string_pretty(results).unwrap_or_default())
+        };
+        let one = earlier(&previous, name, "one_circuit").unwrap_or_else(|| {
+            one_circuit(&model, &input, &quant, &dir.join("one"), &limits)
+                .unwrap_or_else(|e| json!({"ok": false, "why": format!("{e:#}")}))
+        });
         println!("{name}: one circuit {one}");
-        let auto = auto_run(&model, &input, &quant, &dir.join("auto"), &limits)
-            .unwrap_or_else(|e| json!({"error": format!("{e:#}")}));
+        results[name]["one_circuit"] = one.clone();
+        save(&results)?;
+        let auto = earlier(&previous, name, "auto").unwrap_or_else(|| {
+            auto_run(&model, &input, &quant, &dir.join("auto"), &limits)
+                .unwrap_or_else(|e| json!({"error": format!("{e:#}")}))
+        });
         println!("{name}: run --split auto {auto}");
+        results[name]["auto"] = auto.clone();
+        save(&results)?;
         let fits: Vec<usize> = counts.clone();
         let root_advice = root_advice(&model, &input, &quant, &fits, &dir)?;
         let mut splits = vec![];
+        let done: Vec<Value> =
+            earlier(&previous, name, "splits").and_then(|v| v.as_array().cloned()).unwrap_or_default();
         for &n in &counts {
-            let r = split_run(&model, &input, &quant, n, root_advice, &dir.join(format!("split-{n}")), &limits)
-                .unwrap_or_else(|e| json!({"segments": n, "ok": false, "why": format!("{e:#}")}));
+            let r = match done.iter().find(|d| d["segments"] == n && d["ok"] == true) {
+                Some(d) => d.clone(),
+                None => split_run(&model, &input, &quant, n, root_advice, &dir.join(format!("split-{n}")), &limits)
+                    .unwrap_or_else(|e| json!({"segments": n, "ok": false, "why": format!("{e:#}")})),
+            };
             println!("{name}: {n} segments {r}");
             splits.push(r);
+            results[name]["splits"] = json!(splits);
+            save(&results)?;
         }
-        results[name] = json!({"quantization": quant, "one_circuit": one, "auto": auto, "splits": splits});
-        std::fs::write(root().join("docs/split.json"), serde_json::to_string_pretty(&results)?)?;
+        results[name]["splits"] = json!(splits);
+        save(&results)?;
     }
     write_section(&results)?;
     Ok(())

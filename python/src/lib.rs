@@ -6,6 +6,8 @@
 //! compile, setup, prove and verify runs with the GIL released (`Python::detach`), so other
 //! Python threads go on; errors are `zkonnx.Error` subclasses chosen by `zkonnx::ErrorKind`.
 
+mod split;
+
 use std::path::{Path, PathBuf};
 
 use pyo3::exceptions::PyException;
@@ -37,7 +39,7 @@ pyo3::create_exception!(zkonnx, FileError, Error, "A file could not be read or w
 pyo3::create_exception!(zkonnx, ResourceError, Error, "Not enough memory, or a circuit above the supported size.");
 
 /// The Python exception for a library error.
-fn py_err(e: zkonnx::Error) -> PyErr {
+pub(crate) fn py_err(e: zkonnx::Error) -> PyErr {
     let msg = e.to_string();
     match e.kind() {
         ErrorKind::BadInput => BadInputError::new_err(msg),
@@ -49,18 +51,18 @@ fn py_err(e: zkonnx::Error) -> PyErr {
     }
 }
 
-fn bad(msg: impl Into<String>) -> PyErr {
+pub(crate) fn bad(msg: impl Into<String>) -> PyErr {
     BadInputError::new_err(msg.into())
 }
 
 /// Runs `f` with the GIL released, turning its error into the matching exception.
-fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> zkonnx::Result<T> + Send) -> PyResult<T> {
+pub(crate) fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> zkonnx::Result<T> + Send) -> PyResult<T> {
     py.detach(f).map_err(py_err)
 }
 
 /// Calls a Python callable `(event, phase, seconds)` from the library's progress reports; the
 /// GIL is taken only for the call. A callback that raises is ignored (proving goes on).
-struct Callback(Option<Py<PyAny>>);
+pub(crate) struct Callback(Option<Py<PyAny>>);
 
 impl Progress for Callback {
     fn started(&self, phase: &str) {
@@ -86,13 +88,13 @@ impl Callback {
     }
 }
 
-fn srs(path: Option<PathBuf>) -> PyResult<SrsSource> {
+pub(crate) fn srs(path: Option<PathBuf>) -> PyResult<SrsSource> {
     SrsSource::file_or_dev(path.as_deref()).map_err(py_err)
 }
 
 /// Options from a JSON object of EZKL-style run args (`input_scale`, `param_scale`,
 /// `lookup_bits`, `logrows`, `input_visibility`, ...; `None` leaves a value to calibration).
-fn options(json: Option<&str>) -> PyResult<Options> {
+pub(crate) fn options(json: Option<&str>) -> PyResult<Options> {
     let mut o = Options::new();
     let Some(json) = json else { return Ok(o) };
     let v: serde_json::Value = serde_json::from_str(json).map_err(|e| bad(format!("run args: {e}")))?;
@@ -385,17 +387,7 @@ fn create_evm_verifier(
     verifier: Option<String>,
 ) -> PyResult<bool> {
     let srs = srs(srs_path)?;
-    let kind = match (reference, verifier.as_deref()) {
-        (true, _) | (_, Some("reference")) => VerifierKind::Reference,
-        (_, None | Some("auto")) => VerifierKind::Auto,
-        (_, Some("compiled")) => VerifierKind::Compiled,
-        (_, Some("data")) => VerifierKind::KeyAsData,
-        (_, Some(other)) => {
-            return Err(BadInputError::new_err(format!(
-                "verifier {other:?}: expected \"auto\", \"compiled\", \"data\" or \"reference\""
-            )))
-        }
-    };
+    let kind = verifier_kind(verifier.as_deref().unwrap_or("auto"), reference)?;
     detached(py, || {
         let v = Verifier::from_files(&settings_path, &vk_path, &srs, &Callback(None))?;
         let mut options = evm::VerifierOptions::new(kind);
@@ -403,6 +395,19 @@ fn create_evm_verifier(
         evm::create_verifier(&v, &options, &Callback(None))?.write(&sol_code_path, &bytecode_path)?;
         Ok(true)
     })
+}
+
+/// The verifier kind a Python caller names (`reference=True` wins).
+pub(crate) fn verifier_kind(name: &str, reference: bool) -> PyResult<VerifierKind> {
+    match (reference, name) {
+        (true, _) | (_, "reference") => Ok(VerifierKind::Reference),
+        (_, "auto") => Ok(VerifierKind::Auto),
+        (_, "compiled") => Ok(VerifierKind::Compiled),
+        (_, "data") => Ok(VerifierKind::KeyAsData),
+        (_, other) => Err(BadInputError::new_err(format!(
+            "verifier {other:?}: expected \"auto\", \"compiled\", \"data\" or \"reference\""
+        ))),
+    }
 }
 
 /// The EVM calldata of a proof (public values, then the proof); written to `calldata` when given.
@@ -723,6 +728,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ] {
         m.add_function(f)?;
     }
+    split::register(m)?;
     m.add_class::<PyModel>()?;
     m.add_class::<PyProver>()?;
     m.add_class::<PyProof>()?;

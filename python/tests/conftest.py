@@ -12,10 +12,16 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
 
 
+#: The cargo tests' cache (target/tmp/cli-cache): the development SRS files and the aggregation
+#: keys they made serve these tests too (an aggregation key takes minutes to make).
+SHARED_CACHE = ROOT / "target" / "tmp" / "cli-cache"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def srs_cache(tmp_path_factory):
-    """Every test uses one development SRS cache (generated once per size)."""
-    cache = tmp_path_factory.mktemp("zkonnx-cache")
+    """Every test uses one cache of development SRS files and aggregation keys: the cargo tests'
+    when they ran first (the README's test command runs them first), else a fresh one."""
+    cache = SHARED_CACHE if SHARED_CACHE.is_dir() else tmp_path_factory.mktemp("zkonnx-cache")
     os.environ["ZKONNX_CACHE_DIR"] = str(cache)
     return cache
 

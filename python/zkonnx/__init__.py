@@ -9,6 +9,9 @@ Two levels:
 * Objects for new code: ``Model`` (an ONNX path or bytes), ``Prover`` (built once, called many
   times, from threads too), ``Proof`` (``.outputs`` as numpy arrays, ``.public_values``,
   ``.calldata``, ``.to_json()`` / ``Proof.from_json``), ``Verifier``.
+* Models bigger than one circuit: ``split`` / ``SplitModel`` (segments, their proofs, one
+  ``AggregatedProof``), ``run_split``, and ``zkonnx.ray`` (the segment
+  proofs, or many inputs, as tasks on a Ray cluster; ``pip install zkonnx[ray]``).
 
 Inputs are numpy arrays of any float, int or bool dtype, or nested lists. Every long call
 releases the GIL. Failures raise ``zkonnx.Error`` subclasses carrying the Rust message:
@@ -41,6 +44,7 @@ __all__ = [
     "verify", "create_evm_verifier", "encode_evm_calldata", "verify_evm", "deploy_evm", "gen_vk_from_pk_single",
     "felt_to_int", "felt_to_float", "float_to_felt", "felt_to_big_endian", "run", "hash",
     "Model", "Prover", "Proof", "Verifier",
+    "split", "run_split", "SplitModel", "AggregatedProof",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -314,6 +318,10 @@ def run(
     return json.loads(_native.run(_path(model), _path(data), _path(output_dir), _run_args(py_run_args),
                                   _path(srs_path), progress))
 
+
+# --- models bigger than one circuit -----------------------------------------------------------------
+
+from ._split import AggregatedProof, SplitModel, run_split, split  # noqa: E402
 
 # --- objects ---------------------------------------------------------------------------------------
 

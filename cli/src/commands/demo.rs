@@ -38,6 +38,8 @@ pub(crate) fn run(a: DemoArgs) -> Result<()> {
         gpu: zkonnx::gpu::GpuMode::default(),
         split: None,
         split_flags: Default::default(),
+        engine: "local".into(),
+        ray_address: None,
         flags: RunArgsFlags::default(),
     };
     let report = pipeline(&args)?;

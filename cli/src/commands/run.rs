@@ -40,11 +40,26 @@ pub(crate) struct RunCmdArgs {
     pub(crate) split: Option<String>,
     #[command(flatten)]
     pub(crate) split_flags: SplitFlags,
+    /// With --split: where the segment proofs run: `local` (this process) or `ray` (tasks on a
+    /// Ray cluster, through the Python package's `zkonnx.ray`: `pip install 'zkonnx[ray]'`).
+    #[arg(long, default_value = "local", value_parser = ["local", "ray"])]
+    pub(crate) engine: String,
+    /// With --engine ray: the cluster's address (`auto` for the cluster `ray start` runs on this
+    /// machine; default: a local Ray runtime).
+    #[arg(long)]
+    pub(crate) ray_address: Option<String>,
     #[command(flatten)]
     pub(crate) flags: RunArgsFlags,
 }
 
 pub(crate) fn run(a: RunCmdArgs) -> Result<()> {
+    if a.engine == "ray" {
+        let split = a
+            .split
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("--engine ray proves split models: add --split auto|N"))?;
+        return run_on_ray(&a, split);
+    }
     if let Some(split) = &a.split {
         return run_split(&a, split);
     }
@@ -119,5 +134,41 @@ fn run_split(a: &RunCmdArgs, split: &str) -> Result<()> {
         report.proof_bytes,
         a.out.display()
     );
+    Ok(())
+}
+
+/// `run --split ... --engine ray`: the same code as Python's `zkonnx.ray.prove_split`, run by
+/// `python -m zkonnx.ray run` (the interpreter: `$ZKONNX_PYTHON`, else `python3`).
+fn run_on_ray(a: &RunCmdArgs, split: &str) -> Result<()> {
+    let python = std::env::var_os("ZKONNX_PYTHON").unwrap_or_else(|| "python3".into());
+    let mut cmd = std::process::Command::new(&python);
+    cmd.args(["-m", "zkonnx.ray", "run", "-M"]).arg(&a.model).arg("-D").arg(&a.input).arg("--out").arg(&a.out).args([
+        "--split",
+        split,
+        "--fan-in",
+        &a.split_flags.fan_in.to_string(),
+    ]);
+    if let Some(m) = a.split_flags.max_memory {
+        cmd.args(["--max-memory", &m.to_string()]);
+    }
+    if let Some(addr) = &a.ray_address {
+        cmd.args(["--ray-address", addr]);
+    }
+    if let Some(srs) = &a.srs {
+        cmd.arg("--srs").arg(srs);
+    }
+    if a.json {
+        cmd.arg("--json");
+    }
+    let status = cmd.status().map_err(|e| {
+        anyhow::anyhow!(
+            "--engine ray runs `{} -m zkonnx.ray`: {e}; install the Python package with Ray (pip install './python[ray]') \
+             or set ZKONNX_PYTHON",
+            python.to_string_lossy()
+        )
+    })?;
+    if !status.success() {
+        anyhow::bail!("the Ray run failed ({status}); its error is above");
+    }
     Ok(())
 }

@@ -85,7 +85,8 @@ fn children(
         .collect()
 }
 
-/// The keys of node `i`: read when they belong to its children, else made and written.
+/// The keys of node `i`: read when they belong to its children (from the split folder, else from
+/// the user's key cache, [`key_cache`]), else made and written to both.
 fn node_keys(
     split: &Split,
     srs: &ParamsKZG<Bn256>,
@@ -95,22 +96,59 @@ fn node_keys(
 ) -> Result<NodeKeys> {
     let refs: Vec<(Child, &VerifyingKey<G1Affine>)> = kids.iter().map(|(c, vk)| (c.clone(), vk)).collect();
     let spec = node_spec(&split.manifest, i);
-    let pk = node_pk_path(split, i);
-    if let Ok(keys) = NodeKeys::read(&pk) {
-        let srs_ok = keys.meta.srs == zkonnx_prover::srs_record(srs);
-        if srs_ok && keys.check_for(&pk, &spec, &refs).is_ok() && node_vk_path(split, i).exists() {
+    let record = zkonnx_prover::srs_record(srs);
+    let (pk, vk) = (node_pk_path(split, i), node_vk_path(split, i));
+    let usable = |path: &Path| -> Option<NodeKeys> {
+        let keys = NodeKeys::read(path).ok()?;
+        (keys.meta.srs == record && keys.check_for(path, &spec, &refs).is_ok()).then_some(keys)
+    };
+    if vk.exists() {
+        if let Some(keys) = usable(&pk) {
             return Ok(keys);
         }
     }
-    let (keys, _) = timed(progress, &format!("setup aggregation node {i}"), || {
-        keygen_node(srs, &refs, spec, zkonnx_prover::srs_record(srs)).map_err(Error::from)
-    });
-    let keys = keys?;
     if let Some(parent) = pk.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
-    keys.write(&pk, &node_vk_path(split, i))?;
+    let cached = key_cache().map(|dir| dir.join(format!("{}.pk", key_id(&spec, &refs, &record))));
+    if let Some(keys) = cached.as_deref().and_then(usable) {
+        progress.note(Level::Info, &format!("aggregation node {i}: keys from the key cache"));
+        keys.write(&pk, &vk)?;
+        return Ok(keys);
+    }
+    let (keys, _) = timed(progress, &format!("setup aggregation node {i}"), || {
+        keygen_node(srs, &refs, spec, record.clone()).map_err(Error::from)
+    });
+    let keys = keys?;
+    keys.write(&pk, &vk)?;
+    if let Some(cached) = cached {
+        // a link when the cache is on the same file system (an aggregation key is gigabytes)
+        let _ = cached.parent().map(std::fs::create_dir_all);
+        let tmp = cached.with_extension("pk.tmp");
+        let _ = std::fs::remove_file(&tmp);
+        if std::fs::hard_link(&pk, &tmp).is_ok() || std::fs::copy(&pk, &tmp).is_ok() {
+            let _ = std::fs::rename(&tmp, &cached);
+        }
+    }
     Ok(keys)
+}
+
+/// The user's cache of aggregation keys: `$ZKONNX_CACHE_DIR/aggregation`, else
+/// `~/.cache/zkonnx/aggregation` (`None` without either). A node's keys depend only on its shape,
+/// its children's keys and the SRS, so another split of the same model (another folder, or a
+/// distributed run's driver) finds them there instead of spending minutes on key generation.
+fn key_cache() -> Option<PathBuf> {
+    // beside the development SRS cache: `$ZKONNX_CACHE_DIR/srs` or `~/.cache/zkonnx/srs`
+    crate::srs::dev_cache().ok().and_then(|c| c.dir().parent().map(|p| p.join("aggregation")))
+}
+
+/// What names a node's keys in the cache: a hash of its spec, its children (interfaces and key
+/// hashes) and the SRS.
+fn key_id(spec: &NodeSpec, kids: &[(Child, &VerifyingKey<G1Affine>)], srs: &zkonnx_verifier::SrsRecord) -> String {
+    use sha2::{Digest, Sha256};
+    let children: Vec<(Interface, String)> = kids.iter().map(|(c, vk)| (c.interface, vk_hash(vk))).collect();
+    let text = serde_json::json!({"spec": spec, "children": children, "srs": srs.g2_hash}).to_string();
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// Node `i`'s shape: the split's aggregation logrows; the root with its pinned columns.
