@@ -85,10 +85,19 @@ impl SplitOptions {
 }
 
 /// A split model's folder.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Split {
     dir: PathBuf,
     manifest: SplitManifest,
+    /// The root's verifying key as last read, with its file's modification time (reading one
+    /// sets up its evaluation domain: about a second at logrows 21).
+    root_vk: std::sync::Mutex<Option<(std::time::SystemTime, VerifyingKey<G1Affine>)>>,
+}
+
+impl Clone for Split {
+    fn clone(&self) -> Self {
+        Self { dir: self.dir.clone(), manifest: self.manifest.clone(), root_vk: Default::default() }
+    }
 }
 
 fn hex_fr(f: &Fr) -> String {
@@ -140,14 +149,14 @@ impl Split {
             root_advice: options.root_advice,
         };
         write_json(&dir.join("split.json"), &manifest)?;
-        Ok(Self { dir, manifest })
+        Ok(Self { dir, manifest, root_vk: Default::default() })
     }
 
     /// Opens a split folder.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self> {
         let dir = dir.into();
         let manifest: SplitManifest = read_json(&dir.join("split.json"))?;
-        Ok(Self { dir, manifest })
+        Ok(Self { dir, manifest, root_vk: Default::default() })
     }
 
     /// The folder.
@@ -382,9 +391,19 @@ impl Split {
 
     /// The root's verifying key (made by the first [`Split::aggregate`] or [`Split::setup_aggregation`]).
     pub fn root_vk(&self) -> Result<VerifyingKey<G1Affine>> {
-        let (vk, meta) = zkonnx_aggregation::read_node_vk(&tree::node_vk_path(self, self.manifest.plan.root()))?;
+        let path = tree::node_vk_path(self, self.manifest.plan.root());
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        if let (Some(when), Ok(cached)) = (modified, self.root_vk.lock()) {
+            if let Some((_, vk)) = cached.as_ref().filter(|(at, _)| *at == when) {
+                return Ok(vk.clone());
+            }
+        }
+        let (vk, meta) = zkonnx_aggregation::read_node_vk(&path)?;
         if !meta.spec.root {
             return Err(mismatch("aggregation keys", "the last node's key is not a root's".into()));
+        }
+        if let (Some(when), Ok(mut cached)) = (modified, self.root_vk.lock()) {
+            *cached = Some((when, vk.clone()));
         }
         Ok(vk)
     }
