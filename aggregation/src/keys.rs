@@ -7,7 +7,6 @@
 //! `ZKONNXAV` for the verifying key) with [`NodeMeta`] as JSON and halo2's key bytes.
 
 use std::io::Cursor;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
@@ -20,6 +19,7 @@ use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConf
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
 use zkonnx_verifier::artifact::{read_bytes, write_atomic};
 use zkonnx_verifier::container::{decode, encode};
+use zkonnx_verifier::keys::guarded;
 use zkonnx_verifier::{ArtifactError, SrsRecord};
 
 use crate::node::{build, Child, Interface, NodeShape};
@@ -251,17 +251,4 @@ fn parse_meta(path: &Path, kind: &'static str, bytes: &[u8]) -> Result<NodeMeta,
         return Err(corrupt(format!("circuit shape out of bounds: {c:?}")));
     }
     Ok(meta)
-}
-
-/// Runs a halo2 deserializer, turning its errors and panics into [`ArtifactError`].
-fn guarded<T>(path: &Path, kind: &'static str, f: impl FnOnce() -> std::io::Result<T>) -> Result<T, ArtifactError> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(ArtifactError::Corrupt { path: path.to_path_buf(), kind, reason: e.to_string() }),
-        Err(_) => Err(ArtifactError::Corrupt {
-            path: path.to_path_buf(),
-            kind,
-            reason: "the key does not match its circuit shape".into(),
-        }),
-    }
 }

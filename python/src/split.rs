@@ -247,6 +247,7 @@ fn verify_calldata_in_evm(py: Python<'_>, bytecode_path: PathBuf, calldata: Vec<
 /// aggregation and verification, artifacts in `output_dir`; returns the report as JSON.
 #[pyfunction]
 #[pyo3(signature = (model, data, output_dir, py_run_args=None, split_args=None, srs_path=None, progress=None))]
+#[expect(clippy::too_many_arguments, reason = "mirrors the Python signature, keyword by keyword")]
 fn run_split(
     py: Python<'_>,
     model: PathBuf,

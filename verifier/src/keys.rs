@@ -98,8 +98,9 @@ fn parse_meta(path: &Path, kind: &'static str, meta: &[u8]) -> Result<KeyMeta, A
     Ok(meta)
 }
 
-/// Runs a halo2 deserializer, turning both its errors and its panics into [`ArtifactError`].
-fn guarded<T>(path: &Path, kind: &'static str, f: impl FnOnce() -> std::io::Result<T>) -> Result<T, ArtifactError> {
+/// Runs a halo2 deserializer, turning both its errors and its panics into [`ArtifactError`]
+/// (`kind` names the file's kind): every key reader's guard, aggregation keys' included.
+pub fn guarded<T>(path: &Path, kind: &'static str, f: impl FnOnce() -> std::io::Result<T>) -> Result<T, ArtifactError> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(ArtifactError::Corrupt { path: path.to_path_buf(), kind, reason: e.to_string() }),

@@ -23,6 +23,6 @@ mod verify;
 
 pub use artifact::{parse_json, read_json, to_json_value, write_json, CompiledModel, JsonArtifact, Witness};
 pub use error::{ArtifactError, VerifyError};
-pub use proof::{ProofArtifact, PROTOCOL};
+pub use proof::{format_instances, parse_instances, parse_proof_hex, ProofArtifact, PROTOCOL};
 pub use srs::{read_srs, SrsOrigin, SrsRecord};
 pub use verify::{verify_artifact, verify_proof_bytes};

@@ -43,7 +43,7 @@ impl ProofArtifact {
         Self {
             protocol: PROTOCOL.into(),
             logrows,
-            instances: instances.iter().map(|f| format!("0x{}", hex::encode(fr_to_be(f)))).collect(),
+            instances: format_instances(instances),
             proof: format!("0x{}", hex::encode(proof)),
             outputs,
             model_hash,
@@ -59,21 +59,36 @@ impl ProofArtifact {
 
     /// The public values as field elements.
     pub fn instances(&self) -> Result<Vec<Fr>, VerifyError> {
-        self.instances
-            .iter()
-            .enumerate()
-            .map(|(index, s)| {
-                let bad = |reason: &str| VerifyError::BadInstance { index, reason: reason.into() };
-                let bytes = hex::decode(s.trim_start_matches("0x")).map_err(|_| bad("not hex"))?;
-                let arr: [u8; 32] = bytes.try_into().map_err(|_| bad("not 32 bytes"))?;
-                fr_from_be(&arr).ok_or_else(|| bad("not below the field modulus"))
-            })
-            .collect()
+        parse_instances(&self.instances)
     }
 
     /// The proof bytes.
     pub fn proof_bytes(&self) -> Result<Vec<u8>, VerifyError> {
-        hex::decode(self.proof.trim_start_matches("0x"))
-            .map_err(|e| VerifyError::Rejected { reason: format!("proof is not hex: {e}") })
+        parse_proof_hex(&self.proof)
     }
+}
+
+/// Public values as proof files write them: `0x` + 32 bytes big-endian each.
+pub fn format_instances(instances: &[Fr]) -> Vec<String> {
+    instances.iter().map(|f| format!("0x{}", hex::encode(fr_to_be(f)))).collect()
+}
+
+/// Public values from proof files' strings (canonical field elements, `0x` + 32 bytes).
+pub fn parse_instances(instances: &[String]) -> Result<Vec<Fr>, VerifyError> {
+    instances
+        .iter()
+        .enumerate()
+        .map(|(index, s)| {
+            let bad = |reason: &str| VerifyError::BadInstance { index, reason: reason.into() };
+            let bytes = hex::decode(s.trim_start_matches("0x")).map_err(|_| bad("not hex"))?;
+            let arr: [u8; 32] = bytes.try_into().map_err(|_| bad("not 32 bytes"))?;
+            fr_from_be(&arr).ok_or_else(|| bad("not below the field modulus"))
+        })
+        .collect()
+}
+
+/// Proof bytes from a proof file's `0x` hex.
+pub fn parse_proof_hex(proof: &str) -> Result<Vec<u8>, VerifyError> {
+    hex::decode(proof.trim_start_matches("0x"))
+        .map_err(|e| VerifyError::Rejected { reason: format!("proof is not hex: {e}") })
 }

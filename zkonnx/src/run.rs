@@ -89,21 +89,9 @@ pub fn run(
     let artifacts = Artifacts::create(out)?;
     let mut phases = Phases::default();
 
-    let (settings, secs) = timed(progress, "settings", || {
-        let model = Model::load(model_path, &options.dims)?;
-        let settings = model.settings(std::slice::from_ref(&inputs.to_vec()), options)?;
-        Ok::<_, crate::Error>((model, settings))
-    });
-    let (model, settings) = settings?;
-    phases.settings = secs;
-
-    let (compiled, secs) = timed(progress, "compile", || {
-        let compiled = model.compile(settings)?;
-        artifacts.write_compiled(&compiled)?;
-        Ok::<_, crate::Error>(compiled)
-    });
-    let compiled = compiled?;
-    phases.compile = secs;
+    let (compiled, [settings_secs, compile_secs]) = settings_and_compile(model_path, inputs, options, progress)?;
+    (phases.settings, phases.compile) = (settings_secs, compile_secs);
+    artifacts.write_compiled(&compiled)?;
     let settings = compiled.settings.clone();
 
     let estimated_peak_mb = memory::check(&settings, Step::Prove, config.force, progress)?;
@@ -229,16 +217,8 @@ pub fn run_split(
     progress: &dyn Progress,
 ) -> Result<SplitRunReport> {
     let mut phases = SplitPhases::default();
-    let (settings, secs) = timed(progress, "settings", || {
-        let model = Model::load(model_path, &options.dims)?;
-        let settings = model.settings(std::slice::from_ref(&inputs.to_vec()), options)?;
-        Ok::<_, crate::Error>((model, settings))
-    });
-    let (model, settings) = settings?;
-    phases.settings = secs;
-    let (compiled, secs) = timed(progress, "compile", || model.compile(settings));
-    let compiled = compiled?;
-    phases.compile = secs;
+    let (compiled, [settings_secs, compile_secs]) = settings_and_compile(model_path, inputs, options, progress)?;
+    (phases.settings, phases.compile) = (settings_secs, compile_secs);
     let (folder, secs) = timed(progress, "split", || crate::split::Split::create(out, &compiled, split));
     let folder = folder?;
     phases.split = secs;
@@ -296,4 +276,22 @@ pub fn run_split(
         srs: crate::srs::label(insecure, srs_origin),
         error: verdict.err().map(|e| e.to_string()),
     })
+}
+
+/// The settings (calibrated on `inputs` unless the options pin quantization) and the compiled
+/// model, with the seconds of each phase.
+fn settings_and_compile(
+    model_path: &Path,
+    inputs: &[Vec<f32>],
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<(zkonnx_verifier::CompiledModel, [f64; 2])> {
+    let (settings, settings_secs) = timed(progress, "settings", || {
+        let model = Model::load(model_path, &options.dims)?;
+        let settings = model.settings(std::slice::from_ref(&inputs.to_vec()), options)?;
+        Ok::<_, crate::Error>((model, settings))
+    });
+    let (model, settings) = settings?;
+    let (compiled, compile_secs) = timed(progress, "compile", || model.compile(settings));
+    Ok((compiled?, [settings_secs, compile_secs]))
 }

@@ -45,8 +45,11 @@ fn mock(
     MockProver::run(p.k, &circuit, vec![instances]).expect("synthesis").verify()
 }
 
+/// A segment's params, inputs, salts and honest public values.
+type Proved = (CircuitParams, Vec<Vec<i64>>, Salts, Vec<Fr>);
+
 /// Each segment's params, inputs, salts and honest public values, proving the split in order.
-fn prove_in_order(segments: &[Segment]) -> Vec<(CircuitParams, Vec<Vec<i64>>, Salts, Vec<Fr>)> {
+fn prove_in_order(segments: &[Segment]) -> Vec<Proved> {
     let n = segments.len();
     let mut inputs = every_op_inputs();
     let mut out = Vec::new();

@@ -59,18 +59,25 @@ pub(crate) enum Kind {
     Reference,
 }
 
+impl CreateArgs {
+    /// The verifier `--verifier` (or `--reference`) asks for.
+    fn kind(&self) -> VerifierKind {
+        match (self.reference, self.verifier) {
+            (true, _) | (_, Kind::Reference) => VerifierKind::Reference,
+            (_, Kind::Auto) => VerifierKind::Auto,
+            (_, Kind::Compiled) => VerifierKind::Compiled,
+            (_, Kind::Data) => VerifierKind::KeyAsData,
+        }
+    }
+}
+
 pub(crate) fn create(a: CreateArgs) -> Result<()> {
     if let Some(split) = &a.split {
         return create_aggregated(&a, split);
     }
     let progress = Spinners::default();
     let verifier = a.key.load(&progress)?;
-    let kind = match (a.reference, a.verifier) {
-        (true, _) | (_, Kind::Reference) => VerifierKind::Reference,
-        (_, Kind::Auto) => VerifierKind::Auto,
-        (_, Kind::Compiled) => VerifierKind::Compiled,
-        (_, Kind::Data) => VerifierKind::KeyAsData,
-    };
+    let kind = a.kind();
     let mut options = VerifierOptions::new(kind);
     options.allow_oversize = a.allow_oversize;
     options.allow_insecure_srs = a.allow_insecure_srs;
@@ -116,12 +123,7 @@ fn create_aggregated(a: &CreateArgs, dir: &Path) -> Result<()> {
     let progress = Spinners::default();
     let split = zkonnx::split::Split::open(dir)?;
     let srs = crate::common::srs_source(a.key.srs.as_deref())?.load(split.manifest().aggregation_k, &progress)?;
-    let kind = match (a.reference, a.verifier) {
-        (true, _) | (_, Kind::Reference) => VerifierKind::Reference,
-        (_, Kind::Auto) => VerifierKind::Auto,
-        (_, Kind::Compiled) => VerifierKind::Compiled,
-        (_, Kind::Data) => VerifierKind::KeyAsData,
-    };
+    let kind = a.kind();
     let mut options = VerifierOptions::new(kind);
     options.allow_oversize = a.allow_oversize;
     options.allow_insecure_srs = a.allow_insecure_srs;

@@ -4,8 +4,7 @@
 use halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 use zkonnx_aggregation::{Interface, Plan, PoseidonProof};
-use zkonnx_verifier::transcript::{fr_from_be, fr_to_be};
-use zkonnx_verifier::{JsonArtifact, VerifyError};
+use zkonnx_verifier::{format_instances, parse_instances, parse_proof_hex, JsonArtifact, VerifyError};
 
 /// `split.json`: how a compiled model was split and how its proofs are aggregated.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -128,7 +127,7 @@ impl AggregatedProof {
             model_hash,
             segments,
             logrows,
-            instances: instances.iter().map(|f| format!("0x{}", hex::encode(fr_to_be(f)))).collect(),
+            instances: format_instances(instances),
             interface,
             proof: format!("0x{}", hex::encode(proof)),
             outputs: vec![],
@@ -137,22 +136,12 @@ impl AggregatedProof {
 
     /// The public values as field elements.
     pub fn instances(&self) -> Result<Vec<Fr>, VerifyError> {
-        self.instances
-            .iter()
-            .enumerate()
-            .map(|(index, s)| {
-                let bad = |reason: &str| VerifyError::BadInstance { index, reason: reason.into() };
-                let bytes = hex::decode(s.trim_start_matches("0x")).map_err(|_| bad("not hex"))?;
-                let arr: [u8; 32] = bytes.try_into().map_err(|_| bad("not 32 bytes"))?;
-                fr_from_be(&arr).ok_or_else(|| bad("not below the field modulus"))
-            })
-            .collect()
+        parse_instances(&self.instances)
     }
 
     /// The proof bytes.
     pub fn proof_bytes(&self) -> Result<Vec<u8>, VerifyError> {
-        hex::decode(self.proof.trim_start_matches("0x"))
-            .map_err(|e| VerifyError::Rejected { reason: format!("proof is not hex: {e}") })
+        parse_proof_hex(&self.proof)
     }
 
     /// What an EVM verifier of the aggregation takes: the public values as 32-byte words, then
