@@ -33,7 +33,7 @@ const MODELS: [(&str, &str, &str); 2] = [
 /// One `zkonnx` step: its output, seconds and peak memory.
 fn step(args: &[&str], limits: &Limits) -> Result<Output> {
     let mut c = Command::new(binary()?);
-    c.args(args);
+    c.args(args).env("ZKONNX_CACHE_DIR", bench_cache());
     let out = run_guarded(c, limits)?;
     Ok(out)
 }
@@ -163,9 +163,30 @@ fn split_run(
     }))
 }
 
-/// Removes the proving keys of a measured run (an aggregation node's is about 3 GB): the verifying
-/// keys, proofs and verifiers stay for inspection.
+/// The steps' cache: its own folder (so the aggregation keys each run caches, about 3 GB a node,
+/// can be dropped after it), with the user's development SRS files linked in.
+fn bench_cache() -> PathBuf {
+    std::env::temp_dir().join("zkonnx-split-bench").join("cache")
+}
+
+/// Links the user's cached development SRS files into the bench's cache.
+fn link_srs() -> Result<()> {
+    let srs = bench_cache().join("srs");
+    std::fs::create_dir_all(&srs)?;
+    let user = zkonnx::dev_cache()?;
+    for e in std::fs::read_dir(user.dir()).into_iter().flatten().flatten() {
+        let to = srs.join(e.file_name());
+        if !to.exists() {
+            std::fs::hard_link(e.path(), &to).or_else(|_| std::fs::copy(e.path(), &to).map(|_| ()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes the proving keys of a measured run (an aggregation node's is about 3 GB) and the
+/// aggregation keys it cached: the verifying keys, proofs and verifiers stay for inspection.
 fn free_keys(dir: &Path) {
+    let _ = std::fs::remove_dir_all(bench_cache().join("aggregation"));
     let mut folders = vec![dir.to_path_buf(), dir.join("aggregate")];
     folders.extend((0..64).map(|j| dir.join(format!("segment-{j}"))));
     for f in folders {
@@ -285,6 +306,7 @@ fn main() -> Result<()> {
         .unwrap_or_else(|_| vec![2, 4, 8]);
     let work = std::env::temp_dir().join("zkonnx-split-bench");
     std::fs::create_dir_all(&work)?;
+    link_srs()?;
     let mut results = json!({});
     let previous: Value = match std::env::var_os("ZKONNX_SPLIT_RESUME") {
         Some(_) => serde_json::from_slice(&std::fs::read(root().join("docs/split.json")).unwrap_or_default())
