@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use zkonnx::lower::verifier::{parse_json, read_json, write_json};
-use zkonnx::split::{segment_proof_path, AggregatedProof, SegmentProofFile, Split, SplitOptions, SplitPolicy};
+use zkonnx::split::{
+    node_proof_path, segment_proof_path, AggregatedProof, NodeOutput, NodeProofFile, SegmentProofFile, Split,
+    SplitOptions, SplitPolicy,
+};
 use zkonnx::{Model, Witness};
 
 use crate::{bad, detached, options, py_err, srs, Callback};
@@ -63,10 +66,15 @@ fn summary(split: &Split) -> zkonnx::Result<String> {
             }))
         })
         .collect::<zkonnx::Result<_>>()?;
+    let node_files = (0..split.manifest().plan.nodes.len())
+        .map(|i| Ok(split.node_files(i)?.iter().map(|p| p.to_string_lossy().into_owned()).collect::<Vec<_>>()))
+        .collect::<zkonnx::Result<Vec<_>>>()?;
     let v = serde_json::json!({
         "model_hash": split.manifest().model_hash,
         "segments": segments,
         "nodes": estimate.nodes,
+        "plan": split.manifest().plan.nodes,
+        "node_files": node_files,
         "max_logrows": split.max_logrows(),
         "aggregation_logrows": split.manifest().aggregation_k,
     });
@@ -151,14 +159,65 @@ fn split_prove_segment(
     })
 }
 
-/// Writes segment proofs (JSON, in segment order) into `run_dir` as `proof-<j>.json`.
+/// Makes the aggregation tree's keys (read from the key cache when it has them).
 #[pyfunction]
-fn split_write_proofs(py: Python<'_>, run_dir: PathBuf, proofs: Vec<String>) -> PyResult<()> {
+#[pyo3(signature = (split_dir, srs_path=None, progress=None))]
+fn split_setup_aggregation(
+    py: Python<'_>,
+    split_dir: PathBuf,
+    srs_path: Option<PathBuf>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<()> {
+    let source = srs(srs_path)?;
+    let cb = Callback(progress);
+    detached(py, || {
+        let split = Split::open(&split_dir)?;
+        let params = source.load(split.max_logrows(), &cb)?;
+        split.setup_aggregation(&params, &cb)
+    })
+}
+
+/// Proves aggregation node `node` from its children's proofs (JSON, in the plan's order);
+/// returns the node's proof (`node-<i>.json`'s JSON), or for the root the aggregated proof's. A
+/// stateless job: it reads the split folder's `node_files` only.
+#[pyfunction]
+#[pyo3(signature = (split_dir, node, children, srs_path=None))]
+fn split_prove_node(
+    py: Python<'_>,
+    split_dir: PathBuf,
+    node: usize,
+    children: Vec<String>,
+    srs_path: Option<PathBuf>,
+) -> PyResult<String> {
+    let source = srs(srs_path)?;
+    detached(py, || {
+        let split = Split::open(&split_dir)?;
+        let proofs = split.child_proofs(node, &children)?;
+        let params = source.load(split.max_logrows(), &Callback(None))?;
+        let v = match split.prove_node(node, &proofs, &params, &Callback(None))? {
+            NodeOutput::Inner(p) => zkonnx::lower::verifier::to_json_value(&p).map_err(json_err("the node proof"))?,
+            NodeOutput::Root(p) => {
+                zkonnx::lower::verifier::to_json_value(&p).map_err(json_err("the aggregated proof"))?
+            }
+        };
+        Ok(v.to_string())
+    })
+}
+
+/// Writes segment proofs (JSON, in segment order) into `run_dir` as `proof-<j>.json`, and inner
+/// aggregation nodes' proofs (JSON) as `node-<i>.json` (a later aggregation keeps them).
+#[pyfunction]
+#[pyo3(signature = (run_dir, proofs, nodes=vec![]))]
+fn split_write_proofs(py: Python<'_>, run_dir: PathBuf, proofs: Vec<String>, nodes: Vec<String>) -> PyResult<()> {
     detached(py, || {
         std::fs::create_dir_all(&run_dir).map_err(|e| zkonnx::Error::Io { path: run_dir.clone(), error: e })?;
         for (j, text) in proofs.iter().enumerate() {
             let p: SegmentProofFile = parse_json(Path::new("a segment proof"), text.as_bytes())?;
             write_json(&segment_proof_path(&run_dir, j), &p)?;
+        }
+        for text in &nodes {
+            let p: NodeProofFile = parse_json(Path::new("a node proof"), text.as_bytes())?;
+            write_json(&node_proof_path(&run_dir, p.node), &p)?;
         }
         Ok(())
     })
@@ -287,6 +346,8 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(split_prove_segment, m)?,
         wrap_pyfunction!(split_write_proofs, m)?,
         wrap_pyfunction!(split_aggregate, m)?,
+        wrap_pyfunction!(split_setup_aggregation, m)?,
+        wrap_pyfunction!(split_prove_node, m)?,
         wrap_pyfunction!(split_verify, m)?,
         wrap_pyfunction!(aggregated_calldata, m)?,
         wrap_pyfunction!(split_evm_verifier, m)?,

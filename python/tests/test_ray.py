@@ -1,7 +1,7 @@
-"""zkonnx.ray on a local Ray runtime of three simulated nodes (``ray.cluster_utils.Cluster``, one
-CPU each), shared by every test here: a split model's segments proved as tasks (a worker killed
-mid-task is retried) and aggregated into one proof that verifies natively and in the EVM with
-the single-process outputs; many inputs proved in input order however they finish; a bad input
+"""zkonnx.ray on a local Ray runtime of three simulated nodes (``ray.cluster_utils.Cluster``),
+shared by every test here: a split model's segments proved as tasks (a worker killed mid-task is
+retried) and aggregated by a task fed by theirs into one proof that verifies natively and in the
+EVM with the single-process outputs; many inputs proved in input order however they finish; a bad input
 failing the call at once with the Rust message; artifacts shipped once per content, through the
 object store or a shared folder; the CLI's ``--engine ray``; the KubeRay manifest's shape."""
 
@@ -26,12 +26,13 @@ zray = pytest.importorskip("zkonnx.ray")
 
 @pytest.fixture(scope="module")
 def cluster():
-    """Three simulated nodes of one CPU each, one runtime for the module."""
+    """Three simulated nodes (one or two CPUs), one runtime for the module."""
     from ray.cluster_utils import Cluster
 
     c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    for _ in range(2):
-        c.add_node(num_cpus=1)
+    c.add_node(num_cpus=1)
+    # the one node with the memory an aggregation node asks for (Ray's resources are logical)
+    c.add_node(num_cpus=2, memory=20 * 2**30)
     ray.init(address=c.address, log_to_driver=False)
     yield c
     ray.shutdown()
@@ -65,11 +66,14 @@ def test_a_split_model_proves_on_ray_through_a_killed_worker_and_verifies(cluste
     events = []
     hooks = {"pid_dir": str(pids), "hold_first": {"segment-1": 60}}
     result = {}
+    # the aggregation's 3 GB proving key through a shared folder (linked: one file system here)
+    store = zray.ArtifactStore(shared_dir=tmp_path / "shared")
 
     def prove():
         try:
             result["proof"] = zray.prove_split(split_dir=sm.split_dir, inputs=x, run_dir=tmp_path / "run",
-                                               progress=lambda e, p, s: events.append((e, p)), _hooks=hooks)
+                                               progress=lambda e, p, s: events.append((e, p)), _hooks=hooks,
+                                               aggregate_on="cluster", aggregation_cpus=2, artifact_store=store)
         except Exception as e:  # surfaced by the assertion below
             result["error"] = e
 
@@ -84,6 +88,10 @@ def test_a_split_model_proves_on_ray_through_a_killed_worker_and_verifies(cluste
     assert (pids / "segment-1.1.pid").exists(), "segment 1 was retried"
     assert int((pids / "segment-1.1.pid").read_text()) != pid
     assert ("finished", "segment 0") in events and ("finished", "aggregate") in events
+    assert (pids / "aggregate.0.pid").exists(), "the root was a task"
+    assert store.shared_bytes > 2**30, "the node's proving key went through the shared folder"
+    run = tmp_path / "run"
+    assert zkonnx.AggregatedProof.read(run / "aggregated.json").to_json() == proof.to_json()
     # natively, and in the EVM with zkonnx's compiled verifier (the development SRS: tests only)
     assert sm.verify(proof)
     verifier = tmp_path / "verifier.json"
@@ -95,6 +103,13 @@ def test_a_split_model_proves_on_ray_through_a_killed_worker_and_verifies(cluste
     settings["format"], settings["version"] = "zkonnx-settings", 1
     prover = zkonnx.Model(FIXTURES / "mlp" / "model.onnx").setup(tmp_path / "single", settings=settings)
     assert np.array_equal(proof.outputs[0], prover.outputs(x)[0].ravel())
+    # the jobs name what is wrong before any proving: a node given its children out of order,
+    # the driver's aggregation given proofs out of order
+    p0, p1 = (run / "proof-0.json").read_text(), (run / "proof-1.json").read_text()
+    with pytest.raises(zkonnx.Error, match="a proof of segment 1, not of segment 0"):
+        sm.prove_node(0, [p1, p0])
+    with pytest.raises(zkonnx.Error, match="out of order"):
+        sm.aggregate(tmp_path / "swapped", [p1, p0])
 
 
 def test_many_inputs_come_back_in_input_order(cluster, tmp_path):
@@ -157,10 +172,11 @@ def test_the_cli_runs_the_same_code_with_engine_ray(cluster, cli, tmp_path):
     exe = os.environ.get("ZKONNX_BIN", str(ROOT / "target" / "release" / "zkonnx"))
     r = subprocess.run([exe, "run", "-M", str(FIXTURES / "mlp" / "model.onnx"), "-D", str(bad), "--out",
                         str(tmp_path / "out"), "--split", "2", "--engine", "ray", "--ray-address",
-                        cluster.address], capture_output=True, text=True, env=env)
+                        cluster.address, "--aggregate-on", "cluster", "--ray-shared-dir", str(tmp_path / "shared")],
+                       capture_output=True, text=True, env=env)
     assert r.returncode != 0 and "64" in r.stderr, r.stderr
     r = subprocess.run([sys.executable, "-m", "zkonnx.ray", "run", "--help"], capture_output=True, text=True)
-    assert r.returncode == 0 and "--ray-address" in r.stdout
+    assert r.returncode == 0 and "--ray-address" in r.stdout and "--aggregate-on" in r.stdout
 
 
 def test_the_kuberay_manifest_has_cpu_and_gpu_worker_groups():

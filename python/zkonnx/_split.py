@@ -121,6 +121,16 @@ class SplitModel:
                                        None if srs_path is None else os.fspath(srs_path), progress)
         return AggregatedProof(text)
 
+    def setup_aggregation(self, srs_path: Optional[PathLike] = None, progress: Any = None) -> None:
+        """Makes the aggregation tree's keys (taken from the key cache when it has them)."""
+        _native.split_setup_aggregation(self.split_dir, None if srs_path is None else os.fspath(srs_path), progress)
+
+    def prove_node(self, node: int, children: Sequence[str], srs_path: Optional[PathLike] = None) -> str:
+        """Proves one aggregation node from its children's proofs (JSON, in the plan's order:
+        ``summary["plan"][node]``); returns its proof (JSON): for the root, the aggregated proof's."""
+        return _native.split_prove_node(self.split_dir, int(node), list(children),
+                                        None if srs_path is None else os.fspath(srs_path))
+
     def verify(self, proof: AggregatedProof, srs_path: Optional[PathLike] = None) -> bool:
         """``True``, or ``VerificationError`` naming why not."""
         return _native.split_verify(self.split_dir, proof.to_json(), None if srs_path is None else os.fspath(srs_path))

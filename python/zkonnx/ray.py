@@ -10,6 +10,8 @@ starts a local runtime).
   ships each segment's artifacts to the workers, proves every segment as a Ray task whose
   resource requests come from zkonnx's memory estimate, then aggregates and verifies on the
   driver, which needs the aggregation's memory (``SplitModel.summary["nodes"]``).
+  With ``aggregate_on="cluster"`` the aggregation tree's nodes are tasks too, each started
+  when its children's proofs exist (one level's nodes in parallel).
 * :func:`prove_many` proves many inputs of one (unsplit) model as tasks; results come back in
   input order.
 
@@ -120,7 +122,7 @@ class ArtifactStore:
             if not os.path.exists(dest):
                 os.makedirs(self.shared_dir, exist_ok=True)
                 tmp = f"{dest}.{os.getpid()}.tmp"
-                shutil.copyfile(path, tmp)
+                _link_or_copy(path, tmp)
                 os.replace(tmp, dest)
                 self.shared_bytes += size
             artifact = Artifact(sha, name, size, [], dest)
@@ -135,6 +137,15 @@ class ArtifactStore:
             self.inline_bytes += size
         self._put[sha] = artifact
         return artifact
+
+
+def _link_or_copy(src: str, dest: str) -> None:
+    """A hard link when both are on one file system (zkonnx replaces files, never rewrites them
+    in place, so a link never changes under its reader), else a copy."""
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
 
 
 def _node_cache() -> str:
@@ -152,7 +163,7 @@ def _materialize(a: Artifact) -> str:
     os.makedirs(folder, exist_ok=True)
     tmp = f"{dest}.{os.getpid()}.tmp"
     if a.shared is not None:
-        shutil.copyfile(a.shared, tmp)
+        _link_or_copy(a.shared, tmp)
     else:
         data = _require_ray().get(a.ref[0])
         with open(tmp, "wb") as f:
@@ -223,6 +234,16 @@ def _prove_segment_task(files: Dict[str, Artifact], segment: int, witness: str, 
         shutil.rmtree(os.path.dirname(out), ignore_errors=True)
 
 
+def _prove_node_task(files: Dict[str, Artifact], node: int, label: str, srs: Optional[Artifact],
+                     hooks: Optional[Dict[str, Any]], *children: str) -> str:
+    """One aggregation node over its children's proofs (Ray hands over their results once
+    every child task has finished)."""
+    _apply_hooks(hooks, label)
+    folder = _folder(files, _files_key(files))
+    srs_path = None if srs is None else _materialize(srs)
+    return _native.split_prove_node(folder, node, list(children), srs_path)
+
+
 #: Provers this worker process built, by their artifacts' hashes: a worker proving many inputs
 #: of one model reads its proving key once.
 _PROVERS: Dict[str, Any] = {}
@@ -279,8 +300,11 @@ def _gather(refs: List[Any], labels: List[str], progress: Optional[ProgressCallb
             except Exception as e:  # a RayTaskError wraps the task's own exception
                 for p in pending:
                     r.cancel(p, force=True)
+                # a task whose input failed fails with that failure inside: unwrap to the cause
                 cause = getattr(e, "cause", None)
-                if isinstance(cause, _native.Error):
+                while cause is not None and not isinstance(cause, _native.Error):
+                    cause = getattr(cause, "cause", None)
+                if cause is not None:
                     raise cause from None
                 raise
             if progress is not None:
@@ -320,6 +344,8 @@ def prove_split(
     artifact_store: Optional[ArtifactStore] = None,
     progress: Optional[ProgressCallback] = None,
     aggregate: bool = True,
+    aggregate_on: str = "driver",
+    aggregation_cpus: Optional[int] = None,
     _hooks: Optional[Dict[str, Any]] = None,
 ) -> Any:
     """Proves ``model`` on ``inputs`` (or the input file ``data``) as segments on the Ray
@@ -331,7 +357,17 @@ def prove_split(
     unless ``py_run_args`` pins them) and the segments' keys are made on the driver. The proofs
     and ``aggregated.json`` go to ``run_dir`` (default: ``split_dir``). With ``aggregate=False``
     the segment proofs are written there and returned (JSON, in segment order), for a pipeline
-    that aggregates elsewhere (``SplitModel.aggregate``)."""
+    that aggregates elsewhere (``SplitModel.aggregate``).
+
+    ``aggregate_on`` says where the aggregation tree is proved: ``"driver"`` (this process,
+    node after node) or ``"cluster"``: every node a Ray task that starts as soon as its
+    children's proofs exist, so the nodes of one level run in parallel and the tree takes its
+    depth in node proofs, not its node count. Its keys are made (or taken from the key cache)
+    on the driver while the segments prove; a node's proving key is gigabytes, so a cluster of
+    several machines needs ``artifact_store=ArtifactStore(shared_dir=...)``. A node task asks
+    for the node's estimated memory and ``aggregation_cpus`` cores (default ``cpus_per_task``)."""
+    if aggregate_on not in ("driver", "cluster"):
+        raise _native.BadInputError(f"prove_split: aggregate_on={aggregate_on!r}: 'driver' or 'cluster'")
     _connect(address)
     if split_dir is None:
         raise _native.BadInputError("prove_split: split_dir is required (where the split lives or goes)")
@@ -372,8 +408,13 @@ def prove_split(
         labels.append(label)
         if progress is not None:
             progress("started", label, 0.0)
-    proofs = _gather(refs, labels, progress)
     run_dir = split_dir if run_dir is None else os.fspath(run_dir)
+    if aggregate and aggregate_on == "cluster":
+        proof = _aggregate_on_cluster(sm, refs, labels, store, srs, srs_path, run_dir,
+                                      aggregation_cpus or cpus_per_task, max_retries, progress, _hooks)
+        sm.verify(proof, srs_path=srs_path)
+        return proof
+    proofs = _gather(refs, labels, progress)
     if not aggregate:
         _native.split_write_proofs(run_dir, proofs)
         return proofs
@@ -384,6 +425,36 @@ def prove_split(
     if progress is not None:
         progress("finished", "aggregate", time.time() - start)
     sm.verify(proof, srs_path=srs_path)
+    return proof
+
+
+def _aggregate_on_cluster(sm: SplitModel, segment_refs: List[Any], segment_labels: List[str], store: ArtifactStore,
+                          srs: Optional[Artifact], srs_path: Optional[PathLike], run_dir: str, cpus: int,
+                          max_retries: int, progress: Optional[ProgressCallback],
+                          hooks: Optional[Dict[str, Any]]) -> AggregatedProof:
+    """Every aggregation node a task fed by its children's tasks (segments already submitted);
+    the proofs written to ``run_dir`` as a local aggregation would, the aggregated proof
+    returned (not yet verified)."""
+    # the nodes' keys on the driver (from the key cache when it has them), while the segments prove
+    sm.setup_aggregation(srs_path=srs_path, progress=progress)
+    plan, root = sm.summary["plan"], len(sm.summary["plan"]) - 1
+    node_refs: List[Any] = []
+    labels: List[str] = []
+    for i, items in enumerate(plan):
+        files = {rel: store.put(os.path.join(sm.split_dir, rel)) for rel in sm.summary["node_files"][i]}
+        kids = [segment_refs[it["segment"]] if "segment" in it else node_refs[it["node"]] for it in items]
+        label = "aggregate" if i == root else f"node {i}"
+        opts = _options(sm.summary["nodes"][i]["prove_mb"], cpus, max_retries, f"zkonnx {label}")
+        node_refs.append(_remote(_prove_node_task).options(**opts).remote(files, i, label.replace(" ", "-"), srs,
+                                                                          hooks, *kids))
+        labels.append(label)
+        if progress is not None:
+            progress("started", label, 0.0)
+    results = _gather(segment_refs + node_refs, segment_labels + labels, progress)
+    segments, nodes = results[:len(segment_refs)], results[len(segment_refs):]
+    _native.split_write_proofs(run_dir, segments, nodes[:-1])
+    proof = AggregatedProof(nodes[-1])
+    proof.write(os.path.join(run_dir, "aggregated.json"))
     return proof
 
 
@@ -445,12 +516,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     r.add_argument("--srs", default=None)
     r.add_argument("--ray-address", default=None)
     r.add_argument("--cpus-per-task", type=int, default=1)
+    r.add_argument("--aggregate-on", choices=["driver", "cluster"], default="driver",
+                   help="prove the aggregation tree on the driver, or each node as a task")
+    r.add_argument("--aggregation-cpus", type=int, default=None)
+    r.add_argument("--shared-dir", default=None,
+                   help="a folder every node mounts, for artifacts over the object store limit (512 MiB)")
     r.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
     start = time.time()
     try:
         proof = prove_split(a.model, a.input, a.out, segments=a.split, max_memory_mb=a.max_memory, fan_in=a.fan_in,
-                            srs_path=a.srs, address=a.ray_address, cpus_per_task=a.cpus_per_task)
+                            srs_path=a.srs, address=a.ray_address, cpus_per_task=a.cpus_per_task,
+                            aggregate_on=a.aggregate_on, aggregation_cpus=a.aggregation_cpus,
+                            artifact_store=None if a.shared_dir is None else ArtifactStore(shared_dir=a.shared_dir))
     except _native.Error as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -17,6 +17,8 @@
 //!   schedules;
 //! - [`Split::aggregate`] checks the segment proofs (each verifies, consecutive boundary digests
 //!   agree) and proves the aggregation tree bottom-up (an existing inner proof is kept);
+//! - [`Split::prove_node`] proves one aggregation node from its children's proofs: the job a
+//!   distributed engine schedules per node, so that one level's nodes run in parallel;
 //! - [`Split::verify`] checks an aggregated proof natively (the accumulator's pairing included).
 
 mod files;
@@ -31,12 +33,12 @@ use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use rand::rngs::OsRng;
-use zkonnx_aggregation::{verify_poseidon_proof, Interface, Plan};
+use zkonnx_aggregation::{verify_poseidon_proof, Interface, Item, NodeProof, Plan, PoseidonProof};
 use zkonnx_circuits::cost::Shape;
 use zkonnx_circuits::{public_instances_salted, CircuitParams};
 use zkonnx_ir::{dequantize_outputs, quantize_inputs, Visibility};
 use zkonnx_verifier::transcript::fr_to_be;
-use zkonnx_verifier::{read_json, write_json, CompiledModel, Witness};
+use zkonnx_verifier::{parse_json, read_json, write_json, CompiledModel, Witness};
 
 use crate::progress::{timed, Progress};
 use crate::{Artifacts, Error, Result};
@@ -357,6 +359,13 @@ impl Split {
         let proofs = self.read_segment_proofs(run)?;
         self.check_segment_proofs(&proofs, srs)?;
         let (root, interface) = tree::prove(self, srs, proofs, run, progress)?;
+        let proof = self.aggregated(&root, interface)?;
+        write_json(&run.join("aggregated.json"), &proof)?;
+        Ok(proof)
+    }
+
+    /// The aggregated proof the root's proof makes.
+    fn aggregated(&self, root: &NodeProof, interface: Interface) -> Result<AggregatedProof> {
         let mut proof = AggregatedProof::new(
             self.manifest.model_hash.clone(),
             self.len(),
@@ -366,8 +375,72 @@ impl Split {
             &root.proof,
         );
         proof.outputs = self.public_outputs(&root.instances, &interface)?;
-        write_json(&run.join("aggregated.json"), &proof)?;
         Ok(proof)
+    }
+
+    /// Proves aggregation node `i` alone over its children's proofs (in the plan's order, each
+    /// checked natively first): a stateless job like [`Split::prove_segment`], what a
+    /// distributed engine schedules per node once its children are proved, so the nodes of one
+    /// level of the tree run in parallel. It reads [`Split::node_files`] only; the keys are
+    /// [`Split::setup_aggregation`]'s. The root's proof comes back as the aggregated proof
+    /// (not verified here: [`Split::verify`] it).
+    pub fn prove_node(
+        &self,
+        i: usize,
+        children: &[PoseidonProof],
+        srs: &ParamsKZG<Bn256>,
+        progress: &dyn Progress,
+    ) -> Result<NodeOutput> {
+        let (proof, vk_hash, interface) = tree::prove_one(self, srs, i, children, progress)?;
+        if i == self.manifest.plan.root() {
+            return Ok(NodeOutput::Root(self.aggregated(&proof, interface)?));
+        }
+        Ok(NodeOutput::Inner(NodeProofFile { node: i, vk_hash, proof: proof.into() }))
+    }
+
+    /// The files of the split folder, relative to it, that [`Split::prove_node`] of node `i`
+    /// reads (what a distributed engine ships to the task).
+    pub fn node_files(&self, i: usize) -> Result<Vec<PathBuf>> {
+        tree::node_files(self, i)
+    }
+
+    /// Node `i`'s children's proofs from their files' JSON (in the plan's order: a segment's
+    /// `proof-<j>.json`, a node's `node-<n>.json`), each checked to be the child it stands for.
+    pub fn child_proofs(&self, i: usize, texts: &[String]) -> Result<Vec<PoseidonProof>> {
+        let items = self.manifest.plan.nodes.get(i).cloned().unwrap_or_default();
+        if items.len() != texts.len() {
+            return Err(mismatch(
+                &format!("aggregation node {i}"),
+                format!("{} child proofs given, the node aggregates {}", texts.len(), items.len()),
+            ));
+        }
+        items
+            .iter()
+            .zip(texts)
+            .map(|(item, text)| {
+                let what = format!("node {i}'s child {item:?}");
+                match *item {
+                    Item::Segment(j) => {
+                        let p: SegmentProofFile = parse_json(Path::new(&what), text.as_bytes())?;
+                        let entry = self.entry(j)?;
+                        if p.segment != j || p.segment_hash != entry.model_hash {
+                            return Err(mismatch(
+                                &what,
+                                format!("a proof of segment {}, not of segment {j}", p.segment),
+                            ));
+                        }
+                        Ok(p.proof)
+                    }
+                    Item::Node(n) => {
+                        let p: NodeProofFile = parse_json(Path::new(&what), text.as_bytes())?;
+                        if p.node != n {
+                            return Err(mismatch(&what, format!("a proof of node {}, not of node {n}", p.node)));
+                        }
+                        Ok(p.proof)
+                    }
+                }
+            })
+            .collect()
     }
 
     /// The dequantized public outputs among an aggregated proof's public values.
@@ -439,6 +512,19 @@ impl Split {
         let vk = self.root_vk()?;
         Ok(zkonnx_aggregation::verify_aggregated(srs, &vk, &instances, &proof.proof_bytes()?)?)
     }
+}
+
+/// What proving one aggregation node gives: an inner node's proof (`node-<i>.json`), or the
+/// root's, as the aggregated proof.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeOutput {
+    Inner(NodeProofFile),
+    Root(AggregatedProof),
+}
+
+/// `node-<i>.json` in a run folder: an inner node's proof.
+pub fn node_proof_path(run: &Path, i: usize) -> PathBuf {
+    run.join(format!("node-{i}.json"))
 }
 
 /// `proof-<j>.json` in a run folder.

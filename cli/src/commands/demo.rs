@@ -40,6 +40,8 @@ pub(crate) fn run(a: DemoArgs) -> Result<()> {
         split_flags: Default::default(),
         engine: "local".into(),
         ray_address: None,
+        aggregate_on: "driver".into(),
+        ray_shared_dir: None,
         flags: RunArgsFlags::default(),
     };
     let report = pipeline(&args)?;

@@ -48,6 +48,14 @@ pub(crate) struct RunCmdArgs {
     /// machine; default: a local Ray runtime).
     #[arg(long)]
     pub(crate) ray_address: Option<String>,
+    /// With --engine ray: prove the aggregation tree on this machine (`driver`) or each node as
+    /// a Ray task started when its children are proved (`cluster`: one level's nodes in parallel).
+    #[arg(long, default_value = "driver", value_parser = ["driver", "cluster"])]
+    pub(crate) aggregate_on: String,
+    /// With --engine ray: a folder every Ray node mounts (NFS, a mounted bucket), for artifacts
+    /// over the object store's limit (an aggregation node's proving key is gigabytes).
+    #[arg(long)]
+    pub(crate) ray_shared_dir: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) flags: RunArgsFlags,
 }
@@ -153,6 +161,10 @@ fn run_on_ray(a: &RunCmdArgs, split: &str) -> Result<()> {
     }
     if let Some(addr) = &a.ray_address {
         cmd.args(["--ray-address", addr]);
+    }
+    cmd.args(["--aggregate-on", &a.aggregate_on]);
+    if let Some(dir) = &a.ray_shared_dir {
+        cmd.arg("--shared-dir").arg(dir);
     }
     if let Some(srs) = &a.srs {
         cmd.arg("--srs").arg(srs);

@@ -13,7 +13,7 @@ use zkonnx_aggregation::{
 use zkonnx_verifier::{read_json, write_json, CompiledModel};
 
 use super::files::{NodeProofFile, SegmentProofFile, SplitManifest};
-use super::{segment_shape, Split};
+use super::{node_proof_path, segment_shape, Split};
 use crate::progress::{timed, Level, Progress};
 use crate::{Error, Result};
 
@@ -25,11 +25,6 @@ pub(super) fn node_pk_path(split: &Split, i: usize) -> PathBuf {
 /// `aggregate/node-<i>.vk`.
 pub(super) fn node_vk_path(split: &Split, i: usize) -> PathBuf {
     split.dir.join("aggregate").join(format!("node-{i}.vk"))
-}
-
-/// `node-<i>.json` in a run folder: an inner node's proof.
-fn node_proof_path(run: &Path, i: usize) -> PathBuf {
-    run.join(format!("node-{i}.json"))
 }
 
 /// The interface of an item of the plan.
@@ -210,10 +205,7 @@ pub(super) fn prove(
                 }
             }
         }
-        let (proof, _) = timed(progress, &format!("aggregate node {i}"), || {
-            prove_node(srs, &keys, &refs, &proofs).map_err(Error::from)
-        });
-        let proof = proof?;
+        let proof = prove_with(srs, i, &keys, &refs, &proofs, progress)?;
         if i == root {
             return Ok((proof, interfaces[i]));
         }
@@ -222,6 +214,71 @@ pub(super) fn prove(
         node_proofs.push(proof.into());
     }
     Err(Error::Layout { reason: "the aggregation plan has no root".into() })
+}
+
+/// Node `i`'s proof over its children's `proofs`.
+fn prove_with(
+    srs: &ParamsKZG<Bn256>,
+    i: usize,
+    keys: &NodeKeys,
+    refs: &[(Child, &VerifyingKey<G1Affine>)],
+    proofs: &[PoseidonProof],
+    progress: &dyn Progress,
+) -> Result<NodeProof> {
+    let (proof, _) =
+        timed(progress, &format!("aggregate node {i}"), || prove_node(srs, keys, refs, proofs).map_err(Error::from));
+    proof
+}
+
+/// Node `i` alone over its children's `proofs` (plan order), its keys read from the split folder
+/// (made when missing): the proof, its verifying key's hash and what it exposes.
+pub(super) fn prove_one(
+    split: &Split,
+    srs: &ParamsKZG<Bn256>,
+    i: usize,
+    proofs: &[PoseidonProof],
+    progress: &dyn Progress,
+) -> Result<(NodeProof, String, Interface)> {
+    let interfaces = interfaces(split)?;
+    let kids = children(split, srs, i, &interfaces)?;
+    if kids.len() != proofs.len() {
+        return Err(super::mismatch(
+            &format!("aggregation node {i}"),
+            format!("{} child proofs given, the node aggregates {}", proofs.len(), kids.len()),
+        ));
+    }
+    let keys = node_keys(split, srs, i, &kids, progress)?;
+    let refs: Vec<(Child, &VerifyingKey<G1Affine>)> = kids.iter().map(|(c, vk)| (c.clone(), vk)).collect();
+    let proof = prove_with(srs, i, &keys, &refs, proofs, progress)?;
+    Ok((proof, vk_hash(keys.pk.get_vk()), interfaces[i]))
+}
+
+/// The files of the split folder (relative paths) that proving node `i` alone reads: the
+/// manifest, the node's keys, each child's verifying key (a segment's with its compiled
+/// model), and for the root the last segment's compiled model (its outputs' scales).
+pub(super) fn node_files(split: &Split, i: usize) -> Result<Vec<PathBuf>> {
+    let items = split.manifest.plan.nodes.get(i).ok_or_else(|| {
+        super::mismatch("aggregation node", format!("{i}: the plan has {} nodes", split.manifest.plan.nodes.len()))
+    })?;
+    let agg = |n: usize, ext: &str| PathBuf::from("aggregate").join(format!("node-{n}.{ext}"));
+    let segment = |j: usize| -> Result<[PathBuf; 2]> {
+        let dir = PathBuf::from(&split.entry(j)?.dir);
+        Ok([dir.join("model.compiled"), dir.join("vk.key")])
+    };
+    let mut files = vec![PathBuf::from("split.json"), agg(i, "pk"), agg(i, "vk")];
+    for item in items {
+        match *item {
+            Item::Segment(j) => files.extend(segment(j)?),
+            Item::Node(n) => files.push(agg(n, "vk")),
+        }
+    }
+    if i == split.manifest.plan.root() {
+        let [compiled, _] = segment(split.len().saturating_sub(1))?;
+        if !files.contains(&compiled) {
+            files.push(compiled);
+        }
+    }
+    Ok(files)
 }
 
 /// Whether a kept inner proof exposes what its children's proofs give now (the first child's
