@@ -44,5 +44,16 @@ for dep in zkonnx-ir zkonnx-compiler zkonnx-circuits zkonnx-verifier zkonnx-prov
     status=1
   fi
 done
-[ $status -eq 0 ] && echo "crate map: no upward dependencies"
+# the wheel's build (python/ alone) reuses the workspace's artifacts only when every third-party
+# crate of its tree has the features the workspace's build gives it: python/Cargo.toml names them
+feats() { cargo tree --locked "$@" -e features --prefix none | grep ' feature "' | sed 's/ (\*)//; s/ (command-line)//' | sort -u; }
+py=$(feats -p zkonnx-python)
+drift=$(comm -13 <(echo "$py") <(feats --workspace) | grep -v '^zkonnx' \
+  | awk 'NR==FNR{c[$1]=1;next} ($1 in c)' <(echo "$py" | awk '{print $1}') - || true)
+if [ -n "$drift" ]; then
+  echo "error: the workspace's build turns on features the Python wheel's build lacks (add them to python/Cargo.toml's unification list, or the wheel rebuilds the whole tree):" >&2
+  echo "$drift" >&2
+  status=1
+fi
+[ $status -eq 0 ] && echo "crate map: no upward dependencies; the wheel's build reuses the workspace's"
 exit $status
