@@ -54,6 +54,16 @@ fn number_after(text: &str, label: &str) -> Option<f64> {
     rest.trim_start().split(|c: char| !(c.is_ascii_digit() || c == '.')).next()?.parse().ok()
 }
 
+/// `create-evm-verifier` for the keys `of` names (`--split DIR`, or `--vk` and `--settings`):
+/// `dir/verifier.json` and `.sol`, its gas measured in revm on `proof`.
+fn evm_verifier(of: &[&str], proof: &Path, dir: &Path, limits: &Limits) -> Result<Output> {
+    let (bytecode, sol) = (dir.join("verifier.json"), dir.join("verifier.sol"));
+    let mut args = vec!["create-evm-verifier", "--allow-insecure-srs", "--proof", s(proof)];
+    args.extend(of);
+    args.extend(["--bytecode-path", s(&bytecode), "--sol-code-path", s(&sol)]);
+    must(&args, limits)
+}
+
 /// The quantization flags calibration chose for a model.
 fn calibrate(model: &Path, input: &Path, dir: &Path, limits: &Limits) -> Result<Vec<String>> {
     let settings = dir.join("calibrated.json");
@@ -123,21 +133,7 @@ fn split_run(
     let aggregate = must(&["aggregate", "--split", s(dir)], limits)?;
     let proof = dir.join("aggregated.json");
     let verify = must(&["verify", "--split", s(dir), "--proof", s(&proof)], limits)?;
-    let evm = must(
-        &[
-            "create-evm-verifier",
-            "--split",
-            s(dir),
-            "--allow-insecure-srs",
-            "--proof",
-            s(&proof),
-            "--bytecode-path",
-            s(&dir.join("verifier.json")),
-            "--sol-code-path",
-            s(&dir.join("verifier.sol")),
-        ],
-        limits,
-    )?;
+    let evm = evm_verifier(&["--split", s(dir)], &proof, dir, limits)?;
     let gas = number_after(&evm.stderr, "takes").context("the measured gas")?;
     let code = number_after(&evm.stderr, "runtime code").unwrap_or(f64::NAN);
     free_keys(dir);
@@ -219,23 +215,8 @@ fn one_circuit(model: &Path, input: &Path, quant: &[String], dir: &Path, limits:
             "why": out.stderr.lines().rev().find(|l| l.starts_with("error:")).unwrap_or("failed")}));
     };
     let report: Value = serde_json::from_str(line)?;
-    let evm = must(
-        &[
-            "create-evm-verifier",
-            "--vk",
-            s(&dir.join("vk.key")),
-            "--settings",
-            s(&dir.join("settings.json")),
-            "--allow-insecure-srs",
-            "--proof",
-            s(&dir.join("proof.json")),
-            "--bytecode-path",
-            s(&dir.join("verifier.json")),
-            "--sol-code-path",
-            s(&dir.join("verifier.sol")),
-        ],
-        limits,
-    )?;
+    let (vk, settings) = (dir.join("vk.key"), dir.join("settings.json"));
+    let evm = evm_verifier(&["--vk", s(&vk), "--settings", s(&settings)], &dir.join("proof.json"), dir, limits)?;
     let phases = &report["phases"];
     let total: f64 =
         ["settings", "compile", "setup", "witness", "prove", "verify"].iter().filter_map(|k| phases[k].as_f64()).sum();
@@ -254,21 +235,7 @@ fn auto_run(model: &Path, input: &Path, quant: &[String], dir: &Path, limits: &L
     let report: Value = serde_json::from_str(line)?;
     let proof = dir.join("aggregated.json");
     let verifier = dir.join("verifier.json");
-    let evm = must(
-        &[
-            "create-evm-verifier",
-            "--split",
-            s(dir),
-            "--allow-insecure-srs",
-            "--proof",
-            s(&proof),
-            "--bytecode-path",
-            s(&verifier),
-            "--sol-code-path",
-            s(&dir.join("verifier.sol")),
-        ],
-        limits,
-    )?;
+    let evm = evm_verifier(&["--split", s(dir)], &proof, dir, limits)?;
     let mut node = zkonnx::evm::chain::HardhatNode::start(dir)?;
     node.wait_ready()?;
     let url = node.url().to_string();
@@ -307,12 +274,13 @@ fn main() -> Result<()> {
     let work = std::env::temp_dir().join("zkonnx-split-bench");
     std::fs::create_dir_all(&work)?;
     link_srs()?;
-    let mut results = json!({});
     let previous: Value = match std::env::var_os("ZKONNX_SPLIT_RESUME") {
         Some(_) => serde_json::from_slice(&std::fs::read(root().join("docs/split.json")).unwrap_or_default())
             .unwrap_or_else(|_| json!({})),
         None => json!({}),
     };
+    // resumed, the models this run does not pick keep their earlier figures
+    let mut results = if previous.is_object() { previous.clone() } else { json!({}) };
     for (name, model, input) in MODELS {
         if pick.as_deref().is_some_and(|p| !p.split(',').any(|m| m == name)) {
             continue;
@@ -389,6 +357,23 @@ fn write_section(results: &Value) -> Result<()> {
                 "| {name} | one circuit | does not fit: estimated {} MiB | – | – | – | – |\n",
                 cell(one, "estimated_peak_mb", 0)
             ));
+        }
+        let auto = &r["auto"];
+        if let Some(rep) = auto.get("report").filter(|rep| rep["ok"] == true) {
+            rows.push_str(&format!(
+                "| {name} | `run --split auto`: {} segments, {} nodes{} | {} | {} | {} | {} | {} |\n",
+                rep["segments"],
+                rep["aggregation_nodes"],
+                if auto["hardhat"] == true { "; accepted on hardhat" } else { "" },
+                cell(auto, "seconds", 0),
+                cell(auto, "peak_mb", 0),
+                rep["phases"]["aggregate"].as_f64().map_or_else(|| "–".into(), |x| format!("{x:.0}")),
+                cell(rep, "estimated_peak_mb", 0),
+                cell(auto, "revm_gas", 0)
+            ));
+        } else if auto.is_object() {
+            let why = auto["error"].as_str().unwrap_or("did not verify").replace('|', "/");
+            rows.push_str(&format!("| {name} | `run --split auto` | failed: {why} | – | – | – | – |\n"));
         }
         for sp in r["splits"].as_array().into_iter().flatten() {
             if sp["ok"] != true {
