@@ -151,7 +151,7 @@ fn main() -> Result<()> {
          - In-process proof (one thread): {:.3} s; scheduling overhead per `prove_many` task (wall time with one \
          worker over the same proofs in-process): {:.3} s.\n\
          - A whole `prove_split` of the MLP in 2 segments on one simulated node of 2 CPUs, the root (logrows 20) \
-         a cluster task on both cores, its keys made beforehand: {:.0} s, of which the aggregation {aggregate:.0} s; \
+         a cluster task on both cores, its keys made beforehand: {:.0} s, of which the aggregation (the root's task, after the segments) {aggregate:.0} s; \
          artifacts shipped through the object store {:.1} MiB, through the shared folder (the root's proving key, \
          hard-linked on one machine) {:.0} MiB.\n",
         cores(),
