@@ -48,10 +48,17 @@ pub fn reduce_srs(srs: &ParamsKZG<Bn256>, k: u32) -> Result<ParamsKZG<Bn256>, Pr
     if k == 0 || k > srs.k() {
         return Err(ProverError::SrsTooSmall { have: srs.k(), need: k });
     }
-    let mut out = srs.clone();
-    if k < srs.k() {
-        out.downsize(k);
+    if k == srs.k() {
+        return Ok(srs.clone());
     }
+    // The development SRS's smaller sizes come from the same secret: made directly (a fixed-base
+    // multiplication per point, seconds) rather than by halo2's `downsize`, whose new Lagrange
+    // basis is an FFT over G1 points (many minutes at k = 19 on 2 cores). The same bytes.
+    if is_dev_srs(srs) {
+        return generate_dev_srs(k);
+    }
+    let mut out = srs.clone();
+    out.downsize(k);
     Ok(out)
 }
 
@@ -82,33 +89,26 @@ impl SrsCache {
         self.dir.join(format!("dev-k{k}.srs"))
     }
 
-    /// The development SRS for exactly `k`: read from the cache, else reduced from a cached
-    /// larger one, else generated; whatever is made is written back.
+    /// The development SRS for exactly `k`: read from the cache, else generated (faster than
+    /// reading and reducing a larger one, see [`reduce_srs`]) and written back.
     pub fn dev_srs(&self, k: u32) -> Result<ParamsKZG<Bn256>, ProverError> {
         let exact = self.path(k);
         if exact.exists() {
             return Ok(read_srs(&exact)?.0);
         }
-        let params = match self.larger_than(k) {
-            Some(p) => reduce_srs(&read_srs(&p)?.0, k)?,
-            None => generate_dev_srs(k)?,
-        };
+        let params = generate_dev_srs(k)?;
         write_srs(&exact, &params, SrsOrigin::InsecureDev)?;
         Ok(params)
     }
 
-    /// The path of the cached development SRS for `k`, made first (reduced from a larger cached one,
-    /// else generated) when missing; an existing file is not read.
+    /// The path of the cached development SRS for `k`, generated first when missing; an existing
+    /// file is not read.
     pub fn ensure(&self, k: u32) -> Result<PathBuf, ProverError> {
         let path = self.path(k);
         if !path.exists() {
             self.dev_srs(k)?;
         }
         Ok(path)
-    }
-
-    fn larger_than(&self, k: u32) -> Option<PathBuf> {
-        (k + 1..=MAX_SRS_K).map(|k| self.path(k)).find(|p| p.exists())
     }
 }
 
@@ -123,13 +123,28 @@ mod tests {
     use super::*;
     use halo2_proofs::poly::commitment::ParamsProver;
 
+    fn bytes(p: &ParamsKZG<Bn256>) -> Vec<u8> {
+        let mut b = vec![];
+        p.write_custom(&mut b, halo2_proofs::SerdeFormat::RawBytes).unwrap();
+        b
+    }
+
     #[test]
     fn reduced_dev_srs_equals_directly_generated_one() {
         let big = generate_dev_srs(5).unwrap();
         let small = generate_dev_srs(3).unwrap();
         let reduced = reduce_srs(&big, 3).unwrap();
-        assert_eq!(reduced.get_g(), small.get_g());
-        assert_eq!(reduced.s_g2(), small.s_g2());
+        // halo2's own reduction (a G1 FFT for the Lagrange basis) is the oracle, byte for byte
+        let mut downsized = big.clone();
+        downsized.downsize(3);
+        assert_eq!(bytes(&reduced), bytes(&downsized));
+        assert_eq!(bytes(&reduced), bytes(&small));
+        assert_eq!(bytes(&reduce_srs(&big, 5).unwrap()), bytes(&big));
+        // another SRS is reduced by halo2
+        let other_big = ParamsKZG::<Bn256>::setup(4, ChaCha20Rng::from_seed([7; 32]));
+        let mut other_small = other_big.clone();
+        other_small.downsize(2);
+        assert_eq!(bytes(&reduce_srs(&other_big, 2).unwrap()), bytes(&other_small));
         assert!(matches!(reduce_srs(&small, 4), Err(ProverError::SrsTooSmall { have: 3, need: 4 })));
         assert!(matches!(generate_dev_srs(40), Err(ProverError::BadK { .. })));
         assert!(is_dev_srs(&big) && is_dev_srs(&reduced));
@@ -143,24 +158,20 @@ mod tests {
         for k in [1, 4, 9] {
             let ours = generate_dev_srs(k).unwrap();
             let theirs = ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed(DEV_SEED));
-            let bytes = |p: &ParamsKZG<Bn256>| {
-                let mut b = vec![];
-                p.write_custom(&mut b, halo2_proofs::SerdeFormat::RawBytes).unwrap();
-                b
-            };
             // g, the Lagrange basis, g2 and [tau]g2, byte for byte
             assert_eq!(bytes(&ours), bytes(&theirs), "k = {k}");
         }
     }
 
     #[test]
-    fn cache_generates_once_and_reduces_from_larger() {
+    fn cache_generates_once_and_every_size_is_a_prefix() {
         let dir = tempfile::tempdir().unwrap();
         let cache = SrsCache::new(dir.path());
         let a = cache.dev_srs(4).unwrap();
         assert!(cache.path(4).exists());
-        let b = cache.dev_srs(3).unwrap(); // reduced from k = 4
+        let b = cache.dev_srs(3).unwrap();
         assert_eq!(b.get_g(), &a.get_g()[..8]);
+        assert_eq!(bytes(&cache.dev_srs(4).unwrap()), bytes(&a), "read back");
         assert!(cache.path(3).exists());
         assert_eq!(cache.ensure(4).unwrap(), cache.path(4));
         assert!(cache.ensure(2).unwrap().exists(), "made when missing");
