@@ -291,3 +291,40 @@ fn bad_split_requests_are_refused_by_name() {
     assert_eq!(split.len(), 2);
     assert_eq!(split.segment_model(0).unwrap().graph.nodes.last().unwrap().name, "relu1");
 }
+
+#[test]
+fn an_input_out_of_range_fails_before_any_key_is_made() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = fixture("mlp/model.onnx");
+    let mut data: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("mlp/input.json")).unwrap()).unwrap();
+    let pixels = data["input_data"][0].as_array_mut().unwrap();
+    pixels[0] = serde_json::json!(1000.0);
+    let input = tmp.path().join("big.json");
+    std::fs::write(&input, serde_json::to_vec(&data).unwrap()).unwrap();
+    let out = tmp.path().join("s");
+    // pinned settings: 2^7 of scale and an 8-bit range cannot hold 1000
+    let args = ["--input-scale", "7", "--param-scale", "7", "--lookup-bits", "8", "--range-limbs", "1"];
+    let mut run = vec!["run", "-M", s(&model), "-D", s(&input), "--out", s(&out), "--split", "2"];
+    run.extend(args);
+    let o = zkonnx_in(tmp.path(), &run);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    // named once: the lower error is the message, not also its source
+    assert_eq!(err.matches("node 0 (`input`, Input): value 128000 is outside the checked range").count(), 1, "{err}");
+    let keys: Vec<_> = walk(&out).into_iter().filter(|p| p.extension().is_some_and(|e| e == "key")).collect();
+    assert!(keys.is_empty(), "keys made before the witness failed: {keys:?}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = vec![];
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            found.extend(walk(&p));
+        } else {
+            found.push(p);
+        }
+    }
+    found
+}

@@ -10,10 +10,12 @@ pub enum ProverError {
     Artifact(#[from] ArtifactError),
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    // the lower error is in the message and not also a `source`: a chain printed whole (`{:#}`)
+    // would otherwise say it twice
     #[error("witness: {0}")]
-    Ir(#[from] zkonnx_ir::IrError),
+    Ir(zkonnx_ir::IrError),
     #[error("circuit: {0}")]
-    Circuit(#[from] zkonnx_circuits::CircuitError),
+    Circuit(zkonnx_circuits::CircuitError),
     #[error("{phase} failed for a circuit with k = {k}: {reason}")]
     Halo2 { phase: &'static str, k: u32, reason: String },
     #[error("the SRS has k = {have}; this circuit needs k = {need}: run `zkonnx srs gen --logrows {need}` or pass a larger SRS")]
@@ -24,4 +26,16 @@ pub enum ProverError {
     WitnessMismatch { output: usize },
     #[error("no cache directory: set ZKONNX_CACHE_DIR or pass an SRS file")]
     NoCacheDir,
+}
+
+impl From<zkonnx_ir::IrError> for ProverError {
+    fn from(e: zkonnx_ir::IrError) -> Self {
+        Self::Ir(e)
+    }
+}
+
+impl From<zkonnx_circuits::CircuitError> for ProverError {
+    fn from(e: zkonnx_circuits::CircuitError) -> Self {
+        Self::Circuit(e)
+    }
 }

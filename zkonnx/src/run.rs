@@ -203,7 +203,8 @@ pub struct SplitRunReport {
 }
 
 /// `run` for a model bigger than one circuit: settings and compile as [`run`], then split
-/// (`split`), the segments' keys, their witnesses (fresh boundary salts), every segment's proof,
+/// (`split`), the segments' witnesses (fresh boundary salts: bad input fails before any key is
+/// made), their keys, every segment's proof,
 /// the aggregation, and the aggregated proof's verification from the files. Everything goes to
 /// `out` (the split folder, which is also the run folder). The memory estimate of every segment
 /// and aggregation node is checked before any key is made.
@@ -223,6 +224,18 @@ pub fn run_split(
     let folder = folder?;
     phases.split = secs;
 
+    // the witnesses first: an input the quantized model cannot take (a value out of range) fails
+    // before the SRS is loaded and the segments' keys, minutes of work for a big model, are made
+    let (witnesses, secs) = timed(progress, "witness", || {
+        let ws = folder.witnesses(inputs)?;
+        for (j, w) in ws.iter().enumerate() {
+            zkonnx_verifier::write_json(&crate::split::segment_witness_path(out, j), w)?;
+        }
+        Ok::<_, crate::Error>(ws)
+    });
+    let witnesses = witnesses?;
+    phases.witness = secs;
+
     let estimate = folder.estimate()?;
     let estimated_peak_mb = estimate.peak_mb();
     memory::check_mb("split proving", estimated_peak_mb, folder.max_logrows(), config.force, progress)?;
@@ -235,15 +248,6 @@ pub fn run_split(
         (r?, secs)
     };
     phases.setup = secs;
-    let (witnesses, secs) = timed(progress, "witness", || {
-        let ws = folder.witnesses(inputs)?;
-        for (j, w) in ws.iter().enumerate() {
-            zkonnx_verifier::write_json(&crate::split::segment_witness_path(out, j), w)?;
-        }
-        Ok::<_, crate::Error>(ws)
-    });
-    let witnesses = witnesses?;
-    phases.witness = secs;
     let start = std::time::Instant::now();
     for (j, w) in witnesses.iter().enumerate() {
         folder.prove_segment(j, w, &srs, &crate::split::segment_proof_path(out, j), progress)?;
