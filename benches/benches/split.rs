@@ -1,9 +1,13 @@
 //! Models bigger than one circuit: cnn_large and the small GPT (`benches/models/gpt`) proved as one
 //! circuit where that fits, and split into 2, 4 and 8 segments aggregated into one proof, each
-//! step its own `zkonnx` process (so each step's peak memory is its own), in one run.
+//! step its own `zkonnx` process (so each step's peak memory is its own), in one run; LeNet too,
+//! the cheap model with eight places to cut, for the aggregated proof's verify gas at 2, 4 and 8
+//! segments next to its one circuit's.
 //!
 //! `cargo build --release -p zkonnx-cli && cargo bench -p zkonnx-benches --bench split`
-//! (`ZKONNX_SPLIT_MODELS=cnn_large` to run one model; `ZKONNX_SPLIT_SEGMENTS=2,4` for some counts)
+//! (`ZKONNX_SPLIT_MODELS=cnn_large` to run one model; `ZKONNX_SPLIT_SEGMENTS=2,4` for some counts,
+//! empty for none; `ZKONNX_SPLIT_RESUME=1` keeps what `docs/split.json` holds and runs the rest;
+//! `ZKONNX_SPLIT_NO_AUTO=1` skips `run --split auto` where no earlier figure exists)
 //!
 //! Per model: one calibration, whose quantization every run then pins (so every row proves the
 //! same quantized model); `run --split auto` (the acceptance run: proved within this machine's
@@ -25,10 +29,21 @@ use zkonnx::split::{Split, SplitOptions, SplitPolicy};
 use zkonnx::{Model, Options};
 use zkonnx_benches::{binary, root, run_guarded, Limits, Output};
 
-const MODELS: [(&str, &str, &str); 2] = [
-    ("cnn_large", "benches/models/cnn_large/model.onnx", "benches/models/cnn_large/input.json"),
-    ("gpt", "benches/models/gpt/model.onnx", "benches/models/gpt/input.json"),
+/// The models, and the logrows of their aggregation circuits: cnn_large's and the GPT's segments
+/// are big, so their aggregation gets the default 2^21 rows; LeNet (`fixtures/lenet`) is the
+/// cheap one that still has eight places to cut, for the verify gas at 2, 4 and 8 segments in
+/// well under an hour (its aggregation at 2^20 rows, as in the tests).
+const MODELS: [(&str, &str, &str, u32); 3] = [
+    ("cnn_large", "benches/models/cnn_large/model.onnx", "benches/models/cnn_large/input.json", 21),
+    ("gpt", "benches/models/gpt/model.onnx", "benches/models/gpt/input.json", 21),
+    ("lenet", "fixtures/lenet/model.onnx", "fixtures/lenet/input.json", 20),
 ];
+
+/// Set (to `model|input|quantization|counts|aggregation logrows`) in the child process that
+/// plans the root's advice columns, so the bench process never holds a compiled model while
+/// the steps it measures run (glibc keeps the freed gigabytes, and the steps' memory guard
+/// counts them as used).
+const PLAN_ENV: &str = "ZKONNX_SPLIT_BENCH_PLAN";
 
 /// One `zkonnx` step: its output, seconds and peak memory.
 fn step(args: &[&str], limits: &Limits) -> Result<Output> {
@@ -80,8 +95,45 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
 }
 
-/// The root advice columns the cost model gives each count's split; the most of them.
-fn root_advice(model: &Path, input: &Path, quant: &[String], counts: &[usize], dir: &Path) -> Result<usize> {
+/// The root advice columns the cost model gives each count's split, the most of them, planned in
+/// a child process (see [`PLAN_ENV`]).
+fn root_advice(
+    model: &Path,
+    input: &Path,
+    quant: &[String],
+    counts: &[usize],
+    agg_k: u32,
+    dir: &Path,
+) -> Result<usize> {
+    let counts: Vec<String> = counts.iter().map(usize::to_string).collect();
+    let spec = [s(model), s(input), &quant.join(" "), &counts.join(","), &agg_k.to_string(), s(dir)].join("|");
+    let out = Command::new(std::env::current_exe()?).env(PLAN_ENV, spec).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("planning the root: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    text.trim().parse().with_context(|| format!("planning the root printed {text:?}"))
+}
+
+/// The child process of [`root_advice`]: prints the root's advice columns.
+fn plan_root(spec: &str) -> Result<()> {
+    let parts: Vec<&str> = spec.split('|').collect();
+    let [model, input, quant, counts, agg_k, dir] = parts[..] else { bail!("{PLAN_ENV}: {spec:?}") };
+    let quant: Vec<String> = quant.split_whitespace().map(String::from).collect();
+    let counts: Vec<usize> = counts.split(',').filter_map(|n| n.parse().ok()).collect();
+    let most = plan_root_advice(Path::new(model), Path::new(input), &quant, &counts, agg_k.parse()?, Path::new(dir))?;
+    println!("{most}");
+    Ok(())
+}
+
+fn plan_root_advice(
+    model: &Path,
+    input: &Path,
+    quant: &[String],
+    counts: &[usize],
+    agg_k: u32,
+    dir: &Path,
+) -> Result<usize> {
     let mut o = Options::new();
     let flag = |name: &str| -> Option<u32> {
         quant.iter().position(|q| q == name).and_then(|i| quant.get(i + 1)).and_then(|v| v.parse().ok())
@@ -94,11 +146,14 @@ fn root_advice(model: &Path, input: &Path, quant: &[String], counts: &[usize], d
     let compiled = m.compile(m.settings(&[zkonnx::read_inputs(input)?], &o)?)?;
     let mut most = 0;
     for &n in counts {
-        let split =
-            Split::create(dir.join(format!("plan-{n}")), &compiled, &SplitOptions::new(SplitPolicy::Segments(n)))?;
+        let mut options = SplitOptions::new(SplitPolicy::Segments(n));
+        options.aggregation_k = agg_k;
+        let plan = dir.join(format!("plan-{n}"));
+        let split = Split::create(&plan, &compiled, &options)?;
         if let Some(root) = split.estimate()?.nodes.last() {
             most = most.max(root.advice);
         }
+        let _ = std::fs::remove_dir_all(&plan);
     }
     Ok(most)
 }
@@ -108,15 +163,14 @@ fn split_run(
     model: &Path,
     input: &Path,
     quant: &[String],
-    n: usize,
-    root: usize,
+    (n, root, agg_k): (usize, usize, u32),
     dir: &Path,
     limits: &Limits,
 ) -> Result<Value> {
     let _ = std::fs::remove_dir_all(dir);
-    let (n_s, root_s) = (n.to_string(), root.to_string());
-    let mut args =
-        vec!["split", "-M", s(model), "-D", s(input), "--out", s(dir), "--segments", &n_s, "--root-advice", &root_s];
+    let (n_s, root_s, k_s) = (n.to_string(), root.to_string(), agg_k.to_string());
+    let mut args = vec!["split", "-M", s(model), "-D", s(input), "--out", s(dir), "--segments", &n_s];
+    args.extend(["--root-advice", &root_s, "--aggregation-logrows", &k_s]);
     args.extend(quant.iter().map(String::as_str));
     let split = must(&args, limits)?;
     let plan = Split::open(dir)?;
@@ -226,9 +280,11 @@ fn one_circuit(model: &Path, input: &Path, quant: &[String], dir: &Path, limits:
 }
 
 /// `run --split auto`, then the aggregated proof on a local hardhat node.
-fn auto_run(model: &Path, input: &Path, quant: &[String], dir: &Path, limits: &Limits) -> Result<Value> {
+fn auto_run(model: &Path, input: &Path, quant: &[String], agg_k: u32, dir: &Path, limits: &Limits) -> Result<Value> {
     let _ = std::fs::remove_dir_all(dir);
+    let k_s = agg_k.to_string();
     let mut args = vec!["run", "--json", "--split", "auto", "-M", s(model), "-D", s(input), "--out", s(dir)];
+    args.extend(["--aggregation-logrows", &k_s]);
     args.extend(quant.iter().map(String::as_str));
     let out = must(&args, limits)?;
     let line = out.stdout.lines().rev().find(|l| l.starts_with('{')).context("run --split auto printed no report")?;
@@ -264,6 +320,9 @@ fn auto_run(model: &Path, input: &Path, quant: &[String], dir: &Path, limits: &L
 }
 
 fn main() -> Result<()> {
+    if let Some(spec) = std::env::var_os(PLAN_ENV) {
+        return plan_root(&spec.to_string_lossy());
+    }
     let mut limits = Limits::from_env()?;
     limits.timeout = std::time::Duration::from_secs(6 * 3600);
     limits.max_rss_mb = limits.max_rss_mb.max(23.0 * 1024.0);
@@ -281,7 +340,7 @@ fn main() -> Result<()> {
     };
     // resumed, the models this run does not pick keep their earlier figures
     let mut results = if previous.is_object() { previous.clone() } else { json!({}) };
-    for (name, model, input) in MODELS {
+    for (name, model, input, agg_k) in MODELS {
         if pick.as_deref().is_some_and(|p| !p.split(',').any(|m| m == name)) {
             continue;
         }
@@ -304,31 +363,43 @@ fn main() -> Result<()> {
         println!("{name}: one circuit {one}");
         results[name]["one_circuit"] = one.clone();
         save(&results)?;
-        let auto = earlier(&previous, name, "auto").unwrap_or_else(|| {
-            auto_run(&model, &input, &quant, &dir.join("auto"), &limits)
-                .unwrap_or_else(|e| json!({"error": format!("{e:#}")}))
-        });
-        println!("{name}: run --split auto {auto}");
-        results[name]["auto"] = auto.clone();
-        save(&results)?;
-        let fits: Vec<usize> = counts.clone();
-        let root_advice = root_advice(&model, &input, &quant, &fits, &dir)?;
-        let mut splits = vec![];
+        if std::env::var_os("ZKONNX_SPLIT_NO_AUTO").is_some() && earlier(&previous, name, "auto").is_none() {
+            println!("{name}: run --split auto skipped");
+        } else {
+            let auto = earlier(&previous, name, "auto").unwrap_or_else(|| {
+                auto_run(&model, &input, &quant, agg_k, &dir.join("auto"), &limits)
+                    .unwrap_or_else(|e| json!({"error": format!("{e:#}")}))
+            });
+            println!("{name}: run --split auto {auto}");
+            results[name]["auto"] = auto.clone();
+            save(&results)?;
+        }
         let done: Vec<Value> =
             earlier(&previous, name, "splits").and_then(|v| v.as_array().cloned()).unwrap_or_default();
+        // resumed, the counts this run does not pick keep their earlier figures
+        let mut splits: Vec<Value> =
+            done.iter().filter(|d| !counts.iter().any(|&n| d["segments"] == n)).cloned().collect();
+        results[name]["splits"] = json!(splits);
+        save(&results)?;
+        if counts.is_empty() {
+            continue;
+        }
+        let root_advice = root_advice(&model, &input, &quant, &counts, agg_k, &dir)?;
         for &n in &counts {
             let r = match done.iter().find(|d| d["segments"] == n && d["ok"] == true) {
                 Some(d) => d.clone(),
-                None => split_run(&model, &input, &quant, n, root_advice, &dir.join(format!("split-{n}")), &limits)
-                    .unwrap_or_else(|e| json!({"segments": n, "ok": false, "why": format!("{e:#}")})),
+                None => {
+                    let dir = dir.join(format!("split-{n}"));
+                    split_run(&model, &input, &quant, (n, root_advice, agg_k), &dir, &limits)
+                        .unwrap_or_else(|e| json!({"segments": n, "ok": false, "why": format!("{e:#}")}))
+                }
             };
             println!("{name}: {n} segments {r}");
             splits.push(r);
+            splits.sort_by_key(|v| v["segments"].as_u64());
             results[name]["splits"] = json!(splits);
             save(&results)?;
         }
-        results[name]["splits"] = json!(splits);
-        save(&results)?;
     }
     write_section(&results)?;
     Ok(())
@@ -341,7 +412,25 @@ fn cell(v: &Value, key: &str, digits: usize) -> String {
 /// The `split` section of `docs/benchmarks.md`.
 fn write_section(results: &Value) -> Result<()> {
     let mut rows = String::new();
+    let mut spreads = String::new();
     for (name, r) in results.as_object().into_iter().flatten() {
+        let gas: Vec<(u64, f64)> = r["splits"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|sp| Some((sp["segments"].as_u64()?, sp["verify_gas"].as_f64()?)))
+            .collect();
+        let (lo, hi) = gas.iter().fold((f64::MAX, 0.0_f64), |(lo, hi), &(_, g)| (lo.min(g), hi.max(g)));
+        if gas.len() > 1 {
+            let counts: Vec<String> = gas.iter().map(|(n, _)| n.to_string()).collect();
+            spreads.push_str(&format!(
+                "- {name}: the aggregated proof's verify gas at {} segments spans {lo:.0} to {hi:.0} ({:.2}% apart); \
+                 one circuit: {}\n",
+                counts.join(", "),
+                (hi / lo - 1.0) * 100.0,
+                cell(&r["one_circuit"], "verify_gas", 0)
+            ));
+        }
         let one = &r["one_circuit"];
         if one["ok"] == true {
             rows.push_str(&format!(
@@ -404,11 +493,13 @@ fn write_section(results: &Value) -> Result<()> {
          `docs/split.json`): each model calibrated once and every run pinned to that quantization; one circuit \
          (`zkonnx run`) where its memory estimate fits, and split into segments, each step its own process \
          (`split` with the segments' keys, `gen-witness --split`, one `prove-segment` per segment, `aggregate` with \
-         the aggregation's keys, `verify --split`). The aggregation is a tree of fan-in 2 at logrows 21; every \
+         the aggregation's keys, `verify --split`). The aggregation is a tree of fan-in 2 at logrows 21 (LeNet's, \
+         the cheap model with eight places to cut, at 20); every \
          split's root is pinned to the same advice columns, so the aggregated proof's EVM verifier (zkonnx's \
          compiled verifier with the accumulator, measured in revm) has one shape.\n\n\
          | model | proved as | total s | peak MiB | aggregation s | estimated peak MiB | verify gas |\n\
-         |---|---|---|---|---|---|---|\n{rows}\n"
+         |---|---|---|---|---|---|---|\n{rows}\n{spreads}{}",
+        if spreads.is_empty() { "" } else { "\n" }
     );
     let path = root().join("docs/benchmarks.md");
     let doc = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
