@@ -100,18 +100,23 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
 }
 
+/// What the root's advice columns are planned from: a model at its quantization, split into
+/// each of `counts` segments with aggregation circuits of `2^agg_k` rows, planned in `dir`.
+struct RootPlan<'a> {
+    model: &'a Path,
+    input: &'a Path,
+    quant: &'a [String],
+    counts: &'a [usize],
+    agg_k: u32,
+    dir: &'a Path,
+}
+
 /// The root advice columns the cost model gives each count's split, the most of them, planned in
 /// a child process (see [`PLAN_ENV`]).
-fn root_advice(
-    model: &Path,
-    input: &Path,
-    quant: &[String],
-    counts: &[usize],
-    agg_k: u32,
-    dir: &Path,
-) -> Result<usize> {
-    let counts: Vec<String> = counts.iter().map(usize::to_string).collect();
-    let spec = [s(model), s(input), &quant.join(" "), &counts.join(","), &agg_k.to_string(), s(dir)].join("|");
+fn root_advice(p: &RootPlan<'_>) -> Result<usize> {
+    let counts: Vec<String> = p.counts.iter().map(usize::to_string).collect();
+    let (quant, k) = (p.quant.join(" "), p.agg_k.to_string());
+    let spec = [s(p.model), s(p.input), &quant, &counts.join(","), &k, s(p.dir)].join("|");
     let out = Command::new(std::env::current_exe()?).env(PLAN_ENV, spec).output()?;
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
@@ -126,19 +131,15 @@ fn plan_root(spec: &str) -> Result<()> {
     let [model, input, quant, counts, agg_k, dir] = parts[..] else { bail!("{PLAN_ENV}: {spec:?}") };
     let quant: Vec<String> = quant.split_whitespace().map(String::from).collect();
     let counts: Vec<usize> = counts.split(',').filter_map(|n| n.parse().ok()).collect();
-    let most = plan_root_advice(Path::new(model), Path::new(input), &quant, &counts, agg_k.parse()?, Path::new(dir))?;
+    let (model, input, dir) = (Path::new(model), Path::new(input), Path::new(dir));
+    let most =
+        plan_root_advice(&RootPlan { model, input, quant: &quant, counts: &counts, agg_k: agg_k.parse()?, dir })?;
     println!("{most}");
     Ok(())
 }
 
-fn plan_root_advice(
-    model: &Path,
-    input: &Path,
-    quant: &[String],
-    counts: &[usize],
-    agg_k: u32,
-    dir: &Path,
-) -> Result<usize> {
+fn plan_root_advice(p: &RootPlan<'_>) -> Result<usize> {
+    let RootPlan { model, input, quant, counts, agg_k, dir } = *p;
     let mut o = Options::new();
     let flag = |name: &str| -> Option<u32> {
         quant.iter().position(|q| q == name).and_then(|i| quant.get(i + 1)).and_then(|v| v.parse().ok())
@@ -391,7 +392,8 @@ fn main() -> Result<()> {
         }
         let mut pinned_for = PINNED_FOR.to_vec();
         pinned_for.extend(counts.iter().filter(|n| !PINNED_FOR.contains(n)));
-        let root_advice = root_advice(&model, &input, &quant, &pinned_for, agg_k, &dir)?;
+        let plan = RootPlan { model: &model, input: &input, quant: &quant, counts: &pinned_for, agg_k, dir: &dir };
+        let root_advice = root_advice(&plan)?;
         for &n in &counts {
             let r = match done.iter().find(|d| d["segments"] == n && d["ok"] == true) {
                 Some(d) => d.clone(),
