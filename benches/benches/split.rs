@@ -369,16 +369,21 @@ fn main() -> Result<()> {
         println!("{name}: one circuit {one}");
         results[name]["one_circuit"] = one.clone();
         save(&results)?;
-        if std::env::var_os("ZKONNX_SPLIT_NO_AUTO").is_some() && earlier(&previous, name, "auto").is_none() {
-            println!("{name}: run --split auto skipped");
-        } else {
-            let auto = earlier(&previous, name, "auto").unwrap_or_else(|| {
+        let auto = match earlier(&previous, name, "auto") {
+            Some(a) => Some(a),
+            None if std::env::var_os("ZKONNX_SPLIT_NO_AUTO").is_some() => None,
+            None => Some(
                 auto_run(&model, &input, &quant, agg_k, &dir.join("auto"), &limits)
-                    .unwrap_or_else(|e| json!({"error": format!("{e:#}")}))
-            });
-            println!("{name}: run --split auto {auto}");
-            results[name]["auto"] = auto.clone();
-            save(&results)?;
+                    .unwrap_or_else(|e| json!({"error": format!("{e:#}")})),
+            ),
+        };
+        match auto {
+            Some(auto) => {
+                println!("{name}: run --split auto {auto}");
+                results[name]["auto"] = auto;
+                save(&results)?;
+            }
+            None => println!("{name}: run --split auto skipped"),
         }
         let done: Vec<Value> =
             earlier(&previous, name, "splits").and_then(|v| v.as_array().cloned()).unwrap_or_default();
@@ -429,8 +434,8 @@ fn write_section(results: &Value) -> Result<()> {
             .flatten()
             .filter_map(|sp| Some((sp["segments"].as_u64()?, sp["verify_gas"].as_f64()?)))
             .collect();
-        let (lo, hi) = gas.iter().fold((f64::MAX, 0.0_f64), |(lo, hi), &(_, g)| (lo.min(g), hi.max(g)));
         if gas.len() > 1 {
+            let (lo, hi) = gas.iter().fold((f64::MAX, 0.0_f64), |(lo, hi), &(_, g)| (lo.min(g), hi.max(g)));
             let counts: Vec<String> = gas.iter().map(|(n, _)| n.to_string()).collect();
             spreads.push_str(&format!(
                 "- {name}: the aggregated proof's verify gas at {} segments spans {lo:.0} to {hi:.0} ({:.2}% apart); \

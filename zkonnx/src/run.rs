@@ -204,10 +204,10 @@ pub struct SplitRunReport {
 
 /// `run` for a model bigger than one circuit: settings and compile as [`run`], then split
 /// (`split`), the segments' witnesses (fresh boundary salts: bad input fails before any key is
-/// made), their keys, every segment's proof,
-/// the aggregation, and the aggregated proof's verification from the files. Everything goes to
-/// `out` (the split folder, which is also the run folder). The memory estimate of every segment
-/// and aggregation node is checked before any key is made.
+/// made), their keys, every segment's proof, the aggregation, and the aggregated proof's
+/// verification from the files. Everything goes to `out` (the split folder, which is also the
+/// run folder). The memory estimate of every segment and aggregation node is checked before any
+/// key is made.
 pub fn run_split(
     model_path: &Path,
     inputs: &[Vec<f32>],
