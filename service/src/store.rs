@@ -16,12 +16,20 @@ use crate::api::{Job, JobState, ProveResponse};
 pub enum StoreError {
     #[error("job database {path}: {reason}")]
     Open { path: String, reason: String },
+    // the SQLite error is in the message and not also a `source`: a chain printed whole (`{:#}`)
+    // would otherwise say it twice
     #[error("job database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
     #[error("job database: a record does not parse: {0}")]
     Corrupt(String),
     #[error("job database: the lock is poisoned")]
     Poisoned,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sql(e)
+    }
 }
 
 /// A job waiting to run, as stored.
