@@ -492,4 +492,6 @@ mod lookup_lane_tests;
 #[cfg(test)]
 mod segment_tests;
 #[cfg(test)]
+mod table_domain_tests;
+#[cfg(test)]
 pub(crate) mod tests;

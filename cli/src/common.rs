@@ -62,6 +62,15 @@ pub(crate) struct RunArgsFlags {
     /// With `--optimize gas`: the longest predicted prove time, in seconds, a layout may take.
     #[arg(long, value_name = "SECONDS")]
     pub max_prove_secs: Option<f64>,
+    /// How far beyond the range the calibration input(s) reach each function table extends, as a
+    /// multiple of that range's width on each side (default 1); `full`: tables over the whole
+    /// activation range. A proving input outside a table fails with an error naming the node.
+    #[arg(long, value_name = "MARGIN", value_parser = parse_table_margin)]
+    pub table_margin: Option<f64>,
+}
+
+fn parse_table_margin(s: &str) -> Result<f64, String> {
+    zkonnx::parse_table_margin(s).map_err(|e| e.to_string())
 }
 
 fn parse_optimize(s: &str) -> Result<Optimize, String> {
@@ -88,6 +97,7 @@ impl RunArgsFlags {
         o.param_visibility = self.param_visibility;
         o.dims = zkonnx::parse_dims(&self.dims)?;
         o.optimize = self.optimize;
+        o.table_margin = self.table_margin;
         o.max_prove_ms = match self.max_prove_secs {
             Some(_) if self.optimize != Optimize::Gas => {
                 anyhow::bail!("--max-prove-secs bounds the gas objective: pass it with --optimize gas")

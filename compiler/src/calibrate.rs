@@ -74,6 +74,8 @@ impl Candidate {
         a.lookup_bits = self.lookup_bits;
         a.range_limbs = self.range_limbs;
         a.logrows = a.logrows.max(self.lookup_bits + 1);
+        // domains sampled under other scales do not describe this candidate's tables
+        a.table_domains.clear();
         a
     }
 }
@@ -100,6 +102,10 @@ pub fn calibrate(
     base: &RunArgs,
     target: CalibrationTarget,
 ) -> Result<CalibrationReport, CompileError> {
+    // domains sampled under other settings do not describe the candidates' tables
+    let mut unsampled = base.clone();
+    unsampled.table_domains.clear();
+    let base = &unsampled;
     let floats = samples.iter().map(|s| model.run_float(s)).collect::<Result<Vec<_>, _>>()?;
     let max_abs_output = floats.iter().flatten().flatten().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
     let mut candidates = Vec::new();

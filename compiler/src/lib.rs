@@ -72,7 +72,11 @@ pub(crate) fn compile_mapped(
     if let Some((node, op)) = model.onnx_nodes.iter().find(|(_, op)| !model::SUPPORTED_OPS.contains(&op.as_str())) {
         return Err(CompileError::UnsupportedOp { node: node.clone(), op: op.clone() });
     }
-    lower::Lowerer::run(model, args)
+    let (mut graph, map) = lower::Lowerer::run(model, args)?;
+    if !args.table_domains.is_empty() {
+        graph.apply_table_domains(&args.table_domains)?;
+    }
+    Ok((graph, map))
 }
 
 /// The largest difference between float inference and the dequantized integer result that

@@ -41,9 +41,13 @@ pub enum IrError {
     /// A value fell outside the domain of the function table it is looked up in.
     #[error(
         "node {node} (`{name}`, {func}): input {value} is outside the table's domain [{lo}, {hi}] \
-         (real {real} at scale {scale}); lower the input's scale or widen the table (lookup_bits)"
+         (real {real} at scale {scale}); calibrate on inputs like this one, widen the table's margin \
+         (--table-margin) or lower the input's scale"
     )]
     OutOfTable { node: usize, name: String, func: String, value: i64, real: String, scale: u32, lo: i64, hi: i64 },
+    /// Table domains (from settings) that do not fit the graph's lookups.
+    #[error("table domains: {reason}")]
+    TableDomains { reason: String },
     /// Cut positions that do not split the graph into segments that each compute something.
     #[error("cannot split the graph: {reason}")]
     BadSplit { reason: String },

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod quant;
 mod settings;
 pub mod split;
+pub mod tables;
 
 pub use error::IrError;
 pub use func::{Func, FuncKind};
@@ -27,3 +28,4 @@ pub use inputs::{dequantize_outputs, parse_inputs, parse_salts, quantize_inputs}
 pub use interpreter::{checked_magnitude, largest_checked, run, Trace};
 pub use settings::{HashedValue, LayoutInfo, ModelInfo, RunArgs, Settings, Visibility, SETTINGS_VERSION};
 pub use split::{split, Segment};
+pub use tables::{sampled_domains, TableDomain, DEFAULT_TABLE_MARGIN};

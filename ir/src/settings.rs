@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::limits::{MAX_LANES, MAX_LOGROWS, MAX_LOOKUP_BITS, MAX_SCALE};
-use crate::IrError;
+use crate::{IrError, TableDomain};
 
 /// Version of the settings format; readers refuse any other.
 pub const SETTINGS_VERSION: u32 = 1;
@@ -70,6 +70,11 @@ pub struct RunArgs {
     /// Values for symbolic ONNX dimensions (`N=4`; an unnamed dimension is `<input>.<axis>`,
     /// e.g. `X.0=2`); unset ones default to 1.
     pub dims: BTreeMap<String, usize>,
+    /// Each function table's domain, one per lookup node in node order, as calibration sampled
+    /// them (see [`crate::tables`]); empty: the compiler's domains (a plain function's table
+    /// spans the activation range).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub table_domains: Vec<TableDomain>,
 }
 
 impl Default for RunArgs {
@@ -86,6 +91,7 @@ impl Default for RunArgs {
             output_visibility: Visibility::Public,
             param_visibility: Visibility::Fixed,
             dims: BTreeMap::new(),
+            table_domains: Vec::new(),
         }
     }
 }

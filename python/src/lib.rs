@@ -144,6 +144,15 @@ pub(crate) fn options(json: Option<&str>) -> PyResult<Options> {
     if let Some(t) = obj.get("optimize").and_then(|t| t.as_str()) {
         o.optimize = t.parse::<zkonnx::Optimize>().map_err(py_err)?;
     }
+    // a multiple of the sampled range's width, or "full"
+    match obj.get("table_margin") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::String(m)) => o.table_margin = Some(zkonnx::parse_table_margin(m).map_err(py_err)?),
+        Some(x) => match x.as_f64() {
+            Some(m) if m >= 0.0 => o.table_margin = Some(m),
+            _ => return Err(bad("run args: `table_margin` must be a non-negative number or \"full\"")),
+        },
+    }
     match obj.get("max_prove_secs") {
         None | Some(serde_json::Value::Null) => {}
         Some(x) => match x.as_f64() {

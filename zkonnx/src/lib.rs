@@ -72,7 +72,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use layout::{finish_compiled, layout_candidates};
 #[cfg(feature = "onnx")]
 pub use model::{Calibrated, Model};
-pub use options::{parse_dims, parse_visibility, Optimize, Options, Target};
+pub use options::{parse_dims, parse_table_margin, parse_visibility, Optimize, Options, Target, DEFAULT_TABLE_MARGIN};
 pub use progress::{Level, Progress, Silent};
 pub use proof::Proof;
 pub use prover::{witness, witness_from_file, Prover};

@@ -95,15 +95,17 @@ impl Model {
         }
         let mut args = options.run_args();
         let mut info = ModelInfo::default();
+        let graph = self.sample_tables(&mut args, &Sampling::of(samples, options))?;
         if options.logrows.is_none() {
-            info.layout = Some(self.fit_layout(&mut args, options.layout_policy())?);
+            info.layout = Some(fit_graph(&graph, &mut args, options.layout_policy())?);
         }
         Ok(Settings::new(args, info))
     }
 
     /// Calibrates scales, table bits and range limbs on `samples` (each a list of model inputs),
-    /// then lays the circuit out; with the `resources` target, takes a more accurate candidate
-    /// when it fits the proving budget ([`crate::calibration`]).
+    /// sizes each function table to the range the samples reach (widened by the options' table
+    /// margin, see `zkonnx_ir::tables`), then lays the circuit out; with the `resources` target,
+    /// takes a more accurate candidate when it fits the proving budget ([`crate::calibration`]).
     pub fn calibrate(&self, samples: &[Vec<Vec<f32>>], options: &Options) -> Result<Calibrated> {
         let base = options.run_args();
         let target = match options.target {
@@ -112,12 +114,14 @@ impl Model {
         };
         let report = zkonnx_compiler::calibrate(&self.onnx, samples, &base, target)?;
         let policy = options.layout_policy();
+        let sampling = Sampling::of(samples, options);
         let mut run_args = report.run_args;
         let mut error = report.chosen_error;
-        let mut layout = self.fit_layout(&mut run_args, policy)?;
+        let mut layout = self.fit_sampled_layout(&mut run_args, policy, &sampling)?;
         let mut more_precision_from = None;
         if options.target == Target::Resources {
-            if let Some((args, finer, e)) = self.more_precision(&report.candidates, (&run_args, error), &layout, policy)
+            let current = (&run_args, error);
+            if let Some((args, finer, e)) = self.more_precision(&report.candidates, current, &layout, policy, &sampling)
             {
                 more_precision_from = Some(error);
                 (run_args, layout, error) = (args, finer, e);
@@ -161,6 +165,38 @@ impl Model {
         fit_graph(&graph, args, policy)
     }
 
+    /// [`Model::sample_tables`], then fits the layout.
+    fn fit_sampled_layout(
+        &self,
+        args: &mut RunArgs,
+        policy: LayoutPolicy,
+        sampling: &Sampling<'_>,
+    ) -> Result<LayoutInfo> {
+        let graph = self.sample_tables(args, sampling)?;
+        fit_graph(&graph, args, policy)
+    }
+
+    /// Compiles under `args` and sizes each function table to what the samples reach (sets
+    /// `args.table_domains`, see `zkonnx_ir::tables`): the compiled graph with those tables.
+    /// Without samples or lookups, or with an infinite margin, the compiler's domains stay.
+    fn sample_tables(&self, args: &mut RunArgs, sampling: &Sampling<'_>) -> Result<Graph> {
+        args.table_domains.clear();
+        let mut graph = zkonnx_compiler::compile(&self.onnx, args)?;
+        if sampling.samples.is_empty() || !sampling.margin.is_finite() || !graph.has_lookups() {
+            return Ok(graph);
+        }
+        let traces = sampling
+            .samples
+            .iter()
+            .map(|s| zkonnx_ir::run(&graph, &zkonnx_ir::quantize_inputs(&graph, s)?, args.range_bits()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        if let Some(domains) = zkonnx_ir::sampled_domains(&graph, &traces, sampling.margin) {
+            graph.apply_table_domains(&domains)?;
+            args.table_domains = domains;
+        }
+        Ok(graph)
+    }
+
     /// A more accurate candidate within the proving budget: the larger of the current circuit's
     /// predicted time and [`PRECISION_BUDGET_MS`] (`None` if none beats `current`'s error). The
     /// layout often needs more rows than the range table, and then a finer scale with a larger
@@ -177,6 +213,7 @@ impl Model {
         (args, current): (&RunArgs, f64),
         layout: &LayoutInfo,
         policy: LayoutPolicy,
+        sampling: &Sampling<'_>,
     ) -> Option<(RunArgs, LayoutInfo, f64)> {
         let budget = layout.predicted_prove_ms.max(PRECISION_BUDGET_MS) as f64;
         let table_alone = |c: &Candidate| {
@@ -190,7 +227,7 @@ impl Model {
         better.sort_by(|a, b| a.max_abs_error.total_cmp(&b.max_abs_error));
         let fit = |c: &&Candidate| {
             let mut finer = c.run_args(args);
-            let l = self.fit_layout(&mut finer, policy).ok()?;
+            let l = self.fit_sampled_layout(&mut finer, policy, sampling).ok()?;
             let within = l.predicted_prove_ms as f64 <= budget;
             (within && finer.validate().is_ok()).then_some((finer, l, c.max_abs_error))
         };
@@ -227,6 +264,18 @@ impl Model {
             }
             None
         })
+    }
+}
+
+/// The calibration samples and the margin around the range they reach that function tables get.
+struct Sampling<'a> {
+    samples: &'a [Vec<Vec<f32>>],
+    margin: f64,
+}
+
+impl<'a> Sampling<'a> {
+    fn of(samples: &'a [Vec<Vec<f32>>], options: &Options) -> Self {
+        Self { samples, margin: options.table_margin() }
     }
 }
 

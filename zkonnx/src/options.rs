@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use zkonnx_circuits::cost::Objective;
+pub use zkonnx_ir::DEFAULT_TABLE_MARGIN;
 use zkonnx_ir::{RunArgs, Visibility};
 
 use crate::{Error, Result};
@@ -57,7 +58,7 @@ impl std::str::FromStr for Optimize {
 }
 
 /// Settings the caller pins; `None` leaves a value to calibration and the layout optimizer.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Options {
     /// Fractional bits of inputs and activations.
@@ -88,6 +89,11 @@ pub struct Options {
     pub optimize: Optimize,
     /// With [`Optimize::Gas`]: the longest predicted prove time (milliseconds) a layout may take.
     pub max_prove_ms: Option<u64>,
+    /// How far beyond the range the calibration samples reach each function table extends, as
+    /// a multiple of that range's width on each side (`None`: [`DEFAULT_TABLE_MARGIN`]);
+    /// infinite: the compiler's domains (a plain function's table spans the activation range).
+    /// See `zkonnx_ir::tables`.
+    pub table_margin: Option<f64>,
 }
 
 impl Options {
@@ -141,6 +147,11 @@ impl Options {
         self.apply(RunArgs::default())
     }
 
+    /// The table margin in effect: the option, else [`DEFAULT_TABLE_MARGIN`].
+    pub fn table_margin(&self) -> f64 {
+        self.table_margin.unwrap_or(DEFAULT_TABLE_MARGIN)
+    }
+
     /// What the layout optimizer must keep.
     #[cfg(feature = "onnx")]
     pub(crate) fn layout_policy(&self) -> LayoutPolicy {
@@ -170,6 +181,19 @@ pub(crate) struct LayoutPolicy {
     pub(crate) keep_lookup_lanes: bool,
     /// What the optimizer minimizes.
     pub(crate) objective: Objective,
+}
+
+/// Parses a table margin: a non-negative number (a multiple of the sampled range's width, see
+/// [`Options::table_margin`]) or `full` (the compiler's domains).
+pub fn parse_table_margin(s: &str) -> Result<f64> {
+    let bad = || Error::Option {
+        option: "table_margin".into(),
+        reason: format!("`{s}` is not a non-negative number or `full`"),
+    };
+    match s.trim() {
+        "full" => Ok(f64::INFINITY),
+        t => t.parse::<f64>().ok().filter(|m| *m >= 0.0 && !m.is_nan()).ok_or_else(bad),
+    }
 }
 
 /// Parses `NAME=VALUE` pairs for symbolic dimensions (the CLI's `--dim`).

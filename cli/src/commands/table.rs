@@ -18,6 +18,11 @@ pub(crate) struct TableArgs {
     /// ... or a compiled model.
     #[arg(short = 'C', long = "compiled")]
     compiled: Option<PathBuf>,
+    /// With --model: an input to calibrate on, as `run` does (scales, table bits and each function
+    /// table's domain from the range this input reaches); without it the defaults and flags
+    /// apply and function tables span the activation range.
+    #[arg(short = 'D', long = "data")]
+    data: Option<PathBuf>,
     #[command(flatten)]
     flags: RunArgsFlags,
 }
@@ -27,9 +32,15 @@ pub(crate) fn run(a: TableArgs) -> Result<()> {
     // the optimizer picks lookup lanes for every width unless `--lookup-lanes` pins them
     let (graph, args, pinned) = match (&a.model, &a.compiled) {
         (Some(m), None) => {
-            let args = a.flags.options()?.run_args();
-            (Model::load(m, &args.dims)?.lower(&args)?, args, a.flags.lookup_lanes)
+            let options = a.flags.options()?;
+            let model = Model::load(m, &options.dims)?;
+            let args = match &a.data {
+                Some(d) => model.settings(&[crate::common::read_inputs(d)?], &options)?.run_args,
+                None => options.run_args(),
+            };
+            (model.lower(&args)?, args, a.flags.lookup_lanes)
         }
+        (None, Some(_)) if a.data.is_some() => bail!("--data calibrates an ONNX model: pass it with --model"),
         (None, Some(c)) => {
             let c = CompiledModel::read(c)?;
             (c.graph, c.settings.run_args, None)
@@ -41,7 +52,7 @@ pub(crate) fn run(a: TableArgs) -> Result<()> {
         Ok(choice) => {
             let params = CircuitParams::for_graph(&args, &graph);
             print!("{}", render_layouts(&choice, &params, public_value_count(&graph, &params), objective));
-            print!("{}", render_tables(&graph, &params, &choice.chosen));
+            print!("{}", render_tables(&graph, &params, &choice.chosen, !args.table_domains.is_empty()));
         }
         Err(e) => println!("layout: {e}"),
     }
@@ -92,10 +103,10 @@ pub(crate) fn render_layouts(
 }
 
 /// The lookup tables and what else needs rows, and which of them sets the chosen layout's
-/// logrows: the range table, each function's table (function, scales, domain, rows, nodes), the
-/// layout (the lanes and, with hashed visibilities, the Poseidon chip's rows) and the public
-/// values.
-pub(crate) fn render_tables(graph: &Graph, params: &CircuitParams, chosen: &Shape) -> String {
+/// logrows: the range table, each function's table (function, scales, domain, rows, nodes
+/// sharing it), where the domains come from (`sampled`: calibration's), the layout (the lanes
+/// and, with hashed visibilities, the Poseidon chip's rows) and the public values.
+pub(crate) fn render_tables(graph: &Graph, params: &CircuitParams, chosen: &Shape, sampled: bool) -> String {
     let needs = RowNeeds::of(graph, params, chosen.rows);
     let mut out = format!("tables and rows (at the chosen logrows {}):\n", chosen.k);
     out += &format!("  range table          {:>9} rows (2^{} values)\n", needs.range_table, params.lookup_bits);
@@ -104,7 +115,7 @@ pub(crate) fn render_tables(graph: &Graph, params: &CircuitParams, chosen: &Shap
         let nodes = graph.nodes.iter().filter(|n| matches!(&n.op, Op::Lookup { func, .. } if *func == f)).count();
         out += &format!(
             "  {:<20} {rows:>9} rows (x in [{}, {}] at scale {}, out scale {}; {nodes} node{})\n",
-            format!("{:?}", f.kind),
+            format!("{:?}{}", f.kind, if f.difference { " (differences)" } else { "" }),
             f.lo,
             f.hi,
             f.in_scale,
@@ -113,8 +124,15 @@ pub(crate) fn render_tables(graph: &Graph, params: &CircuitParams, chosen: &Shap
         );
     }
     if needs.function_table > 0 {
-        out +=
-            &format!("  function tables      {:>9} rows in all (one table, a row per point)\n", needs.function_table);
+        let source = if sampled {
+            "domains: the calibration samples' range and its margin"
+        } else {
+            "domains: what the input can reach (no calibration samples)"
+        };
+        out += &format!(
+            "  function tables      {:>9} rows in all (one table, a row per point; {source})\n",
+            needs.function_table
+        );
     }
     if params.hashes() {
         out += &format!("  poseidon chip        {:>9} rows (its own columns, beside the lanes)\n", needs.poseidon);

@@ -14,6 +14,9 @@
 //! - Softmax's normaliser `1 / Σ exp` sees a sum in `[2^S, n·2^S]` (the maximum contributes
 //!   exactly `2^S`), so its table covers exactly that.
 //!
+//! These are the domains an input *can* reach; settings made from sample inputs narrow each to
+//! what the samples *did* reach (`zkonnx_ir::tables`, applied by [`crate::compile`]).
+//!
 //! Scales: a function's output is at the activation scale `S`, except reciprocals, whose output
 //! is at `R = min(2S, B)` (a `1/x` at scale `S` would keep only `S` bits of a value below 1);
 //! the product with a reciprocal is rescaled by `R` back to `S`.

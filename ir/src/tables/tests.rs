@@ -1,0 +1,102 @@
+use super::*;
+use crate::{run, Node};
+
+fn node(name: &str, op: Op, scale: u32) -> Node {
+    Node { name: name.into(), origin: "test".into(), op, shape: vec![4], scale }
+}
+
+/// x (4 elements, scale 2) -> tanh, tanh again (the same function), exp, and the tanh of the
+/// first tanh: four lookups over [-64, 63].
+fn graph() -> Graph {
+    let tanh = Func::new(FuncKind::Tanh, 2, 2, -64, 63);
+    let exp = Func::new(FuncKind::Exp, 2, 2, -64, 63);
+    Graph {
+        nodes: vec![
+            node("x", Op::Input { index: 0 }, 2),
+            node("t1", Op::Lookup { input: 0, func: tanh }, 2),
+            node("t2", Op::Lookup { input: 0, func: tanh }, 2),
+            node("e", Op::Lookup { input: 0, func: exp }, 2),
+            node("tt", Op::Lookup { input: 1, func: tanh }, 2),
+        ],
+        inputs: vec![0],
+        outputs: vec![2, 3, 4],
+        linked_inputs: false,
+    }
+}
+
+#[test]
+fn sampled_domains_widen_by_the_margin_and_clip_to_the_compilers() {
+    let g = graph();
+    let t = run(&g, &[vec![-8, 0, 4, 8]], 8).unwrap();
+    // x in [-8, 8]: width 16, margin 1 -> [-24, 24]; tanh(x) at scale 2 in [-4, 4]: width 8 -> [-12, 12],
+    // which overlaps the first tanh's: one table [-24, 24] for the three tanh lookups
+    let d = sampled_domains(&g, std::slice::from_ref(&t), 1.0).unwrap();
+    let want = |kind, lo, hi| TableDomain { kind, lo, hi };
+    assert_eq!(
+        d,
+        vec![
+            want(FuncKind::Tanh, -24, 24),
+            want(FuncKind::Tanh, -24, 24),
+            want(FuncKind::Exp, -24, 24),
+            want(FuncKind::Tanh, -24, 24)
+        ]
+    );
+    // a wide margin is clipped to the compiler's [-64, 63]; an infinite one keeps it
+    let wide = sampled_domains(&g, std::slice::from_ref(&t), 5.0).unwrap();
+    assert_eq!((wide[0].lo, wide[0].hi), (-64, 63));
+    let full = sampled_domains(&g, std::slice::from_ref(&t), f64::INFINITY).unwrap();
+    assert!(full.iter().all(|d| (d.lo, d.hi) == (-64, 63)));
+    // a constant input gets one unit (2^in_scale = 4) of headroom times the margin either side
+    let c = run(&g, &[vec![5, 5, 5, 5]], 8).unwrap();
+    let d = sampled_domains(&g, &[c], 0.5).unwrap();
+    assert_eq!((d[2].lo, d[2].hi), (3, 7));
+    let no_lookups = Graph { nodes: vec![node("x", Op::Input { index: 0 }, 2)], outputs: vec![0], ..graph() };
+    assert!(sampled_domains(&no_lookups, &[], 1.0).is_none());
+}
+
+#[test]
+fn disjoint_domains_of_one_function_stay_two_tables() {
+    let mut g = graph();
+    let t = run(&g, &[vec![40, 44, 48, 50]], 8).unwrap();
+    let d = sampled_domains(&g, std::slice::from_ref(&t), 0.0).unwrap();
+    // x in [40, 50] and tanh(x) = 4 (1.0 at scale 2) apart: two tanh tables, the first shared by t1 and t2
+    assert_eq!(d[0], d[1]);
+    assert_eq!((d[0].lo, d[0].hi), (40, 50));
+    assert_eq!((d[3].lo, d[3].hi), (4, 4));
+    g.apply_table_domains(&d).unwrap();
+    assert_eq!(g.funcs().len(), 3);
+    let rows: u64 = g.funcs().iter().filter_map(Func::table_rows).sum();
+    assert_eq!(rows, 11 + 11 + 1);
+    // the narrowed graph computes the same values on the sampled input
+    assert_eq!(run(&g, &[vec![40, 44, 48, 50]], 8).unwrap().values, t.values);
+}
+
+#[test]
+fn an_input_outside_the_sampled_domain_names_the_node_and_the_domain() {
+    let mut g = graph();
+    let t = run(&g, &[vec![-8, 0, 4, 8]], 8).unwrap();
+    g.apply_table_domains(&sampled_domains(&g, &[t], 0.0).unwrap()).unwrap();
+    match run(&g, &[vec![0, 0, 0, 9]], 8).unwrap_err() {
+        IrError::OutOfTable { node, name, value, lo, hi, .. } => {
+            assert_eq!((node, name.as_str(), value, lo, hi), (1, "t1", 9, -8, 8));
+        }
+        e => panic!("unexpected {e:?}"),
+    }
+}
+
+#[test]
+fn settings_cannot_widen_a_table_or_fit_another_graph() {
+    let g = graph();
+    let ok = TableDomain { kind: FuncKind::Tanh, lo: -1, hi: 1 };
+    let exp = TableDomain { kind: FuncKind::Exp, ..ok };
+    let msg = |d: &[TableDomain]| g.clone().apply_table_domains(d).unwrap_err().to_string();
+    assert!(msg(&[ok, ok, exp]).contains("3 table domains, the model has 4 lookups"), "{}", msg(&[ok, ok, exp]));
+    let wider = TableDomain { lo: -65, ..ok };
+    assert!(msg(&[wider, ok, exp, ok]).contains("node 1 (`t1`)"), "{}", msg(&[wider, ok, exp, ok]));
+    assert!(msg(&[ok, ok, ok, ok]).contains("node 3 (`e`)"));
+    let empty = TableDomain { lo: 2, hi: 1, ..ok };
+    assert!(msg(&[ok, empty, exp, ok]).contains("node 2 (`t2`)"));
+    let mut fine = g.clone();
+    fine.apply_table_domains(&[ok, ok, exp, ok]).unwrap();
+    fine.validate().unwrap();
+}
