@@ -12,7 +12,8 @@
 //! `[a - m·w, b + m·w]` with `w = max(b - a, 2^in_scale)` (at least one unit of the input), clipped
 //! to the compiler's domain. [`DEFAULT_TABLE_MARGIN`] (1: three times the sampled width, and a unit
 //! of headroom either side of a constant input) is the default; an infinite margin keeps the
-//! compiler's domains.
+//! compiler's domains. For `log`, `sqrt` and `1/sqrt`, whose tables hold a placeholder 0 below
+//! 0, the margin stops at 0 when no sample was negative.
 //!
 //! Soundness does not depend on the domain: a lookup proves `(x, f(x))` is a row of the table,
 //! so a narrower table only rejects more inputs. An input outside the sampled domain at proving
@@ -73,15 +74,24 @@ pub fn sampled_domains(graph: &Graph, traces: &[Trace], margin: f64) -> Option<V
 }
 
 /// `[a, b]` widened by `margin` times its width (at least one unit of the input's scale) and
-/// clipped to `func`'s domain.
+/// clipped to `func`'s domain; not below 0 for a function undefined there when no sample was
+/// ([`undefined_below_zero`]).
 fn widen(func: &Func, a: i64, b: i64, margin: f64) -> (i64, i64) {
     let unit = 1i128 << func.in_scale.min(62);
     let width = (i128::from(b) - i128::from(a)).max(unit);
     let m = (margin * width as f64).ceil().min(1e30) as i128;
-    let lo = (i128::from(a) - m).max(i128::from(func.lo));
+    let floor = if undefined_below_zero(func.kind) && a >= 0 { 0 } else { i128::from(func.lo) };
+    let lo = (i128::from(a) - m).max(i128::from(func.lo)).max(floor);
     let hi = (i128::from(b) + m).min(i128::from(func.hi));
     // both lie within func's domain, so they fit an i64
     (lo as i64, hi as i64)
+}
+
+/// Whether `kind` has no real value below 0 (its table holds 0 there, see [`crate::func`]): a
+/// margin below 0 would only add rows of that placeholder (the log's margin once doubled its
+/// table).
+fn undefined_below_zero(kind: FuncKind) -> bool {
+    matches!(kind, FuncKind::Log | FuncKind::Sqrt | FuncKind::Rsqrt)
 }
 
 /// Merges, per function (the compiler's [`Func`], domain included), the domains that overlap

@@ -100,3 +100,29 @@ fn settings_cannot_widen_a_table_or_fit_another_graph() {
     fine.apply_table_domains(&[ok, ok, exp, ok]).unwrap();
     fine.validate().unwrap();
 }
+
+#[test]
+fn the_margin_stops_at_zero_where_the_function_is_undefined_below_it() {
+    let at = |kind| Graph {
+        nodes: vec![
+            node("x", Op::Input { index: 0 }, 2),
+            node("f", Op::Lookup { input: 0, func: Func::new(kind, 2, 2, -64, 63) }, 2),
+        ],
+        inputs: vec![0],
+        outputs: vec![1],
+        linked_inputs: false,
+    };
+    let domain = |kind, xs: Vec<i64>| {
+        let g = at(kind);
+        let t = run(&g, &[xs], 8).unwrap();
+        let d = sampled_domains(&g, &[t], 1.0).unwrap()[0];
+        (d.lo, d.hi)
+    };
+    // samples in [2, 10]: width 8, margin 1 -> [-6, 18], but log, sqrt and 1/sqrt stop at 0
+    for kind in [FuncKind::Log, FuncKind::Sqrt, FuncKind::Rsqrt] {
+        assert_eq!(domain(kind, vec![2, 4, 8, 10]), (0, 18), "{kind:?}");
+        // a negative sample keeps the margin below it: [-2, 8], width 10
+        assert_eq!(domain(kind, vec![-2, 4, 8, 6]), (-12, 18), "{kind:?}");
+    }
+    assert_eq!(domain(FuncKind::Exp, vec![2, 4, 8, 10]), (-6, 18));
+}
