@@ -4,6 +4,7 @@ pub(crate) mod compile;
 pub(crate) mod demo;
 pub(crate) mod evm;
 pub(crate) mod hash;
+pub(crate) mod ops;
 pub(crate) mod prove;
 pub(crate) mod run;
 pub(crate) mod serve;

@@ -53,6 +53,8 @@ enum Command {
     VerifyEvm(commands::evm::VerifyEvmArgs),
     /// Print the quantized graph of a model.
     Table(commands::table::TableArgs),
+    /// List the ONNX ops this release lowers, with their supported forms and known limits.
+    Ops(commands::ops::OpsArgs),
     /// All steps in order: settings, compile, setup, witness, prove, verify (with `--split`: for
     /// a model split into segments, aggregated into one proof).
     Run(commands::run::RunCmdArgs),
@@ -95,6 +97,7 @@ fn main() -> ExitCode {
         Command::DeployEvm(a) => commands::evm::deploy_evm(a),
         Command::VerifyEvm(a) => commands::evm::verify_evm(a),
         Command::Table(a) => commands::table::run(a),
+        Command::Ops(a) => commands::ops::run(&a),
         Command::Run(a) => commands::run::run(a),
         Command::Split(a) => commands::split::split(a),
         Command::ProveSegment(a) => commands::split::prove_segment(a),
@@ -129,6 +132,9 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
              the settings with `--optimize gas` or `--lanes 1`, or pass --allow-oversize (the reference) for a chain \
              without the limit",
         ),
+        zkonnx::Error::Compile(c) if matches!(**c, zkonnx::lower::compiler::CompileError::UnsupportedOp { .. }) => {
+            Some("`zkonnx ops` lists the ONNX ops this release lowers")
+        }
         _ => None,
     }
 }

@@ -9,9 +9,10 @@ pub enum CompileError {
     /// The file cannot be read, is not ONNX, or is ONNX that tract cannot build a graph from.
     #[error("cannot load ONNX model `{path}`: {reason}")]
     Load { path: String, reason: String },
-    /// An ONNX op this release does not lower.
-    #[error("node `{node}`: ONNX op {op} is not supported")]
-    UnsupportedOp { node: String, op: String },
+    /// An ONNX op this release does not lower: the first such node, and the others (node
+    /// name, op type) in file order. `zkonnx ops` lists what is supported.
+    #[error("node `{node}`: ONNX op {op} is not supported{}", also_unsupported(.others))]
+    UnsupportedOp { node: String, op: String, others: Vec<(String, String)> },
     /// A supported op used with an attribute or form this release does not lower.
     #[error("node `{node}` ({op}): {what} is not supported")]
     UnsupportedAttribute { node: String, op: String, what: String },
@@ -46,4 +47,17 @@ impl CompileError {
     pub(crate) fn tract(context: &str, err: impl std::fmt::Display) -> Self {
         CompileError::Tract { context: context.to_string(), reason: format!("{err:#}") }
     }
+}
+
+/// `"; also node `b` (Hardmax), ..."` for the other unsupported nodes: every one up to 32,
+/// then their count.
+fn also_unsupported(others: &[(String, String)]) -> String {
+    const SHOWN: usize = 32;
+    if others.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = others.iter().take(SHOWN).map(|(n, op)| format!("node `{n}` ({op})")).collect();
+    let more = others.len().saturating_sub(SHOWN);
+    let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+    format!("; also {}{tail}", named.join(", "))
 }

@@ -52,10 +52,11 @@ pub use calibrate::{calibrate, tolerance, CalibrationReport, CalibrationTarget, 
 pub use error::CompileError;
 pub use layers::{layer_stats, render_layer_stats, LayerStat};
 pub use model::OnnxModel;
+pub use ops::{supported_ops, OpSupport};
 
 /// Lowers `model` to a validated IR graph under the scales of `args`.
 ///
-/// Fails with [`CompileError::UnsupportedOp`] on the first ONNX node (in file order) whose op
+/// Fails with [`CompileError::UnsupportedOp`] naming every ONNX node (in file order) whose op
 /// type this release does not lower, and with [`CompileError::NonConstant`] where a weight
 /// operand (MatMul's second operand, Conv's kernel) is computed at run time.
 pub fn compile(model: &OnnxModel, args: &RunArgs) -> Result<Graph, CompileError> {
@@ -69,8 +70,8 @@ pub(crate) fn compile_mapped(
     args: &RunArgs,
 ) -> Result<(Graph, std::collections::HashMap<tract_onnx::prelude::OutletId, zkonnx_ir::TensorId>), CompileError> {
     args.validate()?;
-    if let Some((node, op)) = model.onnx_nodes.iter().find(|(_, op)| !model::SUPPORTED_OPS.contains(&op.as_str())) {
-        return Err(CompileError::UnsupportedOp { node: node.clone(), op: op.clone() });
+    if let Some(unsupported) = model::unsupported_nodes(&model.onnx_nodes) {
+        return Err(unsupported);
     }
     let (mut graph, map) = lower::Lowerer::run(model, args)?;
     if !args.table_domains.is_empty() {

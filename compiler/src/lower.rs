@@ -188,6 +188,12 @@ impl<'a> Lowerer<'a> {
                 return Ok(());
             }
         }
+        if node.op.name() == "NonZero" {
+            // a constant input was folded above (tract computes its output while typing)
+            let what = "an input computed at run time (the output's shape would depend on the input values; a \
+                        circuit's shapes are fixed)";
+            return Err(CompileError::UnsupportedAttribute { node: name, op: origin, what: what.into() });
+        }
         let cx = NodeCx { shape: self.concrete_shape(outlet, &name)?, name, origin, inputs: node.inputs.clone() };
         if let Some(values) = ops::lower_multi(self, node, &cx)? {
             for (slot, v) in values.into_iter().enumerate() {
@@ -199,7 +205,7 @@ impl<'a> Lowerer<'a> {
         let unsupported = |cx: NodeCx| {
             let tract_op = node.op.name();
             let op = if tract_op == cx.origin { cx.origin } else { format!("{} (tract's {tract_op})", cx.origin) };
-            CompileError::UnsupportedOp { node: cx.name, op }
+            CompileError::UnsupportedOp { node: cx.name, op, others: vec![] }
         };
         if node.outputs.len() != 1 {
             return Err(unsupported(cx));

@@ -53,11 +53,36 @@ fn fixture_bad_models_are_load_errors() {
 }
 
 #[test]
+fn every_unsupported_node_is_named() {
+    let model = load(&model_path("unsupported_many"));
+    let err = compile(&model, &RunArgs::default()).unwrap_err();
+    let CompileError::UnsupportedOp { node, op, others } = &err else { panic!("expected UnsupportedOp, got {err}") };
+    assert_eq!((node.as_str(), op.as_str()), ("act0", "Hardmax"));
+    let others: Vec<(&str, &str)> = others.iter().map(|(n, o)| (n.as_str(), o.as_str())).collect();
+    assert_eq!(others, [("act1", "Shrink"), ("act2", "Hardmax")]);
+    assert_eq!(
+        err.to_string(),
+        "node `act0`: ONNX op Hardmax is not supported; also node `act1` (Shrink), node `act2` (Hardmax)"
+    );
+}
+
+/// NonZero folds when its input is constant (`nonzero` in `float_vs_ir.rs`); of data computed at
+/// run time its output's shape depends on the values, which no fixed circuit can have.
+#[test]
+fn nonzero_of_data_says_its_shape_depends_on_the_values() {
+    let err = OnnxModel::load(&model_path("nonzero_data"), &no_dims())
+        .and_then(|m| compile(&m, &RunArgs::default()))
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("where_nonzero") && text.contains("depend on the input values"), "{text}");
+}
+
+#[test]
 fn unsupported_op_names_node_and_op() {
     let model = load(&model_path("unsupported"));
     let err = compile(&model, &RunArgs::default()).unwrap_err();
     match err {
-        CompileError::UnsupportedOp { node, op } => assert_eq!((node.as_str(), op.as_str()), ("act0", "Hardmax")),
+        CompileError::UnsupportedOp { node, op, .. } => assert_eq!((node.as_str(), op.as_str()), ("act0", "Hardmax")),
         other => panic!("expected UnsupportedOp, got {other}"),
     }
     let path = fixtures().join("bad/unsupported_op.onnx");

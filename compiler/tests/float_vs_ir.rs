@@ -26,6 +26,7 @@ fn op_models_match_float_within_bound() {
         "dynamic_matmul",
         "upsample_linear",
         "scatter_const_updates",
+        "nonzero",
     ] {
         let model = load(&model_path(name));
         check_within_bound(name, &model, &args, 8);

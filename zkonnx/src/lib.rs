@@ -79,6 +79,9 @@ pub use prover::{witness, witness_from_file, Prover};
 pub use srs::{dev_cache, SrsSource, INSECURE_SRS_WARNING};
 pub use verifier::Verifier;
 pub use zkonnx_circuits::cost::Objective;
+/// The ONNX op types this release lowers, each with its supported forms and known limits.
+#[cfg(feature = "onnx")]
+pub use zkonnx_compiler::{supported_ops, OpSupport};
 
 pub use zkonnx_ir::{dequantize_outputs, parse_inputs, quantize_inputs, RunArgs, Settings, Visibility};
 pub use zkonnx_prover::Keys;

@@ -5,8 +5,8 @@
 //! - `Max(x, c)` = `c + relu(x - c)` and `Min(x, c)` = `c - relu(c - x)` for a constant `c`:
 //!   ONNX `Clip` (and `Relu6`, and the clamp of `HardSigmoid`) reach tract's typed graph as
 //!   these; `Max(x, 0)` stays a plain ReLU;
-//! - `Neg`: a diagonal linear map with weight `-1` (folded into a preceding linear op when
-//!   possible);
+//! - `Neg`: a diagonal linear map with weight `-1`, left pending so that a following constant
+//!   scale or shift folds into it;
 //! - `Abs` = `relu(x) + relu(-x)`;
 //! - `LeakyRelu(alpha)` = `relu(x) - alpha * relu(-x)`. `PRelu` reaches tract's typed graph as
 //!   a `Where` over a comparison, which the logic family lowers;
@@ -22,7 +22,55 @@ use zkonnx_ir::{Arith, ArithKind, Op, TensorId};
 
 use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
 use crate::ops::linear::diagonal;
+use crate::ops::OpSupport;
 use crate::CompileError;
+
+/// The ONNX op types this family lowers.
+pub(crate) const OPS: &[OpSupport] = &[
+    OpSupport {
+        op: "Clip",
+        family: "activation",
+        forms: "max(x, lo) and min(x, hi) as c + relu(x - c), c - relu(c - x): exact; bounds constant or computed",
+        limits: "",
+    },
+    OpSupport {
+        op: "HardSigmoid",
+        family: "activation",
+        forms: "clamp(alpha*x + beta, 0, 1): a linear map and two exact clamps",
+        limits: "",
+    },
+    OpSupport {
+        op: "LeakyRelu",
+        family: "activation",
+        forms: "relu(x) - alpha*relu(-x), any alpha: exact",
+        limits: "",
+    },
+    OpSupport {
+        op: "Neg",
+        family: "activation",
+        forms: "a diagonal linear map with weight -1: exact; a following constant scale or shift can fold into it",
+        limits: "",
+    },
+    OpSupport { op: "Abs", family: "activation", forms: "relu(x) + relu(-x): exact", limits: "" },
+    OpSupport {
+        op: "HardSwish",
+        family: "activation",
+        forms: "x * clamp(x/6 + 1/2, 0, 1): exact clamp and one product",
+        limits: "",
+    },
+    OpSupport {
+        op: "Max",
+        family: "activation",
+        forms: "n-ary, broadcasting: b + relu(a - b) of tensors, c + relu(x - c) with a constant; Max(x, 0) is Relu",
+        limits: "",
+    },
+    OpSupport {
+        op: "Min",
+        family: "activation",
+        forms: "n-ary, broadcasting: b - relu(b - a) of tensors, c - relu(c - x) with a constant",
+        limits: "",
+    },
+];
 
 /// Lowers the family's ops; `Ok(None)` for any other op.
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
@@ -124,8 +172,8 @@ fn negated_relu(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
 }
 
 /// `-x` exactly, at x's scale and shape: `0 - x` against a one-element zero constant (one add
-/// row per element, no rescale). ONNX `Neg` itself stays a diagonal linear map instead, so it
-/// can fold into a preceding linear op.
+/// row per element, no rescale). ONNX `Neg` itself stays a pending diagonal linear map instead,
+/// so that a following constant scale or shift can fold into it.
 pub(crate) fn negate(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
     let (scale, shape) = (lw.scale(x), lw.shape(x).to_vec());
     let zero = lw.emit(&cx.name, &cx.origin, Op::Const { values: vec![0] }, vec![1], scale);

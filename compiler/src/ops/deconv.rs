@@ -13,7 +13,16 @@ use tract_onnx::tract_core::ops::cnn::{Deconv, KernelFormat};
 use crate::index::{for_each_coord, strides};
 use crate::lower::{check_size, saturating_product, Lowerer, NodeCx, MAX_LINEAR_TERMS};
 use crate::ops::linear::{per_channel_bias, PendingLinear, RowF};
+use crate::ops::OpSupport;
 use crate::CompileError;
+
+/// The ONNX op types this family lowers.
+pub(crate) const OPS: &[OpSupport] = &[OpSupport {
+    op: "ConvTranspose",
+    family: "deconv",
+    forms: "constant OIHW weights and bias; any rank, stride, dilation, padding, group, output_padding",
+    limits: "computed weights or bias (NonConstant); more than 2^28 multiply-add terms (TooLarge)",
+}];
 
 /// Lowers `Deconv`; `Ok(None)` for any other op.
 pub(crate) fn lower(

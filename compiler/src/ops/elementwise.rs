@@ -13,7 +13,49 @@ use zkonnx_ir::{Arith, ArithKind, Op};
 
 use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
 use crate::ops::linear::diagonal;
+use crate::ops::OpSupport;
 use crate::CompileError;
+
+/// The ONNX op types this family lowers.
+pub(crate) const OPS: &[OpSupport] = &[
+    OpSupport {
+        op: "Add",
+        family: "elementwise",
+        forms: "numpy broadcasting; two tensors at aligned scales, or a constant (folds into a preceding linear op)",
+        limits: "",
+    },
+    OpSupport {
+        op: "Sub",
+        family: "elementwise",
+        forms: "numpy broadcasting; two tensors at aligned scales, or a constant (folds into a preceding linear op)",
+        limits: "",
+    },
+    OpSupport {
+        op: "Mul",
+        family: "elementwise",
+        forms: "broadcasting; exact product of two tensors, or by a constant (folds into a linear op, else diagonal)",
+        limits: "",
+    },
+    OpSupport {
+        op: "Div",
+        family: "elementwise",
+        forms: "by a constant (folded into a linear op, else diagonal); by a computed tensor: reciprocal lookup",
+        limits: "",
+    },
+    OpSupport { op: "Sum", family: "elementwise", forms: "n-ary, a chain of Adds with broadcasting", limits: "" },
+    OpSupport {
+        op: "Relu",
+        family: "elementwise",
+        forms: "tract's Max(x, 0): one ReLU per element, exact",
+        limits: "",
+    },
+    OpSupport {
+        op: "BatchNormalization",
+        family: "elementwise",
+        forms: "constant parameters: per-channel Mul and Add, folded into a preceding Conv/Gemm, else diagonal",
+        limits: "",
+    },
+];
 
 /// The binary ops this family lowers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

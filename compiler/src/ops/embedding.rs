@@ -15,7 +15,12 @@ use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
 use crate::ops::activation::{add, add_pairs, negate};
 use crate::ops::linear::{PendingLinear, RowF};
 use crate::ops::logic::{mul_pairs, not, step};
+use crate::ops::OpSupport;
 use crate::CompileError;
+
+/// The ONNX op types this family lowers: none of its own, it serves `movement` (`Gather`,
+/// `GatherElements` by computed indices) and `indexing`, which list those ops.
+pub(crate) const OPS: &[OpSupport] = &[];
 
 /// `data[.., idx, ..]` along `axis` for computed integer indices: a constant `data` (an
 /// embedding table) or, with `data` `None`, the computed input 0.

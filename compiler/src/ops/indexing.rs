@@ -31,7 +31,54 @@ use crate::ops::embedding::equals_each;
 use crate::ops::linear::{PendingLinear, RowF};
 use crate::ops::logic::{mul_pairs, step};
 use crate::ops::reduce::groups;
+use crate::ops::OpSupport;
 use crate::CompileError;
+
+/// The ONNX op types this family lowers.
+pub(crate) const OPS: &[OpSupport] = &[
+    OpSupport {
+        op: "GatherND",
+        family: "indexing",
+        forms: "constant indices: probed in tract, a free Gather; computed integer indices (batch_dims 0): one-hot",
+        limits: "batch_dims with computed indices; computed indices that are not integers",
+    },
+    OpSupport {
+        op: "ScatterElements",
+        family: "indexing",
+        forms: "reduction none, constant indices, computed data and updates: probed, a free Gather or Select",
+        limits: "a reduction; computed indices (NonConstant); updates at another scale than the data",
+    },
+    OpSupport {
+        op: "ScatterND",
+        family: "indexing",
+        forms: "reduction none, constant indices, computed data and updates: probed, a free Gather or Select",
+        limits: "a reduction; computed indices (NonConstant); updates at another scale than the data",
+    },
+    OpSupport {
+        op: "Resize",
+        family: "indexing",
+        forms: "constant roi, scales, sizes; nearest: a free Gather; linear, cubic: a constant linear map (probed)",
+        limits: "computed scales or sizes (NonConstant); a linear or cubic resize of over 4096 input elements",
+    },
+    OpSupport {
+        op: "Upsample",
+        family: "indexing",
+        forms: "opsets 7 to 9: rewritten at load to Resize (asymmetric, nearest rounds down), then as Resize",
+        limits: "no scales attribute at opsets 7 and 8 (UnsupportedAttribute)",
+    },
+    OpSupport {
+        op: "OneHot",
+        family: "indexing",
+        forms: "computed integer indices (negative wrap), constant depth and values, any axis: exact one-hot",
+        limits: "indices that are not integers (UnsupportedAttribute)",
+    },
+    OpSupport {
+        op: "TopK",
+        family: "indexing",
+        forms: "constant k, any axis, largest or smallest, sorted, ties to the lower index: n^2 exact comparisons",
+        limits: "a computed k (no fixed output shape: shape error)",
+    },
+];
 
 /// Most input elements a mixing `Resize` is probed on (one tract run each).
 pub(crate) const MAX_PROBED: usize = 1 << 12;

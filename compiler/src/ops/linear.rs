@@ -17,7 +17,42 @@ use zkonnx_ir::{Linear, LinearRow, Op, TensorId};
 use crate::index::{for_each_coord, strides};
 use crate::lower::{check_size, saturating_product, ConstVal, Lowerer, NodeCx, Value, MAX_LINEAR_TERMS};
 use crate::ops::pool::geometry;
+use crate::ops::OpSupport;
 use crate::CompileError;
+
+/// The ONNX op types this family lowers.
+pub(crate) const OPS: &[OpSupport] = &[
+    OpSupport {
+        op: "Gemm",
+        family: "linear",
+        forms: "transA/transB, alpha, beta, C; constant B (or A) as weights, or both computed (IR MatMul)",
+        limits: "more than 2^28 multiply-add terms (TooLarge)",
+    },
+    OpSupport {
+        op: "MatMul",
+        family: "linear",
+        forms: "any rank, batch broadcasting; a constant operand as weights, or both computed (IR MatMul, attention)",
+        limits: "more than 2^28 multiply-add terms (TooLarge)",
+    },
+    OpSupport {
+        op: "Einsum",
+        family: "linear",
+        forms: "two operands, any expression: one constant (a linear map) or both computed (IR MatMul)",
+        limits: "one or three or more operands (UnsupportedAttribute); more than 2^28 terms (TooLarge)",
+    },
+    OpSupport {
+        op: "Conv",
+        family: "linear",
+        forms: "1-D to 3-D NCHW, constant OIHW weights and bias; any stride, dilation, padding, auto_pad, group",
+        limits: "computed weights or bias (NonConstant); more than 2^28 multiply-add terms (TooLarge)",
+    },
+    OpSupport {
+        op: "AveragePool",
+        family: "linear",
+        forms: "any stride, dilation, padding, ceil_mode, count_include_pad: a linear map with weights 1/count",
+        limits: "more than 2^28 multiply-add terms (TooLarge)",
+    },
+];
 
 /// Lowers the family's ops; `Ok(None)` for any other op.
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {

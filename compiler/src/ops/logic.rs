@@ -26,7 +26,77 @@ use zkonnx_ir::{Arith, ArithKind, Op, TensorId};
 
 use crate::lower::{Lowerer, NodeCx, Value};
 use crate::ops::activation::{add, add_pairs, identity, negate, relu};
+use crate::ops::OpSupport;
 use crate::CompileError;
+
+/// The ONNX op types this family lowers.
+pub(crate) const OPS: &[OpSupport] = &[
+    OpSupport {
+        op: "Less",
+        family: "logic",
+        forms: "of the quantized values at a common scale, broadcasting: exact 0/1 from ReLU steps",
+        limits: "",
+    },
+    OpSupport {
+        op: "Greater",
+        family: "logic",
+        forms: "of the quantized values at a common scale, broadcasting: exact 0/1 from ReLU steps",
+        limits: "",
+    },
+    OpSupport {
+        op: "LessOrEqual",
+        family: "logic",
+        forms: "of the quantized values at a common scale, broadcasting: exact 0/1 from ReLU steps",
+        limits: "",
+    },
+    OpSupport {
+        op: "GreaterOrEqual",
+        family: "logic",
+        forms: "of the quantized values at a common scale, broadcasting: exact 0/1 from ReLU steps",
+        limits: "",
+    },
+    OpSupport {
+        op: "Equal",
+        family: "logic",
+        forms: "of the quantized values at a common scale, broadcasting: exact 0/1 from ReLU steps",
+        limits: "",
+    },
+    OpSupport { op: "Not", family: "logic", forms: "1 - a on a 0/1 tensor: exact", limits: "" },
+    OpSupport { op: "And", family: "logic", forms: "a*b on 0/1 tensors, broadcasting: exact", limits: "" },
+    OpSupport { op: "Or", family: "logic", forms: "a + b - ab on 0/1 tensors, broadcasting: exact", limits: "" },
+    OpSupport { op: "Xor", family: "logic", forms: "a + b - 2ab on 0/1 tensors, broadcasting: exact", limits: "" },
+    OpSupport {
+        op: "Where",
+        family: "logic",
+        forms: "y + c*(x - y), broadcasting; x and y computed or constant: exact",
+        limits: "",
+    },
+    OpSupport { op: "Sign", family: "logic", forms: "[x >= 1] - [-x >= 1] on the quantized value: exact", limits: "" },
+    OpSupport {
+        op: "Floor",
+        family: "logic",
+        forms: "a rescale to scale 0 after an offset: exact on the quantized value",
+        limits: "",
+    },
+    OpSupport {
+        op: "Ceil",
+        family: "logic",
+        forms: "a rescale to scale 0 after an offset: exact on the quantized value",
+        limits: "",
+    },
+    OpSupport {
+        op: "Cast",
+        family: "logic",
+        forms: "a copy: bool/float to float, bool to int, int widening or to float, int/TDim, arg-max index to int",
+        limits: "float to int or bool, int to bool or to a narrower int (UnsupportedAttribute)",
+    },
+    OpSupport {
+        op: "PRelu",
+        family: "logic",
+        forms: "x < 0 ? slope*x : x as an exact comparison and Where; slope constant or computed",
+        limits: "",
+    },
+];
 
 /// Lowers the family's ops; `Ok(None)` for any other op.
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {

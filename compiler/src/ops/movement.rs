@@ -15,7 +15,61 @@ use zkonnx_ir::Op;
 use crate::index::{broadcast_map, flat_of, for_each_coord, strides};
 use crate::lower::{Lowerer, NodeCx, Value};
 use crate::ops::shape::{const_value, gather};
+use crate::ops::OpSupport;
 use crate::CompileError;
+
+/// The ONNX op types this family lowers.
+pub(crate) const OPS: &[OpSupport] = &[
+    OpSupport {
+        op: "Concat",
+        family: "movement",
+        forms: "any axis, computed and constant operands: a free Select",
+        limits: "operands at different scales (UnsupportedAttribute)",
+    },
+    OpSupport {
+        op: "Slice",
+        family: "movement",
+        forms: "constant starts/ends/axes/steps, negative and clamped bounds, negative steps: a free Gather",
+        limits: "computed starts, ends, axes or steps (NonConstant)",
+    },
+    OpSupport {
+        op: "Split",
+        family: "movement",
+        forms: "constant split sizes (attribute or input) or equal parts: one Slice per output, free Gathers",
+        limits: "",
+    },
+    OpSupport {
+        op: "Pad",
+        family: "movement",
+        forms: "constant, reflect and edge modes; pads and pad value constant: a free Gather or Select",
+        limits: "reflect pads not smaller than the axis (shape error)",
+    },
+    OpSupport { op: "Tile", family: "movement", forms: "constant repeats: a free Gather", limits: "" },
+    OpSupport {
+        op: "Expand",
+        family: "movement",
+        forms: "output shape known at load, numpy broadcasting: a free Gather",
+        limits: "",
+    },
+    OpSupport {
+        op: "Gather",
+        family: "movement",
+        forms: "constant indices (negative wrap): a free Gather; computed integer indices: one-hot (embedding)",
+        limits: "a constant index out of range (shape error); computed indices that are not integers",
+    },
+    OpSupport {
+        op: "GatherElements",
+        family: "movement",
+        forms: "constant indices: a free Gather; computed integer indices: exact one-hot (embedding)",
+        limits: "a constant index out of range (shape error); computed indices that are not integers",
+    },
+    OpSupport {
+        op: "Trilu",
+        family: "movement",
+        forms: "upper or lower, rank >= 2, constant k: a free Select against zero",
+        limits: "a computed k (NonConstant)",
+    },
+];
 
 /// Where an output element comes from: element `i` of source `k`.
 type Pick = (u32, u32);

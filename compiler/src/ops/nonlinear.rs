@@ -43,7 +43,119 @@ use crate::lower::{Lowerer, NodeCx, Value};
 use crate::ops::activation::{add, add_pairs, identity};
 use crate::ops::logic::{add_const, mul, relabel};
 use crate::ops::reduce::groups;
+use crate::ops::OpSupport;
 use crate::CompileError;
+
+/// The ONNX op types this family lowers.
+pub(crate) const OPS: &[OpSupport] = &[
+    OpSupport {
+        op: "Exp",
+        family: "nonlinear",
+        forms: "table lookup over the calibrated input range (interpolated between knots under two-limb checks)",
+        limits: "",
+    },
+    OpSupport {
+        op: "Log",
+        family: "nonlinear",
+        forms: "table lookup; the Log of a Softmax is lowered as a LogSoftmax",
+        limits: "",
+    },
+    OpSupport { op: "Sqrt", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport {
+        op: "Reciprocal",
+        family: "nonlinear",
+        forms: "table lookup, output at scale min(2S, B) (S under two-limb range checks)",
+        limits: "",
+    },
+    OpSupport { op: "Sigmoid", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport { op: "Tanh", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport { op: "Erf", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport { op: "Sin", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport { op: "Cos", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport { op: "Tan", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport { op: "Asin", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport { op: "Acos", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport { op: "Atan", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport { op: "Sinh", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport { op: "Cosh", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport { op: "Asinh", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport { op: "Acosh", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport { op: "Atanh", family: "nonlinear", forms: "table lookup", limits: "" },
+    OpSupport {
+        op: "Pow",
+        family: "nonlinear",
+        forms: "by one uniform constant exponent: table lookup; x^2 an exact product, x^1 a copy",
+        limits: "computed or non-uniform exponent, broadcast base (UnsupportedAttribute)",
+    },
+    OpSupport { op: "Round", family: "nonlinear", forms: "half to even, by table lookup", limits: "" },
+    OpSupport {
+        op: "Mod",
+        family: "nonlinear",
+        forms: "by one nonzero uniform constant: a remainder table; fmod 0 adds a sign fix-up (logic)",
+        limits: "computed divisor (NonConstant); zero or non-uniform divisor, broadcast x (UnsupportedAttribute)",
+    },
+    OpSupport {
+        op: "Softmax",
+        family: "nonlinear",
+        forms: "any axis (before opset 13: the axes from it on): x - max(x), exp lookup, sum, reciprocal lookup",
+        limits: "",
+    },
+    OpSupport {
+        op: "LogSoftmax",
+        family: "nonlinear",
+        forms: "any axis: d - ln(sum exp(d)) with d = x - max(x), by exp and log lookups",
+        limits: "",
+    },
+    OpSupport {
+        op: "Gelu",
+        family: "nonlinear",
+        forms: "exact form: erf lookup and products; tanh form (approximate): one lookup",
+        limits: "",
+    },
+    OpSupport { op: "Softplus", family: "nonlinear", forms: "ln(1 + exp(x)): exp and log lookups", limits: "" },
+    OpSupport {
+        op: "Softsign",
+        family: "nonlinear",
+        forms: "x / (1 + |x|): Abs (activation), reciprocal lookup and product",
+        limits: "",
+    },
+    OpSupport {
+        op: "Elu",
+        family: "nonlinear",
+        forms: "exp lookup, exact comparison with 0 and Where (logic)",
+        limits: "",
+    },
+    OpSupport {
+        op: "Selu",
+        family: "nonlinear",
+        forms: "exp lookup, exact comparison with 0 and Where (logic), constant scales",
+        limits: "",
+    },
+    OpSupport {
+        op: "Celu",
+        family: "nonlinear",
+        forms: "exp(x/alpha) lookup, exact clamps (activation) and ReLU",
+        limits: "",
+    },
+    OpSupport {
+        op: "Mish",
+        family: "nonlinear",
+        forms: "x * tanh(ln(1 + exp(x))): exp, log and tanh lookups and a product",
+        limits: "",
+    },
+    OpSupport {
+        op: "LayerNormalization",
+        family: "nonlinear",
+        forms: "over the axes from axis: mean and variance as linear sums, 1/sqrt lookup, scale and bias",
+        limits: "",
+    },
+    OpSupport {
+        op: "InstanceNormalization",
+        family: "nonlinear",
+        forms: "per (batch, channel) over the spatial axes: mean and variance as sums, 1/sqrt lookup, scale, bias",
+        limits: "",
+    },
+];
 
 /// Lowers the family's ops; `Ok(None)` for any other op.
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {

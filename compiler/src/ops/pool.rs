@@ -7,7 +7,24 @@ use zkonnx_ir::Op;
 
 use crate::index::for_each_coord;
 use crate::lower::{Lowerer, NodeCx, Value};
+use crate::ops::OpSupport;
 use crate::CompileError;
+
+/// The ONNX op types this family lowers.
+pub(crate) const OPS: &[OpSupport] = &[
+    OpSupport {
+        op: "MaxPool",
+        family: "pool",
+        forms: "NCHW, any spatial rank: strides, dilations, pads, auto_pad, ceil_mode; the padding never wins",
+        limits: "the Indices output; a window lying entirely in the padding (shape error)",
+    },
+    OpSupport {
+        op: "LpPool",
+        family: "pool",
+        forms: "rewritten at load to (k * AveragePool(|x|^p), pads counted)^(1/p), each op in its own family",
+        limits: "p below 1, dilations, no kernel_shape (UnsupportedAttribute)",
+    },
+];
 
 /// Lowers `MaxPool`; `Ok(None)` for any other op.
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {

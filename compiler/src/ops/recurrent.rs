@@ -29,7 +29,30 @@ use crate::ops::linear::{PendingLinear, RowF};
 use crate::ops::logic::mul_pairs;
 use crate::ops::movement::{concat_picks, strided_map};
 use crate::ops::nonlinear::{activation_domain, lookup, product};
+use crate::ops::OpSupport;
 use crate::CompileError;
+
+/// The ONNX op types this family lowers.
+pub(crate) const OPS: &[OpSupport] = &[
+    OpSupport {
+        op: "LSTM",
+        family: "recurrent",
+        forms: "unrolled per step; forward or bidirectional, either layout, peepholes; sigmoid and tanh lookups",
+        limits: "",
+    },
+    OpSupport {
+        op: "GRU",
+        family: "recurrent",
+        forms: "unrolled per step; linear_before_reset as fused cells (GruSeq from 4 steps), else tract's step body",
+        limits: "GruSeq with W, R or B computed at run time (NonConstant)",
+    },
+    OpSupport {
+        op: "RNN",
+        family: "recurrent",
+        forms: "unrolled per step (tract's step body: matmuls, adds, a tanh lookup); forward or bidirectional",
+        limits: "",
+    },
+];
 
 /// Lowers the multi-output ops of the family; `Ok(None)` for any other op.
 pub(crate) fn lower_multi<'a>(

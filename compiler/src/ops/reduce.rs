@@ -15,7 +15,81 @@ use crate::lower::{Lowerer, NodeCx, Value};
 use crate::ops::activation::{add_pairs, identity, negate};
 use crate::ops::linear::{diagonal, PendingLinear, RowF};
 use crate::ops::logic::{add_const, step as at_least_one};
+use crate::ops::OpSupport;
 use crate::CompileError;
+
+/// The ONNX op types this family lowers.
+pub(crate) const OPS: &[OpSupport] = &[
+    OpSupport {
+        op: "ReduceSum",
+        family: "reduce",
+        forms: "constant axes (attribute or input), keepdims, noop_with_empty_axes: a linear op of unit weights",
+        limits: "",
+    },
+    OpSupport {
+        op: "ReduceMean",
+        family: "reduce",
+        forms: "as ReduceSum; tract's division by the count folds into the sum's weights",
+        limits: "",
+    },
+    OpSupport {
+        op: "ReduceMax",
+        family: "reduce",
+        forms: "constant axes, keepdims: max windows (a free Gather where each window is one element)",
+        limits: "",
+    },
+    OpSupport { op: "ReduceMin", family: "reduce", forms: "as ReduceMax, as -max(-x)", limits: "" },
+    OpSupport {
+        op: "ReduceProd",
+        family: "reduce",
+        forms: "constant axes, keepdims: a chain of products, each rescaled to the activation scale",
+        limits: "",
+    },
+    OpSupport { op: "ReduceL1", family: "reduce", forms: "tract's Abs (activation family) then a sum", limits: "" },
+    OpSupport {
+        op: "ReduceSumSquare",
+        family: "reduce",
+        forms: "tract's Square (one product, activation family) then a sum",
+        limits: "",
+    },
+    OpSupport {
+        op: "ReduceL2",
+        family: "reduce",
+        forms: "tract's Square, a sum, then Sqrt (table lookup, nonlinear family)",
+        limits: "",
+    },
+    OpSupport {
+        op: "ReduceLogSum",
+        family: "reduce",
+        forms: "a sum then Ln (table lookup, nonlinear family)",
+        limits: "",
+    },
+    OpSupport {
+        op: "ReduceLogSumExp",
+        family: "reduce",
+        forms: "tract's Exp of the raw input (no max shift), a sum, then Ln (lookups, nonlinear family)",
+        limits: "",
+    },
+    OpSupport {
+        op: "ArgMax",
+        family: "reduce",
+        forms: "one axis, keepdims, select_last_index: exact one-hot of the tie-broken max, the index linear",
+        limits: "",
+    },
+    OpSupport { op: "ArgMin", family: "reduce", forms: "as ArgMax, on -x", limits: "" },
+    OpSupport {
+        op: "GlobalAveragePool",
+        family: "reduce",
+        forms: "tract's sum over the spatial axes and constant division, one linear op (any spatial rank)",
+        limits: "",
+    },
+    OpSupport {
+        op: "GlobalMaxPool",
+        family: "reduce",
+        forms: "tract's max over the spatial axes: max windows (any spatial rank)",
+        limits: "",
+    },
+];
 
 /// Lowers `Reduce`; `Ok(None)` for any other op.
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {

@@ -9,7 +9,80 @@ use zkonnx_ir::Op;
 
 use crate::index::{is_identity, move_axis};
 use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
+use crate::ops::OpSupport;
 use crate::CompileError;
+
+/// The ONNX op types this family lowers.
+pub(crate) const OPS: &[OpSupport] = &[
+    OpSupport {
+        op: "Reshape",
+        family: "shape",
+        forms: "target shape known at load (constant or computed from shapes), 0, -1, allowzero: free alias",
+        limits: "",
+    },
+    OpSupport { op: "Flatten", family: "shape", forms: "any axis: free (the output aliases its input)", limits: "" },
+    OpSupport {
+        op: "Squeeze",
+        family: "shape",
+        forms: "axes as attribute or constant input, or every size-1 axis: free alias",
+        limits: "",
+    },
+    OpSupport {
+        op: "Unsqueeze",
+        family: "shape",
+        forms: "axes as attribute or constant input: free alias",
+        limits: "",
+    },
+    OpSupport {
+        op: "Transpose",
+        family: "shape",
+        forms: "any permutation (by default the axes reversed): a free Gather",
+        limits: "",
+    },
+    OpSupport {
+        op: "DepthToSpace",
+        family: "shape",
+        forms: "4-D NCHW, DCR and CRD modes: tract's reshape and axis moves, free Gathers",
+        limits: "",
+    },
+    OpSupport {
+        op: "SpaceToDepth",
+        family: "shape",
+        forms: "4-D NCHW: tract's reshape and axis moves, free Gathers",
+        limits: "",
+    },
+    OpSupport { op: "Identity", family: "shape", forms: "free (the output aliases its input)", limits: "" },
+    OpSupport {
+        op: "NonZero",
+        family: "shape",
+        forms: "folded at compile time when its input is constant (a fixed mask, `torch.tril`'s positions)",
+        limits: "an input computed at run time: the output's shape would depend on the values",
+    },
+    OpSupport {
+        op: "Constant",
+        family: "shape",
+        forms: "folded at compile time (as is any op whose inputs are all constant), quantized where used",
+        limits: "",
+    },
+    OpSupport {
+        op: "Shape",
+        family: "shape",
+        forms: "folded at compile time: every dimension is fixed at load; start and end",
+        limits: "",
+    },
+    OpSupport {
+        op: "ConstantOfShape",
+        family: "shape",
+        forms: "folded at compile time; its shape input must be known at load",
+        limits: "",
+    },
+    OpSupport {
+        op: "Range",
+        family: "shape",
+        forms: "folded at compile time when start, limit and delta are known at load",
+        limits: "bounds computed at run time give no fixed output shape (shape error)",
+    },
+];
 
 /// Lowers the family's ops; `Ok(None)` for any other op.
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {

@@ -28,7 +28,16 @@ use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
 use crate::ops::activation::relu;
 use crate::ops::linear::{PendingLinear, RowF};
 use crate::ops::logic::step;
+use crate::ops::OpSupport;
 use crate::CompileError;
+
+/// The ONNX op types this family lowers.
+pub(crate) const OPS: &[OpSupport] = &[OpSupport {
+    op: "TreeEnsembleClassifier",
+    family: "tree",
+    forms: "[N, F] input, LEQ/LT/GTE/GT branches, exact; post_transform NONE, SOFTMAX, LOGISTIC",
+    limits: "BRANCH_EQ / BRANCH_NEQ branches; class labels that are not numbers (UnsupportedAttribute)",
+}];
 
 /// Lowers the family's ops; `Ok(None)` for any other op.
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {

@@ -170,7 +170,38 @@ def scatter_const_updates():
     save("scatter_const_updates", nodes, [vi("x", [1, 4])], [vi("y", [1, 4])], inits)
 
 
+def unsupported_many():
+    """Three unsupported nodes after a supported one: the error names all three."""
+    nodes = [
+        helper.make_node("Gemm", ["x", "w2"], ["h"], name="fc1", transB=1),
+        helper.make_node("Hardmax", ["h"], ["a"], name="act0"),
+        helper.make_node("Shrink", ["a"], ["b"], name="act1"),
+        helper.make_node("Hardmax", ["b"], ["y"], name="act2"),
+    ]
+    save("unsupported_many", nodes, [vi("x", [1, 4])], [vi("y", [1, 2])], [w("w2", 2, 4)])
+
+
+def nonzero():
+    """NonZero of a constant mask (the positions a model keeps, as `torch.nonzero` of a fixed
+    mask exports them) selects elements of x: folded at compile time. `nonzero_data` takes the
+    NonZero of the input itself, whose output shape depends on the data."""
+    mask = numpy_helper.from_array(np.array([1, 0, 1, 1, 0, 1], dtype=np.float32), "mask")
+    axes = numpy_helper.from_array(np.array([0], dtype=np.int64), "axes")
+    nodes = [
+        helper.make_node("NonZero", ["mask"], ["nz"], name="keep"),
+        helper.make_node("Squeeze", ["nz", "axes"], ["idx"], name="rows"),
+        helper.make_node("Gather", ["x", "idx"], ["y"], name="pick", axis=0),
+    ]
+    save("nonzero", nodes, [vi("x", [6])], [vi("y", [4])], [mask, axes])
+    nodes = [
+        helper.make_node("NonZero", ["x"], ["nz"], name="where_nonzero"),
+        helper.make_node("Squeeze", ["nz", "axes"], ["idx"], name="rows"),
+        helper.make_node("Gather", ["x", "idx"], ["y"], name="pick", axis=0),
+    ]
+    save("nonzero_data", nodes, [vi("x", [6])], [vi("y", ["K"])], [axes])
+
+
 if __name__ == "__main__":
     for f in [gemm, matmul, conv, conv_same, elementwise, shape, unsupported, dynamic_matmul, tree_modes, upsample_linear,
-              scatter_const_updates]:
+              scatter_const_updates, unsupported_many, nonzero]:
         f()
