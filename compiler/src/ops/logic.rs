@@ -91,6 +91,12 @@ pub(crate) const OPS: &[OpSupport] = &[
         limits: "float to int or bool, int to bool or to a narrower int (UnsupportedAttribute)",
     },
     OpSupport {
+        op: "CastLike",
+        family: "logic",
+        forms: "tract's Cast to the second input's type: as Cast",
+        limits: "as Cast",
+    },
+    OpSupport {
         op: "PRelu",
         family: "logic",
         forms: "x < 0 ? slope*x : x as an exact comparison and Where; slope constant or computed",

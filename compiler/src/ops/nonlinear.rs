@@ -155,6 +155,31 @@ pub(crate) const OPS: &[OpSupport] = &[
         forms: "per (batch, channel) over the spatial axes: mean and variance as sums, 1/sqrt lookup, scale, bias",
         limits: "",
     },
+    OpSupport {
+        op: "RMSNormalization",
+        family: "nonlinear",
+        forms: "over the axes from axis: mean of squares as products and a sum, 1/sqrt lookup, scale",
+        limits: "",
+    },
+    OpSupport {
+        op: "GroupNormalization",
+        family: "nonlinear",
+        forms: "tract's mean and variance per group as sums and products, 1/sqrt lookup, scale and bias",
+        limits: "",
+    },
+    OpSupport { op: "Swish", family: "nonlinear", forms: "x * sigmoid(x): sigmoid lookup and a product", limits: "" },
+    OpSupport {
+        op: "Shrink",
+        family: "nonlinear",
+        forms: "x-bias above lambd, x+bias below -lambd, else 0: tract's comparisons and Where (logic), exact",
+        limits: "",
+    },
+    OpSupport {
+        op: "ThresholdedRelu",
+        family: "nonlinear",
+        forms: "x > alpha ? x : 0: tract's comparison and Where (logic), exact",
+        limits: "",
+    },
 ];
 
 /// Lowers the family's ops; `Ok(None)` for any other op.

@@ -7,6 +7,7 @@
 //! `Square`/`Sqrt`, `Ln` or `Exp`/`Ln`, which the activation and non-linear families lower.
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::array::CumSum;
 use tract_onnx::tract_core::ops::nn::{Reduce, Reducer};
 use zkonnx_ir::{Arith, ArithKind, Op, TensorId};
 
@@ -20,6 +21,24 @@ use crate::CompileError;
 
 /// The ONNX op types this family lowers.
 pub(crate) const OPS: &[OpSupport] = &[
+    OpSupport {
+        op: "CumSum",
+        family: "reduce",
+        forms: "along a constant axis, inclusive or exclusive, forward or reverse: an exact linear map",
+        limits: "more than 2^28 sum terms (TooLarge)",
+    },
+    OpSupport {
+        op: "LpNormalization",
+        family: "reduce",
+        forms: "p = 1 or 2 along one axis: tract's ReduceL1/ReduceL2 (below), then a division",
+        limits: "",
+    },
+    OpSupport {
+        op: "Mean",
+        family: "reduce",
+        forms: "of any number of operands, broadcasting: tract's sum and a constant division, exact adds",
+        limits: "",
+    },
     OpSupport {
         op: "ReduceSum",
         family: "reduce",
@@ -93,20 +112,23 @@ pub(crate) const OPS: &[OpSupport] = &[
 
 /// Lowers `Reduce`; `Ok(None)` for any other op.
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
+    if let Some(op) = node.op_as::<CumSum>() {
+        return cumsum(lw, op, cx).map(Some);
+    }
     let Some(op) = node.op_as::<Reduce>() else { return Ok(None) };
     let x_outlet = *cx.inputs.first().ok_or_else(|| cx.shape_err("a reduction needs an operand"))?;
     let in_shape = lw.outlet_shape(x_outlet)?;
     let windows = windows(&in_shape, &op.axes, cx)?;
     let x = lw.operand(x_outlet, cx)?;
     let value = match op.reducer {
-        Reducer::Sum => {
-            let mut p = PendingLinear::new(x, cx.shape.clone(), cx);
-            p.weights = vec![1.0];
-            p.rows = windows
-                .into_iter()
-                .map(|w| RowF { terms: w.into_iter().map(|i| (i, 0)).collect(), bias: None })
-                .collect();
-            Value::Pending(Box::new(p))
+        Reducer::Sum => Value::Pending(Box::new(window_sums(x, windows, 1.0, cx))),
+        Reducer::MeanOfSquares => {
+            // tract's form of RMSNormalization's mean square: the squares (one product and
+            // rescale each), then their mean, a linear map left pending
+            let n = windows.first().map_or(1, Vec::len).max(1);
+            let elementwise = NodeCx { shape: in_shape.clone(), ..cx.clone() };
+            let squares = crate::ops::activation::product(lw, x, x, &elementwise);
+            Value::Pending(Box::new(window_sums(squares, windows, 1.0 / n as f64, cx)))
         }
         Reducer::Max => Value::Tensor(max_windows(lw, x, windows, cx)),
         Reducer::Min => {
@@ -125,6 +147,45 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         other => return Err(cx.unsupported(format!("reduction {other:?}"))),
     };
     Ok(Some(value))
+}
+
+/// `CumSum` along one axis (inclusive or exclusive, forward or reversed): each output is the sum
+/// of a prefix (or suffix) of its line, exactly, as a pending linear map with weight 1.
+fn cumsum(lw: &mut Lowerer<'_>, op: &CumSum, cx: &NodeCx) -> Result<Value, CompileError> {
+    let x_outlet = *cx.inputs.first().ok_or_else(|| cx.shape_err("CumSum needs an operand"))?;
+    let shape = lw.outlet_shape(x_outlet)?;
+    let len = *shape.get(op.axis).ok_or_else(|| cx.shape_err(format!("axis {} is out of range", op.axis)))?;
+    let inner: usize = shape[op.axis + 1..].iter().product();
+    let total: usize = shape.iter().product();
+    crate::lower::check_size(
+        &cx.name,
+        "CumSum's sum terms",
+        total.saturating_mul(len),
+        crate::lower::MAX_LINEAR_TERMS,
+    )?;
+    let x = lw.operand(x_outlet, cx)?;
+    let windows = (0..total)
+        .map(|o| {
+            let at = (o / inner.max(1)) % len.max(1);
+            let base = o - at * inner;
+            let span = match (op.reverse, op.exclusive) {
+                (false, false) => 0..at + 1,
+                (false, true) => 0..at,
+                (true, false) => at..len,
+                (true, true) => at + 1..len,
+            };
+            span.map(|j| (base + j * inner) as u32).collect()
+        })
+        .collect();
+    Ok(Value::Pending(Box::new(window_sums(x, windows, 1.0, cx))))
+}
+
+/// `weight` times the sum over each window of `x`, as a pending linear map.
+fn window_sums(x: TensorId, windows: Vec<Vec<u32>>, weight: f64, cx: &NodeCx) -> PendingLinear {
+    let mut p = PendingLinear::new(x, cx.shape.clone(), cx);
+    p.weights = vec![weight];
+    p.rows = windows.into_iter().map(|w| RowF { terms: w.into_iter().map(|i| (i, 0)).collect(), bias: None }).collect();
+    p
 }
 
 /// `max` over each window; windows of one element are a plain gather.

@@ -53,6 +53,18 @@ pub(crate) const OPS: &[OpSupport] = &[
     },
     OpSupport { op: "Identity", family: "shape", forms: "free (the output aliases its input)", limits: "" },
     OpSupport {
+        op: "Size",
+        family: "shape",
+        forms: "folded at compile time: every dimension is fixed at load",
+        limits: "",
+    },
+    OpSupport {
+        op: "EyeLike",
+        family: "shape",
+        forms: "folded at compile time: a constant of its input's shape (any k)",
+        limits: "",
+    },
+    OpSupport {
         op: "NonZero",
         family: "shape",
         forms: "folded at compile time when its input is constant (a fixed mask, `torch.tril`'s positions)",

@@ -9,7 +9,6 @@ from `test_data_set_0/*.pb`. Nothing is committed: the data comes from the insta
 
 import json
 import os
-import shutil
 import sys
 
 import numpy as np
@@ -36,6 +35,43 @@ def flat(a):
     return [float(v) if np.isfinite(v) else None for v in np.asarray(a, dtype=np.float64).reshape(-1)]
 
 
+def write_case(dst, model_bytes, inputs, outputs, suite, constant_inputs=()):
+    """Writes one model and its first data set in the layout the Rust test reads."""
+    os.makedirs(dst, exist_ok=True)
+    with open(os.path.join(dst, "model.onnx"), "wb") as f:
+        f.write(model_bytes)
+    tensors_only = all(isinstance(a, np.ndarray) for a in inputs + outputs)
+    numbers = [np.asarray(a, dtype=np.float64) for a in inputs + outputs
+               if isinstance(a, np.ndarray) and a.dtype.kind in "fiub"]
+    numeric = tensors_only and len(numbers) == len(inputs) + len(outputs)
+    with open(os.path.join(dst, "input.json"), "w") as f:
+        json.dump({"input_data": [flat(a) if numeric else [] for a in inputs]}, f)
+    with open(os.path.join(dst, "expected.json"), "w") as f:
+        json.dump({"outputs": [flat(a) if numeric else [] for a in outputs]}, f)
+    meta = {
+        "suite": suite,
+        "inputs": [{"dtype": kind(a), "shape": list(np.shape(a)) if isinstance(a, np.ndarray) else []}
+                   for a in inputs],
+        "outputs": [{"dtype": kind(a)} for a in outputs],
+        "finite": bool(all(np.isfinite(a).all() for a in numbers)),
+        "max_abs_input": max((float(np.abs(a[np.isfinite(a)]).max()) for a in inputs
+                              if isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isfinite(a).any()),
+                             default=0.0),
+        "constant_inputs": list(constant_inputs),
+    }
+    with open(os.path.join(dst, "meta.json"), "w") as f:
+        json.dump(meta, f)
+
+
+def kind(a):
+    """A tensor's numpy dtype name; `sequence`, `optional` or the type name for anything else."""
+    if isinstance(a, np.ndarray):
+        return str(a.dtype)
+    if isinstance(a, list):
+        return "sequence"
+    return "optional" if a is None else type(a).__name__
+
+
 def main(out_dir):
     root = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data")
     count = 0
@@ -45,24 +81,9 @@ def main(out_dir):
             data = os.path.join(src, "test_data_set_0")
             if not os.path.isfile(os.path.join(src, "model.onnx")) or not os.path.isdir(data):
                 continue
-            dst = os.path.join(out_dir, name)
-            os.makedirs(dst, exist_ok=True)
-            shutil.copyfile(os.path.join(src, "model.onnx"), os.path.join(dst, "model.onnx"))
-            inputs, outputs = tensors(data, "input"), tensors(data, "output")
-            with open(os.path.join(dst, "input.json"), "w") as f:
-                json.dump({"input_data": [flat(a) for a in inputs]}, f)
-            with open(os.path.join(dst, "expected.json"), "w") as f:
-                json.dump({"outputs": [flat(a) for a in outputs]}, f)
-            numbers = [np.asarray(a, dtype=np.float64) for a in inputs + outputs if a.dtype.kind in "fiu"]
-            meta = {
-                "suite": suite,
-                "inputs": [{"dtype": str(a.dtype), "shape": list(a.shape)} for a in inputs],
-                "finite": bool(all(np.isfinite(a).all() for a in numbers)),
-                "max_abs_input": max((float(np.abs(a).max()) for a in inputs if a.size and a.dtype.kind == "f"),
-                                     default=0.0),
-            }
-            with open(os.path.join(dst, "meta.json"), "w") as f:
-                json.dump(meta, f)
+            with open(os.path.join(src, "model.onnx"), "rb") as f:
+                model = f.read()
+            write_case(os.path.join(out_dir, name), model, tensors(data, "input"), tensors(data, "output"), suite)
             count += 1
     print(f"exported {count} models to {out_dir}")
 

@@ -19,9 +19,9 @@ def w(name, *shape, scale=0.5):
     return numpy_helper.from_array((RNG.standard_normal(shape) * scale).astype(np.float32), name)
 
 
-def save(name, nodes, inputs, outputs, inits):
+def save(name, nodes, inputs, outputs, inits, opset=13):
     graph = helper.make_graph(nodes, name, inputs, outputs, inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
     onnx.checker.check_model(model)
     onnx.save(model, os.path.join(HERE, name + ".onnx"))
@@ -175,10 +175,10 @@ def unsupported_many():
     nodes = [
         helper.make_node("Gemm", ["x", "w2"], ["h"], name="fc1", transB=1),
         helper.make_node("Hardmax", ["h"], ["a"], name="act0"),
-        helper.make_node("Shrink", ["a"], ["b"], name="act1"),
+        helper.make_node("Bernoulli", ["a"], ["b"], name="act1", seed=1.0),
         helper.make_node("Hardmax", ["b"], ["y"], name="act2"),
     ]
-    save("unsupported_many", nodes, [vi("x", [1, 4])], [vi("y", [1, 2])], [w("w2", 2, 4)])
+    save("unsupported_many", nodes, [vi("x", [1, 4])], [vi("y", [1, 2])], [w("w2", 2, 4)], opset=15)
 
 
 def nonzero():
