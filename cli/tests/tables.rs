@@ -84,3 +84,28 @@ fn an_input_beyond_a_sampled_table_names_the_node_and_the_margin_widens_it() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && stderr.contains("table_margin") && stderr.contains("`-1`"), "{stderr}");
 }
+
+/// `Pow` by a computed exponent is `exp(t · ln b)`: a base at or below 0 (where ONNX's power of a
+/// real exponent is undefined, and the log table holds a placeholder) fails at proving time,
+/// naming the node, instead of proving the placeholder's result.
+#[test]
+fn a_computed_power_of_a_base_below_zero_fails_naming_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
+    let (model, input) = (tiny("pow_computed.onnx"), tiny("pow_computed.input.json"));
+    let model = model.to_str().unwrap();
+    ok(dir.path(), &["calibrate", "-M", model, "-D", input.to_str().unwrap(), "-O", &p("settings.json")]);
+    ok(dir.path(), &["compile", "-M", model, "-S", &p("settings.json"), "-O", &p("model.compiled")]);
+    // base 1 + r = -0.5 in the third position
+    let below = r#"{"input_data":[[0.25,0.25,-1.5,0.25,0.25,0.25],[1.0,2.0,2.0,1.0,1.0,1.0]]}"#;
+    std::fs::write(p("below.json"), below).unwrap();
+    let o =
+        zkonnx(dir.path(), &["gen-witness", "-C", &p("model.compiled"), "-D", &p("below.json"), "-O", &p("w.json")]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{stderr}");
+    assert!(stderr.contains("(`compound`, Log): input -64") && stderr.contains("outside the table's domain"), "{stderr}");
+    // a positive base in range proves the same model
+    std::fs::write(p("fine.json"), r#"{"input_data":[[0.25,0.25,0.1,0.25,0.25,0.25],[1.0,2.0,2.0,1.0,1.0,1.0]]}"#)
+        .unwrap();
+    ok(dir.path(), &["gen-witness", "-C", &p("model.compiled"), "-D", &p("fine.json"), "-O", &p("w.json")]);
+}

@@ -45,7 +45,19 @@ pub enum CompileError {
 impl CompileError {
     /// Wraps a tract (anyhow) error, keeping its whole cause chain as text.
     pub(crate) fn tract(context: &str, err: impl std::fmt::Display) -> Self {
-        CompileError::Tract { context: context.to_string(), reason: format!("{err:#}") }
+        CompileError::Tract { context: context.to_string(), reason: one_line(&format!("{err:#}")) }
+    }
+}
+
+/// The longest reason quoted from tract (its errors may carry a dump of the graph).
+const MAX_REASON: usize = 400;
+
+/// `reason` on one line (whitespace runs collapsed) and at most [`MAX_REASON`] characters.
+pub(crate) fn one_line(reason: &str) -> String {
+    let line = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(MAX_REASON) {
+        Some((cut, _)) => format!("{} …", &line[..cut]),
+        None => line,
     }
 }
 
@@ -60,4 +72,19 @@ fn also_unsupported(others: &[(String, String)]) -> String {
     let more = others.len().saturating_sub(SHOWN);
     let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
     format!("; also {}{tail}", named.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tract_reasons_are_one_bounded_line() {
+        assert_eq!(one_line("a\n  b\tc\n"), "a b c");
+        let dump = format!("Failed analyse for node #3 \"fc\"\n{}", "graph line\n".repeat(500));
+        let r = one_line(&dump);
+        assert!(!r.contains('\n') && r.starts_with("Failed analyse for node #3 \"fc\" graph line"), "{r}");
+        assert_eq!(r.chars().count(), MAX_REASON + 2);
+        assert_eq!(one_line(&"é".repeat(MAX_REASON)), "é".repeat(MAX_REASON));
+    }
 }

@@ -9,6 +9,8 @@
 //!   model is raised to opset 10, and the two other ops whose signature changed at opset 10 are
 //!   rewritten with it: `Slice` (attributes to inputs) and `TopK` (`k` to an input).
 //!
+//! - doubles are computed as floats ([`doubles`]).
+//!
 //! The nodes a rewrite adds are named `<node>.<suffix>`, which the compiler maps back to the
 //! original node, so errors and the per-layer table still name it and its op.
 
@@ -18,11 +20,14 @@ use tract_onnx::pb::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorPr
 
 use crate::CompileError;
 
+mod doubles;
+
 /// Applies the rewrites to `model` in place.
 pub(crate) fn rewrite(model: &mut ModelProto) -> Result<(), CompileError> {
     let opset =
         model.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map_or(1, |o| o.version);
     let Some(graph) = model.graph.as_mut() else { return Ok(()) };
+    doubles::to_floats(graph);
     let mut fresh = Fresh(0);
     let nodes = std::mem::take(&mut graph.node);
     let upsample = opset < 10 && nodes.iter().any(|n| n.op_type == "Upsample" && n.domain.is_empty());

@@ -67,7 +67,7 @@ impl OnnxModel {
         let guarded = |what: &str, f: &mut dyn FnMut() -> TractResult<()>| -> Result<(), CompileError> {
             match catch_unwind(AssertUnwindSafe(f)) {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(load_err(format!("{what}: {e:#}"))),
+                Ok(Err(e)) => Err(load_err(crate::error::one_line(&format!("{what}: {e:#}")))),
                 Err(_) => Err(load_err(format!("{what}: tract panicked on this graph"))),
             }
         };
@@ -106,10 +106,19 @@ impl OnnxModel {
         }
         let typed = typed.ok_or_else(|| load_err("no typed graph".into()))?;
         let mut plan: Option<Arc<TypedRunnableModel>> = None;
-        guarded("planning float inference", &mut || {
+        let decluttered = guarded("planning float inference", &mut || {
             plan = Some(typed.clone().into_decluttered()?.into_runnable()?);
             Ok(())
-        })?;
+        });
+        if let Err(e) = decluttered {
+            // tract's decluttering can fail on a graph it types (a large MLP); lowering reads the
+            // typed graph, and the float oracle runs it undecluttered, only slower
+            guarded("planning float inference", &mut || {
+                plan = Some(typed.clone().into_runnable()?);
+                Ok(())
+            })
+            .map_err(|_| e)?;
+        }
         let plan = plan.ok_or_else(|| load_err("no plan".into()))?;
         Ok(OnnxModel { typed, plan, onnx_nodes, inputs })
     }

@@ -96,7 +96,13 @@ fn operands(
 /// The computed integer indices (input 1, scale 0) and their shape.
 pub(crate) fn indices(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<(TensorId, Vec<usize>), CompileError> {
     let idx_outlet = *cx.inputs.get(1).ok_or_else(|| cx.shape_err("a gather needs indices"))?;
-    let idx = lw.tensor(idx_outlet, &cx.name, &cx.origin, 0)?;
+    let mut idx = lw.tensor(idx_outlet, &cx.name, &cx.origin, 0)?;
+    let integer = lw.model.outlet_fact(idx_outlet).is_ok_and(|f| f.datum_type.is_integer());
+    if integer && lw.scale(idx) != 0 {
+        // an integer tensor held at a fixed-point scale (ArgMax's index is a linear map of its
+        // one-hot): k·2^s, so the rescale to scale 0 is exact
+        idx = lw.rescale_by(idx, lw.scale(idx));
+    }
     if lw.scale(idx) != 0 {
         return Err(cx.unsupported("a gather by computed indices that are not integers (an int64 model input)"));
     }

@@ -87,7 +87,8 @@ pub(crate) const OPS: &[OpSupport] = &[
     OpSupport {
         op: "Cast",
         family: "logic",
-        forms: "a copy: bool/float to float, bool to int, int widening or to float, int/TDim, arg-max index to int",
+        forms: "a copy: bool/float to float, bool to int, int widening or to float, int/TDim, arg-max index to int, \
+                float holding integers (scale 0) to int",
         limits: "float to int or bool, int to bool or to a narrower int (UnsupportedAttribute)",
     },
     OpSupport {
@@ -154,6 +155,13 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         // an arg-max index narrowed to a type that holds every index it can take
         let fits = |n: usize| op.to.is_integer() && (n as f64) < 2f64.powi(8 * op.to.size_of() as i32 - 1);
         let narrows = crate::ops::tree::index_bound(lw.model, cx.inputs[0]).is_some_and(fits);
+        // a float tensor that holds integers (an integer cast to float and reshaped, e.g.
+        // skl2onnx's class labels) truncates to itself: held as k·2^s, it rescales to scale 0
+        // exactly
+        if from.is_float() && (op.to.is_integer() || op.to == DatumType::TDim) && integral(lw.model, cx.inputs[0]) {
+            let x = lw.operand(cx.inputs[0], cx)?;
+            return Ok(Some(Value::Tensor(lw.rescale_by(x, lw.scale(x)))));
+        }
         if !same
             && !bool_to_int
             && !dims
@@ -303,4 +311,26 @@ fn where_(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Value, CompileError> {
     let d = add(lw, xy[0], xy[1], -1, cx);
     let m = mul(lw, c, d, cx);
     Ok(Value::Tensor(add(lw, xy[1], m, 1, cx)))
+}
+
+/// Whether `outlet` holds integers: an integer or boolean tensor, or one cast to float and moved
+/// (reshaped, transposed, broadcast) without arithmetic.
+fn integral(model: &TypedModel, mut outlet: OutletId) -> bool {
+    use tract_onnx::tract_core::ops::array::MultiBroadcastTo;
+    use tract_onnx::tract_core::ops::change_axes::AxisOp;
+    for _ in 0..64 {
+        let Ok(fact) = model.outlet_fact(outlet) else { return false };
+        if fact.datum_type.is_integer() || fact.datum_type == DatumType::Bool {
+            return true;
+        }
+        let node = model.node(outlet.node);
+        let moves = node.op_as::<Cast>().is_some()
+            || node.op_as::<AxisOp>().is_some()
+            || node.op_as::<MultiBroadcastTo>().is_some();
+        match node.inputs.first() {
+            Some(&input) if moves => outlet = input,
+            _ => return false,
+        }
+    }
+    false
 }

@@ -58,6 +58,12 @@ pub(crate) const OPS: &[OpSupport] = &[
         limits: "a constant index out of range (shape error); computed indices that are not integers",
     },
     OpSupport {
+        op: "ArrayFeatureExtractor",
+        family: "movement",
+        forms: "(ai.onnx.ml, skl2onnx's class labels) tract's Gather along the last axis: as Gather",
+        limits: "as Gather",
+    },
+    OpSupport {
         op: "GatherElements",
         family: "movement",
         forms: "constant indices: a free Gather; computed integer indices: exact one-hot (embedding)",

@@ -1,8 +1,8 @@
 //! Non-linear functions, proved by table lookup (`Op::Lookup`, see `zkonnx_ir::func`): `Exp`,
 //! `Log`, `Sqrt`, `Reciprocal`, `Sigmoid`, `Tanh`, `Erf`, the trigonometric and hyperbolic
-//! functions and their inverses, tanh-form `Gelu`, `Silu`, `Pow` by a constant, `Round` (half to
-//! even), `Mod` by a constant, and the
-//! composites `Softmax` and `LogSoftmax`. Division by a computed tensor (`elementwise`) is a
+//! functions and their inverses, tanh-form `Gelu`, `Silu`, `Pow` (by a constant, or by a computed
+//! exponent as `exp(e · ln x)`), `Round` (half to even), `Mod` by a constant, and the composites
+//! `Softmax` and `LogSoftmax`. Division by a computed tensor (`elementwise`) is a
 //! reciprocal lookup and a product.
 //!
 //! Why lookups: none of these is piecewise linear, and a table row per element (which also
@@ -84,8 +84,8 @@ pub(crate) const OPS: &[OpSupport] = &[
     OpSupport {
         op: "Pow",
         family: "nonlinear",
-        forms: "by one uniform constant exponent: table lookup; x^2 an exact product, x^1 a copy",
-        limits: "computed or non-uniform exponent, broadcast base (UnsupportedAttribute)",
+        forms: "by one uniform constant: table lookup (x^2 an exact product); else exp(e * ln x), broadcasting",
+        limits: "a computed exponent needs a positive base: one at or below 0 fails at proving, naming the node",
     },
     OpSupport { op: "Round", family: "nonlinear", forms: "half to even, by table lookup", limits: "" },
     OpSupport {
@@ -192,6 +192,8 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
     }
     let (kind, alpha) = if let Some(e) = pow_by_constant(lw, node, cx)? {
         (FuncKind::Pow, e)
+    } else if node.op_as::<TypedBinOp>().is_some_and(|op| op.0.name() == "Pow") {
+        return pow_computed(lw, cx).map(Some);
     } else {
         let Some(kind) = node.op_as::<ElementWiseOp>().and_then(element_wise_kind) else { return Ok(None) };
         kind
@@ -206,12 +208,35 @@ fn pow_by_constant(lw: &Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Op
         return Ok(None);
     }
     let [x, e] = cx.inputs[..] else { return Ok(None) };
-    let Some(c) = lw.const_of(e) else { return Err(cx.unsupported("Pow by a computed exponent")) };
+    let Some(c) = lw.const_of(e) else { return Ok(None) };
     let first = c.data.first().copied();
     if first.is_none() || c.data.iter().any(|&v| Some(v) != first) || lw.outlet_shape(x)? != cx.shape {
-        return Err(cx.unsupported("Pow by an exponent that is not one uniform constant"));
+        return Ok(None);
     }
     Ok(first.map(|v| v as f32))
+}
+
+/// `x^e` for an exponent computed at run time (or a constant one that varies by element, or a
+/// broadcast base), as `exp(e · ln x)`: a log lookup, an exact product and an exp lookup, with
+/// broadcasting. ONNX defines it for `x > 0` this way; a base at or below 0 falls outside the
+/// log table's calibrated domain (its margin stops at 0) and fails at proving time naming the
+/// node, rather than using the log table's placeholder there.
+fn pow_computed(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Value, CompileError> {
+    let [x_outlet, e_outlet] = cx.inputs[..] else { return Err(cx.shape_err("Pow needs two operands")) };
+    let (x_map, e_map) =
+        (cx.broadcast_from(&lw.outlet_shape(x_outlet)?)?, cx.broadcast_from(&lw.outlet_shape(e_outlet)?)?);
+    let x = lw.operand(x_outlet, cx)?;
+    let x = lw.rescale_to_activation(x);
+    let e = lw.operand(e_outlet, cx)?;
+    let e = lw.rescale_to_activation(e);
+    let (lo, hi) = activation_domain(lw);
+    let x_cx = NodeCx { shape: lw.shape(x).to_vec(), ..cx.clone() };
+    let ln_x = lookup(lw, x, Func::new(FuncKind::Log, lw.scale(x), lw.args.input_scale, lo, hi), &x_cx);
+    let ln_x = lw.rescale_to_activation(ln_x);
+    let pairs = e_map.into_iter().zip(x_map).collect();
+    let exponent = product(lw, e, ln_x, pairs, cx);
+    let y = lookup(lw, exponent, Func::new(FuncKind::Exp, lw.scale(exponent), lw.args.input_scale, lo, hi), cx);
+    Ok(Value::Tensor(lw.rescale_to_activation(y)))
 }
 
 /// The table function of a tract element-wise op, if it is one.
