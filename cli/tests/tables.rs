@@ -103,7 +103,10 @@ fn a_computed_power_of_a_base_below_zero_fails_naming_the_node() {
         zkonnx(dir.path(), &["gen-witness", "-C", &p("model.compiled"), "-D", &p("below.json"), "-O", &p("w.json")]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success(), "{stderr}");
-    assert!(stderr.contains("(`compound`, Log): input -64") && stderr.contains("outside the table's domain"), "{stderr}");
+    assert!(
+        stderr.contains("(`compound`, Log): input -64") && stderr.contains("outside the table's domain"),
+        "{stderr}"
+    );
     // a positive base in range proves the same model
     std::fs::write(p("fine.json"), r#"{"input_data":[[0.25,0.25,0.1,0.25,0.25,0.25],[1.0,2.0,2.0,1.0,1.0,1.0]]}"#)
         .unwrap();
