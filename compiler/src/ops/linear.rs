@@ -203,10 +203,9 @@ fn einsum(lw: &mut Lowerer<'_>, op: &EinSum, cx: &NodeCx) -> Result<PendingLinea
     let x = lw.operand(cx.inputs[data_slot], cx)?;
     let mut p = PendingLinear::new(x, cx.shape.clone(), cx);
     p.weights = w.data.clone();
-    p.rows = einsum_terms(op, [&x_shape, &w.shape], data_slot, cx)?
-        .into_iter()
-        .map(|terms| RowF { terms, bias: None })
-        .collect();
+    // `einsum_terms` takes the shapes in operand order
+    let shapes: [&[usize]; 2] = if data_slot == 0 { [&x_shape, &w.shape] } else { [&w.shape, &x_shape] };
+    p.rows = einsum_terms(op, shapes, data_slot, cx)?.into_iter().map(|terms| RowF { terms, bias: None }).collect();
     Ok(p)
 }
 
