@@ -80,6 +80,9 @@ pub enum FuncKind {
     /// `x rem alpha`, with the sign of `x` (C's `fmod`: ONNX `Mod` with `fmod = 1`, and the
     /// first step of its integer form).
     Fmod,
+    /// `trunc(x / alpha)`: ONNX `Div` of integers by a constant (the quotient rounded toward
+    /// zero, as C and tract divide integers).
+    Quotient,
 }
 
 /// One tabulated function: what it computes, at which scales, over which input domain.
@@ -115,9 +118,9 @@ impl Func {
     }
 
     /// Whether linear interpolation between this function's knots approximates it: false for
-    /// the step functions (`Round`, `Fmod`), whose jumps interpolation would smear.
+    /// the step functions (`Round`, `Fmod`, `Quotient`), whose jumps interpolation would smear.
     pub fn interpolates(&self) -> bool {
-        !matches!(self.kind, FuncKind::Round | FuncKind::Fmod)
+        !matches!(self.kind, FuncKind::Round | FuncKind::Fmod | FuncKind::Quotient)
     }
 
     /// The same function with constant parameter `alpha`.
@@ -189,6 +192,7 @@ impl Func {
             FuncKind::Pow => libm::pow(x, a),
             FuncKind::Round => libm::rint(x),
             FuncKind::Fmod => libm::fmod(x, a),
+            FuncKind::Quotient => libm::trunc(x / a),
         }
     }
 
@@ -280,5 +284,15 @@ mod tests {
         let recip = Func::new(FuncKind::Reciprocal, 0, 7, -1, 1).difference();
         assert_eq!(recip.eval(-1), OUT_LIMIT + 128);
         assert!(tanh.interpolates() && !Func::new(FuncKind::Round, 3, 3, 0, 1).interpolates());
+    }
+
+    #[test]
+    fn integer_quotients_round_toward_zero() {
+        let by2 = Func::new(FuncKind::Quotient, 0, 0, -8, 8).with_alpha(2.0);
+        let got: Vec<i64> = [-5, -4, -3, -1, 0, 1, 3, 5].iter().map(|&x| by2.eval(x)).collect();
+        assert_eq!(got, [-2, -2, -1, 0, 0, 0, 1, 2]);
+        let by_minus3 = Func::new(FuncKind::Quotient, 0, 0, -8, 8).with_alpha(-3.0);
+        assert_eq!((by_minus3.eval(7), by_minus3.eval(-7)), (-2, 2));
+        assert!(!by2.interpolates());
     }
 }

@@ -39,8 +39,9 @@ pub(crate) const OPS: &[OpSupport] = &[
     OpSupport {
         op: "Div",
         family: "elementwise",
-        forms: "by a constant (folded into a linear op, else diagonal); by a computed tensor: reciprocal lookup",
-        limits: "",
+        forms: "by a constant (folded into a linear op, else diagonal); by a computed tensor: reciprocal lookup; \
+                integers by a constant: a quotient table (toward zero)",
+        limits: "integers by a computed or non-uniform divisor, or with a broadcast dividend (UnsupportedAttribute)",
     },
     OpSupport { op: "Sum", family: "elementwise", forms: "n-ary, a chain of Adds with broadcasting", limits: "" },
     OpSupport {
@@ -82,6 +83,10 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         return Err(cx.shape_err("a binary op needs two operands"));
     }
     let (a, b) = (cx.inputs[0], cx.inputs[1]);
+    let integer = node.outputs.first().is_some_and(|o| o.fact.datum_type.is_integer());
+    if bin == Bin::Div && integer && !(lw.const_of(a).is_some() && lw.const_of(b).is_some()) {
+        return integer_quotient(lw, a, b, cx).map(Some);
+    }
     let value = match (bin, lw.const_of(a).cloned(), lw.const_of(b).cloned()) {
         (_, Some(ca), Some(cb)) => fold_constants(bin, &ca, &cb, cx)?,
         (Bin::Max, ca, cb) => relu(lw, ca.or(cb), cx)?,
@@ -90,6 +95,25 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         (_, Some(c), None) => with_const(lw, bin, b, &c, true, cx)?,
     };
     Ok(Some(value))
+}
+
+/// `Div` of integers (`a / c`, rounded toward zero) by a uniform nonzero constant `c`: one row
+/// of a quotient table per element, exact (a float division rounded to the nearest would give
+/// 3 / 2 = 2). The dividend, an integer, is brought to scale 0 exactly first.
+fn integer_quotient(lw: &mut Lowerer<'_>, a: OutletId, b: OutletId, cx: &NodeCx) -> Result<Value, CompileError> {
+    let c = lw.const_of(b).and_then(|c| {
+        let first = *c.data.first()?;
+        (first != 0.0 && c.data.iter().all(|&v| v == first)).then_some(first)
+    });
+    let c = c.ok_or_else(|| cx.unsupported("a Div of integers by a computed, zero or non-uniform divisor"))?;
+    if lw.outlet_shape(a)? != cx.shape {
+        return Err(cx.unsupported("a Div of integers whose dividend is broadcast"));
+    }
+    let x = lw.operand(a, cx)?;
+    let x = lw.rescale_by(x, lw.scale(x));
+    let (lo, hi) = crate::ops::nonlinear::activation_domain(lw);
+    let func = zkonnx_ir::func::Func::new(zkonnx_ir::func::FuncKind::Quotient, 0, 0, lo, hi).with_alpha(c as f32);
+    Ok(Value::Tensor(crate::ops::nonlinear::lookup(lw, x, func, cx)))
 }
 
 /// Both operands constant (e.g. Gemm's `beta * C`, which tract leaves unfolded before
