@@ -45,14 +45,14 @@ pub(crate) const OPS: &[OpSupport] = &[
     OpSupport {
         op: "ScatterElements",
         family: "indexing",
-        forms: "reduction none, constant indices, computed data and updates: probed, a free Gather or Select",
-        limits: "a reduction; computed indices (NonConstant); updates at another scale than the data",
+        forms: "reduction none; constant indices: probed, a free Gather or Select; computed indices: exact one-hots",
+        limits: "a reduction; updates at another scale than the data; duplicate computed indices add",
     },
     OpSupport {
         op: "ScatterND",
         family: "indexing",
-        forms: "reduction none, constant indices, computed data and updates: probed, a free Gather or Select",
-        limits: "a reduction; computed indices (NonConstant); updates at another scale than the data",
+        forms: "reduction none; constant indices: probed, a free Gather or Select; computed indices: exact one-hots",
+        limits: "a reduction; updates at another scale than the data; duplicate computed indices add",
     },
     OpSupport {
         op: "Resize",
@@ -90,6 +90,17 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
     if let Some(op) = node.op_as::<GatherNd>() {
         if cx.inputs.get(1).is_some_and(|&i| lw.const_of(i).is_none()) {
             return gather_nd_computed(lw, op.batch_dims, cx).map(Some);
+        }
+    }
+    let computed_indices = cx.inputs.get(1).is_some_and(|&i| lw.const_of(i).is_none());
+    if let Some(op) = node.op_as::<ScatterNd>() {
+        if scatter_none(&op.reduction) && computed_indices {
+            return scatter_nd_computed(lw, cx).map(Some);
+        }
+    }
+    if let Some(op) = node.op_as::<ScatterElements>() {
+        if scatter_none(&op.reduction) && computed_indices {
+            return scatter_elements_computed(lw, op.axis, cx).map(Some);
         }
     }
     let movement = node.op_as::<GatherNd>().is_some()
@@ -375,9 +386,21 @@ fn gather_nd_computed(lw: &mut Lowerer<'_>, batch_dims: usize, cx: &NodeCx) -> R
     let (lead, rest) = d_shape.split_at(q);
     let n: usize = lead.iter().product();
     let r: usize = rest.iter().product();
+    let flat = |len: usize| NodeCx { shape: vec![len], ..cx.clone() };
+    let flat_idx = flat_tuples(lw, idx, m, lead, cx);
+    let onehot = equals_each(lw, flat_idx, n, false, &flat(m * n));
+    let rows =
+        (0..m * r).map(|o| (0..n).map(|v| (((o / r) * n + v) as u32, (v * r + o % r) as u32)).collect()).collect();
+    crate::ops::embedding::select(lw, onehot, data.as_ref(), rows, cx)
+}
+
+/// The `m` index tuples of `idx` (`[m, q]`, integers at scale 0) as flat indices into the
+/// leading axes `lead` (`q` of them), negative components wrapped:
+/// `flat_j = Σ_d (idx[j, d] + lead_d·[idx[j, d] <= -1]) · stride_d`, exactly.
+fn flat_tuples(lw: &mut Lowerer<'_>, idx: TensorId, m: usize, lead: &[usize], cx: &NodeCx) -> TensorId {
+    let q = lead.len();
     let st = crate::index::strides(lead);
     let flat = |len: usize| NodeCx { shape: vec![len], ..cx.clone() };
-    // flat_j = Σ_d (idx[j, d] + lead_d·[idx[j, d] <= -1]) · stride_d
     let neg = crate::ops::activation::negate(lw, idx, &flat(m * q));
     let is_neg = step(lw, neg, &flat(m * q));
     let linear = |lw: &mut Lowerer<'_>, input: TensorId, weight: &dyn Fn(usize) -> i64| {
@@ -389,9 +412,96 @@ fn gather_nd_computed(lw: &mut Lowerer<'_>, batch_dims: usize, cx: &NodeCx) -> R
     };
     let plain = linear(lw, idx, &|d| st[d] as i64);
     let wrap = linear(lw, is_neg, &|d| (lead[d] * st[d]) as i64);
+    crate::ops::activation::add(lw, plain, wrap, 1, &flat(m))
+}
+
+/// `ScatterND` (no reduction) by computed integer indices (as tf2onnx exports
+/// `tf.tensor_scatter_nd_update`): each index tuple becomes a flat index `p_j` into the leading
+/// axes (as for `GatherND`), then an exact one-hot `h[j, v] = [p_j == v]`, and
+/// `out[v, t] = data[v, t] · (1 - Σ_j h[j, v]) + Σ_j h[j, v] · upd[j, t]`: products of exact 0/1
+/// with the data and the updates, so the proof fixes which slices were replaced. Duplicate
+/// indices, whose result ONNX leaves undefined, add their updates.
+fn scatter_nd_computed(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Value, CompileError> {
+    let d_shape = lw.outlet_shape(cx.inputs[0])?;
+    let (idx, i_shape) = crate::ops::embedding::indices(lw, cx)?;
+    let q = *i_shape.last().ok_or_else(|| cx.shape_err("ScatterND indices of rank 0"))?;
+    if q == 0 || q > d_shape.len() {
+        return Err(cx.shape_err(format!("ScatterND index tuples of {q} into {d_shape:?}")));
+    }
+    let m: usize = i_shape[..i_shape.len() - 1].iter().product();
+    let (lead, rest) = d_shape.split_at(q);
+    let (n, r): (usize, usize) = (lead.iter().product(), rest.iter().product());
+    let flat_idx = flat_tuples(lw, idx, m, lead, cx);
+    scatter(lw, flat_idx, [m, n, r], cx)
+}
+
+/// `ScatterElements` (no reduction) by computed integer indices along `axis`: each index's
+/// target is a flat position, `base_u + stride_axis · (idx_u + len_axis·[idx_u <= -1])` with
+/// `base_u` the flat position of `u`'s coordinates with 0 on the axis; then as [`scatter`] with
+/// slices of one element.
+fn scatter_elements_computed(lw: &mut Lowerer<'_>, axis: usize, cx: &NodeCx) -> Result<Value, CompileError> {
+    let d_shape = lw.outlet_shape(cx.inputs[0])?;
+    let (idx, i_shape) = crate::ops::embedding::indices(lw, cx)?;
+    let len = *d_shape.get(axis).ok_or_else(|| cx.shape_err(format!("axis {axis} of {d_shape:?}")))?;
+    if i_shape.len() != d_shape.len() {
+        return Err(cx.shape_err(format!("ScatterElements indices {i_shape:?} for data {d_shape:?}")));
+    }
+    let (m, n): (usize, usize) = (i_shape.iter().product(), d_shape.iter().product());
+    let st = crate::index::strides(&d_shape);
+    let flat = |k: usize| NodeCx { shape: vec![k], ..cx.clone() };
+    // weights: [stride, len·stride, base_0, base_1, ...]
+    let mut weights = vec![st[axis] as i64, (len * st[axis]) as i64];
+    let mut rows = Vec::with_capacity(m);
+    for_each_coord(&i_shape, |u, coord| {
+        let base: usize = coord.iter().zip(&st).enumerate().filter(|(d, _)| *d != axis).map(|(_, (c, s))| c * s).sum();
+        weights.push(base as i64);
+        rows.push((u, weights.len() - 1));
+    });
+    let plain_rows = rows.iter().map(|&(u, b)| LinearRow { terms: vec![(u as u32, 0)], bias: Some(b as u32) });
+    let plain = Op::Linear(Linear { input: idx, weights: weights.clone(), rows: plain_rows.collect() });
+    let plain = lw.emit(&cx.name, &cx.origin, plain, vec![m], 0);
+    let neg = crate::ops::activation::negate(lw, idx, &flat(m));
+    let is_neg = step(lw, neg, &flat(m));
+    let wrap_rows = (0..m).map(|u| LinearRow { terms: vec![(u as u32, 1)], bias: None });
+    let wrap = Op::Linear(Linear { input: is_neg, weights, rows: wrap_rows.collect() });
+    let wrap = lw.emit(&cx.name, &cx.origin, wrap, vec![m], 0);
     let flat_idx = crate::ops::activation::add(lw, plain, wrap, 1, &flat(m));
+    scatter(lw, flat_idx, [m, n, 1], cx)
+}
+
+/// Writes `m` update slices of `r` elements (input 2) at the flat slice positions `flat_idx`
+/// (`[m]`, integers in `[0, n)`) of the data (input 0, `n` slices): with the exact one-hot
+/// `h[j, v] = [p_j == v]`, `out[v, t] = data[v, t] · (1 - Σ_j h[j, v]) + Σ_j h[j, v] · upd[j, t]`.
+/// A position outside `[0, n)` matches no slice (ONNX rejects it; the update is dropped).
+fn scatter(
+    lw: &mut Lowerer<'_>,
+    flat_idx: TensorId,
+    [m, n, r]: [usize; 3],
+    cx: &NodeCx,
+) -> Result<Value, CompileError> {
+    let [d_outlet, _, u_outlet] = cx.inputs[..] else { return Err(cx.shape_err("a scatter needs three inputs")) };
+    let flat = |len: usize| NodeCx { shape: vec![len], ..cx.clone() };
     let onehot = equals_each(lw, flat_idx, n, false, &flat(m * n));
-    let rows =
-        (0..m * r).map(|o| (0..n).map(|v| (((o / r) * n + v) as u32, (v * r + o % r) as u32)).collect()).collect();
-    crate::ops::embedding::select(lw, onehot, data.as_ref(), rows, cx)
+    let data = lw.operand(d_outlet, cx)?;
+    let data = lw.rescale_to_activation(data);
+    let upd = lw.operand(u_outlet, cx)?;
+    let upd = lw.rescale_to_activation(upd);
+    let s = lw.scale(data);
+    if lw.scale(upd) != s {
+        return Err(cx.unsupported("scatter updates at another scale than the data"));
+    }
+    // covered[v] = Σ_j h[j, v]; keep = 1 - covered
+    let rows = (0..n).map(|v| LinearRow { terms: (0..m).map(|j| ((j * n + v) as u32, 0)).collect(), bias: None });
+    let covered = Op::Linear(Linear { input: onehot, weights: vec![1], rows: rows.collect() });
+    let covered = lw.emit(&cx.name, &cx.origin, covered, vec![n], 0);
+    let keep = crate::ops::logic::not(lw, covered, &flat(n));
+    let kept = mul_pairs(lw, keep, data, (0..n * r).map(|o| ((o / r) as u32, o as u32)).collect(), &flat(n * r));
+    let pairs: Vec<(u32, u32)> =
+        (0..n * r).flat_map(|o| (0..m).map(move |j| ((j * n + o / r) as u32, (j * r + o % r) as u32))).collect();
+    let picked = mul_pairs(lw, onehot, upd, pairs, &flat(n * r * m));
+    let rows = (0..n * r).map(|o| LinearRow { terms: (0..m).map(|j| ((o * m + j) as u32, 0)).collect(), bias: None });
+    let placed = Op::Linear(Linear { input: picked, weights: vec![1], rows: rows.collect() });
+    let placed = lw.emit(&cx.name, &cx.origin, placed, vec![n * r], s);
+    let out = crate::ops::activation::add(lw, kept, placed, 1, cx);
+    Ok(Value::Tensor(out))
 }
