@@ -377,17 +377,8 @@ fn gather_nd_computed(lw: &mut Lowerer<'_>, batch_dims: usize, cx: &NodeCx) -> R
         Some(d) => d.shape.clone(),
         None => lw.outlet_shape(cx.inputs[0])?,
     };
-    let (idx, i_shape) = crate::ops::embedding::indices(lw, cx)?;
-    let q = *i_shape.last().ok_or_else(|| cx.shape_err("GatherND indices of rank 0"))?;
-    if q == 0 || q > d_shape.len() {
-        return Err(cx.shape_err(format!("GatherND index tuples of {q} into {d_shape:?}")));
-    }
-    let m: usize = i_shape[..i_shape.len() - 1].iter().product();
-    let (lead, rest) = d_shape.split_at(q);
-    let n: usize = lead.iter().product();
-    let r: usize = rest.iter().product();
+    let (flat_idx, [m, n, r]) = index_tuples(lw, &d_shape, "GatherND", cx)?;
     let flat = |len: usize| NodeCx { shape: vec![len], ..cx.clone() };
-    let flat_idx = flat_tuples(lw, idx, m, lead, cx);
     let onehot = equals_each(lw, flat_idx, n, false, &flat(m * n));
     let rows =
         (0..m * r).map(|o| (0..n).map(|v| (((o / r) * n + v) as u32, (v * r + o % r) as u32)).collect()).collect();
@@ -423,16 +414,28 @@ fn flat_tuples(lw: &mut Lowerer<'_>, idx: TensorId, m: usize, lead: &[usize], cx
 /// indices, whose result ONNX leaves undefined, add their updates.
 fn scatter_nd_computed(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Value, CompileError> {
     let d_shape = lw.outlet_shape(cx.inputs[0])?;
+    let (flat_idx, sizes) = index_tuples(lw, &d_shape, "ScatterND", cx)?;
+    scatter(lw, flat_idx, sizes, cx)
+}
+
+/// The computed index tuples (input 1, `[..., q]`) of a GatherND or ScatterND into data of
+/// `d_shape` as flat slice positions ([`flat_tuples`]), with `[m, n, r]`: the tuples, the slices
+/// of the `q` leading axes, and the elements per slice.
+fn index_tuples(
+    lw: &mut Lowerer<'_>,
+    d_shape: &[usize],
+    op: &str,
+    cx: &NodeCx,
+) -> Result<(TensorId, [usize; 3]), CompileError> {
     let (idx, i_shape) = crate::ops::embedding::indices(lw, cx)?;
-    let q = *i_shape.last().ok_or_else(|| cx.shape_err("ScatterND indices of rank 0"))?;
+    let q = *i_shape.last().ok_or_else(|| cx.shape_err(format!("{op} indices of rank 0")))?;
     if q == 0 || q > d_shape.len() {
-        return Err(cx.shape_err(format!("ScatterND index tuples of {q} into {d_shape:?}")));
+        return Err(cx.shape_err(format!("{op} index tuples of {q} into {d_shape:?}")));
     }
     let m: usize = i_shape[..i_shape.len() - 1].iter().product();
     let (lead, rest) = d_shape.split_at(q);
-    let (n, r): (usize, usize) = (lead.iter().product(), rest.iter().product());
     let flat_idx = flat_tuples(lw, idx, m, lead, cx);
-    scatter(lw, flat_idx, [m, n, r], cx)
+    Ok((flat_idx, [m, lead.iter().product(), rest.iter().product()]))
 }
 
 /// `ScatterElements` (no reduction) by computed integer indices along `axis`: each index's
