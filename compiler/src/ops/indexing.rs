@@ -39,8 +39,8 @@ pub(crate) const OPS: &[OpSupport] = &[
     OpSupport {
         op: "GatherND",
         family: "indexing",
-        forms: "constant indices: probed in tract, a free Gather; computed integer indices (batch_dims 0): one-hot",
-        limits: "batch_dims with computed indices; computed indices that are not integers",
+        forms: "constant indices: probed in tract, a free Gather; computed integer indices (any batch_dims): one-hot",
+        limits: "computed indices that are not integers",
     },
     OpSupport {
         op: "ScatterElements",
@@ -365,23 +365,33 @@ fn top_k(lw: &mut Lowerer<'_>, op: &Topk, cx: &NodeCx) -> Result<Vec<Value>, Com
     Ok(vec![Value::Tensor(values), Value::Tensor(indices)])
 }
 
-/// `GatherND` by computed integer indices (`batch_dims` 0): each index tuple becomes one flat
-/// index into the indexed leading axes (negative components wrapped), then an exact one-hot
-/// selects the slice, as for `Gather`.
+/// `GatherND` by computed integer indices: each index tuple becomes one flat index into the
+/// indexed axes after the `batch_dims` leading ones (negative components wrapped), then an exact
+/// one-hot over those positions selects the slice of its own batch, as for `Gather` (what
+/// `tf.gather(..., batch_dims=1)` exports).
 fn gather_nd_computed(lw: &mut Lowerer<'_>, batch_dims: usize, cx: &NodeCx) -> Result<Value, CompileError> {
-    if batch_dims != 0 {
-        return Err(cx.unsupported("GatherND with batch_dims by computed indices"));
-    }
     let data = lw.const_of(cx.inputs[0]).cloned();
     let d_shape = match &data {
         Some(d) => d.shape.clone(),
         None => lw.outlet_shape(cx.inputs[0])?,
     };
-    let (flat_idx, [m, n, r]) = index_tuples(lw, &d_shape, "GatherND", cx)?;
+    let i_shape = lw.outlet_shape(cx.inputs[1])?;
+    let b = batch_dims;
+    if b >= d_shape.len() || b >= i_shape.len() || d_shape[..b] != i_shape[..b] {
+        return Err(cx.shape_err(format!("GatherND batch_dims {b} of data {d_shape:?} and indices {i_shape:?}")));
+    }
+    let batches: usize = d_shape[..b].iter().product();
+    let (flat_idx, [m, n, r]) = index_tuples(lw, &d_shape[b..], "GatherND", cx)?;
+    let per_batch = (m / batches.max(1)).max(1);
     let flat = |len: usize| NodeCx { shape: vec![len], ..cx.clone() };
     let onehot = equals_each(lw, flat_idx, n, false, &flat(m * n));
-    let rows =
-        (0..m * r).map(|o| (0..n).map(|v| (((o / r) * n + v) as u32, (v * r + o % r) as u32)).collect()).collect();
+    let rows = (0..m * r)
+        .map(|o| {
+            let (j, t) = (o / r, o % r);
+            let first = (j / per_batch) * n;
+            (0..n).map(|v| ((j * n + v) as u32, ((first + v) * r + t) as u32)).collect()
+        })
+        .collect();
     crate::ops::embedding::select(lw, onehot, data.as_ref(), rows, cx)
 }
 
