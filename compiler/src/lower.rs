@@ -373,6 +373,12 @@ impl<'a> Lowerer<'a> {
 
     /// `t` divided by `2^shift` (round half up) into scale `scale - shift`, labelled like `t`;
     /// `t` itself for a shift of 0.
+    /// `t` at scale 0: for a tensor that holds integers (`k·2^s` at scale `s`), the rescale is
+    /// exact.
+    pub(crate) fn rescale_to_integer(&mut self, t: TensorId) -> TensorId {
+        self.rescale_by(t, self.scale(t))
+    }
+
     pub(crate) fn rescale_by(&mut self, t: TensorId, shift: u32) -> TensorId {
         if shift == 0 {
             return t;

@@ -110,7 +110,7 @@ fn integer_quotient(lw: &mut Lowerer<'_>, a: OutletId, b: OutletId, cx: &NodeCx)
         return Err(cx.unsupported("a Div of integers whose dividend is broadcast"));
     }
     let x = lw.operand(a, cx)?;
-    let x = lw.rescale_by(x, lw.scale(x));
+    let x = lw.rescale_to_integer(x);
     let (lo, hi) = crate::ops::nonlinear::activation_domain(lw);
     let func = zkonnx_ir::func::Func::new(zkonnx_ir::func::FuncKind::Quotient, 0, 0, lo, hi).with_alpha(c as f32);
     Ok(Value::Tensor(crate::ops::nonlinear::lookup(lw, x, func, cx)))

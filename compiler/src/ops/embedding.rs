@@ -97,11 +97,9 @@ fn operands(
 pub(crate) fn indices(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<(TensorId, Vec<usize>), CompileError> {
     let idx_outlet = *cx.inputs.get(1).ok_or_else(|| cx.shape_err("a gather needs indices"))?;
     let mut idx = lw.tensor(idx_outlet, &cx.name, &cx.origin, 0)?;
-    let integer = lw.model.outlet_fact(idx_outlet).is_ok_and(|f| f.datum_type.is_integer());
-    if integer && lw.scale(idx) != 0 {
-        // an integer tensor held at a fixed-point scale (ArgMax's index is a linear map of its
-        // one-hot): k·2^s, so the rescale to scale 0 is exact
-        idx = lw.rescale_by(idx, lw.scale(idx));
+    if lw.model.outlet_fact(idx_outlet).is_ok_and(|f| f.datum_type.is_integer()) {
+        // ArgMax's index, a linear map of its one-hot, is held at a fixed-point scale
+        idx = lw.rescale_to_integer(idx);
     }
     if lw.scale(idx) != 0 {
         return Err(cx.unsupported("a gather by computed indices that are not integers (an int64 model input)"));
@@ -125,6 +123,18 @@ pub(crate) fn select(
         return Ok(Value::Pending(Box::new(p)));
     }
     let x = lw.operand(cx.inputs[0], cx)?;
+    Ok(Value::Tensor(select_computed(lw, onehot, x, &rows, cx)))
+}
+
+/// `out[o] = Σ_(h, d) in rows[o] onehot[h] · x[d]` for a computed `x`: exact products, summed,
+/// at `x`'s scale and `cx.shape`.
+pub(crate) fn select_computed(
+    lw: &mut Lowerer<'_>,
+    onehot: TensorId,
+    x: TensorId,
+    rows: &[Vec<(u32, u32)>],
+    cx: &NodeCx,
+) -> TensorId {
     let s = lw.scale(x);
     let pairs: Vec<(u32, u32)> = rows.iter().flatten().copied().collect();
     let products = pairs.len();
@@ -139,7 +149,7 @@ pub(crate) fn select(
         })
         .collect();
     let op = Op::Linear(Linear { input: picked, weights: vec![1], rows: sums });
-    Ok(Value::Tensor(lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), s)))
+    lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), s)
 }
 
 /// `out[j·n + v] = [t_j == v]` for integer `t` (scale 0) and `v < n`, as exact 0/1 at scale 0;

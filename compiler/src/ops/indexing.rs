@@ -87,12 +87,12 @@ pub(crate) const MAX_PROBED: usize = 1 << 12;
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
     let op_name = node.op.name();
     let scatter_none = |r: &ScatterReduction| *r == ScatterReduction::None;
+    let computed_indices = cx.inputs.get(1).is_some_and(|&i| lw.const_of(i).is_none());
     if let Some(op) = node.op_as::<GatherNd>() {
-        if cx.inputs.get(1).is_some_and(|&i| lw.const_of(i).is_none()) {
+        if computed_indices {
             return gather_nd_computed(lw, op.batch_dims, cx).map(Some);
         }
     }
-    let computed_indices = cx.inputs.get(1).is_some_and(|&i| lw.const_of(i).is_none());
     if let Some(op) = node.op_as::<ScatterNd>() {
         if scatter_none(&op.reduction) && computed_indices {
             return scatter_nd_computed(lw, cx).map(Some);
@@ -509,12 +509,9 @@ fn scatter(
     let covered = lw.emit(&cx.name, &cx.origin, covered, vec![n], 0);
     let keep = crate::ops::logic::not(lw, covered, &flat(n));
     let kept = mul_pairs(lw, keep, data, (0..n * r).map(|o| ((o / r) as u32, o as u32)).collect(), &flat(n * r));
-    let pairs: Vec<(u32, u32)> =
-        (0..n * r).flat_map(|o| (0..m).map(move |j| ((j * n + o / r) as u32, (j * r + o % r) as u32))).collect();
-    let picked = mul_pairs(lw, onehot, upd, pairs, &flat(n * r * m));
-    let rows = (0..n * r).map(|o| LinearRow { terms: (0..m).map(|j| ((o * m + j) as u32, 0)).collect(), bias: None });
-    let placed = Op::Linear(Linear { input: picked, weights: vec![1], rows: rows.collect() });
-    let placed = lw.emit(&cx.name, &cx.origin, placed, vec![n * r], s);
+    let rows: Vec<Vec<(u32, u32)>> =
+        (0..n * r).map(|o| (0..m).map(|j| ((j * n + o / r) as u32, (j * r + o % r) as u32)).collect()).collect();
+    let placed = crate::ops::embedding::select_computed(lw, onehot, upd, &rows, cx);
     let out = crate::ops::activation::add(lw, kept, placed, 1, cx);
     Ok(Value::Tensor(out))
 }

@@ -156,11 +156,10 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         let fits = |n: usize| op.to.is_integer() && (n as f64) < 2f64.powi(8 * op.to.size_of() as i32 - 1);
         let narrows = crate::ops::tree::index_bound(lw.model, cx.inputs[0]).is_some_and(fits);
         // a float tensor that holds integers (an integer cast to float and reshaped, e.g.
-        // skl2onnx's class labels) truncates to itself: held as k·2^s, it rescales to scale 0
-        // exactly
+        // skl2onnx's class labels) truncates to itself
         if from.is_float() && (op.to.is_integer() || op.to == DatumType::TDim) && integral(lw.model, cx.inputs[0]) {
             let x = lw.operand(cx.inputs[0], cx)?;
-            return Ok(Some(Value::Tensor(lw.rescale_by(x, lw.scale(x)))));
+            return Ok(Some(Value::Tensor(lw.rescale_to_integer(x))));
         }
         if !same
             && !bool_to_int
