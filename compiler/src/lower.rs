@@ -18,7 +18,7 @@
 //! The float oracle ([`crate::OnnxModel::run_float`]) does run the decluttered plan; the
 //! differential tests check that both agree within the quantization bound.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tract_onnx::prelude::*;
 use zkonnx_ir::quant::quantize;
@@ -65,6 +65,30 @@ pub(crate) struct ConstVal {
     pub(crate) data: Vec<f64>,
 }
 
+/// What an additive mask does to one element of the sum it masks (see [`Mask`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Hidden {
+    /// The element is kept.
+    No,
+    /// The mask adds -inf here.
+    NegInf,
+    /// The mask adds a finite value so far below the activation range that `exp` of the sum is
+    /// 0 at every precision zkonnx proves.
+    Far,
+}
+
+/// The positions of an IR tensor that an additive mask hides: the sum of a computed tensor and
+/// a constant holding -inf (or values far below the activation range: `finfo.min`, `-1e4`), as
+/// attention masks are written. The tensor holds the sum with 0 in place of the hidden terms;
+/// only a Softmax may read it (hiding those positions), which [`Lowerer::run`] checks.
+#[derive(Clone, Debug)]
+pub(crate) struct Mask {
+    pub(crate) hidden: Vec<Hidden>,
+    /// The ONNX node that added the mask, and its op.
+    pub(crate) node: String,
+    pub(crate) op: String,
+}
+
 /// What the op lowerers know about the node at hand.
 #[derive(Clone, Debug)]
 pub(crate) struct NodeCx {
@@ -108,6 +132,10 @@ pub(crate) struct Lowerer<'a> {
     /// While unrolling a loop body (see [`Lowerer::lower_body`]): the ONNX node name and op
     /// that every node emitted for the body is labelled with.
     body_label: Option<(String, String)>,
+    /// The masked sums (see [`Mask`]), by IR tensor.
+    pub(crate) masks: HashMap<TensorId, Mask>,
+    /// The IR nodes allowed to read a masked sum: the Softmax gathers of its kept positions.
+    pub(crate) mask_readers: HashSet<TensorId>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -119,6 +147,8 @@ impl<'a> Lowerer<'a> {
             graph: Graph::new(vec![], vec![], vec![]),
             values: HashMap::new(),
             body_label: None,
+            masks: HashMap::new(),
+            mask_readers: HashSet::new(),
         }
     }
 
@@ -163,6 +193,7 @@ impl<'a> Lowerer<'a> {
         lw.graph.validate()?;
         // drop what a fused pattern (e.g. Ln of Softmax) left unused
         let renumbered = lw.graph.prune();
+        lw.check_masks(&renumbered)?;
         let tensors = lw
             .values
             .iter()
@@ -217,6 +248,34 @@ impl<'a> Lowerer<'a> {
             }
             None => Err(unsupported(cx)),
         }
+    }
+
+    /// Refuses a masked sum (see [`Mask`]) that anything but a Softmax reads, or that is an
+    /// output: there the hidden terms would silently read as 0 instead of -inf.
+    fn check_masks(&self, renumbered: &[Option<TensorId>]) -> Result<(), CompileError> {
+        let readers: HashSet<TensorId> =
+            self.mask_readers.iter().filter_map(|&r| renumbered.get(r).copied().flatten()).collect();
+        for (&t, mask) in &self.masks {
+            let Some(t) = renumbered.get(t).copied().flatten() else { continue };
+            let reader = if self.graph.outputs.contains(&t) {
+                Some("the model's output".to_string())
+            } else {
+                self.graph
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .find(|(id, n)| !readers.contains(id) && n.op.inputs().contains(&t))
+                    .map(|(_, n)| format!("node `{}` ({})", n.name, n.origin))
+            };
+            if let Some(reader) = reader {
+                let what = format!(
+                    "an additive mask (a constant of -inf or far below the activation range) whose sum goes to {reader} \
+                     rather than straight into a Softmax"
+                );
+                return Err(CompileError::UnsupportedAttribute { node: mask.node.clone(), op: mask.op.clone(), what });
+            }
+        }
+        Ok(())
     }
 
     /// Maps a tract node name back to the ONNX node it came from: tract names the nodes it

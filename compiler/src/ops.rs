@@ -20,6 +20,7 @@ pub(crate) mod embedding;
 pub(crate) mod indexing;
 pub(crate) mod linear;
 pub(crate) mod logic;
+pub(crate) mod mask;
 pub(crate) mod movement;
 pub(crate) mod nonlinear;
 pub(crate) mod pool;

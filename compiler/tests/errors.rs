@@ -149,3 +149,49 @@ fn oversized_tensors_are_refused_naming_the_node() {
         other => panic!("expected TooLarge, got {other}"),
     }
 }
+
+/// An additive mask (a constant of -inf, or far below the activation range) is taken only
+/// straight into a Softmax: anywhere else its hidden terms would read as 0 where the model has
+/// -inf. Each misuse is refused naming the node that added the mask and what reads it.
+#[test]
+fn an_additive_mask_outside_a_softmax_is_refused_naming_both_nodes() {
+    let refuse = |name: &str| {
+        let m = load(&model_path(name));
+        compile(&m, &RunArgs::default()).map(|_| ()).unwrap_err().to_string()
+    };
+    assert_eq!(
+        refuse("mask_relu"),
+        "node `mask` (Add): an additive mask (a constant of -inf or far below the activation range) whose sum goes to \
+         node `relu` (Relu) rather than straight into a Softmax is not supported"
+    );
+    assert_eq!(
+        refuse("mask_log_softmax"),
+        "node `attn` (LogSoftmax): a LogSoftmax of masked positions (their log-probability is -inf) is not supported"
+    );
+    let far = refuse("mask_far_row");
+    assert!(
+        far.starts_with("node `attn` (Softmax): a Softmax group every position of which the mask added by node `mask`"),
+        "{far}"
+    );
+}
+
+/// A Softmax row hidden entirely by -inf has no float value (NaN): zkonnx gives 0, as ONNX's
+/// `Attention` specifies for a fully masked row; the kept positions of the other row are the
+/// softmax of the kept scores alone, and the hidden one is exactly 0.
+#[test]
+fn a_row_masked_throughout_by_minus_infinity_gives_zeros() {
+    let args = RunArgs::default();
+    let model = load(&model_path("mask_rows"));
+    let graph = compile(&model, &args).unwrap();
+    let x = vec![0.5f32, -1.25, 1.0, 0.25, 2.0, -0.75];
+    let q = quantize_inputs(&graph, std::slice::from_ref(&x)).unwrap();
+    let trace = zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap();
+    let y = zkonnx_compiler::dequantize_outputs(&graph, &trace.outputs(&graph)).remove(0);
+    let (e0, e2) = (f64::from(x[0]).exp(), f64::from(x[2]).exp());
+    let want = [e0 / (e0 + e2), 0.0, e2 / (e0 + e2), 0.0, 0.0, 0.0];
+    let bound = zkonnx_compiler::float_error_bound(&args, 1.0);
+    for (got, want) in y.iter().zip(want) {
+        assert!((got - want).abs() <= bound, "{y:?} vs {want} (bound {bound})");
+    }
+    assert_eq!([y[1], y[3], y[4], y[5]], [0.0; 4]);
+}

@@ -27,6 +27,7 @@ fn op_models_match_float_within_bound() {
         "upsample_linear",
         "scatter_const_updates",
         "nonzero",
+        "mask_compare",
     ] {
         let model = load(&model_path(name));
         check_within_bound(name, &model, &args, 8);
@@ -73,6 +74,7 @@ fn fixture_models_match_float_within_bound() {
         "torch_lstm",
         "ezkl_inputs",
         "constant_graph",
+        "causal_mask",
     ] {
         let dir = fixtures().join("tiny");
         cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));

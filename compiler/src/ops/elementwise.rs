@@ -11,7 +11,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use zkonnx_ir::{Arith, ArithKind, Op};
 
-use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
+use crate::lower::{ConstVal, Hidden, Lowerer, NodeCx, Value};
 use crate::ops::linear::diagonal;
 use crate::ops::OpSupport;
 use crate::CompileError;
@@ -160,11 +160,14 @@ fn tensor_tensor(lw: &mut Lowerer<'_>, bin: Bin, a: OutletId, b: OutletId, cx: &
     let (ma, mb) = (cx.broadcast_from(&lw.outlet_shape(a)?)?, cx.broadcast_from(&lw.outlet_shape(b)?)?);
     let (ta, tb) = (lw.operand(a, cx)?, lw.operand(b, cx)?);
     let (sa, sb) = (lw.scale(ta), lw.scale(tb));
-    let pairs = ma.into_iter().zip(mb).collect();
+    let pairs: Vec<(u32, u32)> = ma.into_iter().zip(mb).collect();
+    let mut mask = None;
     let (kind, scale) = match bin {
         Bin::Add | Bin::Sub => {
             let s = sa.max(sb);
             let sign = if bin == Bin::Sub { -1 } else { 1 };
+            // a sum with an attention mask is masked where it is (see `mask`)
+            mask = crate::ops::mask::sum_mask(lw, (ta, tb), &pairs, sign, cx)?;
             (ArithKind::Add { ca: 1 << (s - sa), cb: sign << (s - sb) }, s)
         }
         Bin::Mul => (ArithKind::Mul, sa + sb),
@@ -173,7 +176,14 @@ fn tensor_tensor(lw: &mut Lowerer<'_>, bin: Bin, a: OutletId, b: OutletId, cx: &
     };
     let op = Op::Arith(Arith { a: ta, b: tb, pairs, kind });
     let t = lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale);
-    Ok(Value::Tensor(lw.rescale_to_activation(t)))
+    let r = lw.rescale_to_activation(t);
+    if let Some(mask) = mask {
+        crate::ops::mask::carry(lw, t, mask.clone());
+        if r != t {
+            crate::ops::mask::carry(lw, r, mask);
+        }
+    }
+    Ok(Value::Tensor(r))
 }
 
 /// One computed operand `x` and one constant `c`; `const_first` when `c` is the left operand.
@@ -200,6 +210,15 @@ fn with_const(
         }
         _ => None,
     };
+    if factors.is_none() && (bin == Bin::Add || !const_first) {
+        // an attention mask of -inf (or far below the activation range): see `mask`
+        let sign = if bin == Bin::Sub { -1 } else { 1 };
+        let x_masked = matches!(lw.value(x)?, Value::Tensor(t) if lw.masks.contains_key(t));
+        if x_masked || c.data.iter().any(|&v| crate::ops::mask::hidden_by(lw, v, sign) != Hidden::No) {
+            let t = lw.operand(x, cx)?;
+            return Ok(Value::Tensor(crate::ops::mask::masked_add(lw, t, c, (&mx, &mc), sign, cx)));
+        }
+    }
     // fold into a preceding linear op that nothing else reads
     let foldable = x_shape == cx.shape && lw.sole_use(x);
     if let (true, Value::Pending(p)) = (foldable, lw.value(x)?) {

@@ -24,7 +24,7 @@ use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::logic::Iff;
 use zkonnx_ir::{Arith, ArithKind, Op, TensorId};
 
-use crate::lower::{Lowerer, NodeCx, Value};
+use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
 use crate::ops::activation::{add, add_pairs, identity, negate, relu};
 use crate::ops::OpSupport;
 use crate::CompileError;
@@ -112,6 +112,9 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         if !["Eq", "NE", "LT", "GT", "LTE", "GTE", "And", "Or", "Xor"].contains(&name) {
             return Ok(None);
         }
+        if let Some(v) = against_infinity(lw, name, cx) {
+            return Ok(Some(v));
+        }
         let (a, b) = two_operands(lw, cx)?;
         let t = match name {
             "GT" => greater(lw, a, b, 0, cx),
@@ -197,6 +200,39 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         }
     };
     Ok(Some(Value::Tensor(t)))
+}
+
+/// A comparison of a computed tensor (finite, as every activation is) with a constant that is
+/// -inf or +inf throughout (ONNX's `Attention` asks `max(mask) == -inf` for fully masked rows):
+/// the same answer for every element, a constant; `None` for any other comparison.
+fn against_infinity(lw: &Lowerer<'_>, name: &str, cx: &NodeCx) -> Option<Value> {
+    let [a, b] = cx.inputs[..] else { return None };
+    let (c, const_first) = match (lw.const_of(a), lw.const_of(b)) {
+        (None, Some(c)) => (c, false),
+        (Some(c), None) => (c, true),
+        _ => return None,
+    };
+    let first = *c.data.first()?;
+    if first.is_finite() || c.data.iter().any(|&v| v != first) {
+        return None;
+    }
+    // `x op c` with `x` finite; a constant first operand swaps the order
+    let name = match (name, const_first) {
+        ("GT", true) => "LT",
+        ("GTE", true) => "LTE",
+        ("LT", true) => "GT",
+        ("LTE", true) => "GTE",
+        (n, _) => n,
+    };
+    let holds = match name {
+        "Eq" => false,
+        "NE" => true,
+        "GT" | "GTE" => first < 0.0,
+        "LT" | "LTE" => first > 0.0,
+        _ => return None,
+    };
+    let data = vec![if holds { 1.0 } else { 0.0 }; cx.shape.iter().product()];
+    Some(Value::Const(ConstVal { shape: cx.shape.clone(), data }))
 }
 
 /// The two operands of a binary op broadcast to the output (gathered when needed); a constant

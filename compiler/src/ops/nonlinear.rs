@@ -97,8 +97,9 @@ pub(crate) const OPS: &[OpSupport] = &[
     OpSupport {
         op: "Softmax",
         family: "nonlinear",
-        forms: "any axis (before opset 13: the axes from it on): x - max(x), exp lookup, sum, reciprocal lookup",
-        limits: "",
+        forms: "any axis (before opset 13: the axes from it on): x - max(x), exp lookup, sum, reciprocal lookup; \
+                of scores plus a constant mask of -inf (or far below the range): the softmax of the kept positions",
+        limits: "a mask computed at run time (Where of a boolean input and -inf) is not supported",
     },
     OpSupport {
         op: "LogSoftmax",
@@ -402,17 +403,33 @@ pub(crate) fn product(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, pairs: Vec
     lw.rescale_to_activation(t)
 }
 
-/// `Softmax` / `LogSoftmax` over `axes`: with `d = x - max(x)` per group,
-/// `softmax = exp(d) · (1 / Σ exp(d))` and `log_softmax = d - ln(Σ exp(d))`.
+/// `Softmax` / `LogSoftmax` over `axes`; of a masked sum (an attention mask) see `mask`.
 fn softmax(lw: &mut Lowerer<'_>, axes: &[usize], kind: SoftmaxKind, cx: &NodeCx) -> Result<Value, CompileError> {
     let x_outlet = *cx.inputs.first().ok_or_else(|| cx.shape_err("Softmax needs an operand"))?;
     let in_shape = lw.outlet_shape(x_outlet)?;
     let windows = groups(&in_shape, axes, cx)?;
     let x = lw.operand(x_outlet, cx)?;
+    if let Some(mask) = lw.masks.get(&x).cloned() {
+        return crate::ops::mask::masked_softmax(lw, x, &mask, &windows, kind, cx);
+    }
     let x = lw.rescale_to_activation(x);
+    Ok(Value::Tensor(softmax_of(lw, x, &windows, kind, cx)))
+}
+
+/// The softmax (or log-softmax) of `x` over `windows`, groups of its flat positions that
+/// together cover it once (not necessarily of one size); `cx.shape` is `x`'s shape. With
+/// `d = x - max(x)` per group, `softmax = exp(d) · (1 / Σ exp(d))` and
+/// `log_softmax = d - ln(Σ exp(d))`.
+pub(crate) fn softmax_of(
+    lw: &mut Lowerer<'_>,
+    x: TensorId,
+    windows: &[Vec<u32>],
+    kind: SoftmaxKind,
+    cx: &NodeCx,
+) -> TensorId {
     let s = lw.scale(x);
-    let n = windows.first().map_or(1, Vec::len);
-    let total: usize = in_shape.iter().product();
+    let n = windows.iter().map(Vec::len).max().unwrap_or(1);
+    let total: usize = lw.shape(x).iter().product();
     let mut group_of = vec![0u32; total];
     for (g, w) in windows.iter().enumerate() {
         for &i in w {
@@ -421,10 +438,14 @@ fn softmax(lw: &mut Lowerer<'_>, axes: &[usize], kind: SoftmaxKind, cx: &NodeCx)
     }
     let gshape = vec![windows.len()];
     let gcx = NodeCx { shape: gshape.clone(), ..cx.clone() };
-    let m = if n == 1 {
+    let m = if n > 1 {
+        lw.emit(&cx.name, &cx.origin, Op::MaxPool { input: x, windows: windows.to_vec() }, gshape.clone(), s)
+    } else if windows.iter().enumerate().all(|(g, w)| w.first() == Some(&(g as u32))) {
         x
     } else {
-        lw.emit(&cx.name, &cx.origin, Op::MaxPool { input: x, windows: windows.clone() }, gshape.clone(), s)
+        // groups of one, not in position order (a masked softmax's kept positions): a free gather
+        let indices = windows.iter().filter_map(|w| w.first().copied()).collect();
+        lw.emit(&cx.name, &cx.origin, Op::Gather { input: x, indices }, gshape.clone(), s)
     };
     let to_group: Vec<(u32, u32)> = identity(lw, x).into_iter().map(|i| (i, group_of[i as usize])).collect();
     let d = add_pairs(lw, x, m, to_group.clone(), -1, cx);
@@ -439,7 +460,7 @@ fn softmax(lw: &mut Lowerer<'_>, axes: &[usize], kind: SoftmaxKind, cx: &NodeCx)
     let sum = lw.rescale_by(sum, e_scale.saturating_sub(s));
     // the maximum's term is exactly exp(0) = 2^e_scale, so the sum lies in [2^s, n·2^s] at scale s
     let (lo, hi) = (1i64 << s, (n as i64) << s);
-    let value = match kind {
+    match kind {
         SoftmaxKind::Softmax => {
             let r = lookup(lw, sum, Func::new(FuncKind::Reciprocal, s, recip_scale(lw), lo, hi), &gcx);
             // the product needs exp at scale S only (it is rounded to S anyway), and a 2S-scale
@@ -451,6 +472,5 @@ fn softmax(lw: &mut Lowerer<'_>, axes: &[usize], kind: SoftmaxKind, cx: &NodeCx)
             let l = lookup(lw, sum, Func::new(FuncKind::Log, s, s, lo, hi), &gcx);
             add_pairs(lw, d, l, to_group, -1, cx)
         }
-    };
-    Ok(Value::Tensor(value))
+    }
 }

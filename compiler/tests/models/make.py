@@ -201,7 +201,38 @@ def nonzero():
     save("nonzero_data", nodes, [vi("x", [6])], [vi("y", ["K"])], [axes])
 
 
+def masks():
+    """Additive masks of -inf (or far below any activation) added to x [2, 3]: `mask_rows` hides
+    row 1 entirely by -inf before a Softmax (its probabilities are 0); `mask_relu` sends a masked
+    sum into a Relu, `mask_log_softmax` into a LogSoftmax and `mask_far_row` hides row 1 entirely
+    by finite values (-1e9) before a Softmax: each is refused, naming the nodes. `mask_compare`
+    compares x with -inf and +inf: constant answers."""
+    inf = np.inf
+    rows = numpy_helper.from_array(np.array([[0, -inf, 0], [-inf, -inf, -inf]], dtype=np.float32), "m")
+    far = numpy_helper.from_array(np.array([[0, -1e9, 0], [-1e9, -1e9, -1e9]], dtype=np.float32), "m")
+    add = helper.make_node("Add", ["x", "m"], ["s"], name="mask")
+    for name, m, last in [
+        ("mask_rows", rows, helper.make_node("Softmax", ["s"], ["y"], name="attn", axis=-1)),
+        ("mask_relu", rows, helper.make_node("Relu", ["s"], ["y"], name="relu")),
+        ("mask_log_softmax", rows, helper.make_node("LogSoftmax", ["s"], ["y"], name="attn", axis=-1)),
+        ("mask_far_row", far, helper.make_node("Softmax", ["s"], ["y"], name="attn", axis=-1)),
+    ]:
+        save(name, [add, last], [vi("x", [2, 3])], [vi("y", [2, 3])], [m])
+    ninf = numpy_helper.from_array(np.array([-inf], dtype=np.float32), "ninf")
+    pinf = numpy_helper.from_array(np.array([inf], dtype=np.float32), "pinf")
+    nodes = [
+        helper.make_node("Equal", ["x", "ninf"], ["eq"], name="eq_ninf"),
+        helper.make_node("Less", ["x", "pinf"], ["lt"], name="lt_pinf"),
+        helper.make_node("Greater", ["ninf", "x"], ["gt"], name="ninf_gt"),
+        helper.make_node("Cast", ["eq"], ["a"], to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["lt"], ["b"], to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["gt"], ["c"], to=TensorProto.FLOAT),
+        helper.make_node("Concat", ["a", "b", "c"], ["y"], axis=0),
+    ]
+    save("mask_compare", nodes, [vi("x", [2, 3])], [vi("y", [6, 3])], [ninf, pinf])
+
+
 if __name__ == "__main__":
     for f in [gemm, matmul, conv, conv_same, elementwise, shape, unsupported, dynamic_matmul, tree_modes, upsample_linear,
-              scatter_const_updates, unsupported_many, nonzero]:
+              scatter_const_updates, unsupported_many, nonzero, masks]:
         f()

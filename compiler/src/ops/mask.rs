@@ -1,0 +1,158 @@
+//! Additive attention masks: `Softmax(scores + M)` where the constant `M` holds -inf (or a
+//! finite value far below the activation range: `torch.finfo(float32).min`, BERT's `-10000`)
+//! at the positions a query may not see, as PyTorch, Hugging Face exports and ONNX's own
+//! `Attention` function write causal and padding masks.
+//!
+//! No fixed-point value is -inf, and `finfo.min` overflows every range zkonnx checks, so such a
+//! sum cannot be an activation. It need not be: `exp` of a hidden position is 0 (to far below
+//! any precision proved here), so the Softmax is the softmax of the kept positions, with 0 at
+//! the hidden ones. The Add emits the sum with 0 in place of each hidden term and records which
+//! positions are hidden ([`Mask`]); the Softmax gathers the kept positions, takes their softmax
+//! group by group and scatters it back with exact zeros. Nothing else may read a masked sum
+//! (the hidden terms would read as 0 where the model has -inf): [`Lowerer::run`] refuses a
+//! model where anything does, naming both nodes.
+//!
+//! "Far below": `x + m` with `m ≤ 2·lo - 64` (`lo` the lowest activation) makes the scores'
+//! shift `x + m - max ≤ m + (hi - lo) < -64`, and `exp(-64) < 2^-92`. A group whose every
+//! position is hidden has no float softmax (NaN for -inf; for finite values the float softmax
+//! would ignore a uniform shift): a group hidden entirely by -inf gives 0, the value ONNX's
+//! `Attention` specifies for a fully masked row; one hidden entirely by finite values is refused.
+
+use tract_onnx::tract_core::ops::nn::SoftmaxKind;
+use zkonnx_ir::{Arith, ArithKind, Linear, LinearRow, Op, TensorId};
+
+use crate::lower::{ConstVal, Hidden, Lowerer, Mask, NodeCx, Value};
+use crate::CompileError;
+
+/// What adding `sign · v` does to a position (see the module doc).
+pub(crate) fn hidden_by(lw: &Lowerer<'_>, v: f64, sign: i64) -> Hidden {
+    let (lo, _) = crate::ops::nonlinear::activation_domain(lw);
+    let far = 2.0 * lo as f64 / f64::from(1u32 << lw.args.input_scale.min(31)) - 64.0;
+    let v = v * sign as f64;
+    if v == f64::NEG_INFINITY {
+        Hidden::NegInf
+    } else if v.is_finite() && v <= far {
+        Hidden::Far
+    } else {
+        Hidden::No
+    }
+}
+
+/// `x + sign · c` where the constant `c` masks some positions, or `x` is itself a masked sum
+/// (see the module doc): the sum with the hidden terms left out, recorded as masked. Call it
+/// when either holds.
+pub(crate) fn masked_add(
+    lw: &mut Lowerer<'_>,
+    x: TensorId,
+    c: &ConstVal,
+    (mx, mc): (&[u32], &[u32]),
+    sign: i64,
+    cx: &NodeCx,
+) -> TensorId {
+    let hidden_at = |v: f64| hidden_by(lw, v, sign);
+    let from_x = |o: usize| lw.masks.get(&x).map_or(Hidden::No, |m| m.hidden[mx[o] as usize]);
+    let hidden: Vec<Hidden> =
+        mc.iter().enumerate().map(|(o, &i)| either(from_x(o), hidden_at(c.data[i as usize]))).collect();
+    let kept = ConstVal {
+        shape: c.shape.clone(),
+        data: c.data.iter().map(|&v| if hidden_at(v) == Hidden::No { v } else { 0.0 }).collect(),
+    };
+    let scale = lw.scale(x);
+    let k = lw.const_tensor(&kept, scale, &cx.name, &cx.origin);
+    let pairs = mx.iter().copied().zip(mc.iter().copied()).collect();
+    let op = Op::Arith(Arith { a: x, b: k, pairs, kind: ArithKind::Add { ca: 1, cb: sign } });
+    let node = lw.masks.get(&x).map_or_else(|| cx.name.clone(), |m| m.node.clone());
+    let t = lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale);
+    carry(lw, t, Mask { hidden, node, op: cx.origin.clone() });
+    t
+}
+
+/// The mask of `a + sign · b` (by `pairs`, one per output) where `a` or `b` is a masked sum:
+/// -inf plus anything finite is -inf. `None` when neither is; an error for a masked `b`
+/// subtracted (that would be +inf).
+pub(crate) fn sum_mask(
+    lw: &Lowerer<'_>,
+    (a, b): (TensorId, TensorId),
+    pairs: &[(u32, u32)],
+    sign: i64,
+    cx: &NodeCx,
+) -> Result<Option<Mask>, CompileError> {
+    let (ma, mb) = (lw.masks.get(&a), lw.masks.get(&b));
+    if ma.is_none() && mb.is_none() {
+        return Ok(None);
+    }
+    if let (Some(m), true) = (mb, sign < 0) {
+        let what = format!("subtracting the additive mask added by node `{}` (it would add +inf)", m.node);
+        return Err(cx.unsupported(what));
+    }
+    let at = |m: Option<&Mask>, i: u32| m.map_or(Hidden::No, |m| m.hidden[i as usize]);
+    let hidden = pairs.iter().map(|&(i, j)| either(at(ma, i), at(mb, j))).collect();
+    let node = ma.or(mb).map_or_else(|| cx.name.clone(), |m| m.node.clone());
+    Ok(Some(Mask { hidden, node, op: cx.origin.clone() }))
+}
+
+/// Records `t`, just emitted from masked operands (and allowed to read them), as a masked sum.
+pub(crate) fn carry(lw: &mut Lowerer<'_>, t: TensorId, mask: Mask) {
+    lw.mask_readers.insert(t);
+    lw.masks.insert(t, mask);
+}
+
+/// What a sum hides where each of two terms hides `a` and `b`.
+fn either(a: Hidden, b: Hidden) -> Hidden {
+    match (a, b) {
+        (Hidden::NegInf, _) | (_, Hidden::NegInf) => Hidden::NegInf,
+        (Hidden::Far, _) | (_, Hidden::Far) => Hidden::Far,
+        _ => Hidden::No,
+    }
+}
+
+/// The Softmax over `windows` (groups of flat positions) of a masked sum `x`.
+pub(crate) fn masked_softmax(
+    lw: &mut Lowerer<'_>,
+    x: TensorId,
+    mask: &Mask,
+    windows: &[Vec<u32>],
+    kind: SoftmaxKind,
+    cx: &NodeCx,
+) -> Result<Value, CompileError> {
+    if kind == SoftmaxKind::LogSoftmax {
+        return Err(cx.unsupported("a LogSoftmax of masked positions (their log-probability is -inf)"));
+    }
+    let hidden = &mask.hidden;
+    let keep: Vec<u32> = (0..hidden.len() as u32).filter(|&i| hidden[i as usize] == Hidden::No).collect();
+    let mut pos = vec![None; hidden.len()];
+    for (k, &i) in keep.iter().enumerate() {
+        pos[i as usize] = Some(k as u32);
+    }
+    let mut kept_windows = Vec::with_capacity(windows.len());
+    for w in windows {
+        let kept: Vec<u32> = w.iter().filter_map(|&i| pos[i as usize]).collect();
+        if kept.is_empty() {
+            if w.iter().any(|&i| hidden[i as usize] == Hidden::Far) {
+                let what = format!(
+                    "a Softmax group every position of which the mask added by node `{}` hides with a finite value \
+                     (the float softmax would ignore that uniform shift)",
+                    mask.node
+                );
+                return Err(cx.unsupported(what));
+            }
+            continue; // hidden by -inf throughout: 0, as ONNX's Attention specifies
+        }
+        kept_windows.push(kept);
+    }
+    if keep.is_empty() {
+        let data = vec![0.0; hidden.len()];
+        return Ok(Value::Const(ConstVal { shape: cx.shape.clone(), data }));
+    }
+    let s = lw.scale(x);
+    let g = lw.emit(&cx.name, &cx.origin, Op::Gather { input: x, indices: keep.clone() }, vec![keep.len()], s);
+    lw.mask_readers.insert(g);
+    let g = lw.rescale_to_activation(g);
+    let kcx = NodeCx { shape: vec![keep.len()], ..cx.clone() };
+    let y = crate::ops::nonlinear::softmax_of(lw, g, &kept_windows, kind, &kcx);
+    // back to the full shape: a kept position reads its probability, a hidden one is 0
+    let rows = pos.iter().map(|p| LinearRow { terms: p.map(|k| (k, 0)).into_iter().collect(), bias: None }).collect();
+    let out_scale = lw.scale(y);
+    let op = Op::Linear(Linear { input: y, weights: vec![1], rows });
+    Ok(Value::Tensor(lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), out_scale)))
+}
