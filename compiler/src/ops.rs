@@ -93,6 +93,9 @@ pub(crate) fn lower_multi<'a>(
     if let Some(v) = recurrent::lower_multi(lw, node, cx)? {
         return Ok(Some(v));
     }
+    if let Some(v) = shape::dropout(lw, node, cx)? {
+        return Ok(Some(v));
+    }
     indexing::lower_multi(lw, node, cx)
 }
 

@@ -195,3 +195,20 @@ fn a_row_masked_throughout_by_minus_infinity_gives_zeros() {
     }
     assert_eq!([y[1], y[3], y[4], y[5]], [0.0; 4]);
 }
+
+/// Dropout at inference is its input (and an all-true mask); in training mode it drops at
+/// random, which no circuit reproduces: refused naming the node.
+#[test]
+fn dropout_is_its_input_at_inference_and_refused_in_training() {
+    let args = RunArgs::default();
+    let model = load(&model_path("dropout_eval"));
+    let graph = compile(&model, &args).unwrap();
+    let x = vec![0.5f32, -1.25, 1.0, 0.25, 2.0, -0.75];
+    let q = quantize_inputs(&graph, std::slice::from_ref(&x)).unwrap();
+    let trace = zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap();
+    let y = zkonnx_compiler::dequantize_outputs(&graph, &trace.outputs(&graph));
+    assert_eq!(y[0], x.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
+    assert_eq!(y[1], vec![1.0; 6]);
+    let err = compile(&load(&model_path("dropout_training")), &args).unwrap_err().to_string();
+    assert_eq!(err, "node `drop` (Dropout): Dropout in training mode (it drops at random) is not supported");
+}

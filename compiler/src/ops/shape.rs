@@ -53,6 +53,12 @@ pub(crate) const OPS: &[OpSupport] = &[
     },
     OpSupport { op: "Identity", family: "shape", forms: "free (the output aliases its input)", limits: "" },
     OpSupport {
+        op: "Dropout",
+        family: "shape",
+        forms: "inference (training_mode absent or false): free, the output aliases its input",
+        limits: "training mode (random) is not supported",
+    },
+    OpSupport {
         op: "Size",
         family: "shape",
         forms: "folded at compile time: every dimension is fixed at load",
@@ -95,6 +101,30 @@ pub(crate) const OPS: &[OpSupport] = &[
         limits: "bounds computed at run time give no fixed output shape (shape error)",
     },
 ];
+
+/// ONNX `Dropout` at inference (tract keeps its own `Dropout` op while typing): the output
+/// aliases the input and the optional mask output is all true. Training mode (a constant true
+/// `training_mode` with a nonzero ratio drops at random) is refused.
+pub(crate) fn dropout(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Vec<Value>>, CompileError> {
+    if node.op.name() != "Dropout" {
+        return Ok(None);
+    }
+    let nonzero = |slot: usize, absent: bool| {
+        cx.inputs.get(slot).map_or(Some(absent), |&o| lw.const_of(o).map(|c| c.data.iter().any(|&v| v != 0.0)))
+    };
+    // ratio defaults to 0.5, training_mode to false; a computed one could be either
+    let (ratio, training) = (nonzero(1, true), nonzero(2, false));
+    if training != Some(false) && ratio != Some(false) {
+        return Err(cx.unsupported("Dropout in training mode (it drops at random)"));
+    }
+    let in_shape = lw.outlet_shape(cx.inputs[0])?;
+    let mut values = vec![gather(lw, cx.inputs[0], None, cx)?];
+    if node.outputs.len() > 1 {
+        let data = vec![1.0; in_shape.iter().product()];
+        values.push(Value::Const(ConstVal { shape: in_shape, data }));
+    }
+    Ok(Some(values))
+}
 
 /// Lowers the family's ops; `Ok(None)` for any other op.
 pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Result<Option<Value>, CompileError> {

@@ -232,7 +232,19 @@ def masks():
     save("mask_compare", nodes, [vi("x", [2, 3])], [vi("y", [6, 3])], [ninf, pinf])
 
 
+def dropout():
+    """Dropout in inference (`dropout_eval`, with its mask output: x and all true) and in training
+    mode with ratio 0.5 (`dropout_training`: random, refused)."""
+    ratio = numpy_helper.from_array(np.array(0.5, dtype=np.float32), "ratio")
+    train = numpy_helper.from_array(np.array(True), "train")
+    mask = helper.make_tensor_value_info("keep", TensorProto.BOOL, [2, 3])
+    nodes = [helper.make_node("Dropout", ["x", "ratio"], ["y", "keep"], name="drop")]
+    save("dropout_eval", nodes, [vi("x", [2, 3])], [vi("y", [2, 3]), mask], [ratio])
+    nodes = [helper.make_node("Dropout", ["x", "ratio", "train"], ["y"], name="drop")]
+    save("dropout_training", nodes, [vi("x", [2, 3])], [vi("y", [2, 3])], [ratio, train])
+
+
 if __name__ == "__main__":
     for f in [gemm, matmul, conv, conv_same, elementwise, shape, unsupported, dynamic_matmul, tree_modes, upsample_linear,
-              scatter_const_updates, unsupported_many, nonzero, masks]:
+              scatter_const_updates, unsupported_many, nonzero, masks, dropout]:
         f()
