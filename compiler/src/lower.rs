@@ -194,6 +194,7 @@ impl<'a> Lowerer<'a> {
         // drop what a fused pattern (e.g. Ln of Softmax) left unused
         let renumbered = lw.graph.prune();
         lw.check_masks(&renumbered)?;
+        lw.check_constants()?;
         let tensors = lw
             .values
             .iter()
@@ -273,6 +274,30 @@ impl<'a> Lowerer<'a> {
                      rather than straight into a Softmax"
                 );
                 return Err(CompileError::UnsupportedAttribute { node: mask.node.clone(), op: mask.op.clone(), what });
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a constant beyond any fixed-point value (±inf, `finfo.min`) that reached the
+    /// circuit, naming the node it feeds: outside an additive attention mask (see `ops::mask`)
+    /// no proof could hold it, and the interpreter would only report an overflow.
+    fn check_constants(&self) -> Result<(), CompileError> {
+        const BEYOND: i64 = 1 << 62;
+        for node in &self.graph.nodes {
+            if let Op::Const { values } = &node.op {
+                if let Some(v) = values.iter().find(|v| v.unsigned_abs() >= BEYOND as u64) {
+                    let inf = if *v < 0 { "-inf" } else { "+inf" };
+                    let what = format!(
+                        "a constant of {inf} (or beyond the fixed-point range) other than a constant attention mask \
+                         added straight before a Softmax (e.g. a mask computed at run time)"
+                    );
+                    return Err(CompileError::UnsupportedAttribute {
+                        node: node.name.clone(),
+                        op: node.origin.clone(),
+                        what,
+                    });
+                }
             }
         }
         Ok(())

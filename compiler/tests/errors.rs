@@ -168,6 +168,11 @@ fn an_additive_mask_outside_a_softmax_is_refused_naming_both_nodes() {
         refuse("mask_log_softmax"),
         "node `attn` (LogSoftmax): a LogSoftmax of masked positions (their log-probability is -inf) is not supported"
     );
+    assert_eq!(
+        refuse("mask_runtime"),
+        "node `runtime_mask` (Where): a constant of -inf (or beyond the fixed-point range) other than a constant \
+         attention mask added straight before a Softmax (e.g. a mask computed at run time) is not supported"
+    );
     let far = refuse("mask_far_row");
     assert!(
         far.starts_with("node `attn` (Softmax): a Softmax group every position of which the mask added by node `mask`"),
