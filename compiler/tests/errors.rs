@@ -180,18 +180,24 @@ fn an_additive_mask_outside_a_softmax_is_refused_naming_both_nodes() {
     );
 }
 
+/// The test model `name` compiled with the default arguments and run by the interpreter on
+/// the one input `x`: its dequantized outputs.
+fn interpret(name: &str, x: &[f32]) -> Vec<Vec<f64>> {
+    let args = RunArgs::default();
+    let graph = compile(&load(&model_path(name)), &args).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let q = quantize_inputs(&graph, &[x.to_vec()]).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let trace = zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    zkonnx_compiler::dequantize_outputs(&graph, &trace.outputs(&graph))
+}
+
 /// A Softmax row hidden entirely by -inf has no float value (NaN): zkonnx gives 0, as ONNX's
 /// `Attention` specifies for a fully masked row; the kept positions of the other row are the
 /// softmax of the kept scores alone, and the hidden one is exactly 0.
 #[test]
 fn a_row_masked_throughout_by_minus_infinity_gives_zeros() {
     let args = RunArgs::default();
-    let model = load(&model_path("mask_rows"));
-    let graph = compile(&model, &args).unwrap();
-    let x = vec![0.5f32, -1.25, 1.0, 0.25, 2.0, -0.75];
-    let q = quantize_inputs(&graph, std::slice::from_ref(&x)).unwrap();
-    let trace = zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap();
-    let y = zkonnx_compiler::dequantize_outputs(&graph, &trace.outputs(&graph)).remove(0);
+    let x = [0.5f32, -1.25, 1.0, 0.25, 2.0, -0.75];
+    let y = interpret("mask_rows", &x).remove(0);
     let (e0, e2) = (f64::from(x[0]).exp(), f64::from(x[2]).exp());
     let want = [e0 / (e0 + e2), 0.0, e2 / (e0 + e2), 0.0, 0.0, 0.0];
     let bound = zkonnx_compiler::float_error_bound(&args, 1.0);
@@ -206,12 +212,8 @@ fn a_row_masked_throughout_by_minus_infinity_gives_zeros() {
 #[test]
 fn dropout_is_its_input_at_inference_and_refused_in_training() {
     let args = RunArgs::default();
-    let model = load(&model_path("dropout_eval"));
-    let graph = compile(&model, &args).unwrap();
-    let x = vec![0.5f32, -1.25, 1.0, 0.25, 2.0, -0.75];
-    let q = quantize_inputs(&graph, std::slice::from_ref(&x)).unwrap();
-    let trace = zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap();
-    let y = zkonnx_compiler::dequantize_outputs(&graph, &trace.outputs(&graph));
+    let x = [0.5f32, -1.25, 1.0, 0.25, 2.0, -0.75];
+    let y = interpret("dropout_eval", &x);
     assert_eq!(y[0], x.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
     assert_eq!(y[1], vec![1.0; 6]);
     let err = compile(&load(&model_path("dropout_training")), &args).unwrap_err().to_string();
