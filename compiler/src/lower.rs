@@ -79,11 +79,16 @@ pub(crate) enum Hidden {
 
 /// The positions of an IR tensor that an additive mask hides: the sum of a computed tensor and
 /// a constant holding -inf (or values far below the activation range: `finfo.min`, `-1e4`), as
-/// attention masks are written. The tensor holds the sum with 0 in place of the hidden terms;
-/// only a Softmax may read it (hiding those positions), which [`Lowerer::run`] checks.
+/// attention masks are written, or a `Where` choosing between -inf and a value. The tensor
+/// holds the sum with 0 in place of the hidden terms; only a Softmax may read it (hiding those
+/// positions), which [`Lowerer::run`] checks.
 #[derive(Clone, Debug)]
 pub(crate) struct Mask {
+    /// The positions hidden whatever the input (a constant mask), by flat position.
     pub(crate) hidden: Vec<Hidden>,
+    /// The positions kept, where the input decides (a mask computed at run time): 0/1 at scale
+    /// 0, of the tensor's shape; `None` when the input decides nothing.
+    pub(crate) keep: Option<TensorId>,
     /// The ONNX node that added the mask, and its op.
     pub(crate) node: String,
     pub(crate) op: String,
@@ -280,8 +285,9 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Refuses a constant beyond any fixed-point value (±inf, `finfo.min`) that reached the
-    /// circuit, naming the node it feeds: outside an additive attention mask (see `ops::mask`)
-    /// no proof could hold it, and the interpreter would only report an overflow.
+    /// circuit, naming the node it feeds: outside an attention mask (see `ops::mask`; e.g. a
+    /// `Where` of a computed condition between -inf at some positions only and a value) no proof
+    /// could hold it, and the interpreter would only report an overflow.
     fn check_constants(&self) -> Result<(), CompileError> {
         const BEYOND: i64 = 1 << 62;
         for node in &self.graph.nodes {
@@ -289,8 +295,8 @@ impl<'a> Lowerer<'a> {
                 if let Some(v) = values.iter().find(|v| v.unsigned_abs() >= BEYOND as u64) {
                     let inf = if *v < 0 { "-inf" } else { "+inf" };
                     let what = format!(
-                        "a constant of {inf} (or beyond the fixed-point range) other than a constant attention mask \
-                         added straight before a Softmax (e.g. a mask computed at run time)"
+                        "a constant of {inf} (or beyond the fixed-point range) that is not an attention mask taken \
+                         straight into a Softmax"
                     );
                     return Err(CompileError::UnsupportedAttribute {
                         node: node.name.clone(),

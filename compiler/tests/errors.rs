@@ -169,9 +169,9 @@ fn an_additive_mask_outside_a_softmax_is_refused_naming_both_nodes() {
         "node `attn` (LogSoftmax): a LogSoftmax of masked positions (their log-probability is -inf) is not supported"
     );
     assert_eq!(
-        refuse("mask_runtime"),
-        "node `runtime_mask` (Where): a constant of -inf (or beyond the fixed-point range) other than a constant \
-         attention mask added straight before a Softmax (e.g. a mask computed at run time) is not supported"
+        refuse("mask_partial"),
+        "node `runtime_mask` (Where): a constant of -inf (or beyond the fixed-point range) that is not an attention \
+         mask taken straight into a Softmax is not supported"
     );
     let far = refuse("mask_far_row");
     assert!(
@@ -205,6 +205,26 @@ fn a_row_masked_throughout_by_minus_infinity_gives_zeros() {
         assert!((got - want).abs() <= bound, "{y:?} vs {want} (bound {bound})");
     }
     assert_eq!([y[1], y[3], y[4], y[5]], [0.0; 4]);
+}
+
+/// A mask the input decides (`Where(x > 0, 0, -inf)` added to x): each row is the softmax of
+/// its positive entries, exactly 0 elsewhere; a row with none has no softmax (a sum of 0, outside
+/// the reciprocal's table) and fails naming the node.
+#[test]
+fn a_mask_computed_at_run_time_hides_what_the_input_decides() {
+    let args = RunArgs::default();
+    let y = interpret("mask_runtime", &[0.5, -1.25, 1.0, 0.25, 2.0, -0.75]).remove(0);
+    let (a, b, c, d) = (0.5f64.exp(), 1f64.exp(), 0.25f64.exp(), 2f64.exp());
+    let want = [a / (a + b), 0.0, b / (a + b), c / (c + d), d / (c + d), 0.0];
+    let bound = zkonnx_compiler::float_error_bound(&args, 1.0);
+    for (got, want) in y.iter().zip(want) {
+        assert!((got - want).abs() <= bound, "{y:?} vs {want} (bound {bound})");
+    }
+    assert_eq!([y[1], y[5]], [0.0; 2]);
+    let graph = compile(&load(&model_path("mask_runtime")), &args).unwrap();
+    let q = quantize_inputs(&graph, &[vec![0.5, -1.25, 1.0, -0.25, -2.0, -0.75]]).unwrap();
+    let err = zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap_err().to_string();
+    assert!(err.contains("`attn`, Reciprocal") && err.contains("outside the table's domain"), "{err}");
 }
 
 /// Dropout at inference is its input (and an all-true mask); in training mode it drops at

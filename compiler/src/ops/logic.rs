@@ -322,11 +322,24 @@ pub(crate) fn relabel(lw: &mut Lowerer<'_>, t: TensorId, scale: u32) -> TensorId
     t
 }
 
-/// `Where(c, x, y)` = `y + c * (x - y)`.
+/// `Where(c, x, y)` = `y + c * (x - y)`; with a branch of -inf, an attention mask (see `mask`).
 fn where_(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Value, CompileError> {
     if cx.inputs.len() != 3 {
         return Err(cx.shape_err("Where needs a condition and two values"));
     }
+    if let Some(v) = crate::ops::mask::masked_where(lw, cx)? {
+        return Ok(v);
+    }
+    where_with(lw, None, cx).map(Value::Tensor)
+}
+
+/// `Where` of the node's operands, except that branch `k` (0: x, 1: y) of `replace` takes the
+/// given constant instead of its own value.
+pub(crate) fn where_with(
+    lw: &mut Lowerer<'_>,
+    replace: Option<(usize, &ConstVal)>,
+    cx: &NodeCx,
+) -> Result<TensorId, CompileError> {
     let c_outlet = cx.inputs[0];
     let c = lw.tensor(c_outlet, &cx.name, &cx.origin, 0)?;
     let c = broadcast(lw, c, &lw.outlet_shape(c_outlet)?, cx)?;
@@ -339,13 +352,25 @@ fn where_(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Value, CompileError> {
         }
         None => lw.args.input_scale,
     };
-    for (slot, &outlet) in xy.iter_mut().zip(&cx.inputs[1..]) {
-        let t = lw.tensor(outlet, &cx.name, &cx.origin, scale)?;
+    for (k, (slot, &outlet)) in xy.iter_mut().zip(&cx.inputs[1..]).enumerate() {
+        let t = match replace {
+            Some((r, c)) if r == k => lw.const_tensor(c, scale, &cx.name, &cx.origin),
+            _ => lw.tensor(outlet, &cx.name, &cx.origin, scale)?,
+        };
         *slot = broadcast(lw, t, &lw.outlet_shape(outlet)?, cx)?;
     }
     let d = add(lw, xy[0], xy[1], -1, cx);
     let m = mul(lw, c, d, cx);
-    Ok(Value::Tensor(add(lw, xy[1], m, 1, cx)))
+    Ok(add(lw, xy[1], m, 1, cx))
+}
+
+/// The condition of the node's `Where`, broadcast to its output, as 0/1 at scale 0 whatever it
+/// holds (`[c >= 1]`: a boolean input is not otherwise held to 0 and 1).
+pub(crate) fn where_condition(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<TensorId, CompileError> {
+    let c_outlet = cx.inputs[0];
+    let c = lw.tensor(c_outlet, &cx.name, &cx.origin, 0)?;
+    let c = broadcast(lw, c, &lw.outlet_shape(c_outlet)?, cx)?;
+    Ok(step(lw, c, cx))
 }
 
 /// Whether `outlet` holds integers: an integer or boolean tensor, or one cast to float and moved

@@ -12,6 +12,14 @@
 //! (the hidden terms would read as 0 where the model has -inf): [`Lowerer::run`] refuses a
 //! model where anything does, naming both nodes.
 //!
+//! A mask computed at run time (`Where(mask, 0, -inf)` of a boolean input, or `masked_fill` as
+//! `Where(mask, scores, -inf)`) hides positions the input decides: the masked sum then carries a
+//! 0/1 *keep* tensor (the condition, held to 0/1 by `[c >= 1]`), and the Softmax multiplies each
+//! `exp` by it, so a hidden position contributes exactly 0 to the sum and gets exactly 0. Its
+//! maximum is then taken over all positions, hidden ones included (softmax is shift-invariant);
+//! a group whose every position the input hides has a sum of 0, outside the reciprocal's table,
+//! and fails at proving time naming the node.
+//!
 //! "Far below": `x + m` with `m ≤ 2·lo - 64` (`lo` the lowest activation) makes the scores'
 //! shift `x + m - max ≤ m + (hi - lo) < -64`, and `exp(-64) < 2^-92`. A group whose every
 //! position is hidden has no float softmax (NaN for -inf; for finite values the float softmax
@@ -21,7 +29,9 @@
 use tract_onnx::tract_core::ops::nn::SoftmaxKind;
 use zkonnx_ir::{Arith, ArithKind, Linear, LinearRow, Op, TensorId};
 
+use crate::index::is_identity;
 use crate::lower::{ConstVal, Hidden, Lowerer, Mask, NodeCx, Value};
+use crate::ops::logic;
 use crate::CompileError;
 
 /// What adding `sign · v` does to a position (see the module doc).
@@ -38,6 +48,12 @@ pub(crate) fn hidden_by(lw: &Lowerer<'_>, v: f64, sign: i64) -> Hidden {
     }
 }
 
+/// `c` with its hidden values (added with `sign`) replaced by 0.
+fn without_hidden(lw: &Lowerer<'_>, c: &ConstVal, sign: i64) -> ConstVal {
+    let data = c.data.iter().map(|&v| if hidden_by(lw, v, sign) == Hidden::No { v } else { 0.0 }).collect();
+    ConstVal { shape: c.shape.clone(), data }
+}
+
 /// `x + sign · c` where the constant `c` masks some positions, or `x` is itself a masked sum
 /// (see the module doc): the sum with the hidden terms left out, recorded as masked. Call it
 /// when either holds.
@@ -49,21 +65,24 @@ pub(crate) fn masked_add(
     sign: i64,
     cx: &NodeCx,
 ) -> TensorId {
-    let hidden_at = |v: f64| hidden_by(lw, v, sign);
-    let from_x = |o: usize| lw.masks.get(&x).map_or(Hidden::No, |m| m.hidden[mx[o] as usize]);
-    let hidden: Vec<Hidden> =
-        mc.iter().enumerate().map(|(o, &i)| either(from_x(o), hidden_at(c.data[i as usize]))).collect();
-    let kept = ConstVal {
-        shape: c.shape.clone(),
-        data: c.data.iter().map(|&v| if hidden_at(v) == Hidden::No { v } else { 0.0 }).collect(),
-    };
+    let x_mask = lw.masks.get(&x).cloned();
+    let hidden: Vec<Hidden> = mc
+        .iter()
+        .enumerate()
+        .map(|(o, &i)| {
+            let from_x = x_mask.as_ref().map_or(Hidden::No, |m| m.hidden[mx[o] as usize]);
+            either(from_x, hidden_by(lw, c.data[i as usize], sign))
+        })
+        .collect();
+    let kept = without_hidden(lw, c, sign);
     let scale = lw.scale(x);
     let k = lw.const_tensor(&kept, scale, &cx.name, &cx.origin);
     let pairs = mx.iter().copied().zip(mc.iter().copied()).collect();
     let op = Op::Arith(Arith { a: x, b: k, pairs, kind: ArithKind::Add { ca: 1, cb: sign } });
-    let node = lw.masks.get(&x).map_or_else(|| cx.name.clone(), |m| m.node.clone());
     let t = lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale);
-    carry(lw, t, Mask { hidden, node, op: cx.origin.clone() });
+    let keep = x_mask.as_ref().and_then(|m| m.keep).map(|k| keep_at(lw, k, mx, cx));
+    let node = x_mask.map_or_else(|| cx.name.clone(), |m| m.node);
+    carry(lw, t, Mask { hidden, keep, node, op: cx.origin.clone() });
     t
 }
 
@@ -71,24 +90,80 @@ pub(crate) fn masked_add(
 /// -inf plus anything finite is -inf. `None` when neither is; an error for a masked `b`
 /// subtracted (that would be +inf).
 pub(crate) fn sum_mask(
-    lw: &Lowerer<'_>,
+    lw: &mut Lowerer<'_>,
     (a, b): (TensorId, TensorId),
     pairs: &[(u32, u32)],
     sign: i64,
     cx: &NodeCx,
 ) -> Result<Option<Mask>, CompileError> {
-    let (ma, mb) = (lw.masks.get(&a), lw.masks.get(&b));
+    let (ma, mb) = (lw.masks.get(&a).cloned(), lw.masks.get(&b).cloned());
     if ma.is_none() && mb.is_none() {
         return Ok(None);
     }
-    if let (Some(m), true) = (mb, sign < 0) {
+    if let (Some(m), true) = (&mb, sign < 0) {
         let what = format!("subtracting the additive mask added by node `{}` (it would add +inf)", m.node);
         return Err(cx.unsupported(what));
     }
-    let at = |m: Option<&Mask>, i: u32| m.map_or(Hidden::No, |m| m.hidden[i as usize]);
-    let hidden = pairs.iter().map(|&(i, j)| either(at(ma, i), at(mb, j))).collect();
-    let node = ma.or(mb).map_or_else(|| cx.name.clone(), |m| m.node.clone());
-    Ok(Some(Mask { hidden, node, op: cx.origin.clone() }))
+    let at = |m: &Option<Mask>, i: u32| m.as_ref().map_or(Hidden::No, |m| m.hidden[i as usize]);
+    let hidden = pairs.iter().map(|&(i, j)| either(at(&ma, i), at(&mb, j))).collect();
+    let (ia, ib): (Vec<u32>, Vec<u32>) = pairs.iter().copied().unzip();
+    let ka = ma.as_ref().and_then(|m| m.keep).map(|k| keep_at(lw, k, &ia, cx));
+    let kb = mb.as_ref().and_then(|m| m.keep).map(|k| keep_at(lw, k, &ib, cx));
+    let keep = match (ka, kb) {
+        (Some(a), Some(b)) => Some(logic::mul(lw, a, b, cx)),
+        (k, None) | (None, k) => k,
+    };
+    let node = ma.or(mb).map_or_else(|| cx.name.clone(), |m| m.node);
+    Ok(Some(Mask { hidden, keep, node, op: cx.origin.clone() }))
+}
+
+/// `Where(c, x, y)` where one branch is a constant that hides positions (-inf, or far below the
+/// activation range): the Where with those values as 0, masked where it picks them. A constant
+/// condition hides the positions it picks; a computed one hides what the input decides, which
+/// needs the branch hidden throughout (`Where(mask, 0, -inf)`, `Where(mask, scores, -inf)`).
+/// `None` for any other Where.
+pub(crate) fn masked_where(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Option<Value>, CompileError> {
+    let hides = |lw: &Lowerer<'_>, k: usize| {
+        lw.const_of(cx.inputs[1 + k]).filter(|c| c.data.iter().any(|&v| hidden_by(lw, v, 1) != Hidden::No)).cloned()
+    };
+    let (slot, c) = match (hides(lw, 0), hides(lw, 1)) {
+        (Some(c), None) => (0, c),
+        (None, Some(c)) => (1, c),
+        _ => return Ok(None),
+    };
+    let mc = cx.broadcast_from(&c.shape)?;
+    let (hidden, keep) = match lw.const_of(cx.inputs[0]).cloned() {
+        Some(cond) => {
+            // slot 0 (x) is picked where the condition holds, slot 1 (y) where it does not
+            let mcond = cx.broadcast_from(&cond.shape)?;
+            let picks = |o: usize| (cond.data[mcond[o] as usize] != 0.0) == (slot == 0);
+            let hidden = (0..mc.len())
+                .map(|o| if picks(o) { hidden_by(lw, c.data[mc[o] as usize], 1) } else { Hidden::No })
+                .collect();
+            (hidden, None)
+        }
+        None => {
+            if c.data.iter().any(|&v| hidden_by(lw, v, 1) == Hidden::No) {
+                return Ok(None);
+            }
+            let cond = logic::where_condition(lw, cx)?;
+            let keep = if slot == 1 { cond } else { logic::not(lw, cond, cx) };
+            (vec![Hidden::No; mc.len()], Some(keep))
+        }
+    };
+    let kept = without_hidden(lw, &c, 1);
+    let t = logic::where_with(lw, Some((slot, &kept)), cx)?;
+    lw.masks.insert(t, Mask { hidden, keep, node: cx.name.clone(), op: cx.origin.clone() });
+    Ok(Some(Value::Tensor(t)))
+}
+
+/// The 0/1 tensor `keep` read at `indices` (one per output of the node at hand).
+fn keep_at(lw: &mut Lowerer<'_>, keep: TensorId, indices: &[u32], cx: &NodeCx) -> TensorId {
+    if indices.len() == lw.shape(keep).iter().product::<usize>() && is_identity(indices, indices.len()) {
+        return keep;
+    }
+    let shape = vec![indices.len()];
+    lw.emit(&cx.name, &cx.origin, Op::Gather { input: keep, indices: indices.to_vec() }, shape, 0)
 }
 
 /// Records `t`, just emitted from masked operands (and allowed to read them), as a masked sum.
@@ -106,7 +181,9 @@ fn either(a: Hidden, b: Hidden) -> Hidden {
     }
 }
 
-/// The Softmax over `windows` (groups of flat positions) of a masked sum `x`.
+/// The Softmax over `windows` (groups of flat positions) of a masked sum `x`: the positions
+/// the constant part of the mask hides are left out (and get 0); the rest go through
+/// [`crate::ops::nonlinear::softmax_of`] with the run-time keep, if any.
 pub(crate) fn masked_softmax(
     lw: &mut Lowerer<'_>,
     x: TensorId,
@@ -119,15 +196,15 @@ pub(crate) fn masked_softmax(
         return Err(cx.unsupported("a LogSoftmax of masked positions (their log-probability is -inf)"));
     }
     let hidden = &mask.hidden;
-    let keep: Vec<u32> = (0..hidden.len() as u32).filter(|&i| hidden[i as usize] == Hidden::No).collect();
+    let kept: Vec<u32> = (0..hidden.len() as u32).filter(|&i| hidden[i as usize] == Hidden::No).collect();
     let mut pos = vec![None; hidden.len()];
-    for (k, &i) in keep.iter().enumerate() {
+    for (k, &i) in kept.iter().enumerate() {
         pos[i as usize] = Some(k as u32);
     }
     let mut kept_windows = Vec::with_capacity(windows.len());
     for w in windows {
-        let kept: Vec<u32> = w.iter().filter_map(|&i| pos[i as usize]).collect();
-        if kept.is_empty() {
+        let group: Vec<u32> = w.iter().filter_map(|&i| pos[i as usize]).collect();
+        if group.is_empty() {
             if w.iter().any(|&i| hidden[i as usize] == Hidden::Far) {
                 let what = format!(
                     "a Softmax group every position of which the mask added by node `{}` hides with a finite value \
@@ -138,18 +215,20 @@ pub(crate) fn masked_softmax(
             }
             continue; // hidden by -inf throughout: 0, as ONNX's Attention specifies
         }
-        kept_windows.push(kept);
+        kept_windows.push(group);
     }
-    if keep.is_empty() {
+    if kept.is_empty() {
         let data = vec![0.0; hidden.len()];
         return Ok(Value::Const(ConstVal { shape: cx.shape.clone(), data }));
     }
-    let s = lw.scale(x);
-    let g = lw.emit(&cx.name, &cx.origin, Op::Gather { input: x, indices: keep.clone() }, vec![keep.len()], s);
+    let (s, shape) = (lw.scale(x), vec![kept.len()]);
+    let g = lw.emit(&cx.name, &cx.origin, Op::Gather { input: x, indices: kept.clone() }, shape.clone(), s);
     lw.mask_readers.insert(g);
     let g = lw.rescale_to_activation(g);
-    let kcx = NodeCx { shape: vec![keep.len()], ..cx.clone() };
-    let y = crate::ops::nonlinear::softmax_of(lw, g, &kept_windows, kind, &kcx);
+    let keep =
+        mask.keep.map(|k| lw.emit(&cx.name, &cx.origin, Op::Gather { input: k, indices: kept }, shape.clone(), 0));
+    let kcx = NodeCx { shape, ..cx.clone() };
+    let y = crate::ops::nonlinear::softmax_of(lw, g, &kept_windows, kind, keep, &kcx);
     // back to the full shape: a kept position reads its probability, a hidden one is 0
     let rows = pos.iter().map(|p| LinearRow { terms: p.map(|k| (k, 0)).into_iter().collect(), bias: None }).collect();
     let out_scale = lw.scale(y);

@@ -98,8 +98,9 @@ pub(crate) const OPS: &[OpSupport] = &[
         op: "Softmax",
         family: "nonlinear",
         forms: "any axis (before opset 13: the axes from it on): x - max(x), exp lookup, sum, reciprocal lookup; \
-                of scores plus a constant mask of -inf (or far below the range): the softmax of the kept positions",
-        limits: "a mask computed at run time (Where of a boolean input and -inf) is not supported",
+                of scores plus a mask of -inf (or far below the range), constant or a Where of a computed \
+                condition: the softmax of the kept positions",
+        limits: "a mask as a product ((1 - m) * finfo.min) is not supported",
     },
     OpSupport {
         op: "LogSoftmax",
@@ -413,18 +414,21 @@ fn softmax(lw: &mut Lowerer<'_>, axes: &[usize], kind: SoftmaxKind, cx: &NodeCx)
         return crate::ops::mask::masked_softmax(lw, x, &mask, &windows, kind, cx);
     }
     let x = lw.rescale_to_activation(x);
-    Ok(Value::Tensor(softmax_of(lw, x, &windows, kind, cx)))
+    Ok(Value::Tensor(softmax_of(lw, x, &windows, kind, None, cx)))
 }
 
 /// The softmax (or log-softmax) of `x` over `windows`, groups of its flat positions that
 /// together cover it once (not necessarily of one size); `cx.shape` is `x`'s shape. With
 /// `d = x - max(x)` per group, `softmax = exp(d) · (1 / Σ exp(d))` and
-/// `log_softmax = d - ln(Σ exp(d))`.
+/// `log_softmax = d - ln(Σ exp(d))`. With `keep` (0/1 at scale 0, a mask decided at run time,
+/// see `mask`; Softmax only), each `exp(d)` is multiplied by it: a position not kept adds 0 to
+/// the sum and gets 0.
 pub(crate) fn softmax_of(
     lw: &mut Lowerer<'_>,
     x: TensorId,
     windows: &[Vec<u32>],
     kind: SoftmaxKind,
+    keep: Option<TensorId>,
     cx: &NodeCx,
 ) -> TensorId {
     let s = lw.scale(x);
@@ -454,12 +458,17 @@ pub(crate) fn softmax_of(
     // with two limbs the interpolated exp is range-checked, so at most 2^(R-2) for exp(0) = 1
     let e_scale = if lw.args.range_limbs > 1 { (2 * s).min(lw.args.range_bits().saturating_sub(2)) } else { 2 * s };
     let e = lookup(lw, d, Func::new(FuncKind::Exp, s, e_scale, 2 * lo + 1, 0), cx);
+    let e = match keep {
+        Some(k) => crate::ops::logic::mul(lw, e, k, cx),
+        None => e,
+    };
     let rows = windows.iter().map(|w| LinearRow { terms: w.iter().map(|&i| (i, 0)).collect(), bias: None }).collect();
     let sum = Op::Linear(Linear { input: e, weights: vec![1], rows });
     let sum = lw.emit(&cx.name, &cx.origin, sum, gshape, e_scale);
     let sum = lw.rescale_by(sum, e_scale.saturating_sub(s));
-    // the maximum's term is exactly exp(0) = 2^e_scale, so the sum lies in [2^s, n·2^s] at scale s
-    let (lo, hi) = (1i64 << s, (n as i64) << s);
+    // the maximum's term is exactly exp(0) = 2^e_scale, so the sum lies in [2^s, n·2^s] at scale
+    // s; under a run-time mask the maximum may be hidden, and the sum is only positive
+    let (lo, hi) = (if keep.is_some() { 1 } else { 1i64 << s }, (n as i64) << s);
     match kind {
         SoftmaxKind::Softmax => {
             let r = lookup(lw, sum, Func::new(FuncKind::Reciprocal, s, recip_scale(lw), lo, hi), &gcx);

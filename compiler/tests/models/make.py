@@ -205,8 +205,9 @@ def masks():
     """Additive masks of -inf (or far below any activation) added to x [2, 3]: `mask_rows` hides
     row 1 entirely by -inf before a Softmax (its probabilities are 0); `mask_relu` sends a masked
     sum into a Relu, `mask_log_softmax` into a LogSoftmax and `mask_far_row` hides row 1 entirely
-    by finite values (-1e9) before a Softmax, `mask_runtime` builds the mask at run time (Where
-    of a computed condition): each is refused, naming the nodes. `mask_compare`
+    by finite values (-1e9) before a Softmax, `mask_partial` is a Where of a computed condition
+    between 0 and a constant that is -inf at some positions only: each is refused, naming the
+    nodes. `mask_runtime` builds the mask at run time, -inf where x <= 0. `mask_compare`
     compares x with -inf and +inf: constant answers."""
     inf = np.inf
     rows = numpy_helper.from_array(np.array([[0, -inf, 0], [-inf, -inf, -inf]], dtype=np.float32), "m")
@@ -228,6 +229,8 @@ def masks():
     ]
     save("mask_runtime", nodes, [vi("x", [2, 3])], [vi("y", [2, 3])],
          [zero, numpy_helper.from_array(np.full((2, 3), -inf, dtype=np.float32), "m")])
+    save("mask_partial", nodes, [vi("x", [2, 3])], [vi("y", [2, 3])],
+         [zero, numpy_helper.from_array(np.array([[0, -inf, 0], [-inf, 0, 0]], dtype=np.float32), "m")])
     ninf = numpy_helper.from_array(np.array([-inf], dtype=np.float32), "ninf")
     pinf = numpy_helper.from_array(np.array([inf], dtype=np.float32), "pinf")
     nodes = [
