@@ -123,6 +123,28 @@ fn fixture_models_match_float_within_bound() {
     println!("{ran} fixture models checked");
 }
 
+/// A Hugging Face BertModel as PyTorch exports it (`fixtures/hf_bert`: SDPA attention with a
+/// padding mask from its `attention_mask` input, the last token padded), calibrated on its input
+/// as `run` does: the interpreter's last hidden state matches PyTorch's within twice the bound
+/// (its LayerNorms amplify the rounding beyond [`float_error_bound`]'s model: the same input with
+/// no token padded is off by 0.0138, with the last one padded by 0.0141).
+#[test]
+fn a_hugging_face_bert_with_a_padding_mask_matches_pytorch() {
+    let dir = fixtures().join("hf_bert");
+    let model = load(&dir.join("model.onnx"));
+    let inputs = read_json_floats(&dir.join("input.json"), "input_data");
+    let expected = read_json_floats(&dir.join("expected.json"), "outputs");
+    let target = zkonnx_compiler::CalibrationTarget::Resources;
+    let report = zkonnx_compiler::calibrate(&model, std::slice::from_ref(&inputs), &RunArgs::default(), target);
+    let args = report.expect("calibrate").run_args;
+    let graph = compile(&model, &args).expect("compile");
+    let c = compare(&model, &graph, &args, &inputs);
+    let bound = float_error_bound(&args, c.max_abs);
+    let worst = c.ir[0].iter().zip(&expected[0]).map(|(a, &b)| (a - f64::from(b)).abs()).fold(0f64, f64::max);
+    println!("hf_bert: error {worst:.5} against PyTorch, {:.5} against tract (bound {bound:.4})", c.max_err);
+    assert!(worst <= 2.0 * bound && c.max_err <= 2.0 * bound, "hf_bert: error {worst} / {} > 2 × {bound}", c.max_err);
+}
+
 /// Names and origins come from the ONNX nodes; BatchNorm and Gemm's alpha/beta fold into the
 /// linear op (one Linear + one Rescale per layer, no diagonal Linear left over).
 #[test]

@@ -62,6 +62,19 @@ pub(crate) const OPS: &[OpSupport] = &[
         limits: "",
     },
     OpSupport { op: "Not", family: "logic", forms: "1 - a on a 0/1 tensor: exact", limits: "" },
+    OpSupport {
+        op: "IsNaN",
+        family: "logic",
+        forms: "of a computed tensor: false throughout (no fixed-point value is NaN; a softmax row masked \
+                throughout fails at proving time instead), a constant",
+        limits: "",
+    },
+    OpSupport {
+        op: "IsInf",
+        family: "logic",
+        forms: "of a computed tensor: false throughout (no fixed-point value is infinite), a constant",
+        limits: "",
+    },
     OpSupport { op: "And", family: "logic", forms: "a*b on 0/1 tensors, broadcasting: exact", limits: "" },
     OpSupport { op: "Or", family: "logic", forms: "a + b - ab on 0/1 tensors, broadcasting: exact", limits: "" },
     OpSupport { op: "Xor", family: "logic", forms: "a + b - 2ab on 0/1 tensors, broadcasting: exact", limits: "" },
@@ -88,8 +101,8 @@ pub(crate) const OPS: &[OpSupport] = &[
         op: "Cast",
         family: "logic",
         forms: "a copy: bool/float to float, bool to int, int widening or to float, int/TDim, arg-max index to int, \
-                float holding integers (scale 0) to int",
-        limits: "float to int or bool, int to bool or to a narrower int (UnsupportedAttribute)",
+                float holding integers (scale 0) to int; int to bool as x != 0 (exact comparisons)",
+        limits: "float to int or bool, int to a narrower int (UnsupportedAttribute)",
     },
     OpSupport {
         op: "CastLike",
@@ -164,6 +177,14 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
             let x = lw.operand(cx.inputs[0], cx)?;
             return Ok(Some(Value::Tensor(lw.rescale_to_integer(x))));
         }
+        if from.is_integer() && op.to == DatumType::Bool {
+            // x != 0 for an integer x (at scale 0): [x >= 1] + [-x >= 1]
+            let x = lw.operand(cx.inputs[0], cx)?;
+            let x = lw.rescale_to_integer(x);
+            let minus_x = negate(lw, x, cx);
+            let (pos, neg) = (step(lw, x, cx), step(lw, minus_x, cx));
+            return Ok(Some(Value::Tensor(add(lw, pos, neg, 1, cx))));
+        }
         if !same
             && !bool_to_int
             && !dims
@@ -177,6 +198,11 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
     }
     let Some(op) = node.op_as::<ElementWiseOp>() else { return Ok(None) };
     let name = op.0.name();
+    if ["IsNan", "IsInf"].contains(&name.as_ref()) {
+        // a computed tensor is fixed point, never NaN or infinite (a constant one tract folds)
+        let data = vec![0.0; cx.shape.iter().product()];
+        return Ok(Some(Value::Const(ConstVal { shape: cx.shape.clone(), data })));
+    }
     if !["Not", "Sign", "Floor", "Ceil"].contains(&name.as_ref()) {
         return Ok(None);
     }
