@@ -227,6 +227,29 @@ fn a_mask_computed_at_run_time_hides_what_the_input_decides() {
     assert!(err.contains("`attn`, Reciprocal") && err.contains("outside the table's domain"), "{err}");
 }
 
+/// `(1 - attention_mask) * finfo.min` (`tiny/product_mask`) hides where the mask is 0 and keeps
+/// where it is 1; a mask of 2 would add +inf, which no proof may hide: the interpreter (and the
+/// circuit's lookup) refuses it, naming the node.
+#[test]
+fn a_product_mask_that_would_add_plus_infinity_fails_naming_the_node() {
+    let args = RunArgs::default();
+    let graph = compile(&load(&fixtures().join("tiny/product_mask.onnx")), &args).unwrap();
+    let x = vec![0.25f32; 16];
+    let q = quantize_inputs(&graph, &[x.clone(), vec![1.0, 0.0, 1.0, 1.0]]).unwrap();
+    let y = zkonnx_compiler::dequantize_outputs(
+        &graph,
+        &zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap().outputs(&graph),
+    );
+    let third = 1.0 / 3.0;
+    let bound = zkonnx_compiler::float_error_bound(&args, 1.0);
+    for (got, want) in y[0].iter().zip([third, 0.0, third, third].repeat(4)) {
+        assert!((got - want).abs() <= bound, "{y:?}");
+    }
+    let q = quantize_inputs(&graph, &[x, vec![1.0, 2.0, 1.0, 1.0]]).unwrap();
+    let err = zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap_err().to_string();
+    assert!(err.contains("`extended`") && err.contains("outside the table's domain [0, 0]"), "{err}");
+}
+
 /// Dropout at inference is its input (and an all-true mask); in training mode it drops at
 /// random, which no circuit reproduces: refused naming the node.
 #[test]

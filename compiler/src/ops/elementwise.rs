@@ -198,6 +198,12 @@ fn with_const(
     let x_shape = lw.outlet_shape(x)?;
     let (mx, mc) = (cx.broadcast_from(&x_shape)?, cx.broadcast_from(&c.shape)?);
     let per_out = |f: &dyn Fn(f64) -> f64| -> Vec<f64> { mc.iter().map(|&i| f(c.data[i as usize])).collect() };
+    if bin == Bin::Mul {
+        // `(1 - attention_mask) * finfo.min`: see `mask`
+        if let Some(t) = crate::ops::mask::masked_product(lw, x, c, &mx, cx)? {
+            return Ok(Value::Tensor(t));
+        }
+    }
     let factors = match (bin, const_first) {
         (Bin::Mul, _) => Some(per_out(&|v| v)),
         (Bin::Div, false) => Some(per_out(&|v| 1.0 / v)),

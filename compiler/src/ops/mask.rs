@@ -26,8 +26,9 @@
 //! would ignore a uniform shift): a group hidden entirely by -inf gives 0, the value ONNX's
 //! `Attention` specifies for a fully masked row; one hidden entirely by finite values is refused.
 
+use tract_onnx::prelude::OutletId;
 use tract_onnx::tract_core::ops::nn::SoftmaxKind;
-use zkonnx_ir::{Arith, ArithKind, Linear, LinearRow, Op, TensorId};
+use zkonnx_ir::{Arith, ArithKind, Func, FuncKind, Linear, LinearRow, Op, TensorId};
 
 use crate::index::is_identity;
 use crate::lower::{ConstVal, Hidden, Lowerer, Mask, NodeCx, Value};
@@ -155,6 +156,48 @@ pub(crate) fn masked_where(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Option<V
     let t = logic::where_with(lw, Some((slot, &kept)), cx)?;
     lw.masks.insert(t, Mask { hidden, keep, node: cx.name.clone(), op: cx.origin.clone() });
     Ok(Some(Value::Tensor(t)))
+}
+
+/// `t · c` where the constant `c` is uniform and so far below the activation range that `c`
+/// times the smallest nonzero `t` still is (`(1 - attention_mask) * finfo.min`, older Hugging
+/// Face exports): a mask the input decides, hiding where `t > 0` and keeping where `t = 0`; a
+/// `t < 0` (which would add +inf) fails at proving time, a lookup into the one-row table {0}.
+/// `None` for any other product.
+pub(crate) fn masked_product(
+    lw: &mut Lowerer<'_>,
+    x: OutletId,
+    c: &ConstVal,
+    mx: &[u32],
+    cx: &NodeCx,
+) -> Result<Option<TensorId>, CompileError> {
+    let Some(&first) = c.data.first() else { return Ok(None) };
+    if !first.is_finite() || c.data.iter().any(|&v| v != first) || hidden_by(lw, first, 1) == Hidden::No {
+        return Ok(None);
+    }
+    let t = lw.operand(x, cx)?;
+    let smallest = first / f64::from(1u32 << lw.scale(t).min(31));
+    if hidden_by(lw, smallest, 1) == Hidden::No {
+        return Ok(None);
+    }
+    let t = if mx.len() == lw.shape(t).iter().product::<usize>() && is_identity(mx, mx.len()) {
+        t
+    } else {
+        let scale = lw.scale(t);
+        lw.emit(&cx.name, &cx.origin, Op::Gather { input: t, indices: mx.to_vec() }, cx.shape.clone(), scale)
+    };
+    let minus_t = crate::ops::activation::negate(lw, t, cx);
+    let (positive, negative) = (logic::step(lw, t, cx), logic::step(lw, minus_t, cx));
+    // [t < 0] looked up in a table holding only 0: 0 when t >= 0, else no witness; added to the
+    // keep (it is 0), so that the lookup stays in the circuit wherever the keep is used
+    let zero_only = Func::new(FuncKind::Quotient, 0, 0, 0, 0).with_alpha(1.0);
+    let zero = crate::ops::nonlinear::lookup(lw, negative, zero_only, cx);
+    let kept = logic::not(lw, positive, cx);
+    let keep = crate::ops::activation::add(lw, kept, zero, 1, cx);
+    let zeros = ConstVal { shape: cx.shape.clone(), data: vec![0.0; cx.shape.iter().product()] };
+    let v = lw.const_tensor(&zeros, lw.args.input_scale, &cx.name, &cx.origin);
+    let hidden = vec![Hidden::No; zeros.data.len()];
+    lw.masks.insert(v, Mask { hidden, keep: Some(keep), node: cx.name.clone(), op: cx.origin.clone() });
+    Ok(Some(v))
 }
 
 /// The 0/1 tensor `keep` read at `indices` (one per output of the node at hand).

@@ -98,9 +98,9 @@ pub(crate) const OPS: &[OpSupport] = &[
         op: "Softmax",
         family: "nonlinear",
         forms: "any axis (before opset 13: the axes from it on): x - max(x), exp lookup, sum, reciprocal lookup; \
-                of scores plus a mask of -inf (or far below the range), constant or a Where of a computed \
-                condition: the softmax of the kept positions",
-        limits: "a mask as a product ((1 - m) * finfo.min) is not supported",
+                of scores plus a mask of -inf (or far below the range): constant, a Where of a computed \
+                condition, or (1 - m) * finfo.min; the softmax of the kept positions",
+        limits: "a row a run-time mask hides entirely fails at proving time",
     },
     OpSupport {
         op: "LogSoftmax",
