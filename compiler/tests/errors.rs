@@ -166,12 +166,17 @@ fn an_additive_mask_outside_a_softmax_is_refused_naming_both_nodes() {
     );
     assert_eq!(
         refuse("mask_log_softmax"),
-        "node `attn` (LogSoftmax): a LogSoftmax of masked positions (their log-probability is -inf) is not supported"
+        "node `attn` (LogSoftmax): the log of a softmax of masked positions (LogSoftmax, or Log of Softmax: a hidden \
+         position's log-probability is -inf) is not supported"
     );
     assert_eq!(
         refuse("mask_partial"),
         "node `runtime_mask` (Where): a constant of -inf (or beyond the fixed-point range) that is not an attention \
          mask taken straight into a Softmax is not supported"
+    );
+    assert_eq!(
+        refuse("mask_isnan"),
+        "node `nan` (IsNaN): IsNan of a sum with an attention mask (-inf where it hides) is not supported"
     );
     let far = refuse("mask_far_row");
     assert!(
@@ -245,6 +250,19 @@ fn a_product_mask_that_would_add_plus_infinity_fails_naming_the_node() {
     for (got, want) in y[0].iter().zip([third, 0.0, third, third].repeat(4)) {
         assert!((got - want).abs() <= bound, "{y:?}");
     }
+    // a hidden key scoring far above the kept ones takes no precision from them: the maximum is
+    // taken over the kept positions
+    let high: Vec<f32> = [0.25f32, 0.5, 0.75, 6.0].repeat(4);
+    let q = quantize_inputs(&graph, &[high, vec![1.0, 1.0, 1.0, 0.0]]).unwrap();
+    let y = zkonnx_compiler::dequantize_outputs(
+        &graph,
+        &zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap().outputs(&graph),
+    );
+    let e: Vec<f64> = [0.25f64, 0.5, 0.75].iter().map(|v| v.exp()).collect();
+    let sum: f64 = e.iter().sum();
+    for (got, want) in y[0].iter().zip([e[0] / sum, e[1] / sum, e[2] / sum, 0.0].repeat(4)) {
+        assert!((got - want).abs() <= bound, "{y:?}");
+    }
     let q = quantize_inputs(&graph, &[x, vec![1.0, 2.0, 1.0, 1.0]]).unwrap();
     let err = zkonnx_ir::run(&graph, &q, args.range_bits()).unwrap_err().to_string();
     assert!(err.contains("`extended`") && err.contains("outside the table's domain [0, 0]"), "{err}");
@@ -259,6 +277,8 @@ fn dropout_is_its_input_at_inference_and_refused_in_training() {
     let y = interpret("dropout_eval", &x);
     assert_eq!(y[0], x.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
     assert_eq!(y[1], vec![1.0; 6]);
-    let err = compile(&load(&model_path("dropout_training")), &args).unwrap_err().to_string();
-    assert_eq!(err, "node `drop` (Dropout): Dropout in training mode (it drops at random) is not supported");
+    for name in ["dropout_training", "dropout_training_default_ratio"] {
+        let err = compile(&load(&model_path(name)), &args).unwrap_err().to_string();
+        assert_eq!(err, "node `drop` (Dropout): Dropout in training mode (it drops at random) is not supported");
+    }
 }

@@ -199,7 +199,11 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
     let Some(op) = node.op_as::<ElementWiseOp>() else { return Ok(None) };
     let name = op.0.name();
     if ["IsNan", "IsInf"].contains(&name.as_ref()) {
-        // a computed tensor is fixed point, never NaN or infinite (a constant one tract folds)
+        // a computed tensor is fixed point, never NaN or infinite (a constant one tract folds);
+        // a masked sum is -inf at its hidden positions in float
+        if crate::ops::mask::is_masked(lw, cx.inputs[0])? {
+            return Err(cx.unsupported(format!("{name} of a sum with an attention mask (-inf where it hides)")));
+        }
         let data = vec![0.0; cx.shape.iter().product()];
         return Ok(Some(Value::Const(ConstVal { shape: cx.shape.clone(), data })));
     }
@@ -238,6 +242,10 @@ fn against_infinity(lw: &Lowerer<'_>, name: &str, cx: &NodeCx) -> Option<Value> 
         (Some(c), None) => (c, true),
         _ => return None,
     };
+    // a masked sum is -inf at its hidden positions: compared as a tensor, its reader is refused
+    if crate::ops::mask::is_masked(lw, if const_first { b } else { a }).unwrap_or(true) {
+        return None;
+    }
     let first = *c.data.first()?;
     if first.is_finite() || c.data.iter().any(|&v| v != first) {
         return None;
@@ -368,6 +376,8 @@ pub(crate) fn where_with(
 ) -> Result<TensorId, CompileError> {
     let c_outlet = cx.inputs[0];
     let c = lw.tensor(c_outlet, &cx.name, &cx.origin, 0)?;
+    // a boolean model input is not otherwise held to 0 and 1 (a comparison's output is)
+    let c = if matches!(lw.graph.nodes[c].op, Op::Input { .. }) { step(lw, c, cx) } else { c };
     let c = broadcast(lw, c, &lw.outlet_shape(c_outlet)?, cx)?;
     let mut xy = [0; 2];
     let computed = cx.inputs[1..].iter().position(|&o| lw.const_of(o).is_none());
@@ -397,6 +407,20 @@ pub(crate) fn where_condition(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Tenso
     let c = lw.tensor(c_outlet, &cx.name, &cx.origin, 0)?;
     let c = broadcast(lw, c, &lw.outlet_shape(c_outlet)?, cx)?;
     Ok(step(lw, c, cx))
+}
+
+/// Whether `outlet` holds integers: [`integral`], or a sum, difference or product of such
+/// tensors and of constants holding integers (`1 - attention_mask`).
+pub(crate) fn integer_valued(lw: &Lowerer<'_>, outlet: OutletId, depth: u32) -> bool {
+    if let Some(c) = lw.const_of(outlet) {
+        return c.data.iter().all(|v| v.fract() == 0.0);
+    }
+    if integral(lw.model, outlet) {
+        return true;
+    }
+    let node = lw.model.node(outlet.node);
+    let arithmetic = node.op_as::<TypedBinOp>().is_some_and(|op| ["Add", "Sub", "Mul"].contains(&op.0.name()));
+    depth > 0 && arithmetic && node.inputs.iter().all(|&i| integer_valued(lw, i, depth - 1))
 }
 
 /// Whether `outlet` holds integers: an integer or boolean tensor, or one cast to float and moved

@@ -16,9 +16,10 @@
 //! `Where(mask, scores, -inf)`) hides positions the input decides: the masked sum then carries a
 //! 0/1 *keep* tensor (the condition, held to 0/1 by `[c >= 1]`), and the Softmax multiplies each
 //! `exp` by it, so a hidden position contributes exactly 0 to the sum and gets exactly 0. Its
-//! maximum is then taken over all positions, hidden ones included (softmax is shift-invariant);
-//! a group whose every position the input hides has a sum of 0, outside the reciprocal's table,
-//! and fails at proving time naming the node.
+//! maximum is taken over the kept positions (a hidden one reads its group's minimum), so the sum
+//! keeps its precision whatever a hidden score is; a group whose every
+//! position the input hides has a sum of 0, outside the reciprocal's table, and fails at proving
+//! time naming the node.
 //!
 //! "Far below": `x + m` with `m ≤ 2·lo - 64` (`lo` the lowest activation) makes the scores'
 //! shift `x + m - max ≤ m + (hi - lo) < -64`, and `exp(-64) < 2^-92`. A group whose every
@@ -47,6 +48,11 @@ pub(crate) fn hidden_by(lw: &Lowerer<'_>, v: f64, sign: i64) -> Hidden {
     } else {
         Hidden::No
     }
+}
+
+/// Whether `outlet` holds a masked sum (see [`Mask`]).
+pub(crate) fn is_masked(lw: &Lowerer<'_>, outlet: OutletId) -> Result<bool, CompileError> {
+    Ok(matches!(lw.value(outlet)?, Value::Tensor(t) if lw.masks.contains_key(t)))
 }
 
 /// `c` with its hidden values (added with `sign`) replaced by 0.
@@ -102,7 +108,10 @@ pub(crate) fn sum_mask(
         return Ok(None);
     }
     if let (Some(m), true) = (&mb, sign < 0) {
-        let what = format!("subtracting the additive mask added by node `{}` (it would add +inf)", m.node);
+        let what = format!(
+            "subtracting the additive mask added by node `{}` (it would add +inf, or a value far above the range)",
+            m.node
+        );
         return Err(cx.unsupported(what));
     }
     let at = |m: &Option<Mask>, i: u32| m.as_ref().map_or(Hidden::No, |m| m.hidden[i as usize]);
@@ -174,6 +183,11 @@ pub(crate) fn masked_product(
     if !first.is_finite() || c.data.iter().any(|&v| v != first) || hidden_by(lw, first, 1) == Hidden::No {
         return Ok(None);
     }
+    // a fraction of finfo.min is still far, but a fraction that rounds to 0 would be kept: only
+    // integers (0 or at least 1 in magnitude) are told apart exactly
+    if !logic::integer_valued(lw, x, 8) {
+        return Ok(None);
+    }
     let t = lw.operand(x, cx)?;
     let smallest = first / f64::from(1u32 << lw.scale(t).min(31));
     if hidden_by(lw, smallest, 1) == Hidden::No {
@@ -236,7 +250,9 @@ pub(crate) fn masked_softmax(
     cx: &NodeCx,
 ) -> Result<Value, CompileError> {
     if kind == SoftmaxKind::LogSoftmax {
-        return Err(cx.unsupported("a LogSoftmax of masked positions (their log-probability is -inf)"));
+        let what = "the log of a softmax of masked positions (LogSoftmax, or Log of Softmax: a hidden position's \
+                    log-probability is -inf)";
+        return Err(cx.unsupported(what));
     }
     let hidden = &mask.hidden;
     let kept: Vec<u32> = (0..hidden.len() as u32).filter(|&i| hidden[i as usize] == Hidden::No).collect();

@@ -398,6 +398,30 @@ pub(crate) fn divide(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, pairs: Vec<
     product(lw, a, r, pairs, cx)
 }
 
+/// `x` where `keep` is 1 and the minimum of `x`'s group where it is 0: the maximum of a group is
+/// then a kept position's (when it has one), and every value stays within the group's own range
+/// (a fixed floor would widen what calibration measures).
+fn kept_or_group_min(
+    lw: &mut Lowerer<'_>,
+    x: TensorId,
+    keep: TensorId,
+    windows: &[Vec<u32>],
+    group_of: &[u32],
+    cx: &NodeCx,
+) -> TensorId {
+    use crate::ops::activation::negate;
+    let (s, gshape) = (lw.scale(x), vec![windows.len()]);
+    let minus_x = negate(lw, x, cx);
+    let op = Op::MaxPool { input: minus_x, windows: windows.to_vec() };
+    let minus_min = lw.emit(&cx.name, &cx.origin, op, gshape.clone(), s);
+    let gcx = NodeCx { shape: gshape, ..cx.clone() };
+    let min = negate(lw, minus_min, &gcx);
+    let to_group: Vec<(u32, u32)> = (0..group_of.len() as u32).map(|i| (i, group_of[i as usize])).collect();
+    let above = add_pairs(lw, x, min, to_group.clone(), -1, cx);
+    let kept = crate::ops::logic::mul(lw, keep, above, cx);
+    add_pairs(lw, kept, min, to_group, 1, cx)
+}
+
 /// `a[i] * b[j]` for the pairs, at `cx.shape`, rescaled to the activation scale.
 pub(crate) fn product(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, pairs: Vec<(u32, u32)>, cx: &NodeCx) -> TensorId {
     let t = crate::ops::logic::mul_pairs(lw, a, b, pairs, cx);
@@ -421,8 +445,9 @@ fn softmax(lw: &mut Lowerer<'_>, axes: &[usize], kind: SoftmaxKind, cx: &NodeCx)
 /// together cover it once (not necessarily of one size); `cx.shape` is `x`'s shape. With
 /// `d = x - max(x)` per group, `softmax = exp(d) · (1 / Σ exp(d))` and
 /// `log_softmax = d - ln(Σ exp(d))`. With `keep` (0/1 at scale 0, a mask decided at run time,
-/// see `mask`; Softmax only), each `exp(d)` is multiplied by it: a position not kept adds 0 to
-/// the sum and gets 0.
+/// see `mask`; Softmax only), the maximum is taken over the kept positions (the others read
+/// their group's minimum) and each `exp(d)` is multiplied by the keep: a position not kept adds
+/// 0 to the sum and gets 0.
 pub(crate) fn softmax_of(
     lw: &mut Lowerer<'_>,
     x: TensorId,
@@ -440,6 +465,10 @@ pub(crate) fn softmax_of(
             group_of[i as usize] = g as u32;
         }
     }
+    let x = match keep {
+        Some(k) => kept_or_group_min(lw, x, k, windows, &group_of, cx),
+        None => x,
+    };
     let gshape = vec![windows.len()];
     let gcx = NodeCx { shape: gshape.clone(), ..cx.clone() };
     let m = if n > 1 {
@@ -467,8 +496,8 @@ pub(crate) fn softmax_of(
     let sum = lw.emit(&cx.name, &cx.origin, sum, gshape, e_scale);
     let sum = lw.rescale_by(sum, e_scale.saturating_sub(s));
     // the maximum's term is exactly exp(0) = 2^e_scale, so the sum lies in [2^s, n·2^s] at scale
-    // s; under a run-time mask the maximum may be hidden, and the sum is only positive
-    let (lo, hi) = (if keep.is_some() { 1 } else { 1i64 << s }, (n as i64) << s);
+    // s (under a run-time mask, a group the input hides entirely sums to 0 and fails here)
+    let (lo, hi) = (1i64 << s, (n as i64) << s);
     match kind {
         SoftmaxKind::Softmax => {
             let r = lookup(lw, sum, Func::new(FuncKind::Reciprocal, s, recip_scale(lw), lo, hi), &gcx);

@@ -109,11 +109,15 @@ pub(crate) fn dropout(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Re
     if node.op.name() != "Dropout" {
         return Ok(None);
     }
-    let nonzero = |slot: usize, absent: bool| {
-        cx.inputs.get(slot).map_or(Some(absent), |&o| lw.const_of(o).map(|c| c.data.iter().any(|&v| v != 0.0)))
+    // tract leaves out absent optional inputs, so the boolean one is training_mode and the
+    // float one the ratio, whatever their slots
+    let is_bool = |o: OutletId| lw.model.outlet_fact(o).is_ok_and(|f| f.datum_type == DatumType::Bool);
+    let nonzero = |bool_input: bool, absent: bool| {
+        let input = cx.inputs[1..].iter().find(|&&o| is_bool(o) == bool_input);
+        input.map_or(Some(absent), |&o| lw.const_of(o).map(|c| c.data.iter().any(|&v| v != 0.0)))
     };
     // ratio defaults to 0.5, training_mode to false; a computed one could be either
-    let (ratio, training) = (nonzero(1, true), nonzero(2, false));
+    let (ratio, training) = (nonzero(false, true), nonzero(true, false));
     if training != Some(false) && ratio != Some(false) {
         return Err(cx.unsupported("Dropout in training mode (it drops at random)"));
     }

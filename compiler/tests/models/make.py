@@ -207,7 +207,9 @@ def masks():
     sum into a Relu, `mask_log_softmax` into a LogSoftmax and `mask_far_row` hides row 1 entirely
     by finite values (-1e9) before a Softmax, `mask_partial` is a Where of a computed condition
     between 0 and a constant that is -inf at some positions only: each is refused, naming the
-    nodes. `mask_runtime` builds the mask at run time, -inf where x <= 0. `mask_compare`
+    nodes. `mask_runtime` builds the mask at run time, -inf where x <= 0; `mask_isnan` asks IsNaN
+    of a masked sum (refused: it is -inf, not NaN, at hidden positions, and no IR node would read
+    it). `mask_compare`
     compares x with -inf and +inf: constant answers."""
     inf = np.inf
     rows = numpy_helper.from_array(np.array([[0, -inf, 0], [-inf, -inf, -inf]], dtype=np.float32), "m")
@@ -231,6 +233,9 @@ def masks():
          [zero, numpy_helper.from_array(np.full((2, 3), -inf, dtype=np.float32), "m")])
     save("mask_partial", nodes, [vi("x", [2, 3])], [vi("y", [2, 3])],
          [zero, numpy_helper.from_array(np.array([[0, -inf, 0], [-inf, 0, 0]], dtype=np.float32), "m")])
+    nodes = [add, helper.make_node("IsNaN", ["s"], ["n"], name="nan"),
+             helper.make_node("Cast", ["n"], ["y"], name="as_float", to=TensorProto.FLOAT)]
+    save("mask_isnan", nodes, [vi("x", [2, 3])], [vi("y", [2, 3])], [rows])
     ninf = numpy_helper.from_array(np.array([-inf], dtype=np.float32), "ninf")
     pinf = numpy_helper.from_array(np.array([inf], dtype=np.float32), "pinf")
     nodes = [
@@ -247,7 +252,8 @@ def masks():
 
 def dropout():
     """Dropout in inference (`dropout_eval`, with its mask output: x and all true) and in training
-    mode with ratio 0.5 (`dropout_training`: random, refused)."""
+    mode with ratio 0.5 (`dropout_training`: random, refused), and in training mode with the
+    ratio left out (`dropout_training_default_ratio`: 0.5 by default, refused)."""
     ratio = numpy_helper.from_array(np.array(0.5, dtype=np.float32), "ratio")
     train = numpy_helper.from_array(np.array(True), "train")
     mask = helper.make_tensor_value_info("keep", TensorProto.BOOL, [2, 3])
@@ -255,6 +261,8 @@ def dropout():
     save("dropout_eval", nodes, [vi("x", [2, 3])], [vi("y", [2, 3]), mask], [ratio])
     nodes = [helper.make_node("Dropout", ["x", "ratio", "train"], ["y"], name="drop")]
     save("dropout_training", nodes, [vi("x", [2, 3])], [vi("y", [2, 3])], [ratio, train])
+    nodes = [helper.make_node("Dropout", ["x", "", "train"], ["y"], name="drop")]
+    save("dropout_training_default_ratio", nodes, [vi("x", [2, 3])], [vi("y", [2, 3])], [train])
 
 
 if __name__ == "__main__":
