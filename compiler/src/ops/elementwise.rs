@@ -219,8 +219,9 @@ fn with_const(
     if factors.is_none() && (bin == Bin::Add || !const_first) {
         // an attention mask of -inf (or far below the activation range): see `mask`
         let sign = if bin == Bin::Sub { -1 } else { 1 };
-        let x_masked = matches!(lw.value(x)?, Value::Tensor(t) if lw.masks.contains_key(t));
-        if x_masked || c.data.iter().any(|&v| crate::ops::mask::hidden_by(lw, v, sign) != Hidden::No) {
+        if crate::ops::mask::is_masked(lw, x)?
+            || c.data.iter().any(|&v| crate::ops::mask::hidden_by(lw, v, sign) != Hidden::No)
+        {
             let t = lw.operand(x, cx)?;
             return Ok(Value::Tensor(crate::ops::mask::masked_add(lw, t, c, (&mx, &mc), sign, cx)));
         }

@@ -291,11 +291,17 @@ fn two_operands(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<(TensorId, TensorId
 /// `t` (of ONNX shape `shape`) broadcast to the node's output shape.
 fn broadcast(lw: &mut Lowerer<'_>, t: TensorId, shape: &[usize], cx: &NodeCx) -> Result<TensorId, CompileError> {
     let map = cx.broadcast_from(shape)?;
+    Ok(gather_at(lw, t, &map, cx))
+}
+
+/// `t` read at `map` (one index per element of `cx.shape`), at `t`'s scale: `t` itself when
+/// the map is the identity, else a free Gather.
+pub(crate) fn gather_at(lw: &mut Lowerer<'_>, t: TensorId, map: &[u32], cx: &NodeCx) -> TensorId {
     if map.len() == lw.shape(t).iter().product::<usize>() && map.iter().enumerate().all(|(i, &j)| i as u32 == j) {
-        return Ok(t);
+        return t;
     }
     let scale = lw.scale(t);
-    Ok(lw.emit(&cx.name, &cx.origin, Op::Gather { input: t, indices: map }, cx.shape.clone(), scale))
+    lw.emit(&cx.name, &cx.origin, Op::Gather { input: t, indices: map.to_vec() }, cx.shape.clone(), scale)
 }
 
 /// `[a - b + offset >= 1]` (offset 0: `a > b`; 1: `a >= b`) as 0/1 at scale 0.
@@ -364,21 +370,18 @@ fn where_(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Value, CompileError> {
     if let Some(v) = crate::ops::mask::masked_where(lw, cx)? {
         return Ok(v);
     }
-    where_with(lw, None, cx).map(Value::Tensor)
+    let c = where_condition(lw, false, cx)?;
+    where_with(lw, c, None, cx).map(Value::Tensor)
 }
 
-/// `Where` of the node's operands, except that branch `k` (0: x, 1: y) of `replace` takes the
-/// given constant instead of its own value.
+/// `Where` of the node's branches by the condition `c` (from [`where_condition`]), except that
+/// branch `k` (0: x, 1: y) of `replace` takes the given constant instead of its own value.
 pub(crate) fn where_with(
     lw: &mut Lowerer<'_>,
+    c: TensorId,
     replace: Option<(usize, &ConstVal)>,
     cx: &NodeCx,
 ) -> Result<TensorId, CompileError> {
-    let c_outlet = cx.inputs[0];
-    let c = lw.tensor(c_outlet, &cx.name, &cx.origin, 0)?;
-    // a boolean model input is not otherwise held to 0 and 1 (a comparison's output is)
-    let c = if matches!(lw.graph.nodes[c].op, Op::Input { .. }) { step(lw, c, cx) } else { c };
-    let c = broadcast(lw, c, &lw.outlet_shape(c_outlet)?, cx)?;
     let mut xy = [0; 2];
     let computed = cx.inputs[1..].iter().position(|&o| lw.const_of(o).is_none());
     let scale = match computed {
@@ -400,13 +403,14 @@ pub(crate) fn where_with(
     Ok(add(lw, xy[1], m, 1, cx))
 }
 
-/// The condition of the node's `Where`, broadcast to its output, as 0/1 at scale 0 whatever it
-/// holds (`[c >= 1]`: a boolean input is not otherwise held to 0 and 1).
-pub(crate) fn where_condition(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<TensorId, CompileError> {
+/// The condition of the node's `Where` at scale 0, broadcast to its output. A boolean model
+/// input is held to 0/1 by `[c >= 1]` (nothing else holds it; a comparison's output is 0/1 by
+/// construction); with `held`, any condition is (a mask's keep must be 0/1 whatever feeds it).
+pub(crate) fn where_condition(lw: &mut Lowerer<'_>, held: bool, cx: &NodeCx) -> Result<TensorId, CompileError> {
     let c_outlet = cx.inputs[0];
     let c = lw.tensor(c_outlet, &cx.name, &cx.origin, 0)?;
-    let c = broadcast(lw, c, &lw.outlet_shape(c_outlet)?, cx)?;
-    Ok(step(lw, c, cx))
+    let c = if held || matches!(lw.graph.nodes[c].op, Op::Input { .. }) { step(lw, c, cx) } else { c };
+    broadcast(lw, c, &lw.outlet_shape(c_outlet)?, cx)
 }
 
 /// Whether `outlet` holds integers: [`integral`], or a sum, difference or product of such

@@ -31,7 +31,6 @@ use tract_onnx::prelude::OutletId;
 use tract_onnx::tract_core::ops::nn::SoftmaxKind;
 use zkonnx_ir::{Arith, ArithKind, Func, FuncKind, Linear, LinearRow, Op, TensorId};
 
-use crate::index::is_identity;
 use crate::lower::{ConstVal, Hidden, Lowerer, Mask, NodeCx, Value};
 use crate::ops::logic;
 use crate::CompileError;
@@ -87,7 +86,7 @@ pub(crate) fn masked_add(
     let pairs = mx.iter().copied().zip(mc.iter().copied()).collect();
     let op = Op::Arith(Arith { a: x, b: k, pairs, kind: ArithKind::Add { ca: 1, cb: sign } });
     let t = lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale);
-    let keep = x_mask.as_ref().and_then(|m| m.keep).map(|k| keep_at(lw, k, mx, cx));
+    let keep = x_mask.as_ref().and_then(|m| m.keep).map(|k| logic::gather_at(lw, k, mx, cx));
     let node = x_mask.map_or_else(|| cx.name.clone(), |m| m.node);
     carry(lw, t, Mask { hidden, keep, node, op: cx.origin.clone() });
     t
@@ -117,8 +116,8 @@ pub(crate) fn sum_mask(
     let at = |m: &Option<Mask>, i: u32| m.as_ref().map_or(Hidden::No, |m| m.hidden[i as usize]);
     let hidden = pairs.iter().map(|&(i, j)| either(at(&ma, i), at(&mb, j))).collect();
     let (ia, ib): (Vec<u32>, Vec<u32>) = pairs.iter().copied().unzip();
-    let ka = ma.as_ref().and_then(|m| m.keep).map(|k| keep_at(lw, k, &ia, cx));
-    let kb = mb.as_ref().and_then(|m| m.keep).map(|k| keep_at(lw, k, &ib, cx));
+    let ka = ma.as_ref().and_then(|m| m.keep).map(|k| logic::gather_at(lw, k, &ia, cx));
+    let kb = mb.as_ref().and_then(|m| m.keep).map(|k| logic::gather_at(lw, k, &ib, cx));
     let keep = match (ka, kb) {
         (Some(a), Some(b)) => Some(logic::mul(lw, a, b, cx)),
         (k, None) | (None, k) => k,
@@ -142,7 +141,7 @@ pub(crate) fn masked_where(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Option<V
         _ => return Ok(None),
     };
     let mc = cx.broadcast_from(&c.shape)?;
-    let (hidden, keep) = match lw.const_of(cx.inputs[0]).cloned() {
+    let (hidden, keep, c_held) = match lw.const_of(cx.inputs[0]).cloned() {
         Some(cond) => {
             // slot 0 (x) is picked where the condition holds, slot 1 (y) where it does not
             let mcond = cx.broadcast_from(&cond.shape)?;
@@ -150,19 +149,19 @@ pub(crate) fn masked_where(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Option<V
             let hidden = (0..mc.len())
                 .map(|o| if picks(o) { hidden_by(lw, c.data[mc[o] as usize], 1) } else { Hidden::No })
                 .collect();
-            (hidden, None)
+            (hidden, None, logic::where_condition(lw, false, cx)?)
         }
         None => {
             if c.data.iter().any(|&v| hidden_by(lw, v, 1) == Hidden::No) {
                 return Ok(None);
             }
-            let cond = logic::where_condition(lw, cx)?;
+            let cond = logic::where_condition(lw, true, cx)?;
             let keep = if slot == 1 { cond } else { logic::not(lw, cond, cx) };
-            (vec![Hidden::No; mc.len()], Some(keep))
+            (vec![Hidden::No; mc.len()], Some(keep), cond)
         }
     };
     let kept = without_hidden(lw, &c, 1);
-    let t = logic::where_with(lw, Some((slot, &kept)), cx)?;
+    let t = logic::where_with(lw, c_held, Some((slot, &kept)), cx)?;
     lw.masks.insert(t, Mask { hidden, keep, node: cx.name.clone(), op: cx.origin.clone() });
     Ok(Some(Value::Tensor(t)))
 }
@@ -193,12 +192,7 @@ pub(crate) fn masked_product(
     if hidden_by(lw, smallest, 1) == Hidden::No {
         return Ok(None);
     }
-    let t = if mx.len() == lw.shape(t).iter().product::<usize>() && is_identity(mx, mx.len()) {
-        t
-    } else {
-        let scale = lw.scale(t);
-        lw.emit(&cx.name, &cx.origin, Op::Gather { input: t, indices: mx.to_vec() }, cx.shape.clone(), scale)
-    };
+    let t = logic::gather_at(lw, t, mx, cx);
     let minus_t = crate::ops::activation::negate(lw, t, cx);
     let (positive, negative) = (logic::step(lw, t, cx), logic::step(lw, minus_t, cx));
     // [t < 0] looked up in a table holding only 0: 0 when t >= 0, else no witness; added to the
@@ -212,15 +206,6 @@ pub(crate) fn masked_product(
     let hidden = vec![Hidden::No; zeros.data.len()];
     lw.masks.insert(v, Mask { hidden, keep: Some(keep), node: cx.name.clone(), op: cx.origin.clone() });
     Ok(Some(v))
-}
-
-/// The 0/1 tensor `keep` read at `indices` (one per output of the node at hand).
-fn keep_at(lw: &mut Lowerer<'_>, keep: TensorId, indices: &[u32], cx: &NodeCx) -> TensorId {
-    if indices.len() == lw.shape(keep).iter().product::<usize>() && is_identity(indices, indices.len()) {
-        return keep;
-    }
-    let shape = vec![indices.len()];
-    lw.emit(&cx.name, &cx.origin, Op::Gather { input: keep, indices: indices.to_vec() }, shape, 0)
 }
 
 /// Records `t`, just emitted from masked operands (and allowed to read them), as a masked sum.
@@ -284,9 +269,8 @@ pub(crate) fn masked_softmax(
     let g = lw.emit(&cx.name, &cx.origin, Op::Gather { input: x, indices: kept.clone() }, shape.clone(), s);
     lw.mask_readers.insert(g);
     let g = lw.rescale_to_activation(g);
-    let keep =
-        mask.keep.map(|k| lw.emit(&cx.name, &cx.origin, Op::Gather { input: k, indices: kept }, shape.clone(), 0));
     let kcx = NodeCx { shape, ..cx.clone() };
+    let keep = mask.keep.map(|k| logic::gather_at(lw, k, &kept, &kcx));
     let y = crate::ops::nonlinear::softmax_of(lw, g, &kept_windows, kind, keep, &kcx);
     // back to the full shape: a kept position reads its probability, a hidden one is 0
     let rows = pos.iter().map(|p| LinearRow { terms: p.map(|k| (k, 0)).into_iter().collect(), bias: None }).collect();

@@ -406,7 +406,7 @@ fn kept_or_group_min(
     x: TensorId,
     keep: TensorId,
     windows: &[Vec<u32>],
-    group_of: &[u32],
+    to_group: &[(u32, u32)],
     cx: &NodeCx,
 ) -> TensorId {
     use crate::ops::activation::negate;
@@ -416,7 +416,7 @@ fn kept_or_group_min(
     let minus_min = lw.emit(&cx.name, &cx.origin, op, gshape.clone(), s);
     let gcx = NodeCx { shape: gshape, ..cx.clone() };
     let min = negate(lw, minus_min, &gcx);
-    let to_group: Vec<(u32, u32)> = (0..group_of.len() as u32).map(|i| (i, group_of[i as usize])).collect();
+    let to_group = to_group.to_vec();
     let above = add_pairs(lw, x, min, to_group.clone(), -1, cx);
     let kept = crate::ops::logic::mul(lw, keep, above, cx);
     add_pairs(lw, kept, min, to_group, 1, cx)
@@ -465,8 +465,9 @@ pub(crate) fn softmax_of(
             group_of[i as usize] = g as u32;
         }
     }
+    let to_group: Vec<(u32, u32)> = identity(lw, x).into_iter().map(|i| (i, group_of[i as usize])).collect();
     let x = match keep {
-        Some(k) => kept_or_group_min(lw, x, k, windows, &group_of, cx),
+        Some(k) => kept_or_group_min(lw, x, k, windows, &to_group, cx),
         None => x,
     };
     let gshape = vec![windows.len()];
@@ -480,7 +481,6 @@ pub(crate) fn softmax_of(
         let indices = windows.iter().filter_map(|w| w.first().copied()).collect();
         lw.emit(&cx.name, &cx.origin, Op::Gather { input: x, indices }, gshape.clone(), s)
     };
-    let to_group: Vec<(u32, u32)> = identity(lw, x).into_iter().map(|i| (i, group_of[i as usize])).collect();
     let d = add_pairs(lw, x, m, to_group.clone(), -1, cx);
     let (lo, _) = activation_domain(lw);
     // exp at scale 2S, so that the sum of n terms carries n rounding errors of 2^-2S, not 2^-S;
