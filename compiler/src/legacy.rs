@@ -9,7 +9,12 @@
 //!   model is raised to opset 10, and the two other ops whose signature changed at opset 10 are
 //!   rewritten with it: `Slice` (attributes to inputs) and `TopK` (`k` to an input).
 //!
-//! - doubles are computed as floats ([`doubles`]).
+//! - doubles are computed as floats ([`doubles`]);
+//! - a recurrent layer (`LSTM`, `GRU`, `RNN`) with `direction = "reverse"`, which tract runs
+//!   forward (a silent wrong result), is the forward layer over the sequence reversed, its `Y`
+//!   reversed back (`Y_h`, `Y_c` are the last step's either way);
+//! - the ops ONNX defines as functions of other ops, which tract does not know: `Attention`
+//!   ([`attention`]), `NegativeLogLikelihoodLoss` and `SoftmaxCrossEntropyLoss` ([`losses`]).
 //!
 //! The nodes a rewrite adds are named `<node>.<suffix>`, which the compiler maps back to the
 //! original node, so errors and the per-layer table still name it and its op.
@@ -20,7 +25,9 @@ use tract_onnx::pb::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorPr
 
 use crate::CompileError;
 
+mod attention;
 mod doubles;
+mod losses;
 
 /// Applies the rewrites to `model` in place.
 pub(crate) fn rewrite(model: &mut ModelProto) -> Result<(), CompileError> {
@@ -37,6 +44,16 @@ pub(crate) fn rewrite(model: &mut ModelProto) -> Result<(), CompileError> {
             "Upsample" if upsample => upsample_to_resize(graph, node, opset, &mut fresh)?,
             "Slice" if upsample => slice_to_opset10(graph, node, &mut fresh),
             "TopK" if upsample => top_k_to_opset10(graph, node, &mut fresh),
+            "LSTM" | "GRU" | "RNN" if node.domain.is_empty() && is_reverse(&node) => {
+                reverse_recurrent(&mut Emit::new(graph, &node, &mut fresh), opset)?;
+            }
+            "Attention" if node.domain.is_empty() => attention::rewrite(&mut Emit::new(graph, &node, &mut fresh))?,
+            "NegativeLogLikelihoodLoss" if node.domain.is_empty() => {
+                losses::nll(&mut Emit::new(graph, &node, &mut fresh))?;
+            }
+            "SoftmaxCrossEntropyLoss" if node.domain.is_empty() => {
+                losses::softmax_cross_entropy(&mut Emit::new(graph, &node, &mut fresh))?;
+            }
             _ => graph.node.push(node),
         }
     }
@@ -55,6 +72,141 @@ impl Fresh {
     fn name(&mut self, node: &NodeProto, what: &str) -> String {
         self.0 += 1;
         format!("{}.zkonnx_{what}_{}", node.name, self.0)
+    }
+}
+
+/// Emits the nodes that replace one node: each named `<node>.<what>`, so the compiler maps it
+/// back to the original node, with a fresh output tensor, or the original's output.
+struct Emit<'g> {
+    graph: &'g mut GraphProto,
+    fresh: &'g mut Fresh,
+    /// The node being replaced.
+    node: NodeProto,
+    /// Its name as tract gives it (its name, or its first output's).
+    base: String,
+}
+
+impl<'g> Emit<'g> {
+    fn new(graph: &'g mut GraphProto, node: &NodeProto, fresh: &'g mut Fresh) -> Self {
+        let base =
+            if node.name.is_empty() { node.output.first().cloned().unwrap_or_default() } else { node.name.clone() };
+        Emit { graph, fresh, node: node.clone(), base }
+    }
+
+    /// The replaced node's `ix`-th input, `None` when absent or empty.
+    fn input(&self, ix: usize) -> Option<String> {
+        self.node.input.get(ix).filter(|n| !n.is_empty()).cloned()
+    }
+
+    /// The replaced node's `ix`-th output, `None` when absent or empty.
+    fn output(&self, ix: usize) -> Option<String> {
+        self.node.output.get(ix).filter(|n| !n.is_empty()).cloned()
+    }
+
+    fn int(&self, name: &str) -> Option<i64> {
+        attr(&self.node, name).map(|a| a.i)
+    }
+
+    fn string(&self, name: &str) -> Option<String> {
+        attr(&self.node, name).map(|a| String::from_utf8_lossy(&a.s).into_owned())
+    }
+
+    fn float(&self, name: &str) -> Option<f32> {
+        attr(&self.node, name).map(|a| a.f)
+    }
+
+    /// The error for a form of the replaced node this rewrite does not take.
+    fn unsupported(&self, what: &str) -> CompileError {
+        CompileError::UnsupportedAttribute { node: self.base.clone(), op: self.node.op_type.clone(), what: what.into() }
+    }
+
+    /// Adds `op(inputs)` with a fresh output; returns the output's name.
+    fn op(&mut self, op: &str, inputs: &[&str], attribute: Vec<AttributeProto>) -> String {
+        let out = self.fresh.name(&self.node, &op.to_lowercase());
+        self.op_to(op, inputs, attribute, out.clone(), &format!("{}.{}", self.base, self.fresh.0));
+        out
+    }
+
+    /// Adds `op(inputs)` writing `output`, as the node `name`.
+    fn op_to(&mut self, op: &str, inputs: &[&str], attribute: Vec<AttributeProto>, output: String, name: &str) {
+        let inputs = inputs.iter().map(|s| s.to_string()).collect();
+        self.graph.node.push(node(name, op, inputs, output, attribute));
+    }
+
+    /// Adds `op(inputs)` writing the replaced node's `ix`-th output (if it has one), as the node
+    /// itself for output 0 or `<node>.<ix>`.
+    fn op_to_output(&mut self, ix: usize, op: &str, inputs: &[&str], attribute: Vec<AttributeProto>) {
+        if let Some(out) = self.output(ix) {
+            let name = if ix == 0 { self.base.clone() } else { format!("{}.out{ix}", self.base) };
+            self.op_to(op, inputs, attribute, out, &name);
+        }
+    }
+
+    /// A 1-D int64 constant.
+    fn ints(&mut self, values: &[i64]) -> String {
+        let name = self.fresh.name(&self.node, "ints");
+        int_const(self.graph, name, values.to_vec())
+    }
+
+    /// A scalar int64 constant.
+    fn int_scalar(&mut self, value: i64) -> String {
+        let name = self.fresh.name(&self.node, "int");
+        let t = TensorProto { data_type: DataType::Int64 as i32, int64_data: vec![value], ..Default::default() };
+        initializer(self.graph, name, t)
+    }
+
+    /// A scalar float constant.
+    fn scalar(&mut self, value: f32) -> String {
+        let name = self.fresh.name(&self.node, "float");
+        float_const(self.graph, name, vec![], vec![value])
+    }
+
+    /// Dimension `axis` of tensor `name` as the graph declares it (a model input, or its value
+    /// info), when it is a number.
+    fn declared_dim(&self, name: &str, axis: usize) -> Option<i64> {
+        use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
+        use tract_onnx::pb::type_proto::Value;
+        let g = &*self.graph;
+        let vi = g.input.iter().chain(&g.value_info).find(|vi| vi.name == name)?;
+        let Value::TensorType(t) = vi.r#type.as_ref()?.value.as_ref()?;
+        match t.shape.as_ref()?.dim.get(axis)?.value.as_ref()? {
+            Dim::DimValue(v) => Some(*v),
+            Dim::DimParam(_) => None,
+        }
+    }
+
+    /// The element type (`DataType`) of tensor `name`: declared in the graph, or that of the op
+    /// that makes it when it always makes one type (a comparison, a Cast); `None` when unknown.
+    fn elem_type(&self, name: &str) -> Option<i32> {
+        let declared = |vi: &tract_onnx::pb::ValueInfoProto| {
+            use tract_onnx::pb::type_proto::Value;
+            let Value::TensorType(t) = vi.r#type.as_ref()?.value.as_ref()?;
+            Some(t.elem_type)
+        };
+        let g = &*self.graph;
+        if let Some(t) = g.input.iter().chain(&g.value_info).find(|vi| vi.name == name).and_then(declared) {
+            return Some(t);
+        }
+        if let Some(t) = g.initializer.iter().find(|t| t.name == name) {
+            return Some(t.data_type);
+        }
+        let maker = g.node.iter().find(|n| n.output.iter().any(|o| o == name))?;
+        match maker.op_type.as_str() {
+            "Equal" | "Less" | "LessOrEqual" | "Greater" | "GreaterOrEqual" | "Not" | "And" | "Or" | "Xor"
+            | "IsNaN" | "IsInf" => Some(DataType::Bool as i32),
+            "Cast" => attr(maker, "to").map(|a| a.i as i32),
+            _ => None,
+        }
+    }
+
+    /// The `starts`, `ends`, `axes` and `steps` of a Slice that reverses `axis`.
+    fn reverse_args(&mut self, axis: i64) -> [String; 4] {
+        [self.ints(&[-1]), self.ints(&[i64::MIN]), self.ints(&[axis]), self.ints(&[-1])]
+    }
+
+    /// `Shape(x)[start..end]`, a 1-D int64 tensor.
+    fn shape(&mut self, x: &str, start: i64, end: i64) -> String {
+        self.op("Shape", &[x], vec![int_attr("start", start), int_attr("end", end)])
     }
 }
 
@@ -93,6 +245,10 @@ fn node(name: &str, op: &str, inputs: Vec<String>, output: String, attribute: Ve
 
 fn int_attr(name: &str, i: i64) -> AttributeProto {
     AttributeProto { name: name.into(), r#type: AttributeType::Int as i32, i, ..Default::default() }
+}
+
+fn ints_attr(name: &str, ints: &[i64]) -> AttributeProto {
+    AttributeProto { name: name.into(), r#type: AttributeType::Ints as i32, ints: ints.to_vec(), ..Default::default() }
 }
 
 fn string_attr(name: &str, s: &str) -> AttributeProto {
@@ -175,6 +331,40 @@ fn upsample_to_resize(
         up.attribute.push(string_attr("nearest_mode", "floor"));
     }
     graph.node.push(up);
+    Ok(())
+}
+
+fn is_reverse(node: &NodeProto) -> bool {
+    attr(node, "direction").is_some_and(|a| a.s == b"reverse")
+}
+
+/// A reverse recurrent layer as the forward one over the reversed sequence (see the module doc).
+fn reverse_recurrent(e: &mut Emit<'_>, opset: i64) -> Result<(), CompileError> {
+    if e.input(4).is_some() {
+        return Err(e.unsupported("direction reverse with sequence_lens"));
+    }
+    if opset < 10 {
+        return Err(e.unsupported("direction reverse below opset 10 (Slice takes no steps there)"));
+    }
+    let x = e.input(0).ok_or_else(|| e.unsupported("no input X"))?;
+    // the sequence axis: 0, or 1 in the batch-first layout (X and Y alike)
+    let axis = e.int("layout").unwrap_or(0);
+    let args = e.reverse_args(axis);
+    let reversed = e.op("Slice", &[&x, &args[0], &args[1], &args[2], &args[3]], vec![]);
+    let mut forward = e.node.clone();
+    for a in forward.attribute.iter_mut().filter(|a| a.name == "direction") {
+        a.s = b"forward".to_vec();
+    }
+    forward.input[0] = reversed;
+    forward.name = format!("{}.forward", e.base);
+    let y = e.output(0).map(|_| e.fresh.name(&e.node, "y_reversed"));
+    if let Some(y) = &y {
+        forward.output[0] = y.clone();
+    }
+    e.graph.node.push(forward);
+    if let Some(y) = y {
+        e.op_to_output(0, "Slice", &[&y, &args[0], &args[1], &args[2], &args[3]], vec![]);
+    }
     Ok(())
 }
 

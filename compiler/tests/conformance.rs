@@ -184,9 +184,25 @@ fn run_suite(dir: &Path) -> BTreeMap<String, Value> {
     })
 }
 
-/// Runs `suite` and checks (or, with `ZKONNX_UPDATE_MANIFEST`, rewrites) its manifest.
+/// Runs `suite` and checks (or, with `ZKONNX_UPDATE_MANIFEST`, rewrites) its manifest. With
+/// `ZKONNX_CONFORMANCE_FILTER=text`, runs only the models whose name holds `text` and prints
+/// each one's status (a developer's loop; nothing is checked).
 fn check(suite: &Suite) {
-    let results = run_suite(&export(suite));
+    let dir = export(suite);
+    if let Some(filter) = std::env::var_os("ZKONNX_CONFORMANCE_FILTER") {
+        let filter = filter.to_string_lossy().into_owned();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .expect("export dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(&filter))
+            .collect();
+        names.sort();
+        for name in names {
+            println!("{name}: {}", status(&dir.join(&name)));
+        }
+        return;
+    }
+    let results = run_suite(&dir);
     let count = |s: &str| results.values().filter(|v| v["status"] == s).count();
     let (passing, wrong, unsupported, other) =
         (count("pass"), count("wrong"), count("unsupported"), count("not numeric"));

@@ -409,7 +409,12 @@ pub(crate) fn where_with(
 pub(crate) fn where_condition(lw: &mut Lowerer<'_>, held: bool, cx: &NodeCx) -> Result<TensorId, CompileError> {
     let c_outlet = cx.inputs[0];
     let c = lw.tensor(c_outlet, &cx.name, &cx.origin, 0)?;
-    let c = if held || matches!(lw.graph.nodes[c].op, Op::Input { .. }) { step(lw, c, cx) } else { c };
+    let c = if held || matches!(lw.graph.nodes[c].op, Op::Input { .. }) {
+        // held at its own shape (a mask broadcast over heads), before the broadcast
+        step(lw, c, &NodeCx { shape: lw.shape(c).to_vec(), ..cx.clone() })
+    } else {
+        c
+    };
     broadcast(lw, c, &lw.outlet_shape(c_outlet)?, cx)
 }
 

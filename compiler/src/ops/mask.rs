@@ -18,8 +18,8 @@
 //! `exp` by it, so a hidden position contributes exactly 0 to the sum and gets exactly 0. Its
 //! maximum is taken over the kept positions (a hidden one reads its group's minimum), so the sum
 //! keeps its precision whatever a hidden score is; a group whose every
-//! position the input hides has a sum of 0, outside the reciprocal's table, and fails at proving
-//! time naming the node.
+//! position the input hides gives zeros, like one hidden throughout by -inf (its sum of 0 has 1
+//! added, counted from the keep).
 //!
 //! "Far below": `x + m` with `m ≤ 2·lo - 64` (`lo` the lowest activation) makes the scores'
 //! shift `x + m - max ≤ m + (hi - lo) < -64`, and `exp(-64) < 2^-92`. A group whose every

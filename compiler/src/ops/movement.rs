@@ -64,6 +64,19 @@ pub(crate) const OPS: &[OpSupport] = &[
         limits: "as Gather",
     },
     OpSupport {
+        op: "NegativeLogLikelihoodLoss",
+        family: "movement",
+        forms: "rewritten at load: -x gathered at the run-time target (GatherElements) times the weight gathered \
+                there; ignore_index; reduction none, sum or mean (a division by the summed weights)",
+        limits: "a target outside [0, C) that is not ignore_index fails at proving time",
+    },
+    OpSupport {
+        op: "SoftmaxCrossEntropyLoss",
+        family: "movement",
+        forms: "rewritten at load: NegativeLogLikelihoodLoss of LogSoftmax over axis 1 (the log_prob output)",
+        limits: "as NegativeLogLikelihoodLoss",
+    },
+    OpSupport {
         op: "GatherElements",
         family: "movement",
         forms: "constant indices: a free Gather; computed integer indices: exact one-hot (embedding)",

@@ -99,8 +99,15 @@ pub(crate) const OPS: &[OpSupport] = &[
         family: "nonlinear",
         forms: "any axis (before opset 13: the axes from it on): x - max(x), exp lookup, sum, reciprocal lookup; \
                 of scores plus a mask of -inf (or far below the range): constant, a Where of a computed \
-                condition, or (1 - m) * finfo.min; the softmax of the kept positions",
-        limits: "a row a run-time mask hides entirely fails at proving time",
+                condition, or (1 - m) * finfo.min; the softmax of the kept positions (a row hidden entirely: zeros)",
+        limits: "",
+    },
+    OpSupport {
+        op: "Attention",
+        family: "nonlinear",
+        forms: "rewritten at load to its defining ops: 3-D or 4-D, grouped-query heads, past_key/past_value, \
+                scale, softcap, float or boolean attn_mask, is_causal, left/right windows, qk_matmul_output modes 0-3",
+        limits: "nonpad_kv_seqlen; a qk_matmul_output of a hidden score (-inf) is refused",
     },
     OpSupport {
         op: "LogSoftmax",
@@ -493,10 +500,20 @@ pub(crate) fn softmax_of(
     };
     let rows = windows.iter().map(|w| LinearRow { terms: w.iter().map(|&i| (i, 0)).collect(), bias: None }).collect();
     let sum = Op::Linear(Linear { input: e, weights: vec![1], rows });
-    let sum = lw.emit(&cx.name, &cx.origin, sum, gshape, e_scale);
-    let sum = lw.rescale_by(sum, e_scale.saturating_sub(s));
+    let sum = lw.emit(&cx.name, &cx.origin, sum, gshape.clone(), e_scale);
+    let mut sum = lw.rescale_by(sum, e_scale.saturating_sub(s));
+    if let Some(k) = keep {
+        // a group the input hides entirely sums to 0: add 1 there (its terms are all 0, so its
+        // probabilities are 0, as ONNX's Attention specifies for a fully masked row)
+        let rows = windows.iter().map(|w| LinearRow { terms: w.iter().map(|&i| (i, 0)).collect(), bias: None });
+        let count = Op::Linear(Linear { input: k, weights: vec![1], rows: rows.collect() });
+        let count = lw.emit(&cx.name, &cx.origin, count, gshape.clone(), 0);
+        let any = crate::ops::logic::step(lw, count, &gcx);
+        let none = crate::ops::logic::not(lw, any, &gcx);
+        sum = add(lw, sum, none, 1, &gcx);
+    }
     // the maximum's term is exactly exp(0) = 2^e_scale, so the sum lies in [2^s, n·2^s] at scale
-    // s (under a run-time mask, a group the input hides entirely sums to 0 and fails here)
+    // s (under a run-time mask, a group hidden entirely holds 1 from the line above)
     let (lo, hi) = (1i64 << s, (n as i64) << s);
     match kind {
         SoftmaxKind::Softmax => {

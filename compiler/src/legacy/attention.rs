@@ -1,0 +1,176 @@
+//! ONNX's `Attention` (opsets 23 to 25) as the ops it is defined by, which the compiler lowers
+//! one by one (the masks through [`crate::ops::mask`]):
+//!
+//! 1. 3-D `Q`, `K`, `V` (`q_num_heads`, `kv_num_heads` given) are split into heads:
+//!    `(B, S, H·D)` → `(B, H, S, D)`;
+//! 2. `past_key`/`past_value` are concatenated before `K`/`V` along the sequence (the
+//!    `present_*` outputs);
+//! 3. the scores `Q·Kᵀ · scale` (default `1/√D`). Grouped-query heads (`Hq = G · Hkv`) need no
+//!    copies of `K`: `Q` is reshaped to `(B, Hkv, G·Sq, D)`, so query head `h` meets key head
+//!    `h / G`, and the product is reshaped back to `(B, Hq, Sq, T)`;
+//! 4. `softcap · tanh(scores / softcap)` when `softcap > 0`;
+//! 5. the bias, added: a float `attn_mask`, or `Where(mask, 0, -inf)` of a boolean one, and
+//!    -inf where `is_causal` and the left/right windows hide a key (outside
+//!    `p - left ≤ j ≤ p + right`, `p = i + offset`, `offset` the past length, read from
+//!    `past_key`'s declared shape): a constant built from the shapes by `Trilu`. Adding, not selecting, lets the masks combine;
+//! 6. `Softmax` over the keys (a row hidden entirely gives zeros, as the op specifies), then the
+//!    product with `V`, grouped like the scores, and 3-D outputs merged back.
+//!
+//! `qk_matmul_output` is the scores after step 3, 4, 5 or 6 (`qk_matmul_output_mode` 0 to 3).
+//! `softmax_precision` changes nothing here: the circuit computes in its own fixed point.
+//! `nonpad_kv_seqlen` (a padding length the input decides) is refused by name.
+
+use super::{int_attr, ints_attr, Emit};
+use crate::CompileError;
+
+/// ONNX's `TensorProto.DataType.BOOL`.
+const BOOL: i64 = 9;
+/// ONNX's `TensorProto.DataType.FLOAT`.
+const FLOAT: i64 = 1;
+
+/// Replaces the `Attention` node in `e`.
+pub(super) fn rewrite(e: &mut Emit<'_>) -> Result<(), CompileError> {
+    let (Some(q), Some(k), Some(v)) = (e.input(0), e.input(1), e.input(2)) else {
+        return Err(e.unsupported("an Attention without Q, K and V"));
+    };
+    if e.input(6).is_some() {
+        return Err(e.unsupported("nonpad_kv_seqlen (a padding length decided at run time)"));
+    }
+    let (past_k, past_v) = (e.input(4), e.input(5));
+    if past_k.is_some() != past_v.is_some() {
+        return Err(e.unsupported("past_key without past_value, or the reverse"));
+    }
+    let mode = e.int("qk_matmul_output_mode").unwrap_or(0);
+    if !(0..=3).contains(&mode) {
+        return Err(e.unsupported(&format!("qk_matmul_output_mode {mode}")));
+    }
+    let heads = match (e.int("q_num_heads"), e.int("kv_num_heads")) {
+        (Some(hq), Some(hkv)) if hq > 0 && hkv > 0 && hq % hkv == 0 => Some((hq, hkv)),
+        (None, None) => None,
+        _ => return Err(e.unsupported("q_num_heads and kv_num_heads other than two positive multiples")),
+    };
+    // 1. heads
+    let (q, k, v) = match heads {
+        Some((hq, hkv)) => (split_heads(e, &q, hq), split_heads(e, &k, hkv), split_heads(e, &v, hkv)),
+        None => (q, k, v),
+    };
+    // 2. the cache
+    let (k, v) = match (&past_k, &past_v) {
+        (Some(pk), Some(pv)) => {
+            let concat = |e: &mut Emit<'_>, a: &str, b: &str| e.op("Concat", &[a, b], vec![int_attr("axis", 2)]);
+            (concat(e, pk, &k), concat(e, pv, &v))
+        }
+        _ => (k, v),
+    };
+    e.op_to_output(1, "Identity", &[&k], vec![]);
+    e.op_to_output(2, "Identity", &[&v], vec![]);
+    // 3. scores, grouped by key head
+    let zero = e.ints(&[0]);
+    let minus_one = e.ints(&[-1]);
+    let kv_heads = e.shape(&k, 1, 2);
+    let grouped = e.op("Concat", &[&zero, &kv_heads, &minus_one, &zero], vec![int_attr("axis", 0)]);
+    let q_heads_rows = e.shape(&q, 1, 3);
+    let ungrouped = e.op("Concat", &[&zero, &q_heads_rows, &minus_one], vec![int_attr("axis", 0)]);
+    let qg = e.op("Reshape", &[&q, &grouped], vec![]);
+    let kt = e.op("Transpose", &[&k], vec![ints_attr("perm", &[0, 1, 3, 2])]);
+    let raw = e.op("MatMul", &[&qg, &kt], vec![]);
+    let raw = e.op("Reshape", &[&raw, &ungrouped], vec![]);
+    let scale = match e.float("scale") {
+        Some(s) => e.scalar(s),
+        None => {
+            let d = e.shape(&q, 3, 4);
+            let d = e.op("Cast", &[&d], vec![int_attr("to", FLOAT)]);
+            let root = e.op("Sqrt", &[&d], vec![]);
+            e.op("Reciprocal", &[&root], vec![])
+        }
+    };
+    let mut scores = e.op("Mul", &[&raw, &scale], vec![]);
+    let mut stages = vec![scores.clone()];
+    // 4. soft cap
+    if let Some(cap) = e.float("softcap").filter(|c| *c > 0.0) {
+        let inv = e.scalar(1.0 / cap);
+        let cap = e.scalar(cap);
+        let x = e.op("Mul", &[&scores, &inv], vec![]);
+        let t = e.op("Tanh", &[&x], vec![]);
+        scores = e.op("Mul", &[&t, &cap], vec![]);
+    }
+    stages.push(scores.clone());
+    // 5. the bias
+    scores = bias(e, scores, &q, &k, past_k.as_deref())?;
+    stages.push(scores.clone());
+    // 6. softmax and values
+    let probs = e.op("Softmax", &[&scores], vec![int_attr("axis", -1)]);
+    stages.push(probs.clone());
+    let pg = e.op("Reshape", &[&probs, &grouped], vec![]);
+    let y = e.op("MatMul", &[&pg, &v], vec![]);
+    let stage = stages[mode as usize].clone();
+    e.op_to_output(3, "Identity", &[&stage], vec![]);
+    match heads {
+        Some(_) => {
+            let y = e.op("Reshape", &[&y, &ungrouped], vec![]);
+            let y = e.op("Transpose", &[&y], vec![ints_attr("perm", &[0, 2, 1, 3])]);
+            let merged = e.ints(&[0, 0, -1]);
+            e.op_to_output(0, "Reshape", &[&y, &merged], vec![]);
+        }
+        None => e.op_to_output(0, "Reshape", &[&y, &ungrouped], vec![]),
+    }
+    Ok(())
+}
+
+/// `(B, S, H·D)` → `(B, H, S, D)`.
+fn split_heads(e: &mut Emit<'_>, x: &str, heads: i64) -> String {
+    let shape = e.ints(&[0, 0, heads, -1]);
+    let x = e.op("Reshape", &[x, &shape], vec![]);
+    e.op("Transpose", &[&x], vec![ints_attr("perm", &[0, 2, 1, 3])])
+}
+
+/// Adds the float mask, hides what a boolean mask, `is_causal` and the windows hide.
+fn bias(e: &mut Emit<'_>, mut scores: String, q: &str, k: &str, past: Option<&str>) -> Result<String, CompileError> {
+    let minus_inf = e.scalar(f32::NEG_INFINITY);
+    if let Some(mask) = e.input(3) {
+        let zero = e.scalar(0.0);
+        let bias = if e.elem_type(&mask) == Some(BOOL as i32) {
+            e.op("Where", &[&mask, &zero, &minus_inf], vec![])
+        } else {
+            mask
+        };
+        scores = e.op("Add", &[&scores, &bias], vec![]);
+    }
+    let causal = e.int("is_causal").unwrap_or(0) != 0;
+    let left = e.int("left_window_size").filter(|&w| w >= 0);
+    let right = e.int("right_window_size").filter(|&w| w >= 0);
+    if !causal && left.is_none() && right.is_none() {
+        return Ok(scores);
+    }
+    // (Sq, T) ones, then Trilu keeps j - i <= k (lower) or j - i >= k (upper)
+    let rows = e.shape(q, 2, 3);
+    let cols = e.shape(k, 2, 3);
+    let size = e.op("Concat", &[&rows, &cols], vec![int_attr("axis", 0)]);
+    let one = e.scalar(1.0);
+    let mut kept = e.op("Expand", &[&one, &size], vec![]);
+    // the past length, from the declared shape of past_key (a model input: the KV cache)
+    let offset = match past {
+        Some(p) => match e.declared_dim(p, 2) {
+            Some(len) => len,
+            None => return Err(e.unsupported("is_causal or a window with a past_key of undeclared length")),
+        },
+        None => 0,
+    };
+    let band = |e: &mut Emit<'_>, kept: String, shift: i64, upper: i64| {
+        let diagonal = e.int_scalar(offset + shift);
+        e.op("Trilu", &[&kept, &diagonal], vec![int_attr("upper", upper)])
+    };
+    if causal {
+        kept = band(e, kept, 0, 0);
+    }
+    if let Some(r) = right {
+        kept = band(e, kept, r, 0);
+    }
+    if let Some(l) = left {
+        kept = band(e, kept, -l, 1);
+    }
+    let keep = e.op("Cast", &[&kept], vec![int_attr("to", BOOL)]);
+    let zero = e.scalar(0.0);
+    let bias = e.op("Where", &[&keep, &zero, &minus_inf], vec![]);
+    Ok(e.op("Add", &[&scores, &bias], vec![]))
+}
