@@ -13,8 +13,12 @@
 //! - a recurrent layer (`LSTM`, `GRU`, `RNN`) with `direction = "reverse"`, which tract runs
 //!   forward (a silent wrong result), is the forward layer over the sequence reversed, its `Y`
 //!   reversed back (`Y_h`, `Y_c` are the last step's either way);
+//! - `Swish` with an `alpha` other than 1, which tract reads as `x · sigmoid(x)` whatever its
+//!   alpha (a silent wrong result), is `x · sigmoid(alpha · x)`;
 //! - the ops ONNX defines as functions of other ops, which tract does not know: `Attention`
-//!   ([`attention`]), `NegativeLogLikelihoodLoss` and `SoftmaxCrossEntropyLoss` ([`losses`]).
+//!   ([`attention`]), `NegativeLogLikelihoodLoss` and `SoftmaxCrossEntropyLoss` ([`losses`]),
+//!   `SwiGLU`, `Hardmax` and `CumProd` ([`functions`]), `RotaryEmbedding` and
+//!   `CausalConvWithState` ([`sequence`]).
 //!
 //! The nodes a rewrite adds are named `<node>.<suffix>`, which the compiler maps back to the
 //! original node, so errors and the per-layer table still name it and its op.
@@ -27,7 +31,9 @@ use crate::CompileError;
 
 mod attention;
 mod doubles;
+mod functions;
 mod losses;
+mod sequence;
 
 /// Applies the rewrites to `model` in place.
 pub(crate) fn rewrite(model: &mut ModelProto) -> Result<(), CompileError> {
@@ -46,6 +52,18 @@ pub(crate) fn rewrite(model: &mut ModelProto) -> Result<(), CompileError> {
             "TopK" if upsample => top_k_to_opset10(graph, node, &mut fresh),
             "LSTM" | "GRU" | "RNN" if node.domain.is_empty() && is_reverse(&node) => {
                 reverse_recurrent(&mut Emit::new(graph, &node, &mut fresh), opset)?;
+            }
+            "Swish" if node.domain.is_empty() && attr(&node, "alpha").is_some_and(|a| a.f != 1.0) => {
+                functions::swish(&mut Emit::new(graph, &node, &mut fresh))?;
+            }
+            "SwiGLU" if node.domain.is_empty() => functions::swiglu(&mut Emit::new(graph, &node, &mut fresh))?,
+            "Hardmax" if node.domain.is_empty() => functions::hardmax(&mut Emit::new(graph, &node, &mut fresh), opset)?,
+            "CumProd" if node.domain.is_empty() => functions::cumprod(&mut Emit::new(graph, &node, &mut fresh))?,
+            "RotaryEmbedding" if node.domain.is_empty() => {
+                sequence::rotary_embedding(&mut Emit::new(graph, &node, &mut fresh))?;
+            }
+            "CausalConvWithState" if node.domain.is_empty() => {
+                sequence::causal_conv(&mut Emit::new(graph, &node, &mut fresh))?;
             }
             "Attention" if node.domain.is_empty() => attention::rewrite(&mut Emit::new(graph, &node, &mut fresh))?,
             "NegativeLogLikelihoodLoss" if node.domain.is_empty() => {
@@ -161,12 +179,27 @@ impl<'g> Emit<'g> {
         float_const(self.graph, name, vec![], vec![value])
     }
 
+    /// The rank of tensor `name` as the graph declares it, or of the initializer.
+    fn declared_rank(&self, name: &str) -> Option<usize> {
+        use tract_onnx::pb::type_proto::Value;
+        if let Some(t) = self.initializer(name) {
+            return Some(t.dims.len());
+        }
+        let g = &*self.graph;
+        let vi = g.input.iter().chain(&g.value_info).find(|vi| vi.name == name)?;
+        let Value::TensorType(t) = vi.r#type.as_ref()?.value.as_ref()?;
+        Some(t.shape.as_ref()?.dim.len())
+    }
+
     /// Dimension `axis` of tensor `name` as the graph declares it (a model input, or its value
     /// info), when it is a number.
     fn declared_dim(&self, name: &str, axis: usize) -> Option<i64> {
         use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
         use tract_onnx::pb::type_proto::Value;
         let g = &*self.graph;
+        if let Some(t) = self.initializer(name) {
+            return t.dims.get(axis).copied();
+        }
         let vi = g.input.iter().chain(&g.value_info).find(|vi| vi.name == name)?;
         let Value::TensorType(t) = vi.r#type.as_ref()?.value.as_ref()?;
         match t.shape.as_ref()?.dim.get(axis)?.value.as_ref()? {
@@ -202,6 +235,52 @@ impl<'g> Emit<'g> {
     /// The `starts`, `ends`, `axes` and `steps` of a Slice that reverses `axis`.
     fn reverse_args(&mut self, axis: i64) -> [String; 4] {
         [self.ints(&[-1]), self.ints(&[i64::MIN]), self.ints(&[axis]), self.ints(&[-1])]
+    }
+
+    /// The initializer `name`.
+    fn initializer(&self, name: &str) -> Option<&TensorProto> {
+        self.graph.initializer.iter().find(|t| t.name == name)
+    }
+
+    /// The values of the integer initializer `name` (int32 or int64, typed or raw).
+    fn const_ints(&self, name: &str) -> Option<Vec<i64>> {
+        let t = self.initializer(name)?;
+        let raw = |width: usize| -> Vec<i64> {
+            t.raw_data
+                .chunks_exact(width)
+                .map(|c| {
+                    if width == 8 {
+                        i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))
+                    } else {
+                        i64::from(i32::from_le_bytes(c.try_into().unwrap_or([0; 4])))
+                    }
+                })
+                .collect()
+        };
+        match DataType::try_from(t.data_type).ok()? {
+            DataType::Int64 if t.raw_data.is_empty() => Some(t.int64_data.clone()),
+            DataType::Int64 => Some(raw(8)),
+            DataType::Int32 if t.raw_data.is_empty() => Some(t.int32_data.iter().map(|&v| i64::from(v)).collect()),
+            DataType::Int32 => Some(raw(4)),
+            _ => None,
+        }
+    }
+
+    /// A constant of `value` with the element type `dtype` (float, int32 or int64), shaped `[]`.
+    fn scalar_of(&mut self, value: f32, dtype: Option<i32>) -> String {
+        match dtype.and_then(|d| DataType::try_from(d).ok()) {
+            Some(DataType::Int64) => self.int_scalar(value as i64),
+            Some(DataType::Int32) => {
+                let name = self.fresh.name(&self.node, "int");
+                let t = TensorProto {
+                    data_type: DataType::Int32 as i32,
+                    int32_data: vec![value as i32],
+                    ..Default::default()
+                };
+                initializer(self.graph, name, t)
+            }
+            _ => self.scalar(value),
+        }
     }
 
     /// `Shape(x)[start..end]`, a 1-D int64 tensor.

@@ -288,7 +288,12 @@ fn mixing(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx, x: TensorId) -> R
 /// (negative ones wrap, as ONNX says).
 fn one_hot(lw: &mut Lowerer<'_>, op: &OneHot, cx: &NodeCx) -> Result<Value, CompileError> {
     let idx_outlet = cx.inputs[0];
-    let idx = lw.tensor(idx_outlet, &cx.name, &cx.origin, 0)?;
+    let mut idx = lw.tensor(idx_outlet, &cx.name, &cx.origin, 0)?;
+    if lw.scale(idx) != 0 && crate::ops::logic::integer_valued(lw, idx_outlet, 0) {
+        // integers held at a fractional scale (an ArgMax's index): exact multiples, rescaled to 0
+        let s = lw.scale(idx);
+        idx = lw.rescale_by(idx, s);
+    }
     if lw.scale(idx) != 0 {
         return Err(cx.unsupported("a one-hot of indices that are not integers"));
     }

@@ -47,6 +47,13 @@ pub(crate) const OPS: &[OpSupport] = &[
         limits: "computed weights or bias (NonConstant); more than 2^28 multiply-add terms (TooLarge)",
     },
     OpSupport {
+        op: "CausalConvWithState",
+        family: "linear",
+        forms: "rewritten at load: a depthwise Conv after past_state (or zeros), optional bias, SiLU/Swish; \
+                present_state",
+        limits: "computed weights; the present_state of a kernel of size 1 (UnsupportedAttribute)",
+    },
+    OpSupport {
         op: "AveragePool",
         family: "linear",
         forms: "any stride, dilation, padding, ceil_mode, count_include_pad: a linear map with weights 1/count",

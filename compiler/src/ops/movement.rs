@@ -77,6 +77,12 @@ pub(crate) const OPS: &[OpSupport] = &[
         limits: "as NegativeLogLikelihoodLoss",
     },
     OpSupport {
+        op: "CumProd",
+        family: "movement",
+        forms: "rewritten at load: constant axis of declared size, exclusive, reverse: a running product of slices",
+        limits: "a computed axis, an axis of undeclared size (UnsupportedAttribute)",
+    },
+    OpSupport {
         op: "GatherElements",
         family: "movement",
         forms: "constant indices: a free Gather; computed integer indices: exact one-hot (embedding)",
@@ -327,11 +333,20 @@ fn concat(lw: &mut Lowerer<'_>, axis: usize, cx: &NodeCx) -> Result<Value, Compi
     }
     // operands at different scales are brought to the largest one first: a Select copies cells
     let scale = inputs.iter().map(|&t| lw.scale(t)).max().unwrap_or(lw.args.input_scale);
-    if inputs.iter().any(|&t| lw.scale(t) != scale) {
-        return Err(cx.unsupported("concatenating tensors at different scales"));
-    }
+    let inputs = inputs.into_iter().map(|t| upscale(lw, t, scale, cx)).collect();
     let op = Op::Select { inputs, picks };
     Ok(Value::Tensor(lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), scale)))
+}
+
+/// `t` at the larger `scale`, exactly: `t · 2^(scale - s)` (an add to a zero at `scale`).
+fn upscale(lw: &mut Lowerer<'_>, t: zkonnx_ir::TensorId, scale: u32, cx: &NodeCx) -> zkonnx_ir::TensorId {
+    if lw.scale(t) >= scale {
+        return t;
+    }
+    let shape = lw.shape(t).to_vec();
+    let zero = lw.emit(&cx.name, &cx.origin, Op::Const { values: vec![0] }, vec![1], scale);
+    let pairs = (0..shape.iter().product::<usize>() as u32).map(|i| (i, 0)).collect();
+    crate::ops::activation::add_pairs(lw, t, zero, pairs, 1, &NodeCx { shape, ..cx.clone() })
 }
 
 pub(crate) fn concat_picks(shapes: &[Vec<usize>], axis: usize, out_shape: &[usize]) -> Option<Vec<Pick>> {

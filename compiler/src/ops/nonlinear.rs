@@ -176,7 +176,31 @@ pub(crate) const OPS: &[OpSupport] = &[
         forms: "tract's mean and variance per group as sums and products, 1/sqrt lookup, scale and bias",
         limits: "",
     },
-    OpSupport { op: "Swish", family: "nonlinear", forms: "x * sigmoid(x): sigmoid lookup and a product", limits: "" },
+    OpSupport {
+        op: "Swish",
+        family: "nonlinear",
+        forms: "x * sigmoid(alpha * x): sigmoid lookup and a product (alpha other than 1 rewritten at load)",
+        limits: "",
+    },
+    OpSupport {
+        op: "SwiGLU",
+        family: "nonlinear",
+        forms: "rewritten at load to a * sigmoid(alpha * a) * b",
+        limits: "",
+    },
+    OpSupport {
+        op: "Hardmax",
+        family: "nonlinear",
+        forms: "opset 13 and later, any axis: rewritten at load to OneHot(ArgMax) (ties: the first maximum)",
+        limits: "opsets before 13 (UnsupportedAttribute)",
+    },
+    OpSupport {
+        op: "RotaryEmbedding",
+        family: "nonlinear",
+        forms: "rewritten at load: 4-D or 3-D with num_heads, halves or interleaved, partial rotary_embedding_dim, \
+                caches gathered at run-time position_ids (or given per position)",
+        limits: "",
+    },
     OpSupport {
         op: "Shrink",
         family: "nonlinear",

@@ -34,6 +34,7 @@ PARAMETERS = {
     "Upsample": {1}, "TopK": {1}, "OneHot": {1}, "Trilu": {1}, "CumSum": {1}, "Clip": {1, 2},
     "Conv": {1, 2}, "ConvTranspose": {1, 2}, "BatchNormalization": {1, 2, 3, 4}, "InstanceNormalization": {1, 2},
     "LayerNormalization": {1, 2}, "GroupNormalization": {1, 2}, "RMSNormalization": {1}, "CenterCropPad": {1},
+    "CumProd": {1}, "CausalConvWithState": {1, 2},
     **{r: {1} for r in REDUCES},
 }
 
