@@ -61,7 +61,7 @@ pub(crate) fn one_line(reason: &str) -> String {
     }
 }
 
-/// `"; also node `b` (Hardmax), ..."` for the other unsupported nodes: every one up to 32,
+/// `"; also node `b` (Bernoulli), ..."` for the other unsupported nodes: every one up to 32,
 /// then their count.
 fn also_unsupported(others: &[(String, String)]) -> String {
     const SHOWN: usize = 32;

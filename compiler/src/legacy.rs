@@ -9,12 +9,13 @@
 //!   model is raised to opset 10, and the two other ops whose signature changed at opset 10 are
 //!   rewritten with it: `Slice` (attributes to inputs) and `TopK` (`k` to an input).
 //!
-//! - doubles are computed as floats ([`doubles`]);
+//! - doubles and bfloat16 are computed as floats ([`floats`]);
 //! - a recurrent layer (`LSTM`, `GRU`, `RNN`) with `direction = "reverse"`, which tract runs
 //!   forward (a silent wrong result), is the forward layer over the sequence reversed, its `Y`
 //!   reversed back (`Y_h`, `Y_c` are the last step's either way);
 //! - `Swish` with an `alpha` other than 1, which tract reads as `x · sigmoid(x)` whatever its
-//!   alpha (a silent wrong result), is `x · sigmoid(alpha · x)`;
+//!   alpha (a silent wrong result), is `x · sigmoid(alpha · x)`, and `Celu` with an `alpha` other
+//!   than 1, whose negative side tract leaves unscaled, is `alpha · Elu(x / alpha)`;
 //! - the ops ONNX defines as functions of other ops, which tract does not know: `Attention`
 //!   ([`attention`]), `NegativeLogLikelihoodLoss` and `SoftmaxCrossEntropyLoss` ([`losses`]),
 //!   `SwiGLU`, `Hardmax` and `CumProd` ([`functions`]), `RotaryEmbedding` and
@@ -30,7 +31,7 @@ use tract_onnx::pb::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorPr
 use crate::CompileError;
 
 mod attention;
-mod doubles;
+mod floats;
 mod functions;
 mod losses;
 mod sequence;
@@ -40,7 +41,7 @@ pub(crate) fn rewrite(model: &mut ModelProto) -> Result<(), CompileError> {
     let opset =
         model.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map_or(1, |o| o.version);
     let Some(graph) = model.graph.as_mut() else { return Ok(()) };
-    doubles::to_floats(graph);
+    floats::to_floats(graph);
     let mut fresh = Fresh(0);
     let nodes = std::mem::take(&mut graph.node);
     let upsample = opset < 10 && nodes.iter().any(|n| n.op_type == "Upsample" && n.domain.is_empty());
@@ -55,6 +56,9 @@ pub(crate) fn rewrite(model: &mut ModelProto) -> Result<(), CompileError> {
             }
             "Swish" if node.domain.is_empty() && attr(&node, "alpha").is_some_and(|a| a.f != 1.0) => {
                 functions::swish(&mut Emit::new(graph, &node, &mut fresh))?;
+            }
+            "Celu" if node.domain.is_empty() && attr(&node, "alpha").is_some_and(|a| a.f != 1.0) => {
+                functions::celu(&mut Emit::new(graph, &node, &mut fresh))?;
             }
             "SwiGLU" if node.domain.is_empty() => functions::swiglu(&mut Emit::new(graph, &node, &mut fresh))?,
             "Hardmax" if node.domain.is_empty() => functions::hardmax(&mut Emit::new(graph, &node, &mut fresh), opset)?,
@@ -171,6 +175,12 @@ impl<'g> Emit<'g> {
         let name = self.fresh.name(&self.node, "int");
         let t = TensorProto { data_type: DataType::Int64 as i32, int64_data: vec![value], ..Default::default() };
         initializer(self.graph, name, t)
+    }
+
+    /// A float constant of shape `dims`.
+    fn floats(&mut self, dims: &[i64], values: Vec<f32>) -> String {
+        let name = self.fresh.name(&self.node, "floats");
+        float_const(self.graph, name, dims.to_vec(), values)
     }
 
     /// A scalar float constant.

@@ -113,6 +113,6 @@ mod tests {
         for op in ["Conv", "Gemm", "Softmax", "LSTM", "TreeEnsembleClassifier", "NonZero", "Constant"] {
             assert!(is_supported(op), "{op}");
         }
-        assert!(!is_supported("Hardmax") && !is_supported("conv"));
+        assert!(!is_supported("BitShift") && !is_supported("conv"));
     }
 }

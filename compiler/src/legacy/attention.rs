@@ -18,7 +18,9 @@
 //!
 //! `qk_matmul_output` is the scores after step 3, 4, 5 or 6 (`qk_matmul_output_mode` 0 to 3).
 //! `softmax_precision` changes nothing here: the circuit computes in its own fixed point.
-//! `nonpad_kv_seqlen` (a padding length the input decides) is refused by name.
+//! `nonpad_kv_seqlen` (the valid keys per batch, decided at run time) hides the keys from it on,
+//! and sets the causal offset per batch (`n - Sq`), as a keep the input decides (see
+//! [`padded_bias`]); it needs Q and K of declared lengths and no `past_key`.
 
 use super::{int_attr, ints_attr, Emit};
 use crate::CompileError;
@@ -33,10 +35,20 @@ pub(super) fn rewrite(e: &mut Emit<'_>) -> Result<(), CompileError> {
     let (Some(q), Some(k), Some(v)) = (e.input(0), e.input(1), e.input(2)) else {
         return Err(e.unsupported("an Attention without Q, K and V"));
     };
-    if e.input(6).is_some() {
-        return Err(e.unsupported("nonpad_kv_seqlen (a padding length decided at run time)"));
-    }
     let (past_k, past_v) = (e.input(4), e.input(5));
+    // the valid keys' count per batch, with the sequence lengths it is compared with
+    let nonpad = match e.input(6) {
+        Some(n) => {
+            let four_d = e.int("q_num_heads").is_none();
+            let axis = if four_d { 2 } else { 1 };
+            match (past_k.is_some(), e.declared_dim(&q, axis), e.declared_dim(&k, axis)) {
+                (false, Some(sq), Some(t)) => Some((n, sq, t)),
+                (true, ..) => return Err(e.unsupported("nonpad_kv_seqlen with past_key")),
+                _ => return Err(e.unsupported("nonpad_kv_seqlen with Q or K of undeclared sequence length")),
+            }
+        }
+        None => None,
+    };
     if past_k.is_some() != past_v.is_some() {
         return Err(e.unsupported("past_key without past_value, or the reverse"));
     }
@@ -96,7 +108,10 @@ pub(super) fn rewrite(e: &mut Emit<'_>) -> Result<(), CompileError> {
     }
     stages.push(scores.clone());
     // 5. the bias
-    scores = bias(e, scores, &q, &k, past_k.as_deref())?;
+    scores = match nonpad {
+        Some(n) => padded_bias(e, scores, n),
+        None => bias(e, scores, &q, &k, past_k.as_deref())?,
+    };
     stages.push(scores.clone());
     // 6. softmax and values
     let probs = e.op("Softmax", &[&scores], vec![int_attr("axis", -1)]);
@@ -124,17 +139,56 @@ fn split_heads(e: &mut Emit<'_>, x: &str, heads: i64) -> String {
     e.op("Transpose", &[&x], vec![ints_attr("perm", &[0, 2, 1, 3])])
 }
 
+/// Adds the mask input (as [`bias`]) and hides the keys from `nonpad_kv_seqlen` on, and with
+/// `is_causal` and the windows those outside `p - left ≤ j ≤ p + right` for `p = i + offset`,
+/// where the offset `n - Sq` is per batch: a keep the input decides, `Where(keep, 0, -inf)`.
+/// `(n, Sq, T)`: the lengths' tensor and the declared query and key lengths.
+fn padded_bias(e: &mut Emit<'_>, mut scores: String, (n, sq, t): (String, i64, i64)) -> String {
+    if let Some(mask) = e.input(3) {
+        scores = add_mask(e, scores, mask);
+    }
+    let n = e.op("Cast", &[&n], vec![int_attr("to", FLOAT)]);
+    let per_batch = e.ints(&[-1, 1, 1, 1]);
+    let n = e.op("Reshape", &[&n, &per_batch], vec![]);
+    let j = e.floats(&[1, 1, 1, t], (0..t).map(|j| j as f32).collect());
+    let j_minus_i = e.floats(&[1, 1, sq, t], (0..sq).flat_map(|i| (0..t).map(move |j| (j - i) as f32)).collect());
+    let mut keep = e.op("Less", &[&j, &n], vec![]);
+    let bound = |e: &mut Emit<'_>, keep: String, shift: i64, op: &str| {
+        let shift = e.scalar((shift - sq) as f32);
+        let limit = e.op("Add", &[&n, &shift], vec![]);
+        let within = e.op(op, &[&j_minus_i, &limit], vec![]);
+        e.op("And", &[&keep, &within], vec![])
+    };
+    if e.int("is_causal").unwrap_or(0) != 0 {
+        keep = bound(e, keep, 0, "LessOrEqual");
+    }
+    if let Some(r) = e.int("right_window_size").filter(|&w| w >= 0) {
+        keep = bound(e, keep, r, "LessOrEqual");
+    }
+    if let Some(l) = e.int("left_window_size").filter(|&w| w >= 0) {
+        keep = bound(e, keep, -l, "GreaterOrEqual");
+    }
+    let (zero, minus_inf) = (e.scalar(0.0), e.scalar(f32::NEG_INFINITY));
+    let bias = e.op("Where", &[&keep, &zero, &minus_inf], vec![]);
+    e.op("Add", &[&scores, &bias], vec![])
+}
+
+/// `scores + mask` for a float mask, `scores + Where(mask, 0, -inf)` for a boolean one.
+fn add_mask(e: &mut Emit<'_>, scores: String, mask: String) -> String {
+    let bias = if e.elem_type(&mask) == Some(BOOL as i32) {
+        let (zero, minus_inf) = (e.scalar(0.0), e.scalar(f32::NEG_INFINITY));
+        e.op("Where", &[&mask, &zero, &minus_inf], vec![])
+    } else {
+        mask
+    };
+    e.op("Add", &[&scores, &bias], vec![])
+}
+
 /// Adds the float mask, hides what a boolean mask, `is_causal` and the windows hide.
 fn bias(e: &mut Emit<'_>, mut scores: String, q: &str, k: &str, past: Option<&str>) -> Result<String, CompileError> {
     let minus_inf = e.scalar(f32::NEG_INFINITY);
     if let Some(mask) = e.input(3) {
-        let zero = e.scalar(0.0);
-        let bias = if e.elem_type(&mask) == Some(BOOL as i32) {
-            e.op("Where", &[&mask, &zero, &minus_inf], vec![])
-        } else {
-            mask
-        };
-        scores = e.op("Add", &[&scores, &bias], vec![]);
+        scores = add_mask(e, scores, mask);
     }
     let causal = e.int("is_causal").unwrap_or(0) != 0;
     let left = e.int("left_window_size").filter(|&w| w >= 0);

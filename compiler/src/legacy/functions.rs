@@ -2,6 +2,8 @@
 //!
 //! - `Swish(x; alpha)` = `x · sigmoid(alpha · x)` (only rewritten for `alpha ≠ 1`: tract loads it
 //!   as `x · sigmoid(x)` whatever its alpha);
+//! - `Celu(x; alpha)` = `alpha · Elu(x / alpha)` (only for `alpha ≠ 1`: tract leaves out the
+//!   factor alpha of the negative side, `min(0, exp(x/alpha) - 1)`);
 //! - `SwiGLU(a, b; alpha)` = `Swish(a; alpha) · b`;
 //! - `Hardmax(x; axis)` = `OneHot(ArgMax(x; axis), depth = x's size along axis)` at that axis:
 //!   1 at the first maximum (ArgMax breaks ties toward the first), 0 elsewhere;
@@ -31,6 +33,17 @@ pub(super) fn swish(e: &mut Emit<'_>) -> Result<(), CompileError> {
     let x = e.input(0).ok_or_else(|| e.unsupported("no input"))?;
     let gate = swish_gate(e, &x);
     e.op_to_output(0, "Mul", &[&x, &gate], vec![]);
+    Ok(())
+}
+
+/// Replaces `Celu` (with `alpha ≠ 1`) in `e`.
+pub(super) fn celu(e: &mut Emit<'_>) -> Result<(), CompileError> {
+    let x = e.input(0).ok_or_else(|| e.unsupported("no input"))?;
+    let alpha = e.float("alpha").unwrap_or(1.0);
+    let (inv, a) = (e.scalar(1.0 / alpha), e.scalar(alpha));
+    let z = e.op("Mul", &[&x, &inv], vec![]);
+    let elu = e.op("Elu", &[&z], vec![]);
+    e.op_to_output(0, "Mul", &[&elu, &a], vec![]);
     Ok(())
 }
 

@@ -106,8 +106,10 @@ pub(crate) const OPS: &[OpSupport] = &[
         op: "Attention",
         family: "nonlinear",
         forms: "rewritten at load to its defining ops: 3-D or 4-D, grouped-query heads, past_key/past_value, \
-                scale, softcap, float or boolean attn_mask, is_causal, left/right windows, qk_matmul_output modes 0-3",
-        limits: "nonpad_kv_seqlen; a qk_matmul_output of a hidden score (-inf) is refused",
+                scale, softcap, float or boolean attn_mask, is_causal, left/right windows, nonpad_kv_seqlen (run-time \
+                padding), qk_matmul_output modes 0-3",
+        limits: "nonpad_kv_seqlen with past_key or undeclared lengths, an attn_mask shorter than the keys; \
+                a qk_matmul_output of a hidden score (-inf) is refused",
     },
     OpSupport {
         op: "LogSoftmax",
@@ -143,7 +145,8 @@ pub(crate) const OPS: &[OpSupport] = &[
     OpSupport {
         op: "Celu",
         family: "nonlinear",
-        forms: "exp(x/alpha) lookup, exact clamps (activation) and ReLU",
+        forms: "exp(x/alpha) lookup, exact clamps (activation) and ReLU (alpha other than 1: rewritten at load to \
+                alpha * Elu(x / alpha), tract leaving out the factor)",
         limits: "",
     },
     OpSupport {

@@ -40,6 +40,9 @@ def write_case(dst, model_bytes, inputs, outputs, suite, constant_inputs=()):
     os.makedirs(dst, exist_ok=True)
     with open(os.path.join(dst, "model.onnx"), "wb") as f:
         f.write(model_bytes)
+    # bfloat16 (ml_dtypes, numpy kind "V") is written as the floats it holds; meta keeps its name
+    dtypes = [kind(a) for a in inputs + outputs]
+    inputs, outputs = [plain(a) for a in inputs], [plain(a) for a in outputs]
     tensors_only = all(isinstance(a, np.ndarray) for a in inputs + outputs)
     numbers = [np.asarray(a, dtype=np.float64) for a in inputs + outputs
                if isinstance(a, np.ndarray) and a.dtype.kind in "fiub"]
@@ -50,9 +53,9 @@ def write_case(dst, model_bytes, inputs, outputs, suite, constant_inputs=()):
         json.dump({"outputs": [flat(a) if numeric else [] for a in outputs]}, f)
     meta = {
         "suite": suite,
-        "inputs": [{"dtype": kind(a), "shape": list(np.shape(a)) if isinstance(a, np.ndarray) else []}
-                   for a in inputs],
-        "outputs": [{"dtype": kind(a)} for a in outputs],
+        "inputs": [{"dtype": d, "shape": list(np.shape(a)) if isinstance(a, np.ndarray) else []}
+                   for d, a in zip(dtypes, inputs)],
+        "outputs": [{"dtype": d} for d in dtypes[len(inputs):]],
         "finite": bool(all(np.isfinite(a).all() for a in numbers)),
         "max_abs_input": max((float(np.abs(a[np.isfinite(a)]).max()) for a in inputs
                               if isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isfinite(a).any()),
@@ -61,6 +64,11 @@ def write_case(dst, model_bytes, inputs, outputs, suite, constant_inputs=()):
     }
     with open(os.path.join(dst, "meta.json"), "w") as f:
         json.dump(meta, f)
+
+
+def plain(a):
+    """A bfloat16 array as float32 (exact); anything else as it is."""
+    return a.astype(np.float32) if isinstance(a, np.ndarray) and str(a.dtype) == "bfloat16" else a
 
 
 def kind(a):

@@ -110,7 +110,7 @@ def shape():
 def unsupported():
     nodes = [
         helper.make_node("Gemm", ["x", "w1"], ["h"], name="fc1", transB=1),
-        helper.make_node("Hardmax", ["h"], ["y"], name="act0"),
+        helper.make_node("MeanVarianceNormalization", ["h"], ["y"], name="act0", axes=[1]),
     ]
     save("unsupported", nodes, [vi("x", [1, 4])], [vi("y", [1, 2])], [w("w1", 2, 4)])
 
@@ -174,9 +174,9 @@ def unsupported_many():
     """Three unsupported nodes after a supported one: the error names all three."""
     nodes = [
         helper.make_node("Gemm", ["x", "w2"], ["h"], name="fc1", transB=1),
-        helper.make_node("Hardmax", ["h"], ["a"], name="act0"),
+        helper.make_node("MeanVarianceNormalization", ["h"], ["a"], name="act0", axes=[1]),
         helper.make_node("Bernoulli", ["a"], ["b"], name="act1", seed=1.0),
-        helper.make_node("Hardmax", ["b"], ["y"], name="act2"),
+        helper.make_node("MeanVarianceNormalization", ["b"], ["y"], name="act2", axes=[1]),
     ]
     save("unsupported_many", nodes, [vi("x", [1, 4])], [vi("y", [1, 2])], [w("w2", 2, 4)], opset=15)
 
