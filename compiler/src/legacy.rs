@@ -45,7 +45,9 @@ pub(crate) fn rewrite(model: &mut ModelProto) -> Result<(), CompileError> {
     let mut fresh = Fresh(0);
     let nodes = std::mem::take(&mut graph.node);
     let upsample = opset < 10 && nodes.iter().any(|n| n.op_type == "Upsample" && n.domain.is_empty());
-    for node in nodes {
+    for (ix, mut node) in nodes.into_iter().enumerate() {
+        // named as tract would name it before the rewrites added nodes (see `onnx_node_table`)
+        node.name = node_name(ix, &node);
         match node.op_type.as_str() {
             "LpPool" if node.domain.is_empty() => lp_pool(graph, node, &mut fresh)?,
             "Upsample" if upsample => upsample_to_resize(graph, node, opset, &mut fresh)?,
@@ -87,6 +89,17 @@ pub(crate) fn rewrite(model: &mut ModelProto) -> Result<(), CompileError> {
     Ok(())
 }
 
+/// The name tract gives node `ix`: its name, or its first output's, or `<ix>-<op>`.
+pub(crate) fn node_name(ix: usize, n: &NodeProto) -> String {
+    if !n.name.is_empty() {
+        n.name.clone()
+    } else if n.output.first().is_some_and(|o| !o.is_empty()) {
+        n.output[0].clone()
+    } else {
+        format!("{ix}-{}", n.op_type)
+    }
+}
+
 /// Names for the tensors the rewrites add.
 struct Fresh(usize);
 
@@ -104,15 +117,13 @@ struct Emit<'g> {
     fresh: &'g mut Fresh,
     /// The node being replaced.
     node: NodeProto,
-    /// Its name as tract gives it (its name, or its first output's).
+    /// Its name ([`node_name`]).
     base: String,
 }
 
 impl<'g> Emit<'g> {
     fn new(graph: &'g mut GraphProto, node: &NodeProto, fresh: &'g mut Fresh) -> Self {
-        let base =
-            if node.name.is_empty() { node.output.first().cloned().unwrap_or_default() } else { node.name.clone() };
-        Emit { graph, fresh, node: node.clone(), base }
+        Emit { graph, fresh, node: node.clone(), base: node.name.clone() }
     }
 
     /// The replaced node's `ix`-th input, `None` when absent or empty.

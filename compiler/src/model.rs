@@ -211,17 +211,8 @@ fn onnx_node_table(proto: &ModelProto) -> Vec<(String, String)> {
         .node
         .iter()
         .enumerate()
-        .map(|(ix, n)| {
-            // the same rule tract's parser uses to name a node
-            let name = if !n.name.is_empty() {
-                n.name.clone()
-            } else if n.output.first().is_some_and(|o| !o.is_empty()) {
-                n.output[0].clone()
-            } else {
-                format!("{ix}-{}", n.op_type)
-            };
-            (name, n.op_type.clone())
-        })
+        // the same rule tract's parser uses to name a node
+        .map(|(ix, n)| (crate::legacy::node_name(ix, n), n.op_type.clone()))
         .collect()
 }
 
