@@ -19,7 +19,9 @@
 //! - the ops ONNX defines as functions of other ops, which tract does not know: `Attention`
 //!   ([`attention`]), `NegativeLogLikelihoodLoss` and `SoftmaxCrossEntropyLoss` ([`losses`]),
 //!   `SwiGLU`, `Hardmax` and `CumProd` ([`functions`]), `RotaryEmbedding` and
-//!   `CausalConvWithState` ([`sequence`]).
+//!   `CausalConvWithState` ([`sequence`]);
+//! - the quantized ops (`QuantizeLinear`, `DequantizeLinear`, `DynamicQuantizeLinear`,
+//!   `QLinearMatMul`, `MatMulInteger`) as float ops on the integers they hold ([`quant`]).
 //!
 //! The nodes a rewrite adds are named `<node>.<suffix>`, which the compiler maps back to the
 //! original node, so errors and the per-layer table still name it and its op.
@@ -34,6 +36,7 @@ mod attention;
 mod floats;
 mod functions;
 mod losses;
+mod quant;
 mod sequence;
 
 /// Applies the rewrites to `model` in place.
@@ -70,6 +73,21 @@ pub(crate) fn rewrite(model: &mut ModelProto) -> Result<(), CompileError> {
             }
             "CausalConvWithState" if node.domain.is_empty() => {
                 sequence::causal_conv(&mut Emit::new(graph, &node, &mut fresh))?;
+            }
+            "QuantizeLinear" if node.domain.is_empty() => {
+                quant::quantize_linear(&mut Emit::new(graph, &node, &mut fresh))?
+            }
+            "DequantizeLinear" if node.domain.is_empty() => {
+                quant::dequantize_linear(&mut Emit::new(graph, &node, &mut fresh))?;
+            }
+            "DynamicQuantizeLinear" if node.domain.is_empty() => {
+                quant::dynamic_quantize_linear(&mut Emit::new(graph, &node, &mut fresh))?;
+            }
+            "QLinearMatMul" if node.domain.is_empty() => {
+                quant::qlinear_matmul(&mut Emit::new(graph, &node, &mut fresh))?
+            }
+            "MatMulInteger" if node.domain.is_empty() => {
+                quant::matmul_integer(&mut Emit::new(graph, &node, &mut fresh))?
             }
             "Attention" if node.domain.is_empty() => attention::rewrite(&mut Emit::new(graph, &node, &mut fresh))?,
             "NegativeLogLikelihoodLoss" if node.domain.is_empty() => {

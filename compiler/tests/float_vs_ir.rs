@@ -150,6 +150,26 @@ fn a_hugging_face_bert_with_a_padding_mask_matches_pytorch() {
     assert!(worst <= 2.0 * bound && c.max_err <= 2.0 * bound, "hf_bert: error {worst} / {} > 2 × {bound}", c.max_err);
 }
 
+/// A linear layer quantized in the QDQ form (`tiny/qdq_linear`: uint8 activations, int8 weights
+/// per output column), calibrated on its input as `run` does (the default scales cannot hold
+/// its uint8 range): the interpreter matches onnx's reference, whose outputs lie on the output
+/// quantization's grid of 1/16.
+#[test]
+fn a_qdq_quantized_layer_matches_the_reference() {
+    let dir = fixtures().join("tiny");
+    let model = load(&dir.join("qdq_linear.onnx"));
+    let inputs = read_json_floats(&dir.join("qdq_linear.input.json"), "input_data");
+    let expected = read_json_floats(&dir.join("qdq_linear.expected.json"), "outputs");
+    let target = zkonnx_compiler::CalibrationTarget::Resources;
+    let report = zkonnx_compiler::calibrate(&model, std::slice::from_ref(&inputs), &RunArgs::default(), target);
+    let args = report.expect("calibrate").run_args;
+    let graph = compile(&model, &args).expect("compile");
+    let c = compare(&model, &graph, &args, &inputs);
+    let worst = c.ir[0].iter().zip(&expected[0]).map(|(a, &b)| (a - f64::from(b)).abs()).fold(0f64, f64::max);
+    println!("qdq_linear: error {worst:.5} against the reference, {:.5} against tract", c.max_err);
+    assert!(worst <= 1e-6 && c.max_err <= 1e-6, "qdq_linear: {:?} vs {expected:?}", c.ir);
+}
+
 /// Names and origins come from the ONNX nodes; BatchNorm and Gemm's alpha/beta fold into the
 /// linear op (one Linear + one Rescale per layer, no diagonal Linear left over).
 #[test]

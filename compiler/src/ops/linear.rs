@@ -47,6 +47,18 @@ pub(crate) const OPS: &[OpSupport] = &[
         limits: "computed weights or bias (NonConstant); more than 2^28 multiply-add terms (TooLarge)",
     },
     OpSupport {
+        op: "QLinearMatMul",
+        family: "linear",
+        forms: "rewritten at load: QuantizeLinear(MatMul(DequantizeLinear(a), DequantizeLinear(b))), per-column b",
+        limits: "as MatMul and QuantizeLinear",
+    },
+    OpSupport {
+        op: "MatMulInteger",
+        family: "linear",
+        forms: "rewritten at load: MatMul(a - a_zp, b - b_zp) on int32, scalar zero points",
+        limits: "zero points per row or column (UnsupportedAttribute)",
+    },
+    OpSupport {
         op: "CausalConvWithState",
         family: "linear",
         forms: "rewritten at load: a depthwise Conv after past_state (or zeros), optional bias, SiLU/Swish; \

@@ -101,7 +101,8 @@ pub(crate) const OPS: &[OpSupport] = &[
         op: "Cast",
         family: "logic",
         forms: "a copy: bool/float to float, bool to int, int widening or to float, int/TDim, arg-max index to int, \
-                float holding integers (scale 0) to int; int to bool as x != 0 (exact comparisons)",
+                float holding integers (an int cast, Round/Floor/Ceil, clamps and sums of them) to int; int to bool \
+                as x != 0 (exact comparisons)",
         limits: "float to int or bool, int to a narrower int (UnsupportedAttribute)",
     },
     OpSupport {
@@ -109,6 +110,26 @@ pub(crate) const OPS: &[OpSupport] = &[
         family: "logic",
         forms: "tract's Cast to the second input's type: as Cast",
         limits: "as Cast",
+    },
+    OpSupport {
+        op: "QuantizeLinear",
+        family: "logic",
+        forms:
+            "rewritten at load to Cast(clamp(Round(x / s) + zp)) to uint8/int8/uint16/int16; per-tensor or per-axis \
+                (declared rank); computed scale",
+        limits: "blocked quantization, 4-bit and float8 types (UnsupportedAttribute)",
+    },
+    OpSupport {
+        op: "DequantizeLinear",
+        family: "logic",
+        forms: "rewritten at load to (q - zp) * s; per-tensor or per-axis (declared rank)",
+        limits: "blocked quantization, 4-bit and float8 types",
+    },
+    OpSupport {
+        op: "DynamicQuantizeLinear",
+        family: "logic",
+        forms: "rewritten at load: scale and zero point from the input's min and max, then QuantizeLinear to uint8",
+        limits: "",
     },
     OpSupport {
         op: "PRelu",
@@ -172,8 +193,9 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         let fits = |n: usize| op.to.is_integer() && (n as f64) < 2f64.powi(8 * op.to.size_of() as i32 - 1);
         let narrows = crate::ops::tree::index_bound(lw.model, cx.inputs[0]).is_some_and(fits);
         // a float tensor that holds integers (an integer cast to float and reshaped, e.g.
-        // skl2onnx's class labels) truncates to itself
-        if from.is_float() && (op.to.is_integer() || op.to == DatumType::TDim) && integral(lw.model, cx.inputs[0]) {
+        // skl2onnx's class labels; a Round, Floor or Ceil, clamped or offset by integers, e.g. a
+        // QuantizeLinear) truncates to itself
+        if from.is_float() && (op.to.is_integer() || op.to == DatumType::TDim) && integer_valued(lw, cx.inputs[0], 8) {
             let x = lw.operand(cx.inputs[0], cx)?;
             return Ok(Some(Value::Tensor(lw.rescale_to_integer(x))));
         }
@@ -418,8 +440,9 @@ pub(crate) fn where_condition(lw: &mut Lowerer<'_>, held: bool, cx: &NodeCx) -> 
     broadcast(lw, c, &lw.outlet_shape(c_outlet)?, cx)
 }
 
-/// Whether `outlet` holds integers: [`integral`], or a sum, difference or product of such
-/// tensors and of constants holding integers (`1 - attention_mask`).
+/// Whether `outlet` holds integers: [`integral`], a Round, Floor or Ceil, or a sum,
+/// difference, product, maximum or minimum of such tensors and of constants holding integers
+/// (`1 - attention_mask`, a clamp), or such a tensor moved (an axis added, a broadcast).
 pub(crate) fn integer_valued(lw: &Lowerer<'_>, outlet: OutletId, depth: u32) -> bool {
     if let Some(c) = lw.const_of(outlet) {
         return c.data.iter().all(|v| v.fract() == 0.0);
@@ -428,7 +451,18 @@ pub(crate) fn integer_valued(lw: &Lowerer<'_>, outlet: OutletId, depth: u32) -> 
         return true;
     }
     let node = lw.model.node(outlet.node);
-    let arithmetic = node.op_as::<TypedBinOp>().is_some_and(|op| ["Add", "Sub", "Mul"].contains(&op.0.name()));
+    let rounds = ["RoundHalfToEven", "Round", "Floor", "Ceil"];
+    if node.op_as::<ElementWiseOp>().is_some_and(|op| rounds.contains(&op.0.name().as_ref())) {
+        return true;
+    }
+    // moved (an axis added, a broadcast) without arithmetic
+    let moves = node.op_as::<tract_onnx::tract_core::ops::change_axes::AxisOp>().is_some()
+        || node.op_as::<tract_onnx::tract_core::ops::array::MultiBroadcastTo>().is_some();
+    if moves {
+        return depth > 0 && node.inputs.first().is_some_and(|&i| integer_valued(lw, i, depth - 1));
+    }
+    let arithmetic =
+        node.op_as::<TypedBinOp>().is_some_and(|op| ["Add", "Sub", "Mul", "Max", "Min"].contains(&op.0.name()));
     depth > 0 && arithmetic && node.inputs.iter().all(|&i| integer_valued(lw, i, depth - 1))
 }
 

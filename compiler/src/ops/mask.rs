@@ -22,7 +22,8 @@
 //! added, counted from the keep).
 //!
 //! "Far below": `x + m` with `m ≤ 2·lo - 64` (`lo` the lowest activation) makes the scores'
-//! shift `x + m - max ≤ m + (hi - lo) < -64`, and `exp(-64) < 2^-92`. A group whose every
+//! shift `x + m - max ≤ m + (hi - lo) < -64`, and `exp(-64) < 2^-92`; `m` must also be at most
+//! -10000, so that a model's ordinary constants (a quantization's zero point) are not masks. A group whose every
 //! position is hidden has no float softmax (NaN for -inf; for finite values the float softmax
 //! would ignore a uniform shift): a group hidden entirely by -inf gives 0, the value ONNX's
 //! `Attention` specifies for a fully masked row; one hidden entirely by finite values is refused.
@@ -35,10 +36,15 @@ use crate::lower::{ConstVal, Hidden, Lowerer, Mask, NodeCx, Value};
 use crate::ops::logic;
 use crate::CompileError;
 
+/// The largest finite value read as a mask: BERT's `-10000`; `finfo(float16).min`, `-1e9` and
+/// `finfo(float32).min` lie below.
+const MASK_FAR: f64 = -1e4;
+
 /// What adding `sign · v` does to a position (see the module doc).
 pub(crate) fn hidden_by(lw: &Lowerer<'_>, v: f64, sign: i64) -> Hidden {
     let (lo, _) = crate::ops::nonlinear::activation_domain(lw);
-    let far = 2.0 * lo as f64 / f64::from(1u32 << lw.args.input_scale.min(31)) - 64.0;
+    // and never above MASK_FAR: a model's own constants (a zero point of 200) are not masks
+    let far = (2.0 * lo as f64 / f64::from(1u32 << lw.args.input_scale.min(31)) - 64.0).min(MASK_FAR);
     let v = v * sign as f64;
     if v == f64::NEG_INFINITY {
         Hidden::NegInf

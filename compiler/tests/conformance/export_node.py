@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+import onnx
 from onnx import numpy_helper
 
 from export import write_case
@@ -34,7 +35,8 @@ PARAMETERS = {
     "Upsample": {1}, "TopK": {1}, "OneHot": {1}, "Trilu": {1}, "CumSum": {1}, "Clip": {1, 2},
     "Conv": {1, 2}, "ConvTranspose": {1, 2}, "BatchNormalization": {1, 2, 3, 4}, "InstanceNormalization": {1, 2},
     "LayerNormalization": {1, 2}, "GroupNormalization": {1, 2}, "RMSNormalization": {1}, "CenterCropPad": {1},
-    "CumProd": {1}, "CausalConvWithState": {1, 2},
+    "CumProd": {1}, "CausalConvWithState": {1, 2}, "QuantizeLinear": {1, 2}, "DequantizeLinear": {1, 2},
+    "MatMulInteger": {2, 3},
     **{r: {1} for r in REDUCES},
 }
 
@@ -54,7 +56,14 @@ def pin_parameters(model, inputs):
     del graph.input[:]
     graph.input.extend(keep)
     for n in pinned:
-        graph.initializer.append(numpy_helper.from_array(np.asarray(values[n]), n))
+        v = values[n]
+        if isinstance(v, onnx.TensorProto):  # a type numpy lacks (float8, 4-bit): kept as it is
+            t = onnx.TensorProto()
+            t.CopyFrom(v)
+            t.name = n
+        else:
+            t = numpy_helper.from_array(np.asarray(v), n)
+        graph.initializer.append(t)
     return model, [values[vi.name] for vi in keep], pinned
 
 
