@@ -18,7 +18,8 @@
 //!   than 1, whose negative side tract leaves unscaled, is `alpha · Elu(x / alpha)`;
 //! - the ops ONNX defines as functions of other ops, which tract does not know: `Attention`
 //!   ([`attention`]), `NegativeLogLikelihoodLoss` and `SoftmaxCrossEntropyLoss` ([`losses`]),
-//!   `SwiGLU`, `Hardmax` and `CumProd` ([`functions`]), `RotaryEmbedding` and
+//!   `SwiGLU`, `Hardmax` and `CumProd` ([`functions`]), and `ReduceLogSumExp` in its stable form
+//!   (tract's `log(Σ exp(x))` overflows), `RotaryEmbedding` and
 //!   `CausalConvWithState` ([`sequence`]);
 //! - the quantized ops (`QuantizeLinear`, `DequantizeLinear`, `DynamicQuantizeLinear`,
 //!   `QLinearMatMul`, `MatMulInteger`) as float ops on the integers they hold ([`quant`]).
@@ -67,6 +68,9 @@ pub(crate) fn rewrite(model: &mut ModelProto) -> Result<(), CompileError> {
             }
             "SwiGLU" if node.domain.is_empty() => functions::swiglu(&mut Emit::new(graph, &node, &mut fresh))?,
             "Hardmax" if node.domain.is_empty() => functions::hardmax(&mut Emit::new(graph, &node, &mut fresh), opset)?,
+            "ReduceLogSumExp" if node.domain.is_empty() => {
+                functions::reduce_log_sum_exp(&mut Emit::new(graph, &node, &mut fresh), opset)?;
+            }
             "CumProd" if node.domain.is_empty() => functions::cumprod(&mut Emit::new(graph, &node, &mut fresh))?,
             "RotaryEmbedding" if node.domain.is_empty() => {
                 sequence::rotary_embedding(&mut Emit::new(graph, &node, &mut fresh))?;

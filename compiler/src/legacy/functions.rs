@@ -7,6 +7,9 @@
 //! - `SwiGLU(a, b; alpha)` = `Swish(a; alpha) · b`;
 //! - `Hardmax(x; axis)` = `OneHot(ArgMax(x; axis), depth = x's size along axis)` at that axis:
 //!   1 at the first maximum (ArgMax breaks ties toward the first), 0 elsewhere;
+//! - `ReduceLogSumExp(x)` = `log(Σ exp(x - m)) + m` with `m = max(x)` over the same axes (tract
+//!   writes `log(Σ exp(x))`, whose sum overflows any fixed point once `x` exceeds ~20: `exp(40)`
+//!   is 2^57; shifted, each term is at most 1 and the sum at most the group's size);
 //! - `CumProd(x, axis; exclusive, reverse)`: the running product of the slices along `axis`, one
 //!   product per slice after the first. The axis must be a constant and its size declared.
 
@@ -75,6 +78,40 @@ pub(super) fn hardmax(e: &mut Emit<'_>, opset: i64) -> Result<(), CompileError> 
     let values = e.ints(&[0, 1]);
     let values = e.op("Cast", &[&values], vec![int_attr("to", i64::from(e.elem_type(&x).unwrap_or(FLOAT)))]);
     e.op_to_output(0, "OneHot", &[&index, &depth, &values], vec![int_attr("axis", axis)]);
+    Ok(())
+}
+
+/// Replaces `ReduceLogSumExp` in `e`; `opset` decides whether `ReduceSum` takes its axes as an
+/// input (13 and later) while `ReduceMax` still takes an attribute (before 18).
+pub(super) fn reduce_log_sum_exp(e: &mut Emit<'_>, opset: i64) -> Result<(), CompileError> {
+    let x = e.input(0).ok_or_else(|| e.unsupported("no input"))?;
+    let keepdims = e.int("keepdims").unwrap_or(1);
+    let noop = e.int("noop_with_empty_axes").unwrap_or(0);
+    let axes_attr = super::attr(&e.node, "axes").map(|a| a.ints.clone());
+    // each reduction takes the axes the way its opset says
+    let reduce = |e: &mut Emit<'_>, op: &str, input: &str, keep: i64| {
+        let mut attrs = vec![int_attr("keepdims", keep), int_attr("noop_with_empty_axes", noop)];
+        let mut inputs = vec![input.to_string()];
+        let takes_input = if op == "ReduceSum" { opset >= 13 } else { opset >= 18 };
+        match (&axes_attr, e.input(1)) {
+            (Some(axes), _) if takes_input => inputs.push(e.ints(axes)),
+            (Some(axes), _) => attrs.push(super::ints_attr("axes", axes)),
+            (None, Some(axes)) => inputs.push(axes),
+            (None, None) => {}
+        }
+        if !takes_input {
+            attrs.retain(|a| a.name != "noop_with_empty_axes");
+        }
+        let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        e.op(op, &refs, attrs)
+    };
+    let m = reduce(e, "ReduceMax", &x, 1);
+    let shifted = e.op("Sub", &[&x, &m], vec![]);
+    let exp = e.op("Exp", &[&shifted], vec![]);
+    let sum = reduce(e, "ReduceSum", &exp, keepdims);
+    let log = e.op("Log", &[&sum], vec![]);
+    let m = if keepdims != 0 { m } else { reduce(e, "ReduceMax", &x, 0) };
+    e.op_to_output(0, "Add", &[&log, &m], vec![]);
     Ok(())
 }
 

@@ -4,7 +4,8 @@
 //! `ReduceProd` as a chain of products, each rescaled; `ArgMax`/`ArgMin` as an exact one-hot of
 //! the (tie-broken) maximum and a linear map to the index (see [`arg_extreme`]). `ReduceL2`,
 //! `ReduceLogSum` and `ReduceLogSumExp` reach tract's typed graph as a sum between element-wise
-//! `Square`/`Sqrt`, `Ln` or `Exp`/`Ln`, which the activation and non-linear families lower.
+//! `Square`/`Sqrt`, `Ln` or `Exp`/`Ln`, which the activation and non-linear families lower
+//! (`ReduceLogSumExp` shifted by its maximum first, see `legacy::functions`).
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::array::CumSum;
@@ -86,7 +87,7 @@ pub(crate) const OPS: &[OpSupport] = &[
     OpSupport {
         op: "ReduceLogSumExp",
         family: "reduce",
-        forms: "tract's Exp of the raw input (no max shift), a sum, then Ln (lookups, nonlinear family)",
+        forms: "rewritten at load to log(sum(exp(x - max))) + max over the same axes (lookups, nonlinear family)",
         limits: "",
     },
     OpSupport {
