@@ -10,6 +10,7 @@
 //!   rewritten with it: `Slice` (attributes to inputs) and `TopK` (`k` to an input).
 //!
 //! - doubles and bfloat16 are computed as floats ([`floats`]);
+//! - `Scatter` (opsets 9 and 10) is `ScatterElements`, its name from opset 11;
 //! - a recurrent layer (`LSTM`, `GRU`, `RNN`) with `direction = "reverse"`, which tract runs
 //!   forward (a silent wrong result), is the forward layer over the sequence reversed, its `Y`
 //!   reversed back (`Y_h`, `Y_c` are the last step's either way);
@@ -68,6 +69,10 @@ pub(crate) fn rewrite(model: &mut ModelProto) -> Result<(), CompileError> {
             }
             "SwiGLU" if node.domain.is_empty() => functions::swiglu(&mut Emit::new(graph, &node, &mut fresh))?,
             "Hardmax" if node.domain.is_empty() => functions::hardmax(&mut Emit::new(graph, &node, &mut fresh), opset)?,
+            // `Scatter` (opsets 9 and 10) is what opset 11 renamed `ScatterElements`
+            "Scatter" if node.domain.is_empty() => {
+                graph.node.push(NodeProto { op_type: "ScatterElements".into(), ..node })
+            }
             "ReduceLogSumExp" if node.domain.is_empty() => {
                 functions::reduce_log_sum_exp(&mut Emit::new(graph, &node, &mut fresh), opset)?;
             }

@@ -45,14 +45,22 @@ pub(crate) const OPS: &[OpSupport] = &[
     OpSupport {
         op: "ScatterElements",
         family: "indexing",
-        forms: "reduction none; constant indices: probed, a free Gather or Select; computed indices: exact one-hots",
-        limits: "a reduction; updates at another scale than the data; duplicate computed indices add",
+        forms: "reduction none; constant indices: probed, a free Gather or Select; computed indices: exact one-hots; \
+                reduction add (data plus the one-hot placed updates)",
+        limits: "reductions mul, max, min; updates at another scale than the data; duplicate computed indices add",
+    },
+    OpSupport {
+        op: "Scatter",
+        family: "indexing",
+        forms: "opsets 9 and 10: rewritten at load to ScatterElements",
+        limits: "as ScatterElements",
     },
     OpSupport {
         op: "ScatterND",
         family: "indexing",
-        forms: "reduction none; constant indices: probed, a free Gather or Select; computed indices: exact one-hots",
-        limits: "a reduction; updates at another scale than the data; duplicate computed indices add",
+        forms: "reduction none; constant indices: probed, a free Gather or Select; computed indices: exact one-hots; \
+                reduction add (data plus the one-hot placed updates)",
+        limits: "reductions mul, max, min; updates at another scale than the data; duplicate computed indices add",
     },
     OpSupport {
         op: "Resize",
@@ -93,14 +101,16 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
             return gather_nd_computed(lw, op.batch_dims, cx).map(Some);
         }
     }
+    // reduction `add` (constant or computed indices) adds each update where `none` replaces
+    let adds = |r: &ScatterReduction| *r == ScatterReduction::Add;
     if let Some(op) = node.op_as::<ScatterNd>() {
-        if scatter_none(&op.reduction) && computed_indices {
-            return scatter_nd_computed(lw, cx).map(Some);
+        if (scatter_none(&op.reduction) && computed_indices) || adds(&op.reduction) {
+            return scatter_nd_computed(lw, adds(&op.reduction), cx).map(Some);
         }
     }
     if let Some(op) = node.op_as::<ScatterElements>() {
-        if scatter_none(&op.reduction) && computed_indices {
-            return scatter_elements_computed(lw, op.axis, cx).map(Some);
+        if (scatter_none(&op.reduction) && computed_indices) || adds(&op.reduction) {
+            return scatter_elements_computed(lw, op.axis, adds(&op.reduction), cx).map(Some);
         }
     }
     let movement = node.op_as::<GatherNd>().is_some()
@@ -114,7 +124,7 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         return one_hot(lw, op, cx).map(Some);
     }
     if node.op_as::<ScatterElements>().is_some() || node.op_as::<ScatterNd>().is_some() {
-        return Err(cx.unsupported("a scatter with a reduction"));
+        return Err(cx.unsupported("a scatter with a reduction other than add"));
     }
     Ok(None)
 }
@@ -427,10 +437,10 @@ fn flat_tuples(lw: &mut Lowerer<'_>, idx: TensorId, m: usize, lead: &[usize], cx
 /// `out[v, t] = data[v, t] · (1 - Σ_j h[j, v]) + Σ_j h[j, v] · upd[j, t]`: products of exact 0/1
 /// with the data and the updates, so the proof fixes which slices were replaced. Duplicate
 /// indices, whose result ONNX leaves undefined, add their updates.
-fn scatter_nd_computed(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Value, CompileError> {
+fn scatter_nd_computed(lw: &mut Lowerer<'_>, add: bool, cx: &NodeCx) -> Result<Value, CompileError> {
     let d_shape = lw.outlet_shape(cx.inputs[0])?;
     let (flat_idx, sizes) = index_tuples(lw, &d_shape, "ScatterND", cx)?;
-    scatter(lw, flat_idx, sizes, cx)
+    scatter(lw, flat_idx, sizes, add, cx)
 }
 
 /// The computed index tuples (input 1, `[..., q]`) of a GatherND or ScatterND into data of
@@ -457,7 +467,7 @@ fn index_tuples(
 /// target is a flat position, `base_u + stride_axis · (idx_u + len_axis·[idx_u <= -1])` with
 /// `base_u` the flat position of `u`'s coordinates with 0 on the axis; then as [`scatter`] with
 /// slices of one element.
-fn scatter_elements_computed(lw: &mut Lowerer<'_>, axis: usize, cx: &NodeCx) -> Result<Value, CompileError> {
+fn scatter_elements_computed(lw: &mut Lowerer<'_>, axis: usize, add: bool, cx: &NodeCx) -> Result<Value, CompileError> {
     let d_shape = lw.outlet_shape(cx.inputs[0])?;
     let (idx, i_shape) = crate::ops::embedding::indices(lw, cx)?;
     let len = *d_shape.get(axis).ok_or_else(|| cx.shape_err(format!("axis {axis} of {d_shape:?}")))?;
@@ -484,17 +494,19 @@ fn scatter_elements_computed(lw: &mut Lowerer<'_>, axis: usize, cx: &NodeCx) -> 
     let wrap = Op::Linear(Linear { input: is_neg, weights, rows: wrap_rows.collect() });
     let wrap = lw.emit(&cx.name, &cx.origin, wrap, vec![m], 0);
     let flat_idx = crate::ops::activation::add(lw, plain, wrap, 1, &flat(m));
-    scatter(lw, flat_idx, [m, n, 1], cx)
+    scatter(lw, flat_idx, [m, n, 1], add, cx)
 }
 
 /// Writes `m` update slices of `r` elements (input 2) at the flat slice positions `flat_idx`
 /// (`[m]`, integers in `[0, n)`) of the data (input 0, `n` slices): with the exact one-hot
 /// `h[j, v] = [p_j == v]`, `out[v, t] = data[v, t] · (1 - Σ_j h[j, v]) + Σ_j h[j, v] · upd[j, t]`.
-/// A position outside `[0, n)` matches no slice (ONNX rejects it; the update is dropped).
+/// A position outside `[0, n)` matches no slice (ONNX rejects it; the update is dropped). With
+/// `add` (reduction `add`), `out[v, t] = data[v, t] + Σ_j h[j, v] · upd[j, t]`.
 fn scatter(
     lw: &mut Lowerer<'_>,
     flat_idx: TensorId,
     [m, n, r]: [usize; 3],
+    add: bool,
     cx: &NodeCx,
 ) -> Result<Value, CompileError> {
     let [d_outlet, _, u_outlet] = cx.inputs[..] else { return Err(cx.shape_err("a scatter needs three inputs")) };
@@ -508,12 +520,16 @@ fn scatter(
     if lw.scale(upd) != s {
         return Err(cx.unsupported("scatter updates at another scale than the data"));
     }
-    // covered[v] = Σ_j h[j, v]; keep = 1 - covered
-    let rows = (0..n).map(|v| LinearRow { terms: (0..m).map(|j| ((j * n + v) as u32, 0)).collect(), bias: None });
-    let covered = Op::Linear(Linear { input: onehot, weights: vec![1], rows: rows.collect() });
-    let covered = lw.emit(&cx.name, &cx.origin, covered, vec![n], 0);
-    let keep = crate::ops::logic::not(lw, covered, &flat(n));
-    let kept = mul_pairs(lw, keep, data, (0..n * r).map(|o| ((o / r) as u32, o as u32)).collect(), &flat(n * r));
+    // covered[v] = Σ_j h[j, v]; keep = 1 - covered (all of the data when updates add)
+    let kept = if add {
+        data
+    } else {
+        let rows = (0..n).map(|v| LinearRow { terms: (0..m).map(|j| ((j * n + v) as u32, 0)).collect(), bias: None });
+        let covered = Op::Linear(Linear { input: onehot, weights: vec![1], rows: rows.collect() });
+        let covered = lw.emit(&cx.name, &cx.origin, covered, vec![n], 0);
+        let keep = crate::ops::logic::not(lw, covered, &flat(n));
+        mul_pairs(lw, keep, data, (0..n * r).map(|o| ((o / r) as u32, o as u32)).collect(), &flat(n * r))
+    };
     let rows: Vec<Vec<(u32, u32)>> =
         (0..n * r).map(|o| (0..m).map(|j| ((j * n + o / r) as u32, (j * r + o % r) as u32)).collect()).collect();
     let placed = crate::ops::embedding::select_computed(lw, onehot, upd, &rows, cx);
