@@ -19,7 +19,7 @@
 //!   than 1, whose negative side tract leaves unscaled, is `alpha · Elu(x / alpha)`;
 //! - the ops ONNX defines as functions of other ops, which tract does not know: `Attention`
 //!   ([`attention`]), `NegativeLogLikelihoodLoss` and `SoftmaxCrossEntropyLoss` ([`losses`]),
-//!   `SwiGLU`, `Hardmax` and `CumProd` ([`functions`]), and `ReduceLogSumExp` in its stable form
+//!   `SwiGLU`, `Hardmax`, `CumProd`, `CenterCropPad` and `ReverseSequence` ([`functions`]), and `ReduceLogSumExp` in its stable form
 //!   (tract's `log(Σ exp(x))` overflows), `RotaryEmbedding` and
 //!   `CausalConvWithState` ([`sequence`]);
 //! - the quantized ops (`QuantizeLinear`, `DequantizeLinear`, `DynamicQuantizeLinear`,
@@ -72,6 +72,12 @@ pub(crate) fn rewrite(model: &mut ModelProto) -> Result<(), CompileError> {
             // `Scatter` (opsets 9 and 10) is what opset 11 renamed `ScatterElements`
             "Scatter" if node.domain.is_empty() => {
                 graph.node.push(NodeProto { op_type: "ScatterElements".into(), ..node })
+            }
+            "CenterCropPad" if node.domain.is_empty() => {
+                functions::center_crop_pad(&mut Emit::new(graph, &node, &mut fresh))?
+            }
+            "ReverseSequence" if node.domain.is_empty() => {
+                functions::reverse_sequence(&mut Emit::new(graph, &node, &mut fresh))?;
             }
             "ReduceLogSumExp" if node.domain.is_empty() => {
                 functions::reduce_log_sum_exp(&mut Emit::new(graph, &node, &mut fresh), opset)?;

@@ -10,6 +10,12 @@
 //! - `ReduceLogSumExp(x)` = `log(Σ exp(x - m)) + m` with `m = max(x)` over the same axes (tract
 //!   writes `log(Σ exp(x))`, whose sum overflows any fixed point once `x` exceeds ~20: `exp(40)`
 //!   is 2^57; shifted, each term is at most 1 and the sum at most the group's size);
+//! - `CenterCropPad(x, shape; axes)`: per axis, the middle `shape` positions (a Slice starting
+//!   at `(d - s) / 2`, rounded down) or `x` centred in zeros (a Pad of `(s - d) / 2` before); the
+//!   target shape must be a constant and `x`'s dimensions declared;
+//! - `ReverseSequence(x, lens; time_axis, batch_axis)`: a `GatherElements` along the time axis
+//!   by constant indices (`lens[b] - 1 - t` for `t < lens[b]`, else `t`); `lens` must be a
+//!   constant and `x`'s dimensions declared;
 //! - `CumProd(x, axis; exclusive, reverse)`: the running product of the slices along `axis`, one
 //!   product per slice after the first. The axis must be a constant and its size declared.
 
@@ -112,6 +118,85 @@ pub(super) fn reduce_log_sum_exp(e: &mut Emit<'_>, opset: i64) -> Result<(), Com
     let log = e.op("Log", &[&sum], vec![]);
     let m = if keepdims != 0 { m } else { reduce(e, "ReduceMax", &x, 0) };
     e.op_to_output(0, "Add", &[&log, &m], vec![]);
+    Ok(())
+}
+
+/// Replaces `CenterCropPad` in `e`.
+pub(super) fn center_crop_pad(e: &mut Emit<'_>) -> Result<(), CompileError> {
+    let x = e.input(0).ok_or_else(|| e.unsupported("no input"))?;
+    let sizes =
+        e.input(1).and_then(|s| e.const_ints(&s)).ok_or_else(|| e.unsupported("a shape that is not a constant"))?;
+    let rank = e.declared_rank(&x).ok_or_else(|| e.unsupported("an input of undeclared rank"))?;
+    let axes: Vec<i64> = match super::attr(&e.node, "axes") {
+        Some(a) => a.ints.iter().map(|&a| if a < 0 { a + rank as i64 } else { a }).collect(),
+        None => (0..rank as i64).collect(),
+    };
+    if axes.len() != sizes.len() || axes.iter().any(|&a| !(0..rank as i64).contains(&a)) {
+        return Err(e.unsupported("axes that do not match the shape or the input's rank"));
+    }
+    let (mut starts, mut ends, mut crop_axes) = (vec![], vec![], vec![]);
+    let mut pads = vec![0i64; 2 * rank];
+    for (&a, &s) in axes.iter().zip(&sizes) {
+        let d =
+            e.declared_dim(&x, a as usize).ok_or_else(|| e.unsupported("an input dimension that is not declared"))?;
+        if s < d {
+            let start = (d - s) / 2;
+            starts.push(start);
+            ends.push(start + s);
+            crop_axes.push(a);
+        } else if s > d {
+            pads[a as usize] = (s - d) / 2;
+            pads[rank + a as usize] = s - d - (s - d) / 2;
+        }
+    }
+    let mut y = x;
+    if !crop_axes.is_empty() {
+        let (st, en, ax) = (e.ints(&starts), e.ints(&ends), e.ints(&crop_axes));
+        y = e.op("Slice", &[&y, &st, &en, &ax], vec![]);
+    }
+    if pads.iter().any(|&p| p != 0) {
+        let pads = e.ints(&pads);
+        y = e.op("Pad", &[&y, &pads], vec![]);
+    }
+    e.op_to_output(0, "Identity", &[&y], vec![]);
+    Ok(())
+}
+
+/// Replaces `ReverseSequence` in `e`.
+pub(super) fn reverse_sequence(e: &mut Emit<'_>) -> Result<(), CompileError> {
+    let x = e.input(0).ok_or_else(|| e.unsupported("no input"))?;
+    let lens =
+        e.input(1).and_then(|l| e.const_ints(&l)).ok_or_else(|| e.unsupported("sequence_lens not a constant"))?;
+    let (time, batch) = (e.int("time_axis").unwrap_or(0) as usize, e.int("batch_axis").unwrap_or(1) as usize);
+    let rank = e.declared_rank(&x).ok_or_else(|| e.unsupported("an input of undeclared rank"))?;
+    let dims: Option<Vec<i64>> = (0..rank).map(|a| e.declared_dim(&x, a)).collect();
+    let dims = dims.ok_or_else(|| e.unsupported("an input dimension that is not declared"))?;
+    if time.max(batch) >= rank || time == batch || lens.len() as i64 != dims[batch] {
+        return Err(e.unsupported("time_axis, batch_axis or sequence_lens that do not fit the input"));
+    }
+    let mut index = vec![];
+    let mut coord = vec![0i64; rank];
+    for _ in 0..dims.iter().product::<i64>() {
+        let (t, len) = (coord[time], lens[coord[batch] as usize]);
+        index.push(if t < len { len - 1 - t } else { t });
+        // the next coordinate, last axis fastest
+        for a in (0..rank).rev() {
+            coord[a] += 1;
+            if coord[a] < dims[a] {
+                break;
+            }
+            coord[a] = 0;
+        }
+    }
+    let name = e.fresh.name(&e.node, "index");
+    let t = super::TensorProto {
+        dims: dims.clone(),
+        data_type: super::DataType::Int64 as i32,
+        int64_data: index,
+        ..Default::default()
+    };
+    let index = super::initializer(e.graph, name, t);
+    e.op_to_output(0, "GatherElements", &[&x, &index], vec![int_attr("axis", time as i64)]);
     Ok(())
 }
 

@@ -77,6 +77,18 @@ pub(crate) const OPS: &[OpSupport] = &[
         limits: "as NegativeLogLikelihoodLoss",
     },
     OpSupport {
+        op: "CenterCropPad",
+        family: "movement",
+        forms: "rewritten at load: a Slice of the middle and a zero Pad around it, per axis",
+        limits: "a computed shape, undeclared input dimensions (UnsupportedAttribute)",
+    },
+    OpSupport {
+        op: "ReverseSequence",
+        family: "movement",
+        forms: "rewritten at load: GatherElements along the time axis by constant indices",
+        limits: "computed sequence_lens, undeclared input dimensions (UnsupportedAttribute)",
+    },
+    OpSupport {
         op: "CumProd",
         family: "movement",
         forms: "rewritten at load: constant axis of declared size, exclusive, reverse: a running product of slices",
