@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::*;
 use zkonnx_compiler::{compile, dequantize_outputs, float_error_bound, quantize_inputs};
 use zkonnx_ir::{FuncKind, RunArgs};
@@ -136,18 +138,26 @@ fn fixture_models_match_float_within_bound() {
 #[test]
 fn a_hugging_face_bert_with_a_padding_mask_matches_pytorch() {
     let dir = fixtures().join("hf_bert");
-    let model = load(&dir.join("model.onnx"));
-    let inputs = read_json_floats(&dir.join("input.json"), "input_data");
-    let expected = read_json_floats(&dir.join("expected.json"), "outputs");
-    let target = zkonnx_compiler::CalibrationTarget::Resources;
-    let report = zkonnx_compiler::calibrate(&model, std::slice::from_ref(&inputs), &RunArgs::default(), target);
-    let args = report.expect("calibrate").run_args;
-    let graph = compile(&model, &args).expect("compile");
-    let c = compare(&model, &graph, &args, &inputs);
+    let (args, c, worst) = calibrated(&dir.join("model.onnx"), &dir.join("input.json"), &dir.join("expected.json"));
     let bound = float_error_bound(&args, c.max_abs);
-    let worst = c.ir[0].iter().zip(&expected[0]).map(|(a, &b)| (a - f64::from(b)).abs()).fold(0f64, f64::max);
     println!("hf_bert: error {worst:.5} against PyTorch, {:.5} against tract (bound {bound:.4})", c.max_err);
     assert!(worst <= 2.0 * bound && c.max_err <= 2.0 * bound, "hf_bert: error {worst} / {} > 2 × {bound}", c.max_err);
+}
+
+/// Calibrates `model` on the input file as `run` does, compiles it and interprets the input:
+/// the settings, the comparison with tract, and the largest error of the first output against
+/// the expected file (an independent reference).
+fn calibrated(model: &Path, input: &Path, expected: &Path) -> (RunArgs, Comparison, f64) {
+    let model = load(model);
+    let inputs = read_json_floats(input, "input_data");
+    let expected = read_json_floats(expected, "outputs");
+    let target = zkonnx_compiler::CalibrationTarget::Resources;
+    let report = zkonnx_compiler::calibrate(&model, std::slice::from_ref(&inputs), &RunArgs::default(), target);
+    let args = report.unwrap_or_else(|e| panic!("calibrate: {e}")).run_args;
+    let graph = compile(&model, &args).unwrap_or_else(|e| panic!("compile: {e}"));
+    let c = compare(&model, &graph, &args, &inputs);
+    let worst = c.ir[0].iter().zip(&expected[0]).map(|(a, &b)| (a - f64::from(b)).abs()).fold(0f64, f64::max);
+    (args, c, worst)
 }
 
 /// A linear layer quantized in the QDQ form (`tiny/qdq_linear`: uint8 activations, int8 weights
@@ -157,17 +167,10 @@ fn a_hugging_face_bert_with_a_padding_mask_matches_pytorch() {
 #[test]
 fn a_qdq_quantized_layer_matches_the_reference() {
     let dir = fixtures().join("tiny");
-    let model = load(&dir.join("qdq_linear.onnx"));
-    let inputs = read_json_floats(&dir.join("qdq_linear.input.json"), "input_data");
-    let expected = read_json_floats(&dir.join("qdq_linear.expected.json"), "outputs");
-    let target = zkonnx_compiler::CalibrationTarget::Resources;
-    let report = zkonnx_compiler::calibrate(&model, std::slice::from_ref(&inputs), &RunArgs::default(), target);
-    let args = report.expect("calibrate").run_args;
-    let graph = compile(&model, &args).expect("compile");
-    let c = compare(&model, &graph, &args, &inputs);
-    let worst = c.ir[0].iter().zip(&expected[0]).map(|(a, &b)| (a - f64::from(b)).abs()).fold(0f64, f64::max);
+    let file = |ext: &str| dir.join(format!("qdq_linear.{ext}"));
+    let (_, c, worst) = calibrated(&file("onnx"), &file("input.json"), &file("expected.json"));
     println!("qdq_linear: error {worst:.5} against the reference, {:.5} against tract", c.max_err);
-    assert!(worst <= 1e-6 && c.max_err <= 1e-6, "qdq_linear: {:?} vs {expected:?}", c.ir);
+    assert!(worst <= 1e-6 && c.max_err <= 1e-6, "qdq_linear: {:?}", c.ir);
 }
 
 /// Names and origins come from the ONNX nodes; BatchNorm and Gemm's alpha/beta fold into the

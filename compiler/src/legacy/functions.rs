@@ -66,8 +66,8 @@ pub(super) fn swiglu(e: &mut Emit<'_>) -> Result<(), CompileError> {
 }
 
 /// Replaces `Hardmax` in `e`.
-pub(super) fn hardmax(e: &mut Emit<'_>, opset: i64) -> Result<(), CompileError> {
-    if opset < 13 {
+pub(super) fn hardmax(e: &mut Emit<'_>) -> Result<(), CompileError> {
+    if e.opset < 13 {
         return Err(e.unsupported("Hardmax before opset 13 (over the axes flattened from `axis` on)"));
     }
     let x = e.input(0).ok_or_else(|| e.unsupported("no input"))?;
@@ -87,9 +87,10 @@ pub(super) fn hardmax(e: &mut Emit<'_>, opset: i64) -> Result<(), CompileError> 
     Ok(())
 }
 
-/// Replaces `ReduceLogSumExp` in `e`; `opset` decides whether `ReduceSum` takes its axes as an
-/// input (13 and later) while `ReduceMax` still takes an attribute (before 18).
-pub(super) fn reduce_log_sum_exp(e: &mut Emit<'_>, opset: i64) -> Result<(), CompileError> {
+/// Replaces `ReduceLogSumExp` in `e`; the opset decides whether `ReduceSum` takes its axes as
+/// an input (13 and later) while `ReduceMax` still takes an attribute (before 18).
+pub(super) fn reduce_log_sum_exp(e: &mut Emit<'_>) -> Result<(), CompileError> {
+    let opset = e.opset;
     let x = e.input(0).ok_or_else(|| e.unsupported("no input"))?;
     let keepdims = e.int("keepdims").unwrap_or(1);
     let noop = e.int("noop_with_empty_axes").unwrap_or(0);
@@ -118,6 +119,13 @@ pub(super) fn reduce_log_sum_exp(e: &mut Emit<'_>, opset: i64) -> Result<(), Com
     let log = e.op("Log", &[&sum], vec![]);
     let m = if keepdims != 0 { m } else { reduce(e, "ReduceMax", &x, 0) };
     e.op_to_output(0, "Add", &[&log, &m], vec![]);
+    Ok(())
+}
+
+/// Replaces `Scatter` (opsets 9 and 10) in `e` by `ScatterElements`, its name from opset 11.
+pub(super) fn scatter(e: &mut Emit<'_>) -> Result<(), CompileError> {
+    let node = super::NodeProto { op_type: "ScatterElements".into(), ..e.node.clone() };
+    e.graph.node.push(node);
     Ok(())
 }
 
