@@ -16,7 +16,8 @@
 //!   reversed back (`Y_h`, `Y_c` are the last step's either way);
 //! - `Swish` with an `alpha` other than 1, which tract reads as `x · sigmoid(x)` whatever its
 //!   alpha (a silent wrong result), is `x · sigmoid(alpha · x)`, and `Celu` with an `alpha` other
-//!   than 1, whose negative side tract leaves unscaled, is `alpha · Elu(x / alpha)`;
+//!   than 1, whose negative side tract leaves unscaled, is `alpha · Elu(x / alpha)`, and
+//!   `SpaceToDepth` in the `CRD` mode (opset 28), which tract runs as `DCR`, is written out;
 //! - the ops ONNX defines as functions of other ops, which tract does not know: `Attention`
 //!   ([`attention`]), `NegativeLogLikelihoodLoss` and `SoftmaxCrossEntropyLoss` ([`losses`]),
 //!   `SwiGLU`, `Hardmax`, `CumProd`, `CenterCropPad` and `ReverseSequence` ([`functions`]), and `ReduceLogSumExp` in its stable form
@@ -106,6 +107,7 @@ const REWRITES: &[(&str, Applies, Rewrite)] = &[
     ("LSTM", is_reverse, reverse_recurrent),
     ("GRU", is_reverse, reverse_recurrent),
     ("RNN", is_reverse, reverse_recurrent),
+    ("SpaceToDepth", functions::is_crd, functions::space_to_depth_crd),
     ("Swish", alpha_not_one, functions::swish),
     ("Celu", alpha_not_one, functions::celu),
     ("SwiGLU", always, functions::swiglu),

@@ -16,6 +16,9 @@
 //! - `ReverseSequence(x, lens; time_axis, batch_axis)`: a `GatherElements` along the time axis
 //!   by constant indices (`lens[b] - 1 - t` for `t < lens[b]`, else `t`); `lens` must be a
 //!   constant and `x`'s dimensions declared;
+//! - `SpaceToDepth(x; blocksize, mode = "CRD")` (opset 28), which tract reads as the default
+//!   `DCR` whatever its mode (a silent wrong result): `(N, C, H, W)` reshaped to
+//!   `(N, C, H/b, b, W/b, b)`, the block axes moved after `C`, and merged into `C·b·b`;
 //! - `CumProd(x, axis; exclusive, reverse)`: the running product of the slices along `axis`, one
 //!   product per slice after the first. The axis must be a constant and its size declared.
 
@@ -205,6 +208,29 @@ pub(super) fn reverse_sequence(e: &mut Emit<'_>) -> Result<(), CompileError> {
     };
     let index = super::initializer(e.graph, name, t);
     e.op_to_output(0, "GatherElements", &[&x, &index], vec![int_attr("axis", time as i64)]);
+    Ok(())
+}
+
+/// Whether a `SpaceToDepth` node asks for the column-row-depth order.
+pub(super) fn is_crd(node: &super::NodeProto) -> bool {
+    super::attr(node, "mode").is_some_and(|a| a.s == b"CRD")
+}
+
+/// Replaces `SpaceToDepth` in the `CRD` mode in `e`.
+pub(super) fn space_to_depth_crd(e: &mut Emit<'_>) -> Result<(), CompileError> {
+    let x = e.input(0).ok_or_else(|| e.unsupported("no input"))?;
+    let b = e.int("blocksize").filter(|&b| b > 0).ok_or_else(|| e.unsupported("no positive blocksize"))?;
+    let (Some(h), Some(w)) = (e.declared_dim(&x, 2), e.declared_dim(&x, 3)) else {
+        return Err(e.unsupported("mode CRD on an input of undeclared height or width"));
+    };
+    if h % b != 0 || w % b != 0 {
+        return Err(e.unsupported("a height or width that the blocksize does not divide"));
+    }
+    let blocks = e.ints(&[0, 0, h / b, b, w / b, b]);
+    let x = e.op("Reshape", &[&x, &blocks], vec![]);
+    let x = e.op("Transpose", &[&x], vec![super::ints_attr("perm", &[0, 1, 3, 5, 2, 4])]);
+    let merged = e.ints(&[0, -1, h / b, w / b]);
+    e.op_to_output(0, "Reshape", &[&x, &merged], vec![]);
     Ok(())
 }
 

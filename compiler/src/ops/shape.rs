@@ -48,7 +48,7 @@ pub(crate) const OPS: &[OpSupport] = &[
     OpSupport {
         op: "SpaceToDepth",
         family: "shape",
-        forms: "4-D NCHW: tract's reshape and axis moves, free Gathers",
+        forms: "4-D NCHW: tract's reshape and axis moves, free Gathers; mode CRD (opset 28) rewritten at load",
         limits: "",
     },
     OpSupport { op: "Identity", family: "shape", forms: "free (the output aliases its input)", limits: "" },
