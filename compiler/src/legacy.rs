@@ -20,9 +20,9 @@
 //!   `SpaceToDepth` in the `CRD` mode (opset 28), which tract runs as `DCR`, is written out;
 //! - the ops ONNX defines as functions of other ops, which tract does not know: `Attention`
 //!   ([`attention`]), `NegativeLogLikelihoodLoss` and `SoftmaxCrossEntropyLoss` ([`losses`]),
-//!   `SwiGLU`, `Hardmax`, `CumProd`, `CenterCropPad` and `ReverseSequence` ([`functions`]), and `ReduceLogSumExp` in its stable form
-//!   (tract's `log(Σ exp(x))` overflows), `RotaryEmbedding` and
-//!   `CausalConvWithState` ([`sequence`]);
+//!   `SwiGLU`, `Hardmax`, `CumProd`, `CenterCropPad`, `ReverseSequence` and `ReduceLogSumExp`
+//!   in its stable form (tract's `log(Σ exp(x))` overflows) ([`functions`]), `RotaryEmbedding`
+//!   and `CausalConvWithState` ([`sequence`]);
 //! - the quantized ops (`QuantizeLinear`, `DequantizeLinear`, `DynamicQuantizeLinear`,
 //!   `QLinearMatMul`, `MatMulInteger`) as float ops on the integers they hold ([`quant`]).
 //!
@@ -231,30 +231,32 @@ impl<'g> Emit<'g> {
         float_const(self.graph, name, vec![], vec![value])
     }
 
-    /// The rank of tensor `name` as the graph declares it, or of the initializer.
-    fn declared_rank(&self, name: &str) -> Option<usize> {
+    /// The tensor type (element type and shape) the graph declares for `name`: a model input's,
+    /// or its value info's.
+    fn declared(&self, name: &str) -> Option<&tract_onnx::pb::type_proto::Tensor> {
         use tract_onnx::pb::type_proto::Value;
-        if let Some(t) = self.initializer(name) {
-            return Some(t.dims.len());
-        }
         let g = &*self.graph;
         let vi = g.input.iter().chain(&g.value_info).find(|vi| vi.name == name)?;
         let Value::TensorType(t) = vi.r#type.as_ref()?.value.as_ref()?;
-        Some(t.shape.as_ref()?.dim.len())
+        Some(t)
+    }
+
+    /// The rank of tensor `name` as the graph declares it, or of the initializer.
+    fn declared_rank(&self, name: &str) -> Option<usize> {
+        match self.initializer(name) {
+            Some(t) => Some(t.dims.len()),
+            None => Some(self.declared(name)?.shape.as_ref()?.dim.len()),
+        }
     }
 
     /// Dimension `axis` of tensor `name` as the graph declares it (a model input, or its value
-    /// info), when it is a number.
+    /// info), or of the initializer, when it is a number.
     fn declared_dim(&self, name: &str, axis: usize) -> Option<i64> {
         use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
-        use tract_onnx::pb::type_proto::Value;
-        let g = &*self.graph;
         if let Some(t) = self.initializer(name) {
             return t.dims.get(axis).copied();
         }
-        let vi = g.input.iter().chain(&g.value_info).find(|vi| vi.name == name)?;
-        let Value::TensorType(t) = vi.r#type.as_ref()?.value.as_ref()?;
-        match t.shape.as_ref()?.dim.get(axis)?.value.as_ref()? {
+        match self.declared(name)?.shape.as_ref()?.dim.get(axis)?.value.as_ref()? {
             Dim::DimValue(v) => Some(*v),
             Dim::DimParam(_) => None,
         }
@@ -263,19 +265,13 @@ impl<'g> Emit<'g> {
     /// The element type (`DataType`) of tensor `name`: declared in the graph, or that of the op
     /// that makes it when it always makes one type (a comparison, a Cast); `None` when unknown.
     fn elem_type(&self, name: &str) -> Option<i32> {
-        let declared = |vi: &tract_onnx::pb::ValueInfoProto| {
-            use tract_onnx::pb::type_proto::Value;
-            let Value::TensorType(t) = vi.r#type.as_ref()?.value.as_ref()?;
-            Some(t.elem_type)
-        };
-        let g = &*self.graph;
-        if let Some(t) = g.input.iter().chain(&g.value_info).find(|vi| vi.name == name).and_then(declared) {
-            return Some(t);
+        if let Some(t) = self.declared(name) {
+            return Some(t.elem_type);
         }
-        if let Some(t) = g.initializer.iter().find(|t| t.name == name) {
+        if let Some(t) = self.initializer(name) {
             return Some(t.data_type);
         }
-        let maker = g.node.iter().find(|n| n.output.iter().any(|o| o == name))?;
+        let maker = self.graph.node.iter().find(|n| n.output.iter().any(|o| o == name))?;
         match maker.op_type.as_str() {
             "Equal" | "Less" | "LessOrEqual" | "Greater" | "GreaterOrEqual" | "Not" | "And" | "Or" | "Xor"
             | "IsNaN" | "IsInf" => Some(DataType::Bool as i32),

@@ -34,6 +34,12 @@ use crate::ops::reduce::groups;
 use crate::ops::OpSupport;
 use crate::CompileError;
 
+/// What ScatterElements and ScatterND take (the same lowering, by element or by slice).
+const SCATTER_FORMS: &str = "reduction none; constant indices: probed, a free Gather or Select; computed indices: \
+                             exact one-hots; reduction add (data plus the one-hot placed updates)";
+const SCATTER_LIMITS: &str =
+    "reductions mul, max, min; updates at another scale than the data; duplicate computed indices add";
+
 /// The ONNX op types this family lowers.
 pub(crate) const OPS: &[OpSupport] = &[
     OpSupport {
@@ -42,26 +48,14 @@ pub(crate) const OPS: &[OpSupport] = &[
         forms: "constant indices: probed in tract, a free Gather; computed integer indices (any batch_dims): one-hot",
         limits: "computed indices that are not integers",
     },
-    OpSupport {
-        op: "ScatterElements",
-        family: "indexing",
-        forms: "reduction none; constant indices: probed, a free Gather or Select; computed indices: exact one-hots; \
-                reduction add (data plus the one-hot placed updates)",
-        limits: "reductions mul, max, min; updates at another scale than the data; duplicate computed indices add",
-    },
+    OpSupport { op: "ScatterElements", family: "indexing", forms: SCATTER_FORMS, limits: SCATTER_LIMITS },
     OpSupport {
         op: "Scatter",
         family: "indexing",
         forms: "opsets 9 and 10: rewritten at load to ScatterElements",
         limits: "as ScatterElements",
     },
-    OpSupport {
-        op: "ScatterND",
-        family: "indexing",
-        forms: "reduction none; constant indices: probed, a free Gather or Select; computed indices: exact one-hots; \
-                reduction add (data plus the one-hot placed updates)",
-        limits: "reductions mul, max, min; updates at another scale than the data; duplicate computed indices add",
-    },
+    OpSupport { op: "ScatterND", family: "indexing", forms: SCATTER_FORMS, limits: SCATTER_LIMITS },
     OpSupport {
         op: "Resize",
         family: "indexing",
@@ -301,8 +295,7 @@ fn one_hot(lw: &mut Lowerer<'_>, op: &OneHot, cx: &NodeCx) -> Result<Value, Comp
     let mut idx = lw.tensor(idx_outlet, &cx.name, &cx.origin, 0)?;
     if lw.scale(idx) != 0 && crate::ops::logic::integer_valued(lw, idx_outlet, 0) {
         // integers held at a fractional scale (an ArgMax's index): exact multiples, rescaled to 0
-        let s = lw.scale(idx);
-        idx = lw.rescale_by(idx, s);
+        idx = lw.rescale_to_integer(idx);
     }
     if lw.scale(idx) != 0 {
         return Err(cx.unsupported("a one-hot of indices that are not integers"));
