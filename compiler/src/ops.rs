@@ -14,6 +14,7 @@ use crate::lower::{Lowerer, NodeCx, Value};
 use crate::CompileError;
 
 pub(crate) mod activation;
+pub(crate) mod bits;
 pub(crate) mod deconv;
 pub(crate) mod elementwise;
 pub(crate) mod embedding;
@@ -58,6 +59,7 @@ const FAMILIES: &[(LowerFn, &[OpSupport])] = &[
     (movement::lower, movement::OPS),
     (tree::lower, tree::OPS),
     (indexing::lower, indexing::OPS),
+    (bits::lower, bits::OPS),
 ];
 
 /// The families reached through another's entry point or through [`lower_multi`].
@@ -113,6 +115,6 @@ mod tests {
         for op in ["Conv", "Gemm", "Softmax", "LSTM", "TreeEnsembleClassifier", "NonZero", "Constant"] {
             assert!(is_supported(op), "{op}");
         }
-        assert!(!is_supported("BitShift") && !is_supported("conv"));
+        assert!(!is_supported("BitwiseAnd") && !is_supported("conv"));
     }
 }
