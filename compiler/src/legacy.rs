@@ -117,6 +117,7 @@ const REWRITES: &[(&str, Applies, Rewrite)] = &[
     ("ReverseSequence", always, functions::reverse_sequence),
     ("ReduceLogSumExp", always, functions::reduce_log_sum_exp),
     ("CumProd", always, functions::cumprod),
+    ("Compress", always, functions::compress),
     ("RotaryEmbedding", always, sequence::rotary_embedding),
     ("CausalConvWithState", always, sequence::causal_conv),
     ("QuantizeLinear", always, quant::quantize_linear),
@@ -290,7 +291,7 @@ impl<'g> Emit<'g> {
         self.graph.initializer.iter().find(|t| t.name == name)
     }
 
-    /// The values of the integer initializer `name` (int32 or int64, typed or raw).
+    /// The values of the integer initializer `name` (int32, int64 or bool, typed or raw).
     fn const_ints(&self, name: &str) -> Option<Vec<i64>> {
         let t = self.initializer(name)?;
         let raw = |width: usize| -> Vec<i64> {
@@ -310,6 +311,8 @@ impl<'g> Emit<'g> {
             DataType::Int64 => Some(raw(8)),
             DataType::Int32 if t.raw_data.is_empty() => Some(t.int32_data.iter().map(|&v| i64::from(v)).collect()),
             DataType::Int32 => Some(raw(4)),
+            DataType::Bool if t.raw_data.is_empty() => Some(t.int32_data.iter().map(|&v| i64::from(v)).collect()),
+            DataType::Bool => Some(t.raw_data.iter().map(|&b| i64::from(b)).collect()),
             _ => None,
         }
     }

@@ -19,6 +19,8 @@
 //! - `SpaceToDepth(x; blocksize, mode = "CRD")` (opset 28), which tract reads as the default
 //!   `DCR` whatever its mode (a silent wrong result): `(N, C, H, W)` reshaped to
 //!   `(N, C, H/b, b, W/b, b)`, the block axes moved after `C`, and merged into `C·b·b`;
+//! - `Compress(x, condition; axis)`: a `Gather` of the positions the condition keeps, along
+//!   `axis`, or of the flattened `x` without one; the condition must be a constant;
 //! - `CumProd(x, axis; exclusive, reverse)`: the running product of the slices along `axis`, one
 //!   product per slice after the first. The axis must be a constant and its size declared.
 
@@ -208,6 +210,29 @@ pub(super) fn reverse_sequence(e: &mut Emit<'_>) -> Result<(), CompileError> {
     };
     let index = super::initializer(e.graph, name, t);
     e.op_to_output(0, "GatherElements", &[&x, &index], vec![int_attr("axis", time as i64)]);
+    Ok(())
+}
+
+/// Replaces `Compress` in `e`.
+pub(super) fn compress(e: &mut Emit<'_>) -> Result<(), CompileError> {
+    let x = e.input(0).ok_or_else(|| e.unsupported("no input"))?;
+    let cond = e
+        .input(1)
+        .and_then(|c| e.const_ints(&c))
+        .ok_or_else(|| e.unsupported("a condition computed at run time (the output shape would depend on it)"))?;
+    let kept: Vec<i64> = (0..).zip(&cond).filter(|&(_, &c)| c != 0).map(|(i, _)| i).collect();
+    if kept.is_empty() {
+        return Err(e.unsupported("a condition that keeps nothing (an empty output)"));
+    }
+    let index = e.ints(&kept);
+    let (source, axis) = match e.int("axis") {
+        Some(axis) => (x, axis),
+        None => {
+            let flat = e.ints(&[-1]);
+            (e.op("Reshape", &[&x, &flat], vec![]), 0)
+        }
+    };
+    e.op_to_output(0, "Gather", &[&source, &index], vec![int_attr("axis", axis)]);
     Ok(())
 }
 

@@ -89,6 +89,12 @@ pub(crate) const OPS: &[OpSupport] = &[
         limits: "computed sequence_lens, undeclared input dimensions (UnsupportedAttribute)",
     },
     OpSupport {
+        op: "Compress",
+        family: "movement",
+        forms: "rewritten at load: a constant condition is a Gather of the kept positions (flattened without an axis)",
+        limits: "a condition computed at run time (the output's shape would depend on it), or one keeping nothing",
+    },
+    OpSupport {
         op: "CumProd",
         family: "movement",
         forms: "rewritten at load: constant axis of declared size, exclusive, reverse: a running product of slices",

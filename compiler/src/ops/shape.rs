@@ -12,6 +12,10 @@ use crate::lower::{ConstVal, Lowerer, NodeCx, Value};
 use crate::ops::OpSupport;
 use crate::CompileError;
 
+/// The window functions' forms and limits (one text for the three).
+const WINDOW_FORMS: &str = "a constant size: the window is computed at load, a constant (periodic or symmetric)";
+const WINDOW_LIMITS: &str = "a size computed at run time gives no fixed output shape (tract error naming the node)";
+
 /// The ONNX op types this family lowers.
 pub(crate) const OPS: &[OpSupport] = &[
     OpSupport {
@@ -94,6 +98,9 @@ pub(crate) const OPS: &[OpSupport] = &[
         forms: "folded at compile time; its shape input must be known at load",
         limits: "",
     },
+    OpSupport { op: "HannWindow", family: "shape", forms: WINDOW_FORMS, limits: WINDOW_LIMITS },
+    OpSupport { op: "HammingWindow", family: "shape", forms: WINDOW_FORMS, limits: WINDOW_LIMITS },
+    OpSupport { op: "BlackmanWindow", family: "shape", forms: WINDOW_FORMS, limits: WINDOW_LIMITS },
     OpSupport {
         op: "Range",
         family: "shape",

@@ -36,7 +36,8 @@ PARAMETERS = {
     "Conv": {1, 2}, "ConvTranspose": {1, 2}, "BatchNormalization": {1, 2, 3, 4}, "InstanceNormalization": {1, 2},
     "LayerNormalization": {1, 2}, "GroupNormalization": {1, 2}, "RMSNormalization": {1}, "CenterCropPad": {1},
     "CumProd": {1}, "CausalConvWithState": {1, 2}, "QuantizeLinear": {1, 2}, "DequantizeLinear": {1, 2},
-    "MatMulInteger": {2, 3}, "ReverseSequence": {1},
+    "MatMulInteger": {2, 3}, "ReverseSequence": {1}, "BitShift": {1}, "HannWindow": {0},
+    "HammingWindow": {0}, "BlackmanWindow": {0}, "Compress": {1},
     **{r: {1} for r in REDUCES},
 }
 
@@ -47,6 +48,12 @@ def pin_parameters(model, inputs):
     graph = model.graph
     wanted = {name for node in graph.node for i, name in enumerate(node.input)
               if name and i in PARAMETERS.get(node.op_type, ())}
+    # an `_expanded` case inlines the op's function: its values are named `<op>_<test>_function_...`
+    # and its graph inputs are the op's, in order
+    expanded = {out.split("_test_")[0] for node in graph.node for out in node.output if "_function_" in out}
+    if len(expanded) == 1:
+        positions = PARAMETERS.get(expanded.pop(), ())
+        wanted |= {vi.name for i, vi in enumerate(graph.input) if i in positions}
     names = [vi.name for vi in graph.input]
     pinned = [n for n in names if n in wanted]
     if not pinned:
