@@ -118,6 +118,7 @@ const REWRITES: &[(&str, Applies, Rewrite)] = &[
     ("ReduceLogSumExp", always, functions::reduce_log_sum_exp),
     ("CumProd", always, functions::cumprod),
     ("Compress", always, functions::compress),
+    ("LRN", always, functions::lrn),
     ("RotaryEmbedding", always, sequence::rotary_embedding),
     ("CausalConvWithState", always, sequence::causal_conv),
     ("QuantizeLinear", always, quant::quantize_linear),

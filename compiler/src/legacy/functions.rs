@@ -21,10 +21,14 @@
 //!   `(N, C, H/b, b, W/b, b)`, the block axes moved after `C`, and merged into `C·b·b`;
 //! - `Compress(x, condition; axis)`: a `Gather` of the positions the condition keeps, along
 //!   `axis`, or of the flattened `x` without one; the condition must be a constant;
+//! - `LRN(x; size, alpha, beta, bias)` = `x · (bias + alpha/size · S)^-beta`, `S` the sum of
+//!   squares over a window of `size` channels: the squares, with a unit axis inserted before the
+//!   channels, summed by a `Conv` of ones (`size` along the channels, 1 elsewhere, padded by
+//!   `⌊(size-1)/2⌋` before and `⌈(size-1)/2⌉` after). The input's rank must be declared;
 //! - `CumProd(x, axis; exclusive, reverse)`: the running product of the slices along `axis`, one
 //!   product per slice after the first. The axis must be a constant and its size declared.
 
-use super::{int_attr, Emit};
+use super::{int_attr, ints_attr, Emit};
 use crate::CompileError;
 
 /// ONNX's `TensorProto.DataType.FLOAT`.
@@ -233,6 +237,35 @@ pub(super) fn compress(e: &mut Emit<'_>) -> Result<(), CompileError> {
         }
     };
     e.op_to_output(0, "Gather", &[&source, &index], vec![int_attr("axis", axis)]);
+    Ok(())
+}
+
+/// Replaces `LRN` in `e`.
+pub(super) fn lrn(e: &mut Emit<'_>) -> Result<(), CompileError> {
+    let x = e.input(0).ok_or_else(|| e.unsupported("no input"))?;
+    let size = e.int("size").filter(|&s| s > 0).ok_or_else(|| e.unsupported("no positive size"))?;
+    let (alpha, beta, bias) =
+        (e.float("alpha").unwrap_or(1e-4), e.float("beta").unwrap_or(0.75), e.float("bias").unwrap_or(1.0));
+    let rank = e.declared_rank(&x).filter(|&r| r >= 3).ok_or_else(|| e.unsupported("an input of undeclared rank"))?;
+    let square = e.op("Mul", &[&x, &x], vec![]);
+    let axis = e.ints(&[1]);
+    let lifted = e.op("Unsqueeze", &[&square, &axis], vec![]);
+    // kernel (1, 1, size, 1, ..., 1) over the rank - 1 spatial axes of the lifted squares
+    let mut dims = vec![1, 1, size];
+    dims.resize(rank + 1, 1);
+    let ones = e.floats(&dims, vec![1.0; size as usize]);
+    let mut pads = vec![0; 2 * (rank - 1)];
+    pads[0] = (size - 1) / 2;
+    pads[rank - 1] = size / 2;
+    let summed = e.op("Conv", &[&lifted, &ones], vec![ints_attr("pads", &pads)]);
+    let sums = e.op("Squeeze", &[&summed, &axis], vec![]);
+    let factor = e.scalar(alpha / size as f32);
+    let scaled = e.op("Mul", &[&sums, &factor], vec![]);
+    let offset = e.scalar(bias);
+    let base = e.op("Add", &[&scaled, &offset], vec![]);
+    let exponent = e.scalar(-beta);
+    let norm = e.op("Pow", &[&base, &exponent], vec![]);
+    e.op_to_output(0, "Mul", &[&x, &norm], vec![]);
     Ok(())
 }
 

@@ -24,6 +24,12 @@ pub(crate) const OPS: &[OpSupport] = &[
         forms: "rewritten at load to (k * AveragePool(|x|^p), pads counted)^(1/p), each op in its own family",
         limits: "p below 1, dilations, no kernel_shape (UnsupportedAttribute)",
     },
+    OpSupport {
+        op: "LRN",
+        family: "pool",
+        forms: "rewritten at load to x · (bias + alpha/size · S)^-beta, S a Conv of ones over the channels' squares",
+        limits: "an input of undeclared rank (UnsupportedAttribute)",
+    },
 ];
 
 /// Lowers `MaxPool`; `Ok(None)` for any other op.
