@@ -36,9 +36,9 @@ use crate::CompileError;
 
 /// What ScatterElements and ScatterND take (the same lowering, by element or by slice).
 const SCATTER_FORMS: &str = "reduction none; constant indices: probed, a free Gather or Select; computed indices: \
-                             exact one-hots; reduction add (data plus the one-hot placed updates)";
-const SCATTER_LIMITS: &str =
-    "reductions mul, max, min; updates at another scale than the data; duplicate computed indices add";
+                             exact one-hots; reductions add (data plus the one-hot placed updates), max and min \
+                             (a MaxPool over the data and the one-hot gated updates), mul (a product per update)";
+const SCATTER_LIMITS: &str = "updates at another scale than the data; duplicate computed indices add (reduction none)";
 
 /// The ONNX op types this family lowers.
 pub(crate) const OPS: &[OpSupport] = &[
@@ -95,16 +95,16 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
             return gather_nd_computed(lw, op.batch_dims, cx).map(Some);
         }
     }
-    // reduction `add` (constant or computed indices) adds each update where `none` replaces
-    let adds = |r: &ScatterReduction| *r == ScatterReduction::Add;
+    // a reduction (constant or computed indices) combines each update with the data where
+    // `none` replaces it
     if let Some(op) = node.op_as::<ScatterNd>() {
-        if (scatter_none(&op.reduction) && computed_indices) || adds(&op.reduction) {
-            return scatter_nd_computed(lw, adds(&op.reduction), cx).map(Some);
+        if computed_indices || !scatter_none(&op.reduction) {
+            return scatter_nd_computed(lw, op.reduction, cx).map(Some);
         }
     }
     if let Some(op) = node.op_as::<ScatterElements>() {
-        if (scatter_none(&op.reduction) && computed_indices) || adds(&op.reduction) {
-            return scatter_elements_computed(lw, op.axis, adds(&op.reduction), cx).map(Some);
+        if computed_indices || !scatter_none(&op.reduction) {
+            return scatter_elements_computed(lw, op.axis, op.reduction, cx).map(Some);
         }
     }
     let movement = node.op_as::<GatherNd>().is_some()
@@ -116,9 +116,6 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
     }
     if let Some(op) = node.op_as::<OneHot>() {
         return one_hot(lw, op, cx).map(Some);
-    }
-    if node.op_as::<ScatterElements>().is_some() || node.op_as::<ScatterNd>().is_some() {
-        return Err(cx.unsupported("a scatter with a reduction other than add"));
     }
     Ok(None)
 }
@@ -430,10 +427,10 @@ fn flat_tuples(lw: &mut Lowerer<'_>, idx: TensorId, m: usize, lead: &[usize], cx
 /// `out[v, t] = data[v, t] · (1 - Σ_j h[j, v]) + Σ_j h[j, v] · upd[j, t]`: products of exact 0/1
 /// with the data and the updates, so the proof fixes which slices were replaced. Duplicate
 /// indices, whose result ONNX leaves undefined, add their updates.
-fn scatter_nd_computed(lw: &mut Lowerer<'_>, add: bool, cx: &NodeCx) -> Result<Value, CompileError> {
+fn scatter_nd_computed(lw: &mut Lowerer<'_>, reduction: ScatterReduction, cx: &NodeCx) -> Result<Value, CompileError> {
     let d_shape = lw.outlet_shape(cx.inputs[0])?;
     let (flat_idx, sizes) = index_tuples(lw, &d_shape, "ScatterND", cx)?;
-    scatter(lw, flat_idx, sizes, add, cx)
+    scatter(lw, flat_idx, sizes, reduction, cx)
 }
 
 /// The computed index tuples (input 1, `[..., q]`) of a GatherND or ScatterND into data of
@@ -460,7 +457,12 @@ fn index_tuples(
 /// target is a flat position, `base_u + stride_axis · (idx_u + len_axis·[idx_u <= -1])` with
 /// `base_u` the flat position of `u`'s coordinates with 0 on the axis; then as [`scatter`] with
 /// slices of one element.
-fn scatter_elements_computed(lw: &mut Lowerer<'_>, axis: usize, add: bool, cx: &NodeCx) -> Result<Value, CompileError> {
+fn scatter_elements_computed(
+    lw: &mut Lowerer<'_>,
+    axis: usize,
+    reduction: ScatterReduction,
+    cx: &NodeCx,
+) -> Result<Value, CompileError> {
     let d_shape = lw.outlet_shape(cx.inputs[0])?;
     let (idx, i_shape) = crate::ops::embedding::indices(lw, cx)?;
     let len = *d_shape.get(axis).ok_or_else(|| cx.shape_err(format!("axis {axis} of {d_shape:?}")))?;
@@ -487,19 +489,20 @@ fn scatter_elements_computed(lw: &mut Lowerer<'_>, axis: usize, add: bool, cx: &
     let wrap = Op::Linear(Linear { input: is_neg, weights, rows: wrap_rows.collect() });
     let wrap = lw.emit(&cx.name, &cx.origin, wrap, vec![m], 0);
     let flat_idx = crate::ops::activation::add(lw, plain, wrap, 1, &flat(m));
-    scatter(lw, flat_idx, [m, n, 1], add, cx)
+    scatter(lw, flat_idx, [m, n, 1], reduction, cx)
 }
 
 /// Writes `m` update slices of `r` elements (input 2) at the flat slice positions `flat_idx`
 /// (`[m]`, integers in `[0, n)`) of the data (input 0, `n` slices): with the exact one-hot
 /// `h[j, v] = [p_j == v]`, `out[v, t] = data[v, t] · (1 - Σ_j h[j, v]) + Σ_j h[j, v] · upd[j, t]`.
 /// A position outside `[0, n)` matches no slice (ONNX rejects it; the update is dropped). With
-/// `add` (reduction `add`), `out[v, t] = data[v, t] + Σ_j h[j, v] · upd[j, t]`.
+/// reduction `add`, `out[v, t] = data[v, t] + Σ_j h[j, v] · upd[j, t]`; `max`, `min` and `mul`
+/// see [`scatter_extreme`] and [`scatter_product`].
 fn scatter(
     lw: &mut Lowerer<'_>,
     flat_idx: TensorId,
     [m, n, r]: [usize; 3],
-    add: bool,
+    reduction: ScatterReduction,
     cx: &NodeCx,
 ) -> Result<Value, CompileError> {
     let [d_outlet, _, u_outlet] = cx.inputs[..] else { return Err(cx.shape_err("a scatter needs three inputs")) };
@@ -513,8 +516,15 @@ fn scatter(
     if lw.scale(upd) != s {
         return Err(cx.unsupported("scatter updates at another scale than the data"));
     }
+    let parts = (onehot, data, upd);
+    match reduction {
+        ScatterReduction::Max => return Ok(Value::Tensor(scatter_extreme(lw, parts, [m, n, r], true, cx))),
+        ScatterReduction::Min => return Ok(Value::Tensor(scatter_extreme(lw, parts, [m, n, r], false, cx))),
+        ScatterReduction::Mul => return Ok(Value::Tensor(scatter_product(lw, parts, [m, n, r], cx))),
+        ScatterReduction::None | ScatterReduction::Add => {}
+    }
     // covered[v] = Σ_j h[j, v]; keep = 1 - covered (all of the data when updates add)
-    let kept = if add {
+    let kept = if reduction == ScatterReduction::Add {
         data
     } else {
         let rows = (0..n).map(|v| LinearRow { terms: (0..m).map(|j| ((j * n + v) as u32, 0)).collect(), bias: None });
@@ -528,4 +538,73 @@ fn scatter(
     let placed = crate::ops::embedding::select_computed(lw, onehot, upd, &rows, cx);
     let out = crate::ops::activation::add(lw, kept, placed, 1, cx);
     Ok(Value::Tensor(out))
+}
+
+/// The pairs `(j·n + v, j·r + t)` or alike for each candidate `k = j·nr + o` (`o = v·r + t`)
+/// of a scatter's `m` updates over `n` slices of `r` elements: `(of_onehot, of_update, of_data)`.
+fn candidate_pairs([m, n, r]: [usize; 3]) -> impl Iterator<Item = (u32, u32, u32)> {
+    let nr = n * r;
+    (0..m * nr).map(move |k| {
+        let (j, o) = (k / nr, k % nr);
+        ((j * n + o / r) as u32, (j * r + o % r) as u32, o as u32)
+    })
+}
+
+/// Reduction `max` (`min`: of the negated values): the candidates
+/// `c[j, o] = data[o] + h[j, v]·(upd[j, t] - data[o])` are the update where `j` targets `v` and
+/// the data elsewhere (so a candidate never wins where its update does not land), and
+/// `out[o] = max(data[o], max_j c[j, o])`, one MaxPool over the data and the candidates. Every
+/// duplicate index takes part, as ONNX's reduction specifies.
+fn scatter_extreme(
+    lw: &mut Lowerer<'_>,
+    (onehot, data, upd): (TensorId, TensorId, TensorId),
+    [m, n, r]: [usize; 3],
+    is_max: bool,
+    cx: &NodeCx,
+) -> TensorId {
+    use crate::ops::activation::negate;
+    let nr = n * r;
+    let all = NodeCx { shape: vec![m * nr], ..cx.clone() };
+    let (data, upd) = if is_max { (data, upd) } else { (negate(lw, data, cx), negate(lw, upd, cx)) };
+    let pairs: Vec<_> = candidate_pairs([m, n, r]).collect();
+    let diff = add_pairs(lw, upd, data, pairs.iter().map(|&(_, u, o)| (u, o)).collect(), -1, &all);
+    let gated = mul_pairs(lw, onehot, diff, pairs.iter().zip(0..).map(|(&(h, _, _), k)| (h, k)).collect(), &all);
+    let cand = add_pairs(lw, gated, data, pairs.iter().zip(0..).map(|(&(_, _, o), k)| (k, o)).collect(), 1, &all);
+    let s = lw.scale(data);
+    let picks = (0..nr as u32).map(|o| (0, o)).chain((0..(m * nr) as u32).map(|k| (1, k))).collect();
+    let op = Op::Select { inputs: vec![data, cand], picks };
+    let both = lw.emit(&cx.name, &cx.origin, op, vec![(m + 1) * nr], s);
+    let windows = (0..nr).map(|o| (0..=m).map(|j| (j * nr + o) as u32).collect()).collect();
+    let out = lw.emit(&cx.name, &cx.origin, Op::MaxPool { input: both, windows }, cx.shape.clone(), s);
+    if is_max {
+        out
+    } else {
+        negate(lw, out, cx)
+    }
+}
+
+/// Reduction `mul`: `out[o] = data[o] · Π_j (1 + h[j, v]·(upd[j, t] - 1))`, one factor per
+/// update (1 where it does not land), each product rescaled to the activation scale.
+fn scatter_product(
+    lw: &mut Lowerer<'_>,
+    (onehot, data, upd): (TensorId, TensorId, TensorId),
+    [m, n, r]: [usize; 3],
+    cx: &NodeCx,
+) -> TensorId {
+    use crate::ops::logic::add_const;
+    let nr = n * r;
+    let all = NodeCx { shape: vec![m * nr], ..cx.clone() };
+    let one = 1i64 << lw.scale(upd);
+    let upd_cx = NodeCx { shape: lw.shape(upd).to_vec(), ..cx.clone() };
+    let less_one = add_const(lw, upd, -one, &upd_cx);
+    let pairs = candidate_pairs([m, n, r]).map(|(h, u, _)| (h, u)).collect();
+    let gated = mul_pairs(lw, onehot, less_one, pairs, &all);
+    let factors = add_const(lw, gated, one, &all);
+    let mut acc = data;
+    for j in 0..m {
+        let pairs = (0..nr as u32).map(|o| (o, (j * nr) as u32 + o)).collect();
+        let t = mul_pairs(lw, acc, factors, pairs, cx);
+        acc = lw.rescale_to_activation(t);
+    }
+    acc
 }
