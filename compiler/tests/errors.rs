@@ -80,6 +80,19 @@ fn nonzero_of_data_says_its_shape_depends_on_the_values() {
     assert!(text.contains("where_nonzero") && text.contains("depend on the input values"), "{text}");
 }
 
+/// A BitShift amount or a Compress condition computed at run time is refused, naming the node.
+#[test]
+fn computed_shift_amounts_and_compress_conditions_are_refused_naming_the_node() {
+    let err = OnnxModel::load(&model_path("bitshift_runtime"), &no_dims())
+        .and_then(|m| compile(&m, &RunArgs::default()))
+        .unwrap_err();
+    assert!(matches!(err, CompileError::NonConstant { ref node, .. } if node == "shift"), "{err}");
+    assert!(err.to_string().contains("shift amount"), "{err}");
+    let err = OnnxModel::load(&model_path("compress_runtime"), &no_dims()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("pick") && text.contains("Compress") && text.contains("computed at run time"), "{text}");
+}
+
 #[test]
 fn unsupported_op_names_node_and_op() {
     let model = load(&model_path("unsupported"));

@@ -265,7 +265,19 @@ def dropout():
     save("dropout_training_default_ratio", nodes, [vi("x", [2, 3])], [vi("y", [2, 3])], [train])
 
 
+def computed_parameters():
+    """Operands a real model holds as constants, here computed: `bitshift_runtime` shifts x by
+    amounts that are a second input, `compress_runtime` keeps the elements of x that a boolean
+    input picks (the output's shape would depend on it). Both are refused, naming the node."""
+    ints = [helper.make_tensor_value_info(n, TensorProto.INT32, [3]) for n in ["x", "k", "y"]]
+    nodes = [helper.make_node("BitShift", ["x", "k"], ["y"], name="shift", direction="LEFT")]
+    save("bitshift_runtime", nodes, ints[:2], ints[2:], [])
+    keep = helper.make_tensor_value_info("keep", TensorProto.BOOL, [3])
+    nodes = [helper.make_node("Compress", ["x", "keep"], ["y"], name="pick", axis=0)]
+    save("compress_runtime", nodes, [vi("x", [3]), keep], [vi("y", ["K"])], [])
+
+
 if __name__ == "__main__":
     for f in [gemm, matmul, conv, conv_same, elementwise, shape, unsupported, dynamic_matmul, tree_modes, upsample_linear,
-              scatter_const_updates, unsupported_many, nonzero, masks, dropout]:
+              scatter_const_updates, unsupported_many, nonzero, masks, dropout, computed_parameters]:
         f()
