@@ -7,7 +7,7 @@ use std::path::Path;
 
 use common::*;
 use zkonnx_compiler::{compile, dequantize_outputs, float_error_bound, quantize_inputs};
-use zkonnx_ir::{FuncKind, RunArgs};
+use zkonnx_ir::{Func, FuncKind, RunArgs};
 
 /// One model per op family (see `tests/models/make.py`): Gemm (alpha, beta, transB 0/1,
 /// symbolic batch), batched MatMul + broadcast Add/Sub/Mul constants (folded), Conv + BN +
@@ -251,9 +251,19 @@ fn two_limb_function_lookups_interpolate_and_beat_one_limb() {
         let model = load(&path);
         let graph = compile(&model, &two).expect("compile");
         let funcs = graph.funcs();
-        for f in funcs.iter().filter(|f| f.interpolates() && !f.difference) {
-            assert!(funcs.contains(&f.difference()), "{label}: {f:?} has no difference table");
-            assert!(f.in_scale < two.input_scale, "{label}: {f:?} is not at knot scale");
+        for f in funcs.iter().filter(|f| f.interpolates() && !f.difference && f.in_scale < two.input_scale) {
+            if f.kind == FuncKind::Exp {
+                // split: exp(x) = f(q) · g(r), g over the 2^b fractions at the input's scale
+                let b = two.input_scale - f.in_scale;
+                let fraction = Func { in_scale: two.input_scale, lo: 0, hi: (1 << b) - 1, ..*f };
+                assert!(funcs.contains(&fraction), "{label}: {f:?} has no fraction table");
+                assert!(!funcs.contains(&f.difference()), "{label}: {f:?} is interpolated");
+            } else {
+                assert!(funcs.contains(&f.difference()), "{label}: {f:?} has no difference table");
+            }
+        }
+        for f in funcs.iter().filter(|f| f.interpolates() && !f.difference && f.in_scale == two.input_scale) {
+            assert!(f.kind == FuncKind::Exp && f.lo == 0, "{label}: {f:?} is not at knot scale");
         }
         for f in &funcs {
             let rows = f.table_rows().expect("valid domain");
@@ -275,6 +285,8 @@ fn two_limb_function_lookups_interpolate_and_beat_one_limb() {
 /// The interpolated lookups against their analytic bound, over a dense grid of inputs: with
 /// knots `h` apart (read from the graph), `|ir - f(x)| <= h²/8 · max|f''| + 2^-O + 2^-(S+1) ·
 /// max|f'|` (interpolation, the two table roundings and the final one, the input's rounding).
+/// `exp` is split instead, `f(q) · g(r)`: `2^-(O+1) · (max f + e^h + 1) + 2^-(S+1) · max|f'|`
+/// (the table roundings times the other factor, the product's rounding, the input's).
 #[test]
 fn interpolated_functions_stay_within_their_analytic_bound() {
     let mut args = RunArgs::default();
@@ -288,7 +300,8 @@ fn interpolated_functions_stay_within_their_analytic_bound() {
     // (max |f'|, max |f''|) on [-2, 2]
     let slopes = [(0.25, 0.1), (1.0, 0.77), (1.13, 0.97), (exp2, exp2), (1.0, 1.0)];
     let knot_scale = |kind| {
-        let f = graph.funcs().into_iter().find(|f| f.kind == kind && !f.difference).expect("tabulated");
+        let knots = |f: &Func| f.kind == kind && !f.difference && f.in_scale < args.input_scale;
+        let f = graph.funcs().into_iter().find(knots).expect("tabulated at knots");
         assert_eq!(f.out_scale, args.input_scale);
         f.in_scale
     };
@@ -311,7 +324,11 @@ fn interpolated_functions_stay_within_their_analytic_bound() {
     for (k, kind) in kinds.into_iter().enumerate() {
         let h = 2f64.powi(-(knot_scale(kind) as i32));
         let (d1, d2) = slopes[k];
-        let bound = h * h / 8.0 * d2 + 2f64.powi(-s) + 2f64.powi(-s - 1) * d1;
+        let bound = if kind == FuncKind::Exp {
+            2f64.powi(-s - 1) * (exp2 + h.exp() + 1.0) + 2f64.powi(-s - 1) * d1
+        } else {
+            h * h / 8.0 * d2 + 2f64.powi(-s) + 2f64.powi(-s - 1) * d1
+        };
         println!("{kind:?}: knots 2^{} apart, worst {:.2e}, bound {bound:.2e}", -(knot_scale(kind) as i32), worst[k]);
         assert!(worst[k] <= bound, "{kind:?}: {} > {bound}", worst[k]);
     }

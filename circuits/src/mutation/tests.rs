@@ -104,6 +104,26 @@ fn every_mutation_of_an_interpolated_lookup_is_caught() {
     }
 }
 
+/// `exp` split at knots (two rescales, a lookup of the knot and one of the fraction, their
+/// product): every pinned cell's mutation is caught, the lookups' outputs included.
+#[test]
+fn every_mutation_of_a_split_exp_is_caught() {
+    use crate::model::exp_split_tests::{exp_split_graph, exp_split_inputs};
+    let (g, inputs) = (exp_split_graph(), exp_split_inputs());
+    let mut p =
+        CircuitParams { range_limbs: 2, ..params(5, 1, Visibility::Private, Visibility::Public, Visibility::Fixed) };
+    p.function_table = true;
+    p.k = min_k(&g, &p);
+    let trace = zkonnx_ir::run(&g, &inputs, p.range_bits()).expect("interpreter");
+    let r = run(&g, &p, &trace, usize::MAX, 7).expect("harness runs");
+    println!("split exp\n{r}\n");
+    assert!(r.all_as_expected(), "{p:?}\n{r}\n{:#?}\n{:#?}", r.escaped, r.allowed_but_pinned);
+    for k in [JobKind::WideRescale, JobKind::Lookup, JobKind::Arith] {
+        assert!(r.kinds.get(&k).is_some_and(|s| s.tried > 0), "{k:?} not mutated: {r}");
+    }
+    assert_eq!(r.instances_tried, r.instances_caught);
+}
+
 #[test]
 fn the_allow_list_matches_the_module_docs() {
     // padding of fixed dot rows, private weights times zero, constant operands, ReLU a0/a3,

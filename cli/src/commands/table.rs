@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use zkonnx::lower::circuits::cost::{public_value_count, LayoutChoice, Shape};
 use zkonnx::lower::circuits::{CircuitParams, RowNeeds};
-use zkonnx::lower::ir::{Graph, Op};
+use zkonnx::lower::ir::{Func, FuncKind, Graph, Op};
 use zkonnx::{CompiledModel, Model, Objective};
 
 use crate::common::RunArgsFlags;
@@ -102,6 +102,25 @@ pub(crate) fn render_layouts(
     out
 }
 
+/// What a function's table holds besides values at points: the differences of an interpolated
+/// function, or the fractions of a split `exp` (`[0, 2^b)` at the input scale, beside knots `2^b`
+/// inputs apart).
+fn table_role(f: &Func, funcs: &[Func]) -> &'static str {
+    let fractions = f.kind == FuncKind::Exp
+        && f.lo == 0
+        && funcs.iter().any(|k| {
+            k.kind == FuncKind::Exp
+                && k.out_scale == f.out_scale
+                && k.in_scale < f.in_scale
+                && f.hi.checked_add(1) == 1i64.checked_shl(f.in_scale - k.in_scale)
+        });
+    match (f.difference, fractions) {
+        (true, _) => " (differences)",
+        (false, true) => " (fractions)",
+        (false, false) => "",
+    }
+}
+
 /// The lookup tables and what else needs rows, and which of them sets the chosen layout's
 /// logrows: the range table, each function's table (function, scales, domain, rows, nodes
 /// sharing it), where the domains come from (`sampled`: calibration's), the layout (the lanes
@@ -110,12 +129,13 @@ pub(crate) fn render_tables(graph: &Graph, params: &CircuitParams, chosen: &Shap
     let needs = RowNeeds::of(graph, params, chosen.rows);
     let mut out = format!("tables and rows (at the chosen logrows {}):\n", chosen.k);
     out += &format!("  range table          {:>9} rows (2^{} values)\n", needs.range_table, params.lookup_bits);
-    for f in graph.funcs() {
+    let funcs = graph.funcs();
+    for &f in &funcs {
         let rows = f.table_rows().unwrap_or(u64::MAX);
         let nodes = graph.nodes.iter().filter(|n| matches!(&n.op, Op::Lookup { func, .. } if *func == f)).count();
         out += &format!(
             "  {:<20} {rows:>9} rows (x in [{}, {}] at scale {}, out scale {}; {nodes} node{})\n",
-            format!("{:?}{}", f.kind, if f.difference { " (differences)" } else { "" }),
+            format!("{:?}{}", f.kind, table_role(&f, &funcs)),
             f.lo,
             f.hi,
             f.in_scale,

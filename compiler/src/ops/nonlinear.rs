@@ -396,9 +396,10 @@ fn knot_shift(lw: &Lowerer<'_>, func: &Func) -> u32 {
 /// where [`knot_shift`] gives `b > 0`, linear interpolation between knots `2^b` inputs apart:
 ///
 /// - `q = floor(x / 2^b)`: a rescale of `x - 2^(b-1)` (the rescale rounds half up);
-/// - `r = x - 2^b·q`, in `[0, 2^b)`, read at scale `b` (the fraction of a step);
+/// - `r = x - 2^b·q`, in `[0, 2^b)`, read at scale `b` (the fraction of a step; at `S` for exp);
 /// - `y = f(q) + Δf(q)·r / 2^b`, rounded, where `f` and `Δf` (`f(q + 1) - f(q)`) are two tables
-///   over `q`'s domain at input scale `S - b`.
+///   over `q`'s domain at input scale `S - b`; for `exp`, `y = f(q) · g(r)` instead, `g` a table
+///   of the fractions ([`split_exp_fraction`]).
 ///
 /// Every step is an existing op, so the circuit needs no new gate, and each is constrained: the
 /// rescale pins `q` (its remainder is range-checked), which pins `r`; the lookups pin both table
@@ -413,13 +414,32 @@ pub(crate) fn lookup(lw: &mut Lowerer<'_>, x: TensorId, func: Func, cx: &NodeCx)
     let shifted = add_const(lw, x, -(1i64 << (b - 1)), &cx);
     let q = lw.rescale_by(shifted, b);
     let r = add(lw, x, q, -1, &cx);
-    let r = relabel(lw, r, b);
     let knots = Func { in_scale: func.in_scale - b, lo: func.lo >> b, hi: func.hi >> b, ..func };
     let y0 = lw.emit(&cx.name, &cx.origin, Op::Lookup { input: q, func: knots }, shape.clone(), func.out_scale);
+    if func.kind == FuncKind::Exp {
+        // exp(x) = exp(2^b·q / 2^S) · exp(r / 2^S), the second factor from a table of the 2^b
+        // fractions (see `split_exp_fraction`)
+        let fraction = split_exp_fraction(func, b);
+        let g = lw.emit(&cx.name, &cx.origin, Op::Lookup { input: r, func: fraction }, shape, func.out_scale);
+        let y = mul(lw, y0, g, &cx);
+        return lw.rescale_by(y, func.out_scale);
+    }
+    let r = relabel(lw, r, b);
     let dy = lw.emit(&cx.name, &cx.origin, Op::Lookup { input: q, func: knots.difference() }, shape, func.out_scale);
     let step = mul(lw, dy, r, &cx);
     let y = add(lw, y0, step, 1, &cx);
     lw.rescale_by(y, b)
+}
+
+/// The table of `exp` over the `2^b` fractions `r / 2^S`, `r` in `[0, 2^b)`, of an `exp` split
+/// at knots `2^b` inputs apart: `exp(x) = f(q) · g(r)` with `x = 2^b·q + r`, where [`lookup`]
+/// interpolates other functions. Exact but for the two table roundings and the product's (each
+/// half a unit of `2^-O`, the first times `g < e^(2^(b-S))`, the second times `f`), and its
+/// tables hold `knots + 2^b` rows where interpolation holds `2 · knots`. The split is pinned as
+/// the interpolation's is: the rescale fixes `q` (its remainder is range-checked), `r` is `x -
+/// 2^b·q`, and this table only holds `r` in `[0, 2^b)`.
+pub(crate) fn split_exp_fraction(exp: Func, b: u32) -> Func {
+    Func { lo: 0, hi: (1i64 << b) - 1, ..exp }
 }
 
 /// `a[i] * (1 / b[j])` for the index pairs, rescaled to the activation scale: division by a
