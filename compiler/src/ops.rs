@@ -16,6 +16,7 @@ use crate::CompileError;
 pub(crate) mod activation;
 pub(crate) mod bits;
 pub(crate) mod deconv;
+pub(crate) mod division;
 pub(crate) mod elementwise;
 pub(crate) mod embedding;
 pub(crate) mod indexing;

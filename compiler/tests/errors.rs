@@ -80,6 +80,22 @@ fn nonzero_of_data_says_its_shape_depends_on_the_values() {
     assert!(text.contains("where_nonzero") && text.contains("depend on the input values"), "{text}");
 }
 
+/// A divisor computed at run time is exact (`tiny/int_arith`), and one that is 0 fails at
+/// witness time naming the node, never a made-up quotient: the reciprocal table holds no 0.
+#[test]
+fn a_zero_divisor_computed_at_run_time_fails_naming_the_node() {
+    let model = load(&fixtures().join("tiny/int_arith.onnx"));
+    let args = RunArgs::default();
+    let graph = compile(&model, &args).expect("compile");
+    let mut inputs = read_json_floats(&fixtures().join("tiny/int_arith.input.json"), "input_data");
+    let ok = quantize_inputs(&graph, &inputs).expect("quantize");
+    assert!(zkonnx_ir::run(&graph, &ok, args.range_bits()).is_ok());
+    inputs[1][2] = 0.0;
+    let zero = quantize_inputs(&graph, &inputs).expect("quantize");
+    let err = zkonnx_ir::run(&graph, &zero, args.range_bits()).unwrap_err();
+    assert!(matches!(err, IrError::OutOfTable { ref name, .. } if name == "quotient"), "{err}");
+}
+
 /// A BitShift amount or a Compress condition computed at run time is refused, naming the node.
 #[test]
 fn computed_shift_amounts_and_compress_conditions_are_refused_naming_the_node() {

@@ -81,6 +81,7 @@ fn fixture_models_match_float_within_bound() {
         "product_mask",
         "onnx_attention",
         "softmax_loss",
+        "int_arith",
     ] {
         let dir = fixtures().join("tiny");
         cases.push((format!("tiny/{tiny}"), dir.join(format!("{tiny}.onnx")), dir.join(format!("{tiny}.input.json"))));
@@ -102,12 +103,14 @@ fn fixture_models_match_float_within_bound() {
             "tiny/padding_mask",
             "tiny/product_mask",
             "tiny/softmax_loss",
+            "tiny/int_arith",
         ]
         .contains(&label.as_str())
         {
             // an index jumps wherever rounding makes or breaks a tie (argmax), and token ids are
             // integers (embedding, indexing's ids, ezkl_inputs' ids and mask, padding_mask's
-            // and product_mask's attention masks, softmax_loss's labels), so random inputs cannot be held to a bound, and a constant graph has
+            // and product_mask's attention masks, softmax_loss's labels, int_arith's operands, whose
+            // divisors must not be 0), so random inputs cannot be held to a bound, and a constant graph has
             // none; the fixture's input (exact on the grid, ties included) is below
             0.0
         } else {

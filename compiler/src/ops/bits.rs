@@ -14,7 +14,7 @@ use zkonnx_ir::{Arith, ArithKind, Op, TensorId};
 
 use crate::lower::{Lowerer, NodeCx, Value};
 use crate::ops::activation::identity;
-use crate::ops::logic::{add_const, gather_at, mul_pairs};
+use crate::ops::logic::{add_const, gather_at, mul_pairs, read_at};
 use crate::ops::OpSupport;
 use crate::CompileError;
 
@@ -116,10 +116,4 @@ fn times(lw: &mut Lowerer<'_>, x: TensorId, factors: Vec<i64>, cx: &NodeCx) -> T
     let k = lw.emit(&cx.name, &cx.origin, Op::Const { values: factors }, cx.shape.clone(), 0);
     let pairs = identity(lw, x).into_iter().map(|i| (i, i)).collect();
     mul_pairs(lw, x, k, pairs, cx)
-}
-
-/// The integers of `t` read at `scale` (a free Gather), so a rescale by `scale` divides them.
-fn read_at(lw: &mut Lowerer<'_>, t: TensorId, scale: u32, cx: &NodeCx) -> TensorId {
-    let indices = identity(lw, t);
-    lw.emit(&cx.name, &cx.origin, Op::Gather { input: t, indices }, cx.shape.clone(), scale)
 }

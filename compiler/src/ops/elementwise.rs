@@ -40,8 +40,9 @@ pub(crate) const OPS: &[OpSupport] = &[
         op: "Div",
         family: "elementwise",
         forms: "by a constant (folded into a linear op, else diagonal); by a computed tensor: reciprocal lookup; \
-                integers by a constant: a quotient table (toward zero)",
-        limits: "integers by a computed or non-uniform divisor, or with a broadcast dividend (UnsupportedAttribute)",
+                integers by a constant: a quotient table (toward zero); integers by a computed divisor: an exact \
+                division (a reciprocal candidate, two corrections, the remainder asserted in [0, |b|))",
+        limits: "a divisor of zero (UnsupportedAttribute at compile time, a failed witness at run time)",
     },
     OpSupport { op: "Sum", family: "elementwise", forms: "n-ary, a chain of Adds with broadcasting", limits: "" },
     OpSupport {
@@ -105,10 +106,14 @@ fn integer_quotient(lw: &mut Lowerer<'_>, a: OutletId, b: OutletId, cx: &NodeCx)
         let first = *c.data.first()?;
         (first != 0.0 && c.data.iter().all(|&v| v == first)).then_some(first)
     });
-    let c = c.ok_or_else(|| cx.unsupported("a Div of integers by a computed, zero or non-uniform divisor"))?;
-    if lw.outlet_shape(a)? != cx.shape {
-        return Err(cx.unsupported("a Div of integers whose dividend is broadcast"));
+    if lw.const_of(b).is_some_and(|c| c.data.contains(&0.0)) {
+        return Err(cx.unsupported("a Div of integers by zero"));
     }
+    let Some(c) = c.filter(|_| lw.outlet_shape(a).is_ok_and(|s| s == cx.shape)) else {
+        // a computed or non-uniform divisor, or a broadcast dividend: an exact division
+        let (q, _, _) = crate::ops::division::of_operands(lw, true, cx)?;
+        return Ok(Value::Tensor(q));
+    };
     let x = lw.operand(a, cx)?;
     let x = lw.rescale_to_integer(x);
     let (lo, hi) = crate::ops::nonlinear::activation_domain(lw);

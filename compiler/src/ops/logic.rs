@@ -326,6 +326,17 @@ pub(crate) fn gather_at(lw: &mut Lowerer<'_>, t: TensorId, map: &[u32], cx: &Nod
     lw.emit(&cx.name, &cx.origin, Op::Gather { input: t, indices: map.to_vec() }, cx.shape.clone(), scale)
 }
 
+/// The integers of `t` read at `scale` (a free Gather; `t` itself at its own scale), e.g. so a
+/// rescale by `scale` divides them, or so values at a scale count as integer units.
+pub(crate) fn read_at(lw: &mut Lowerer<'_>, t: TensorId, scale: u32, cx: &NodeCx) -> TensorId {
+    if lw.scale(t) == scale {
+        return t;
+    }
+    let indices = (0..lw.shape(t).iter().product::<usize>() as u32).collect();
+    let shape = lw.shape(t).to_vec();
+    lw.emit(&cx.name, &cx.origin, Op::Gather { input: t, indices }, shape, scale)
+}
+
 /// `[a - b + offset >= 1]` (offset 0: `a > b`; 1: `a >= b`) as 0/1 at scale 0.
 fn greater(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, offset: i64, cx: &NodeCx) -> TensorId {
     let d = add(lw, a, b, -1, cx);

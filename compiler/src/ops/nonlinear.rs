@@ -91,8 +91,10 @@ pub(crate) const OPS: &[OpSupport] = &[
     OpSupport {
         op: "Mod",
         family: "nonlinear",
-        forms: "by one nonzero uniform constant: a remainder table; fmod 0 adds a sign fix-up (logic)",
-        limits: "computed divisor (NonConstant); zero or non-uniform divisor, broadcast x (UnsupportedAttribute)",
+        forms: "by one nonzero uniform constant: a remainder table; by a computed or non-uniform divisor: an exact \
+                division (a reciprocal candidate, two corrections, the remainder asserted in [0, |b|)); fmod 0 adds \
+                a sign fix-up (logic)",
+        limits: "a divisor of zero (UnsupportedAttribute at compile time, a failed witness at run time)",
     },
     OpSupport {
         op: "Softmax",
@@ -224,7 +226,8 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
         return softmax(lw, &op.axes, op.kind, cx).map(Some);
     }
     if node.op_as::<TypedBinOp>().is_some_and(|op| op.0.name() == "Rem") {
-        return remainder(lw, cx).map(Some);
+        let integer = node.outputs.first().is_some_and(|o| o.fact.datum_type.is_integer());
+        return remainder(lw, integer, cx).map(Some);
     }
     let (kind, alpha) = if let Some(e) = pow_by_constant(lw, node, cx)? {
         (FuncKind::Pow, e)
@@ -339,15 +342,19 @@ fn function(lw: &mut Lowerer<'_>, kind: FuncKind, alpha: f32, cx: &NodeCx) -> Re
 /// `x rem c` (sign of `x`) for a constant divisor `c`, by lookup over the activation range (the
 /// truncated remainder is not piecewise linear in few pieces: one table row per element is the
 /// cheapest exact form). ONNX's integer `Mod` reaches here as tract's `Rem` followed by a
-/// sign fix-up (comparisons and `Where`, see `logic`).
-fn remainder(lw: &mut Lowerer<'_>, cx: &NodeCx) -> Result<Value, CompileError> {
+/// sign fix-up (comparisons and `Where`, see `logic`). A computed or non-uniform divisor, or a
+/// broadcast dividend: an exact division (see `division`).
+fn remainder(lw: &mut Lowerer<'_>, integer: bool, cx: &NodeCx) -> Result<Value, CompileError> {
     let [x_outlet, c_outlet] = cx.inputs[..] else { return Err(cx.shape_err("Mod needs two operands")) };
-    let c = lw.const_of(c_outlet).ok_or_else(|| cx.non_constant("the divisor of Mod"))?;
-    let divisor = c.data.first().copied().filter(|d| c.data.iter().all(|v| v == d) && *d != 0.0);
-    let divisor = divisor.ok_or_else(|| cx.unsupported("Mod by a divisor that is zero or not one uniform constant"))?;
-    if lw.outlet_shape(x_outlet)? != cx.shape {
-        return Err(cx.unsupported("Mod whose dividend is broadcast"));
+    let c = lw.const_of(c_outlet);
+    if c.is_some_and(|c| c.data.contains(&0.0)) {
+        return Err(cx.unsupported("Mod by a divisor of zero"));
     }
+    let divisor = c.and_then(|c| c.data.first().copied().filter(|d| c.data.iter().all(|v| v == d)));
+    let Some(divisor) = divisor.filter(|_| lw.outlet_shape(x_outlet).is_ok_and(|s| s == cx.shape)) else {
+        let (_, r, _) = crate::ops::division::of_operands(lw, integer, cx)?;
+        return Ok(Value::Tensor(r));
+    };
     let x = lw.operand(x_outlet, cx)?;
     let x = lw.rescale_to_activation(x);
     let (lo, hi) = activation_domain(lw);
