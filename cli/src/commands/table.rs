@@ -103,8 +103,8 @@ pub(crate) fn render_layouts(
 }
 
 /// What a function's table holds besides values at points: the differences of an interpolated
-/// function, or the fractions of a split `exp` (`[0, 2^b)` at the input scale, beside knots `2^b`
-/// inputs apart).
+/// function, the fractions of a split `exp` (`[0, 2^b)` at the input scale, beside knots `2^b`
+/// inputs apart), or only 0 (an exact division's check that its remainder is in range).
 fn table_role(f: &Func, funcs: &[Func]) -> &'static str {
     let fractions = f.kind == FuncKind::Exp
         && f.lo == 0
@@ -114,10 +114,13 @@ fn table_role(f: &Func, funcs: &[Func]) -> &'static str {
                 && k.in_scale < f.in_scale
                 && f.hi.checked_add(1) == 1i64.checked_shl(f.in_scale - k.in_scale)
         });
-    match (f.difference, fractions) {
-        (true, _) => " (differences)",
-        (false, true) => " (fractions)",
-        (false, false) => "",
+    // a division's assertion that a value is 0 (see the compiler's `ops::division`)
+    let zero_check = f.kind == FuncKind::Round && f.lo == 0 && f.hi == 0;
+    match (f.difference, fractions, zero_check) {
+        (true, ..) => " (differences)",
+        (false, true, _) => " (fractions)",
+        (false, false, true) => " (zero check)",
+        (false, false, false) => "",
     }
 }
 
