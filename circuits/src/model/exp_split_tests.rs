@@ -9,7 +9,7 @@ use std::sync::Arc;
 use halo2_proofs::dev::{MockProver, VerifyFailure};
 use zkonnx_ir::{Arith, ArithKind, Func, FuncKind, Graph, Node, Op, Trace, Visibility};
 
-use super::tests::{node, params};
+use super::tests::{node, params, split_at_knots};
 use crate::{min_k, public_instances, CircuitParams};
 
 /// The knots: `exp` at input scale 3 (knots `2^3` inputs of scale 6 apart), output scale 6.
@@ -27,19 +27,14 @@ fn fractions() -> Func {
 /// `f(q) · g(r)` rescaled by 6. Node 3 is `q`, 4 is `r`, 8 the output.
 pub(crate) fn exp_split_graph() -> Graph {
     let at = |op, len, scale| Node { scale, ..node(op, len) };
-    let add = |a, b, ca, cb, pairs: Vec<(u32, u32)>| Op::Arith(Arith { a, b, pairs, kind: ArithKind::Add { ca, cb } });
     let same: Vec<(u32, u32)> = (0..4).map(|i| (i, i)).collect();
-    let nodes = vec![
-        at(Op::Input { index: 0 }, 4, 6),
-        at(Op::Const { values: vec![-4] }, 1, 6),
-        at(add(0, 1, 1, 1, (0..4).map(|i| (i, 0)).collect()), 4, 6),
-        at(Op::Rescale { input: 2, shift: 3 }, 4, 3),
-        at(add(0, 3, 1, -8, same.clone()), 4, 6),
+    let mut nodes = split_at_knots(6);
+    nodes.extend([
         at(Op::Lookup { input: 3, func: knots() }, 4, 6),
         at(Op::Lookup { input: 4, func: fractions() }, 4, 6),
         at(Op::Arith(Arith { a: 5, b: 6, pairs: same, kind: ArithKind::Mul }), 4, 12),
         at(Op::Rescale { input: 7, shift: 6 }, 4, 6),
-    ];
+    ]);
     Graph { nodes, inputs: vec![0], outputs: vec![8], linked_inputs: false }
 }
 

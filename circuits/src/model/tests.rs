@@ -185,19 +185,30 @@ pub(crate) fn interpolated_graph() -> Graph {
     let at = |op, len, scale| Node { scale, ..node(op, len) };
     let add = |a, b, ca, cb, pairs: Vec<(u32, u32)>| Op::Arith(Arith { a, b, pairs, kind: ArithKind::Add { ca, cb } });
     let same: Vec<(u32, u32)> = (0..4).map(|i| (i, i)).collect();
-    let nodes = vec![
-        at(Op::Input { index: 0 }, 4, 6),
-        at(Op::Const { values: vec![-4] }, 1, 6),
-        at(add(0, 1, 1, 1, (0..4).map(|i| (i, 0)).collect()), 4, 6),
-        at(Op::Rescale { input: 2, shift: 3 }, 4, 3),
-        at(add(0, 3, 1, -8, same.clone()), 4, 3),
+    let mut nodes = split_at_knots(3);
+    nodes.extend([
         at(Op::Lookup { input: 3, func: knots }, 4, 6),
         at(Op::Lookup { input: 3, func: knots.difference() }, 4, 6),
         at(Op::Arith(Arith { a: 6, b: 4, pairs: same.clone(), kind: ArithKind::Mul }), 4, 9),
         at(add(5, 7, 8, 1, same), 4, 9),
         at(Op::Rescale { input: 8, shift: 3 }, 4, 6),
-    ];
+    ]);
     Graph { nodes, inputs: vec![0], outputs: vec![9], linked_inputs: false }
+}
+
+/// The first five nodes of a function split at knots `2^3` inputs apart, over 4 inputs at scale
+/// 6: the input, `-4`, `x - 4`, `q = floor(x / 8)` (node 3, by the rescale), and `r = x - 8q`
+/// (node 4, labelled `r_scale`).
+pub(crate) fn split_at_knots(r_scale: u32) -> Vec<Node> {
+    let at = |op, len, scale| Node { scale, ..node(op, len) };
+    let add = |a, b, ca, cb, pairs: Vec<(u32, u32)>| Op::Arith(Arith { a, b, pairs, kind: ArithKind::Add { ca, cb } });
+    vec![
+        at(Op::Input { index: 0 }, 4, 6),
+        at(Op::Const { values: vec![-4] }, 1, 6),
+        at(add(0, 1, 1, 1, (0..4).map(|i| (i, 0)).collect()), 4, 6),
+        at(Op::Rescale { input: 2, shift: 3 }, 4, 3),
+        at(add(0, 3, 1, -8, (0..4).map(|i| (i, i)).collect()), 4, r_scale),
+    ]
 }
 
 pub(crate) fn interpolated_inputs() -> Vec<Vec<i64>> {

@@ -1,7 +1,7 @@
 //! The harness on hand-built graphs with every op kind, both param visibilities and 1 and 2
 //! lanes: every mutation of a constrained cell is caught and every allow-listed cell is free.
 
-use zkonnx_ir::Visibility;
+use zkonnx_ir::{Graph, Visibility};
 
 use super::{assigned_cells, run, unconstrained, AssignedCellInfo, MutationReport, UNCONSTRAINED};
 use crate::model::tests::{
@@ -81,26 +81,33 @@ fn every_mutation_of_the_two_limb_rows_is_caught() {
     }
 }
 
+/// The harness over every cell of `g` (a function lookup split at knots) under two-limb range
+/// checks: all mutations caught, each of `kinds` tried, every instance mutation caught.
+fn all_caught_at_knots(label: &str, g: &Graph, inputs: &[Vec<i64>], lanes: usize, kinds: &[JobKind]) {
+    let mut p = CircuitParams {
+        range_limbs: 2,
+        ..params(5, lanes, Visibility::Private, Visibility::Public, Visibility::Fixed)
+    };
+    p.function_table = true;
+    p.k = min_k(g, &p);
+    let trace = zkonnx_ir::run(g, inputs, p.range_bits()).expect("interpreter");
+    let r = run(g, &p, &trace, usize::MAX, 7).expect("harness runs");
+    println!("{label}, lanes {lanes}\n{r}\n");
+    assert!(r.all_as_expected(), "{p:?}\n{r}\n{:#?}\n{:#?}", r.escaped, r.allowed_but_pinned);
+    for k in kinds {
+        assert!(r.kinds.get(k).is_some_and(|s| s.tried > 0), "{k:?} not mutated: {r}");
+    }
+    assert_eq!(r.instances_tried, r.instances_caught);
+}
+
 /// Interpolated function lookups (two rescales, two lookups into a value and a difference
 /// table, a product and sums): every pinned cell's mutation is caught.
 #[test]
 fn every_mutation_of_an_interpolated_lookup_is_caught() {
     let (g, inputs) = (interpolated_graph(), interpolated_inputs());
     for lanes in [1, 2] {
-        let mut p = CircuitParams {
-            range_limbs: 2,
-            ..params(5, lanes, Visibility::Private, Visibility::Public, Visibility::Fixed)
-        };
-        p.function_table = true;
-        p.k = min_k(&g, &p);
-        let trace = zkonnx_ir::run(&g, &inputs, p.range_bits()).expect("interpreter");
-        let r = run(&g, &p, &trace, usize::MAX, 7).expect("harness runs");
-        println!("interpolated lookup, lanes {lanes}\n{r}\n");
-        assert!(r.all_as_expected(), "{p:?}\n{r}\n{:#?}\n{:#?}", r.escaped, r.allowed_but_pinned);
-        for k in [JobKind::WideRescale, JobKind::WideRange, JobKind::Lookup] {
-            assert!(r.kinds.get(&k).is_some_and(|s| s.tried > 0), "{k:?} not mutated: {r}");
-        }
-        assert_eq!(r.instances_tried, r.instances_caught);
+        let kinds = [JobKind::WideRescale, JobKind::WideRange, JobKind::Lookup];
+        all_caught_at_knots("interpolated lookup", &g, &inputs, lanes, &kinds);
     }
 }
 
@@ -109,19 +116,8 @@ fn every_mutation_of_an_interpolated_lookup_is_caught() {
 #[test]
 fn every_mutation_of_a_split_exp_is_caught() {
     use crate::model::exp_split_tests::{exp_split_graph, exp_split_inputs};
-    let (g, inputs) = (exp_split_graph(), exp_split_inputs());
-    let mut p =
-        CircuitParams { range_limbs: 2, ..params(5, 1, Visibility::Private, Visibility::Public, Visibility::Fixed) };
-    p.function_table = true;
-    p.k = min_k(&g, &p);
-    let trace = zkonnx_ir::run(&g, &inputs, p.range_bits()).expect("interpreter");
-    let r = run(&g, &p, &trace, usize::MAX, 7).expect("harness runs");
-    println!("split exp\n{r}\n");
-    assert!(r.all_as_expected(), "{p:?}\n{r}\n{:#?}\n{:#?}", r.escaped, r.allowed_but_pinned);
-    for k in [JobKind::WideRescale, JobKind::Lookup, JobKind::Arith] {
-        assert!(r.kinds.get(&k).is_some_and(|s| s.tried > 0), "{k:?} not mutated: {r}");
-    }
-    assert_eq!(r.instances_tried, r.instances_caught);
+    let kinds = [JobKind::WideRescale, JobKind::Lookup, JobKind::Arith];
+    all_caught_at_knots("split exp", &exp_split_graph(), &exp_split_inputs(), 1, &kinds);
 }
 
 #[test]
