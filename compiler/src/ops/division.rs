@@ -93,8 +93,9 @@ fn remainder_of(lw: &mut Lowerer<'_>, abs_a: TensorId, q: TensorId, abs_b: Tenso
     add(lw, abs_a, qb, -1, cx)
 }
 
-/// `1` where `x >= 1`, else `-1` (0 reads as negative: its product with `x` is 0 either way).
-fn sign(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
+/// `1` where `x >= 1` (one unit at its scale), else `-1` (0 reads as negative: its product with
+/// `x` is 0 either way).
+pub(crate) fn sign(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
     let positive = step(lw, x, cx);
     let twice = add(lw, positive, positive, 1, cx);
     add_const(lw, twice, -1, cx)

@@ -71,8 +71,9 @@ pub(crate) const OPS: &[OpSupport] = &[
     OpSupport {
         op: "OneHot",
         family: "indexing",
-        forms: "computed integer indices (negative wrap), constant depth and values, any axis: exact one-hot",
-        limits: "indices that are not integers (UnsupportedAttribute)",
+        forms: "computed indices (negative wrap; float indices cast toward zero), constant depth and values, any \
+                axis: exact one-hot",
+        limits: "",
     },
     OpSupport {
         op: "TopK",
@@ -295,7 +296,8 @@ fn one_hot(lw: &mut Lowerer<'_>, op: &OneHot, cx: &NodeCx) -> Result<Value, Comp
         idx = lw.rescale_to_integer(idx);
     }
     if lw.scale(idx) != 0 {
-        return Err(cx.unsupported("a one-hot of indices that are not integers"));
+        // float indices: cast to integers as ONNX does, toward zero
+        idx = truncate(lw, idx, cx);
     }
     let value = |t: &Tensor| t.cast_to_scalar::<f64>().map_err(|e| CompileError::tract("reading OneHot's values", e));
     let (on, off) = (value(&op.on)?, value(&op.off)?);
@@ -315,6 +317,23 @@ fn one_hot(lw: &mut Lowerer<'_>, op: &OneHot, cx: &NodeCx) -> Result<Value, Comp
         p.rows.push(RowF { terms: vec![((j * n + v) as u32, 0)], bias: Some(0) });
     });
     Ok(Value::Pending(Box::new(p)))
+}
+
+/// `trunc(x)` of a tensor at scale `s > 0`, as an integer at scale 0: `sign(x) · floor(|x|)`,
+/// the floor an exact rescale of `|x| - 2^(s-1)` by `s`.
+fn truncate(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
+    use crate::ops::activation::{add, negate, relu};
+    use crate::ops::logic::{add_const, mul};
+    let s = lw.scale(x);
+    let xcx = NodeCx { shape: lw.shape(x).to_vec(), ..cx.clone() };
+    let minus = negate(lw, x, &xcx);
+    let (pos, neg) = (relu(lw, x, &xcx), relu(lw, minus, &xcx));
+    let abs = add(lw, pos, neg, 1, &xcx);
+    let below = add_const(lw, abs, -(1i64 << (s - 1)), &xcx);
+    let floor = lw.rescale_by(below, s);
+    // -1 where x < one unit: there floor(|x|) is 0 or x is negative
+    let sign = crate::ops::division::sign(lw, x, &xcx);
+    mul(lw, sign, floor, &xcx)
 }
 
 /// `TopK(x, k)`: the `k` largest (or smallest) values along the axis, sorted, and their indices.

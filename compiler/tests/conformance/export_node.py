@@ -32,7 +32,7 @@ REDUCES = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "R
 PARAMETERS = {
     "Reshape": {1}, "Expand": {1}, "Tile": {1}, "ConstantOfShape": {0}, "Range": {0, 1, 2}, "Squeeze": {1},
     "Unsqueeze": {1}, "Split": {1}, "Slice": {1, 2, 3, 4}, "Pad": {1, 2, 3}, "Resize": {1, 2, 3},
-    "Upsample": {1}, "TopK": {1}, "OneHot": {1}, "Trilu": {1}, "CumSum": {1}, "Clip": {1, 2},
+    "Upsample": {1}, "TopK": {1}, "OneHot": {1, 2}, "Trilu": {1}, "CumSum": {1}, "Clip": {1, 2},
     "Conv": {1, 2}, "ConvTranspose": {1, 2}, "BatchNormalization": {1, 2, 3, 4}, "InstanceNormalization": {1, 2},
     "LayerNormalization": {1, 2}, "GroupNormalization": {1, 2}, "RMSNormalization": {1}, "CenterCropPad": {1},
     "CumProd": {1}, "CausalConvWithState": {1, 2}, "QuantizeLinear": {1, 2}, "DequantizeLinear": {1, 2},
