@@ -98,6 +98,11 @@ fn always(_: &NodeProto) -> bool {
     true
 }
 
+/// Whether a `Pad` node has a `constant_value` operand.
+fn has_pad_value(node: &NodeProto) -> bool {
+    node.input.get(2).is_some_and(|v| !v.is_empty())
+}
+
 fn alpha_not_one(node: &NodeProto) -> bool {
     attr(node, "alpha").is_some_and(|a| a.f != 1.0)
 }
@@ -118,6 +123,7 @@ const REWRITES: &[(&str, Applies, Rewrite)] = &[
     ("ReduceLogSumExp", always, functions::reduce_log_sum_exp),
     ("CumProd", always, functions::cumprod),
     ("Compress", always, functions::compress),
+    ("Pad", has_pad_value, functions::scalar_pad_value),
     ("LRN", always, functions::lrn),
     ("RotaryEmbedding", always, sequence::rotary_embedding),
     ("CausalConvWithState", always, sequence::causal_conv),

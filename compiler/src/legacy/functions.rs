@@ -269,6 +269,20 @@ pub(super) fn lrn(e: &mut Emit<'_>) -> Result<(), CompileError> {
     Ok(())
 }
 
+/// Replaces `Pad` (with a `constant_value`) in `e` by the same `Pad`, its own name kept, of that
+/// value reshaped to a scalar: ONNX allows a one-element tensor (Attention's function body pads
+/// with a `[1]` tensor), tract only a scalar. A scalar initializer is left as it is.
+pub(super) fn scalar_pad_value(e: &mut Emit<'_>) -> Result<(), CompileError> {
+    let mut pad = e.node.clone();
+    let value = pad.input.get(2).cloned().ok_or_else(|| e.unsupported("no constant value"))?;
+    if !e.initializer(&value).is_some_and(|t| t.dims.is_empty()) {
+        let scalar_shape = e.ints(&[]);
+        pad.input[2] = e.op("Reshape", &[&value, &scalar_shape], vec![]);
+    }
+    e.graph.node.push(pad);
+    Ok(())
+}
+
 /// Whether a `SpaceToDepth` node asks for the column-row-depth order.
 pub(super) fn is_crd(node: &super::NodeProto) -> bool {
     super::attr(node, "mode").is_some_and(|a| a.s == b"CRD")
