@@ -38,6 +38,7 @@ use crate::CompileError;
 mod attention;
 mod floats;
 mod functions;
+mod linear_attention;
 mod losses;
 mod quant;
 mod sequence;
@@ -133,6 +134,7 @@ const REWRITES: &[(&str, Applies, Rewrite)] = &[
     ("QLinearMatMul", always, quant::qlinear_matmul),
     ("MatMulInteger", always, quant::matmul_integer),
     ("Attention", always, attention::rewrite),
+    ("LinearAttention", always, linear_attention::rewrite),
     ("NegativeLogLikelihoodLoss", always, losses::nll),
     ("SoftmaxCrossEntropyLoss", always, losses::softmax_cross_entropy),
 ];

@@ -133,7 +133,7 @@ pub(super) fn rewrite(e: &mut Emit<'_>) -> Result<(), CompileError> {
 }
 
 /// `(B, S, H·D)` → `(B, H, S, D)`.
-fn split_heads(e: &mut Emit<'_>, x: &str, heads: i64) -> String {
+pub(super) fn split_heads(e: &mut Emit<'_>, x: &str, heads: i64) -> String {
     let shape = e.ints(&[0, 0, heads, -1]);
     let x = e.op("Reshape", &[x, &shape], vec![]);
     e.op("Transpose", &[&x], vec![ints_attr("perm", &[0, 2, 1, 3])])

@@ -114,6 +114,14 @@ pub(crate) const OPS: &[OpSupport] = &[
                 a qk_matmul_output of a hidden score (-inf) is refused",
     },
     OpSupport {
+        op: "LinearAttention",
+        family: "nonlinear",
+        forms: "rewritten at load to its recurrence, unrolled over the declared tokens: update rules linear, gated, \
+                delta, gated_delta; grouped-query heads; past_state and present_state; decay per head or per key \
+                dimension",
+        limits: "undeclared query, key or value dimensions (UnsupportedAttribute)",
+    },
+    OpSupport {
         op: "LogSoftmax",
         family: "nonlinear",
         forms: "any axis: d - ln(sum exp(d)) with d = x - max(x), by exp and log lookups",
