@@ -336,3 +336,18 @@ fn interpolated_functions_stay_within_their_analytic_bound() {
         assert!(worst[k] <= bound, "{kind:?}: {} > {bound}", worst[k]);
     }
 }
+
+/// `Round` of few elements is computed by rescales, not a table (`ops::division::round_half_even`),
+/// and keeps ONNX's ties to even on both sides of 0.
+#[test]
+fn a_small_round_rounds_ties_to_even_without_a_table() {
+    let model = load(&model_path("round_ties"));
+    let args = RunArgs::default();
+    let graph = compile(&model, &args).expect("compile");
+    assert!(graph.funcs().iter().all(|f| f.kind != FuncKind::Round), "{:?}", graph.funcs());
+    let x = vec![-2.5f32, -1.5, -0.5, 0.5, 1.5, 2.5, 63.0 / 128.0, -65.0 / 128.0];
+    let q = quantize_inputs(&graph, std::slice::from_ref(&x)).expect("quantize");
+    let trace = zkonnx_ir::run(&graph, &q, args.range_bits()).expect("interpreter");
+    let y = dequantize_outputs(&graph, &trace.outputs(&graph));
+    assert_eq!(y[0], vec![-2.0, -2.0, 0.0, 0.0, 2.0, 2.0, 0.0, -1.0]);
+}

@@ -18,8 +18,9 @@
 use zkonnx_ir::{Func, FuncKind, Op, TensorId};
 
 use crate::lower::{Lowerer, NodeCx};
+use crate::ops::activation::add_pairs;
 use crate::ops::activation::{add, relu};
-use crate::ops::logic::{add_const, gather_at, mul, read_at, step};
+use crate::ops::logic::{add_const, gather_at, mul, not, read_at, step};
 use crate::ops::nonlinear::activation_domain;
 use crate::CompileError;
 
@@ -107,4 +108,41 @@ fn assert_nonnegative(lw: &mut Lowerer<'_>, v: TensorId, cx: &NodeCx) -> TensorI
     let below = add(lw, v, r, -1, cx);
     let zero_only = Func::new(FuncKind::Round, 0, 0, 0, 0);
     lw.emit(&cx.name, &cx.origin, Op::Lookup { input: below, func: zero_only }, cx.shape.clone(), 0)
+}
+
+/// Rows of layout per element of [`round_half_even`] (two rescales, a step, a product, sums).
+const ROUND_ROWS_PER_ELEMENT: usize = 12;
+
+/// Whether rounding `x` by rescales ([`round_half_even`]) costs fewer rows than a `Round` table
+/// over the activation range (before calibration narrows it: the estimate is the table's most).
+pub(crate) fn round_by_rescale_is_cheaper(lw: &Lowerer<'_>, x: TensorId) -> bool {
+    let elements: usize = lw.shape(x).iter().product();
+    let (lo, hi) = activation_domain(lw);
+    let table = usize::try_from(hi - lo + 1).unwrap_or(usize::MAX);
+    elements.saturating_mul(ROUND_ROWS_PER_ELEMENT) <= table
+}
+
+/// ONNX's `Round` (half to even) of `x` at scale `s`, as an integer at scale 0, with no table:
+/// `q = floor((x + 2^(s-1)) / 2^s)` is the rescale (half up); the remainder
+/// `x + 2^(s-1) - 2^s·q`, in `[0, 2^s)`, is 0 exactly at a tie, where an odd `q` (`q - 2·floor(q/2)`,
+/// a second rescale) steps down by one. Exact, like the table it replaces.
+pub(crate) fn round_half_even(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
+    let s = lw.scale(x);
+    if s == 0 {
+        return x;
+    }
+    let xcx = NodeCx { shape: lw.shape(x).to_vec(), ..cx.clone() };
+    let q = lw.rescale_by(x, s);
+    let below = add(lw, x, q, -1, &xcx);
+    let rem = add_const(lw, below, 1i64 << (s - 1), &xcx);
+    let above_zero = step(lw, rem, &xcx);
+    let tie = not(lw, above_zero, &xcx);
+    // floor(q / 2): the rescale of q - 1 read at scale 1 rounds (q - 1 + 1) / 2 down
+    let q_less = add_const(lw, q, -1, &xcx);
+    let halves = read_at(lw, q_less, 1, &xcx);
+    let half = lw.rescale_by(halves, 1);
+    let pairs = (0..xcx.shape.iter().product::<usize>() as u32).map(|i| (i, i)).collect();
+    let odd = add_pairs(lw, q, half, pairs, -2, &xcx);
+    let down = mul(lw, tie, odd, &xcx);
+    add(lw, q, down, -1, &xcx)
 }

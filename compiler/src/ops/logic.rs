@@ -466,9 +466,11 @@ pub(crate) fn integer_valued(lw: &Lowerer<'_>, outlet: OutletId, depth: u32) -> 
     if node.op_as::<ElementWiseOp>().is_some_and(|op| rounds.contains(&op.0.name().as_ref())) {
         return true;
     }
-    // moved (an axis added, a broadcast) without arithmetic
+    // moved (an axis added, a broadcast) without arithmetic, or cast between float types (a
+    // float of any width holds an integer as an integer)
     let moves = node.op_as::<tract_onnx::tract_core::ops::change_axes::AxisOp>().is_some()
-        || node.op_as::<tract_onnx::tract_core::ops::array::MultiBroadcastTo>().is_some();
+        || node.op_as::<tract_onnx::tract_core::ops::array::MultiBroadcastTo>().is_some()
+        || node.op_as::<Cast>().is_some();
     if moves {
         return depth > 0 && node.inputs.first().is_some_and(|&i| integer_valued(lw, i, depth - 1));
     }

@@ -87,7 +87,13 @@ pub(crate) const OPS: &[OpSupport] = &[
         forms: "by one uniform constant: table lookup (x^2 an exact product); else exp(e * ln x), broadcasting",
         limits: "a computed exponent needs a positive base: one at or below 0 fails at proving, naming the node",
     },
-    OpSupport { op: "Round", family: "nonlinear", forms: "half to even, by table lookup", limits: "" },
+    OpSupport {
+        op: "Round",
+        family: "nonlinear",
+        forms: "half to even, exact: by two rescales and a tie check where that costs fewer rows than a table, else \
+                by table lookup",
+        limits: "",
+    },
     OpSupport {
         op: "Mod",
         family: "nonlinear",
@@ -339,6 +345,9 @@ fn function(lw: &mut Lowerer<'_>, kind: FuncKind, alpha: f32, cx: &NodeCx) -> Re
     }
     if kind == FuncKind::Pow && alpha == 1.0 {
         return Ok(Value::Tensor(x));
+    }
+    if kind == FuncKind::Round && crate::ops::division::round_by_rescale_is_cheaper(lw, x) {
+        return Ok(Value::Tensor(crate::ops::division::round_half_even(lw, x, cx)));
     }
     let out_scale = if kind == FuncKind::Reciprocal { recip_scale(lw) } else { lw.args.input_scale };
     let (lo, hi) = activation_domain(lw);

@@ -36,7 +36,7 @@ PARAMETERS = {
     "Conv": {1, 2}, "ConvTranspose": {1, 2}, "BatchNormalization": {1, 2, 3, 4}, "InstanceNormalization": {1, 2},
     "LayerNormalization": {1, 2}, "GroupNormalization": {1, 2}, "RMSNormalization": {1}, "CenterCropPad": {1},
     "CumProd": {1}, "CausalConvWithState": {1, 2}, "QuantizeLinear": {1, 2}, "DequantizeLinear": {1, 2},
-    "MatMulInteger": {2, 3}, "ReverseSequence": {1}, "BitShift": {1}, "HannWindow": {0},
+    "MatMulInteger": {2, 3}, "QLinearMatMul": {1, 2, 4, 5, 6, 7}, "ReverseSequence": {1}, "BitShift": {1}, "HannWindow": {0},
     "HammingWindow": {0}, "BlackmanWindow": {0}, "Compress": {1},
     **{r: {1} for r in REDUCES},
 }

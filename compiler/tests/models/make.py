@@ -277,7 +277,12 @@ def computed_parameters():
     save("compress_runtime", nodes, [vi("x", [3]), keep], [vi("y", ["K"])], [])
 
 
+def round_ties():
+    """Round (half to even) of x [8]: with few elements it is computed by rescales, no table."""
+    save("round_ties", [helper.make_node("Round", ["x"], ["y"], name="round")], [vi("x", [8])], [vi("y", [8])], [])
+
+
 if __name__ == "__main__":
     for f in [gemm, matmul, conv, conv_same, elementwise, shape, unsupported, dynamic_matmul, tree_modes, upsample_linear,
-              scatter_const_updates, unsupported_many, nonzero, masks, dropout, computed_parameters]:
+              scatter_const_updates, unsupported_many, nonzero, masks, dropout, computed_parameters, round_ties]:
         f()
