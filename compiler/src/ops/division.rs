@@ -113,13 +113,17 @@ fn assert_nonnegative(lw: &mut Lowerer<'_>, v: TensorId, cx: &NodeCx) -> TensorI
 /// Rows of layout per element of [`round_half_even`] (two rescales, a step, a product, sums).
 const ROUND_ROWS_PER_ELEMENT: usize = 12;
 
-/// Whether rounding `x` by rescales ([`round_half_even`]) costs fewer rows than a `Round` table
-/// over the activation range (before calibration narrows it: the estimate is the table's most).
+/// Whether rounding `x` by rescales ([`round_half_even`]) is the cheaper form: its rows stay
+/// within `2^(B+2)`, the size a function table may reach (interpolated tables are capped there;
+/// a `Round` table, one row per input value over the calibrated domain, is often that size). A
+/// table's size is only known after calibration narrows it, so this is an estimate: many
+/// elements take the table, few the rescales.
 pub(crate) fn round_by_rescale_is_cheaper(lw: &Lowerer<'_>, x: TensorId) -> bool {
     let elements: usize = lw.shape(x).iter().product();
+    let table = 1usize << (lw.args.lookup_bits + 2).min(40);
     let (lo, hi) = activation_domain(lw);
-    let table = usize::try_from(hi - lo + 1).unwrap_or(usize::MAX);
-    elements.saturating_mul(ROUND_ROWS_PER_ELEMENT) <= table
+    let domain = usize::try_from(hi - lo + 1).unwrap_or(usize::MAX);
+    elements.saturating_mul(ROUND_ROWS_PER_ELEMENT) <= table.min(domain)
 }
 
 /// ONNX's `Round` (half to even) of `x` at scale `s`, as an integer at scale 0, with no table:
