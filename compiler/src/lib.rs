@@ -10,8 +10,9 @@
 //! lowers each op family (`ops/linear.rs` with `ops/deconv.rs`, `ops/elementwise.rs`,
 //! `ops/activation.rs`, `ops/nonlinear.rs`, `ops/logic.rs`, `ops/reduce.rs`, `ops/pool.rs`,
 //! `ops/movement.rs`, `ops/shape.rs`, `ops/embedding.rs`, `ops/indexing.rs`, `ops/recurrent.rs`
-//! for loops unrolled per step, `ops/tree.rs` for tree ensembles; each file's docs say how its
-//! ops are built) to IR ops
+//! for loops unrolled per step, `ops/tree.rs` for tree ensembles, `ops/bits.rs` for BitShift,
+//! `ops/division.rs` for exact integer division and rounding; each file's docs say how its ops
+//! are built) to IR ops
 //! under EZKL-style uniform scales:
 //!
 //! - model inputs and activations at `S = input_scale` bits, weights at `P = param_scale`;
