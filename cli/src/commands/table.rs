@@ -104,7 +104,7 @@ pub(crate) fn render_layouts(
 
 /// What a function's table holds besides values at points: the differences of an interpolated
 /// function, the fractions of a split `exp` (`[0, 2^b)` at the input scale, beside knots `2^b`
-/// inputs apart), or only 0 (an exact division's check that its remainder is in range).
+/// inputs apart), or only 0 (a check that a value is 0).
 fn table_role(f: &Func, funcs: &[Func]) -> &'static str {
     let fractions = f.kind == FuncKind::Exp
         && f.lo == 0
@@ -114,8 +114,9 @@ fn table_role(f: &Func, funcs: &[Func]) -> &'static str {
                 && k.in_scale < f.in_scale
                 && f.hi.checked_add(1) == 1i64.checked_shl(f.in_scale - k.in_scale)
         });
-    // a division's assertion that a value is 0 (see the compiler's `ops::division`)
-    let zero_check = f.kind == FuncKind::Round && f.lo == 0 && f.hi == 0;
+    // an assertion that a value is 0 (an exact division's remainder check, a product mask's
+    // sign check): a step function's table of the one input 0
+    let zero_check = !f.interpolates() && f.lo == 0 && f.hi == 0;
     match (f.difference, fractions, zero_check) {
         (true, ..) => " (differences)",
         (false, true, _) => " (fractions)",
