@@ -56,11 +56,7 @@ pub(super) fn rewrite(e: &mut Emit<'_>) -> Result<(), CompileError> {
     if !(0..=3).contains(&mode) {
         return Err(e.unsupported(&format!("qk_matmul_output_mode {mode}")));
     }
-    let heads = match (e.int("q_num_heads"), e.int("kv_num_heads")) {
-        (Some(hq), Some(hkv)) if hq > 0 && hkv > 0 && hq % hkv == 0 => Some((hq, hkv)),
-        (None, None) => None,
-        _ => return Err(e.unsupported("q_num_heads and kv_num_heads other than two positive multiples")),
-    };
+    let heads = head_counts(e)?;
     // 1. heads
     let (q, k, v) = match heads {
         Some((hq, hkv)) => (split_heads(e, &q, hq), split_heads(e, &k, hkv), split_heads(e, &v, hkv)),
@@ -130,6 +126,20 @@ pub(super) fn rewrite(e: &mut Emit<'_>) -> Result<(), CompileError> {
         None => e.op_to_output(0, "Reshape", &[&y, &ungrouped], vec![]),
     }
     Ok(())
+}
+
+/// The error for head counts that are not two positive multiples.
+pub(super) const HEADS: &str = "q_num_heads and kv_num_heads other than two positive multiples";
+
+/// The `q_num_heads` and `kv_num_heads` attributes (3-D inputs), `None` where both are absent
+/// (4-D inputs), refused where one is missing or `q_num_heads` is not a positive multiple of
+/// `kv_num_heads`. Shared with `LinearAttention`, which requires them.
+pub(super) fn head_counts(e: &Emit<'_>) -> Result<Option<(i64, i64)>, CompileError> {
+    match (e.int("q_num_heads"), e.int("kv_num_heads")) {
+        (Some(hq), Some(hkv)) if hq > 0 && hkv > 0 && hq % hkv == 0 => Ok(Some((hq, hkv))),
+        (None, None) => Ok(None),
+        _ => Err(e.unsupported(HEADS)),
+    }
 }
 
 /// `(B, S, H·D)` → `(B, H, S, D)`.

@@ -32,9 +32,8 @@ pub(super) fn rewrite(e: &mut Emit<'_>) -> Result<(), CompileError> {
     if gating != decay.is_some() || delta != beta.is_some() {
         return Err(e.unsupported(&format!("update_rule {rule} with decay or beta missing or extra")));
     }
-    let (hq, hkv) = match (e.int("q_num_heads"), e.int("kv_num_heads")) {
-        (Some(hq), Some(hkv)) if hq > 0 && hkv > 0 && hq % hkv == 0 => (hq, hkv),
-        _ => return Err(e.unsupported("q_num_heads and kv_num_heads other than two positive multiples")),
+    let Some((hq, hkv)) = super::attention::head_counts(e)? else {
+        return Err(e.unsupported(super::attention::HEADS));
     };
     let dims = |e: &Emit<'_>, x: &str| -> Option<[i64; 3]> {
         Some([e.declared_dim(x, 0)?, e.declared_dim(x, 1)?, e.declared_dim(x, 2)?])
