@@ -14,7 +14,7 @@ use zkonnx_ir::{Arith, ArithKind, Op, TensorId};
 
 use crate::lower::{Lowerer, NodeCx, Value};
 use crate::ops::activation::identity;
-use crate::ops::logic::{add_const, gather_at, mul_pairs, read_at};
+use crate::ops::logic::{floor_shift, gather_at, mul_pairs, read_at};
 use crate::ops::OpSupport;
 use crate::CompileError;
 
@@ -83,9 +83,12 @@ fn shift_left(
         return Err(cx.unsupported("a left shift of a 64-bit integer whose result could overflow"));
     }
     // signed: y - 2^w·floor((y + 2^(w-1)) / 2^w); unsigned: y - 2^w·floor(y / 2^w)
-    let wide = read_at(lw, y, width, cx);
-    let wide = if signed { wide } else { add_const(lw, wide, -(1i64 << (width - 1)), cx) };
-    let q = lw.rescale_by(wide, width);
+    let q = if signed {
+        let wide = read_at(lw, y, width, cx);
+        lw.rescale_by(wide, width)
+    } else {
+        floor_shift(lw, y, width, cx)
+    };
     let pairs = identity(lw, y).into_iter().map(|i| (i, i)).collect();
     let op = Op::Arith(Arith { a: y, b: q, pairs, kind: ArithKind::Add { ca: 1, cb: -(1i64 << width) } });
     Ok(lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), 0))
@@ -105,10 +108,7 @@ fn shift_right(lw: &mut Lowerer<'_>, x: TensorId, amounts: &[Option<u32>], cap: 
     } else {
         times(lw, x, amounts.iter().map(|&k| 1i64 << (most - k)).collect(), cx)
     };
-    // the rescale rounds half up: floor((y - 2^(K-1) + 2^(K-1)) / 2^K) = floor(y / 2^K)
-    let wide = read_at(lw, y, most, cx);
-    let wide = add_const(lw, wide, -(1i64 << (most - 1)), cx);
-    lw.rescale_by(wide, most)
+    floor_shift(lw, y, most, cx)
 }
 
 /// `x · f` element by element for integer factors, at `x`'s scale (0).

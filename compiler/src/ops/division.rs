@@ -20,7 +20,7 @@ use zkonnx_ir::{Func, FuncKind, Op, TensorId};
 use crate::lower::{Lowerer, NodeCx};
 use crate::ops::activation::add_pairs;
 use crate::ops::activation::{add, relu};
-use crate::ops::logic::{add_const, gather_at, mul, not, read_at, step};
+use crate::ops::logic::{add_const, floor_shift, gather_at, mul, not, read_at, step};
 use crate::ops::nonlinear::activation_domain;
 use crate::CompileError;
 
@@ -63,10 +63,9 @@ pub(crate) fn divide_exactly(lw: &mut Lowerer<'_>, a: TensorId, b: TensorId, cx:
     let (_, hi) = activation_domain(lw);
     let recip = Func::new(FuncKind::Reciprocal, 0, t, 1, hi);
     let inv = lw.emit(&cx.name, &cx.origin, Op::Lookup { input: abs_b, func: recip }, cx.shape.clone(), t);
-    // floor(|a|·inv / 2^t): the rescale rounds half up, so take 2^(t-1) off first
+    // floor(|a|·inv / 2^t)
     let scaled = mul(lw, abs_a, inv, cx);
-    let scaled = add_const(lw, scaled, -(1i64 << (t - 1)), cx);
-    let mut q = lw.rescale_by(scaled, t);
+    let mut q = floor_shift(lw, scaled, t, cx);
     let mut r = remainder_of(lw, abs_a, q, abs_b, cx);
     for _ in 0..CORRECTIONS {
         let less_b = add(lw, r, abs_b, -1, cx);
@@ -141,10 +140,7 @@ pub(crate) fn round_half_even(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) ->
     let rem = add_const(lw, below, 1i64 << (s - 1), &xcx);
     let above_zero = step(lw, rem, &xcx);
     let tie = not(lw, above_zero, &xcx);
-    // floor(q / 2): the rescale of q - 1 read at scale 1 rounds (q - 1 + 1) / 2 down
-    let q_less = add_const(lw, q, -1, &xcx);
-    let halves = read_at(lw, q_less, 1, &xcx);
-    let half = lw.rescale_by(halves, 1);
+    let half = floor_shift(lw, q, 1, &xcx);
     let pairs = (0..xcx.shape.iter().product::<usize>() as u32).map(|i| (i, i)).collect();
     let odd = add_pairs(lw, q, half, pairs, -2, &xcx);
     let down = mul(lw, tie, odd, &xcx);

@@ -320,19 +320,14 @@ fn one_hot(lw: &mut Lowerer<'_>, op: &OneHot, cx: &NodeCx) -> Result<Value, Comp
 }
 
 /// `trunc(x)` of a tensor at scale `s > 0`, as an integer at scale 0: `sign(x) · floor(|x|)`,
-/// the floor an exact rescale of `|x| - 2^(s-1)` by `s`.
+/// with `|x| = sign(x) · x` (`sign` is -1 at 0, where the product is 0 either way).
 fn truncate(lw: &mut Lowerer<'_>, x: TensorId, cx: &NodeCx) -> TensorId {
-    use crate::ops::activation::{add, negate, relu};
-    use crate::ops::logic::{add_const, mul};
+    use crate::ops::logic::{floor_shift, mul};
     let s = lw.scale(x);
     let xcx = NodeCx { shape: lw.shape(x).to_vec(), ..cx.clone() };
-    let minus = negate(lw, x, &xcx);
-    let (pos, neg) = (relu(lw, x, &xcx), relu(lw, minus, &xcx));
-    let abs = add(lw, pos, neg, 1, &xcx);
-    let below = add_const(lw, abs, -(1i64 << (s - 1)), &xcx);
-    let floor = lw.rescale_by(below, s);
-    // -1 where x < one unit: there floor(|x|) is 0 or x is negative
     let sign = crate::ops::division::sign(lw, x, &xcx);
+    let abs = mul(lw, sign, x, &xcx);
+    let floor = floor_shift(lw, abs, s, &xcx);
     mul(lw, sign, floor, &xcx)
 }
 

@@ -245,10 +245,12 @@ pub(crate) fn lower(lw: &mut Lowerer<'_>, node: &TypedNode, cx: &NodeCx) -> Resu
             if s == 0 {
                 return Ok(Some(Value::Tensor(x)));
             }
-            let half = 1i64 << (s - 1);
-            let shifted = add_const(lw, x, if floor_or_ceil == "Floor" { -half } else { half - 1 }, cx);
-            let shape = lw.shape(shifted).to_vec();
-            lw.emit(&cx.name, &cx.origin, Op::Rescale { input: shifted, shift: s }, shape, 0)
+            if floor_or_ceil == "Floor" {
+                return Ok(Some(Value::Tensor(floor_shift(lw, x, s, cx))));
+            }
+            // ceil(x) = floor((x + 2^s - 1) / 2^s): the rescale of x + 2^(s-1) - 1
+            let shifted = add_const(lw, x, (1i64 << (s - 1)) - 1, cx);
+            lw.rescale_by(shifted, s)
         }
     };
     Ok(Some(Value::Tensor(t)))
@@ -335,6 +337,15 @@ pub(crate) fn read_at(lw: &mut Lowerer<'_>, t: TensorId, scale: u32, cx: &NodeCx
     let indices = (0..lw.shape(t).iter().product::<usize>() as u32).collect();
     let shape = lw.shape(t).to_vec();
     lw.emit(&cx.name, &cx.origin, Op::Gather { input: t, indices }, shape, scale)
+}
+
+/// `floor(t / 2^k)` of the integer units of `t`, at `t`'s scale minus `k` (`t` is read at
+/// scale `k` first where its own is lower): a rescale of `t - 2^(k-1)`, since the rescale rounds
+/// half up. Exact; the rescale's remainder is range-checked. `k >= 1`.
+pub(crate) fn floor_shift(lw: &mut Lowerer<'_>, t: TensorId, k: u32, cx: &NodeCx) -> TensorId {
+    let t = if lw.scale(t) < k { read_at(lw, t, k, cx) } else { t };
+    let shifted = add_const(lw, t, -(1i64 << (k - 1)), cx);
+    lw.rescale_by(shifted, k)
 }
 
 /// `[a - b + offset >= 1]` (offset 0: `a > b`; 1: `a >= b`) as 0/1 at scale 0.

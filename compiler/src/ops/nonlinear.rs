@@ -41,7 +41,7 @@ use zkonnx_ir::{Func, FuncKind, Linear, LinearRow, Op, TensorId};
 
 use crate::lower::{Lowerer, NodeCx, Value};
 use crate::ops::activation::{add, add_pairs, identity};
-use crate::ops::logic::{add_const, mul, relabel};
+use crate::ops::logic::{floor_shift, mul, relabel};
 use crate::ops::reduce::groups;
 use crate::ops::OpSupport;
 use crate::CompileError;
@@ -435,8 +435,7 @@ pub(crate) fn lookup(lw: &mut Lowerer<'_>, x: TensorId, func: Func, cx: &NodeCx)
         return lw.emit(&cx.name, &cx.origin, Op::Lookup { input: x, func }, shape, func.out_scale);
     }
     let cx = NodeCx { shape: shape.clone(), ..cx.clone() };
-    let shifted = add_const(lw, x, -(1i64 << (b - 1)), &cx);
-    let q = lw.rescale_by(shifted, b);
+    let q = floor_shift(lw, x, b, &cx);
     let r = add(lw, x, q, -1, &cx);
     let knots = Func { in_scale: func.in_scale - b, lo: func.lo >> b, hi: func.hi >> b, ..func };
     let y0 = lw.emit(&cx.name, &cx.origin, Op::Lookup { input: q, func: knots }, shape.clone(), func.out_scale);
