@@ -104,12 +104,19 @@ pub struct Func {
     /// and saturated as below) instead of `f(x)`.
     #[serde(default)]
     pub difference: bool,
+    /// For a piece of a function split around a region tabulated point by point (the compiler's
+    /// `fine_region`): the tensor whose values this lookup's input clamps to `[lo, hi]` (read at
+    /// this function's input scale). Calibration widens that tensor's sampled range by the margin
+    /// and clamps it to the piece (see [`crate::tables`]), so a piece no sample comes near keeps
+    /// one row where it parks instead of a margin of its own. `None` for a plain lookup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clamped_from: Option<usize>,
 }
 
 impl Func {
     /// A function over `[lo, hi]` without a constant parameter.
     pub fn new(kind: FuncKind, in_scale: u32, out_scale: u32, lo: i64, hi: i64) -> Self {
-        Self { kind, in_scale, out_scale, alpha_bits: 0, lo, hi, difference: false }
+        Self { kind, in_scale, out_scale, alpha_bits: 0, lo, hi, difference: false, clamped_from: None }
     }
 
     /// The same function's forward-difference table (see the module docs).
@@ -207,14 +214,21 @@ impl Func {
         }
     }
 
-    fn point(&self, x: i64) -> i64 {
+    /// The function's value at `x` in units of the output, before the table rounds it:
+    /// `f(x / 2^in_scale) * 2^out_scale`, saturated to `±OUT_LIMIT`, a NaN read as 0 (what
+    /// [`Func::eval`] rounds, for a table of values).
+    pub fn unrounded(&self, x: i64) -> f64 {
         let real = x as f64 / pow2(self.in_scale);
         let y = self.real(real) * pow2(self.out_scale);
         if y.is_nan() {
-            0
+            0.0
         } else {
-            y.round().clamp(-(OUT_LIMIT as f64), OUT_LIMIT as f64) as i64
+            y.clamp(-(OUT_LIMIT as f64), OUT_LIMIT as f64)
         }
+    }
+
+    fn point(&self, x: i64) -> i64 {
+        self.unrounded(x).round() as i64
     }
 }
 

@@ -146,7 +146,8 @@ impl Op {
         }
     }
 
-    /// Replaces every tensor the op reads by `f(tensor)`.
+    /// Replaces every tensor the op reads by `f(tensor)`, and the tensor a lookup's piece clamps
+    /// ([`crate::Func::clamped_from`]).
     pub fn map_inputs(&mut self, mut f: impl FnMut(TensorId) -> TensorId) {
         match self {
             Op::Input { .. } | Op::Const { .. } => {}
@@ -155,11 +156,14 @@ impl Op {
                 a.a = f(a.a);
                 a.b = f(a.b);
             }
-            Op::Rescale { input, .. }
-            | Op::Relu { input }
-            | Op::MaxPool { input, .. }
-            | Op::Gather { input, .. }
-            | Op::Lookup { input, .. } => *input = f(*input),
+            Op::Rescale { input, .. } | Op::Relu { input } | Op::MaxPool { input, .. } | Op::Gather { input, .. } => {
+                *input = f(*input)
+            }
+            Op::Lookup { input, func } => {
+                *input = f(*input);
+                // the tensor a piece's input clamps (calibration reads its values)
+                func.clamped_from = func.clamped_from.map(&mut f);
+            }
             Op::Select { inputs, .. } => inputs.iter_mut().for_each(|t| *t = f(*t)),
             Op::MatMul { a, b, .. } => {
                 *a = f(*a);

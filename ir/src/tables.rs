@@ -59,11 +59,16 @@ pub fn sampled_domains(graph: &Graph, traces: &[Trace], margin: f64) -> Option<V
     let mut domains: Vec<(Func, i64, i64)> = lookups
         .iter()
         .map(|&(input, func)| {
-            let seen = traces.iter().filter_map(|t| t.values.get(input)).flatten().copied();
+            let source = func.clamped_from.unwrap_or(input);
+            let seen = traces.iter().filter_map(|t| t.values.get(source)).flatten().copied();
             let range =
                 seen.fold(None, |r: Option<(i64, i64)>, v| Some(r.map_or((v, v), |(a, b)| (a.min(v), b.max(v)))));
-            let (lo, hi) = match range {
-                Some((a, b)) if margin.is_finite() && margin >= 0.0 => widen(&func, a, b, margin),
+            let (lo, hi) = match (range, func.clamped_from) {
+                (Some((a, b)), None) if margin.is_finite() && margin >= 0.0 => widen(&func, a, b, margin),
+                (Some((a, b)), Some(x)) if margin.is_finite() && margin >= 0.0 => {
+                    let x_scale = graph.nodes.get(x).map_or(func.in_scale, |n| n.scale);
+                    piece_of_widened(&func, x_scale, (a, b), margin)
+                }
                 _ => (func.lo, func.hi),
             };
             (func, lo, hi)
@@ -85,6 +90,20 @@ fn widen(func: &Func, a: i64, b: i64, margin: f64) -> (i64, i64) {
     let hi = (i128::from(b) + m).min(i128::from(func.hi));
     // both lie within func's domain, so they fit an i64
     (lo as i64, hi as i64)
+}
+
+/// The domain of a piece ([`Func::clamped_from`]) whose source tensor, at `x_scale`, was sampled
+/// in `[a, b]`: that range widened as a plain lookup's would be ([`widen`], at the source's scale
+/// and without the piece's bounds), clamped to the piece (its bounds read at the source's scale)
+/// and read back at the piece's input scale (a piece at knots `2^k` source units apart takes
+/// `floor(x / 2^k)`). A piece the widened range misses keeps the one row where it parks.
+fn piece_of_widened(piece: &Func, x_scale: u32, (a, b): (i64, i64), margin: f64) -> (i64, i64) {
+    let shift = x_scale.saturating_sub(piece.in_scale).min(62);
+    let whole = Func { in_scale: x_scale, lo: i64::MIN, hi: i64::MAX, ..*piece };
+    let (lo, hi) = widen(&whole, a, b, margin);
+    let (from, to) = (i128::from(piece.lo) << shift, (i128::from(piece.hi) << shift) + (1i128 << shift) - 1);
+    let clamp = |v: i64| ((i128::from(v).clamp(from, to)) >> shift) as i64;
+    (clamp(lo).max(piece.lo), clamp(hi).min(piece.hi))
 }
 
 /// Whether `kind` has no real value below 0 (its table holds 0 there, see [`crate::func`]): a

@@ -126,3 +126,63 @@ fn the_margin_stops_at_zero_where_the_function_is_undefined_below_it() {
     }
     assert_eq!(domain(FuncKind::Exp, vec![2, 4, 8, 10]), (-6, 18));
 }
+
+/// Pieces of `1/x` around a region tabulated point by point ([`Func::clamped_from`]): the
+/// region `[0, 16]` reads `min(x, 16)`, the side above it `max(x, 16)` at knots 4 apart. Their
+/// domains come from x's widened range clamped to each piece, not from the clamped values (a
+/// parked piece would otherwise get a margin of a whole input unit); after a prune renumbers
+/// the nodes, each piece still names x.
+#[test]
+fn pieces_take_their_domains_from_the_tensor_they_clamp() {
+    let recip = Func::new(FuncKind::Reciprocal, 2, 2, 0, 16);
+    let side = Func { in_scale: 0, lo: 4, hi: 15, clamped_from: Some(1), ..recip };
+    let region = Func { clamped_from: Some(1), ..recip };
+    let add = |a, b, cb| {
+        Op::Arith(crate::Arith {
+            a,
+            b,
+            pairs: (0..4).map(|i| (i, 0)).collect(),
+            kind: crate::ArithKind::Add { ca: 1, cb },
+        })
+    };
+    let mut g = Graph {
+        nodes: vec![
+            node("dead", Op::Const { values: vec![7] }, 2),
+            node("x", Op::Input { index: 0 }, 2),
+            Node { shape: vec![1], ..node("sixteen", Op::Const { values: vec![16] }, 2) },
+            node("over", add(1, 2, -1), 2),
+            node("relu", Op::Relu { input: 3 }, 2),
+            node(
+                "region in",
+                Op::Arith(crate::Arith {
+                    a: 1,
+                    b: 4,
+                    pairs: (0..4).map(|i| (i, i)).collect(),
+                    kind: crate::ArithKind::Add { ca: 1, cb: -1 },
+                }),
+                2,
+            ),
+            node("region", Op::Lookup { input: 5, func: region }, 2),
+            node("side x", add(4, 2, 1), 2),
+            node("side in", Op::Rescale { input: 7, shift: 2 }, 0),
+            node("side", Op::Lookup { input: 8, func: side }, 2),
+        ],
+        inputs: vec![1],
+        outputs: vec![6, 9],
+        linked_inputs: false,
+    };
+    let new_id = g.prune();
+    assert_eq!(new_id[1], Some(0));
+    let pieces: Vec<Func> = lookup_nodes(&g).into_iter().map(|(_, f)| f).collect();
+    assert!(pieces.iter().all(|f| f.clamped_from == Some(0)), "{pieces:?}");
+    // x in [20, 28] (5 to 7): widened by its width to [12, 36], which reaches the region's
+    // [12, 16] and, at knots 4 apart, the side's [4, 9] (clamped to its 15)
+    let t = run(&g, &[vec![20, 24, 26, 28]], 8).unwrap();
+    let d = sampled_domains(&g, std::slice::from_ref(&t), 1.0).unwrap();
+    let want = |lo, hi| TableDomain { kind: FuncKind::Reciprocal, lo, hi };
+    assert_eq!(d, vec![want(12, 16), want(4, 9)]);
+    // x in [40, 44]: widened by one input unit (4) to [36, 48]: the region only parks at 16
+    let t = run(&g, &[vec![40, 41, 43, 44]], 8).unwrap();
+    let d = sampled_domains(&g, std::slice::from_ref(&t), 1.0).unwrap();
+    assert_eq!(d, vec![want(16, 16), want(9, 12)]);
+}
