@@ -265,12 +265,17 @@ fn two_limb_function_lookups_interpolate_and_beat_one_limb() {
                 assert!(funcs.contains(&f.difference()), "{label}: {f:?} has no difference table");
             }
         }
-        for f in funcs.iter().filter(|f| f.interpolates() && !f.difference && f.in_scale == two.input_scale) {
-            assert!(f.kind == FuncKind::Exp && f.lo == 0, "{label}: {f:?} is not at knot scale");
+        // at the input's scale only exp's fractions and the regions next to a pole, which are
+        // tabulated point by point (`fine_region`: at most 2^(B+5) inputs)
+        let point_by_point = |f: &&Func| f.interpolates() && !f.difference && f.in_scale == two.input_scale;
+        for f in funcs.iter().filter(point_by_point) {
+            let fraction = f.kind == FuncKind::Exp && f.lo == 0;
+            assert!(fraction || f.clamped_from.is_some(), "{label}: {f:?} is not at knot scale");
         }
         for f in &funcs {
             let rows = f.table_rows().expect("valid domain");
-            assert!(rows <= 1 << (two.lookup_bits + 2), "{label}: {f:?} has {rows} knots");
+            let most = if point_by_point(&f) && f.clamped_from.is_some() { 5 } else { 2 };
+            assert!(rows <= 1 << (two.lookup_bits + most), "{label}: {f:?} has {rows} knots");
         }
         assert!(funcs.iter().any(|f| f.difference), "{label}: nothing interpolates");
         let coarse = compile(&model, &one).expect("compile");
@@ -334,6 +339,52 @@ fn interpolated_functions_stay_within_their_analytic_bound() {
         };
         println!("{kind:?}: knots 2^{} apart, worst {:.2e}, bound {bound:.2e}", -(knot_scale(kind) as i32), worst[k]);
         assert!(worst[k] <= bound, "{kind:?}: {} > {bound}", worst[k]);
+    }
+}
+
+/// Functions with a pole or an infinite slope at 0 (`poles`: 1/x, sqrt, log, 1/sqrt of x) under
+/// two-limb checks. Interpolating between knots misses them by up to thousands of output units
+/// near 0, so the compiler tabulates that region point by point (`fine_region`) and interpolates
+/// the rest. On every input of `(0, 8]` at the input scale (so the input is exact), each
+/// output is within `2^-O · 2 + |f(x)| / 64`: the interpolation's miss (at most one unit or 1/64
+/// of the value where it is used), the tables' rounding and the final one (half a unit each).
+#[test]
+fn functions_with_a_pole_are_tabulated_where_interpolation_would_miss() {
+    let mut args = RunArgs::default();
+    (args.input_scale, args.param_scale, args.lookup_bits, args.range_limbs) = (11, 11, 8, 2);
+    let model = load(&model_path("poles"));
+    let graph = compile(&model, &args).expect("compile");
+    let funcs = graph.funcs();
+    let s = args.input_scale;
+    for kind in [FuncKind::Reciprocal, FuncKind::Sqrt, FuncKind::Log] {
+        let point_by_point = funcs.iter().any(|f| f.kind == kind && f.in_scale == s && !f.difference);
+        let knots = funcs.iter().any(|f| f.kind == kind && f.in_scale < s && !f.difference);
+        assert!(point_by_point && knots, "{kind:?}: a fine region and interpolated sides: {funcs:?}");
+    }
+    let reals: [fn(f64) -> f64; 4] = [|x| 1.0 / x, f64::sqrt, f64::ln, |x| 1.0 / x.sqrt()];
+    let unit = 2f64.powi(-(s as i32));
+    let grid: Vec<f32> = (1..=16384).map(|i| i as f32 / 2048.0).collect();
+    let mut worst = [0f64; 4];
+    for chunk in grid.chunks(16) {
+        let mut x = chunk.to_vec();
+        x.resize(16, 1.0);
+        let q = quantize_inputs(&graph, std::slice::from_ref(&x)).expect("quantize");
+        let trace = zkonnx_ir::run(&graph, &q, args.range_bits()).expect("interpreter");
+        let ir = dequantize_outputs(&graph, &trace.outputs(&graph));
+        for (k, w) in worst.iter_mut().enumerate() {
+            for (xi, y) in x.iter().zip(&ir[k]) {
+                let f = reals[k](f64::from(*xi));
+                // the miss as a fraction of what the function's own bound allows
+                *w = w.max((f - y).abs() / (2.0 * unit + f.abs() / 64.0));
+            }
+        }
+    }
+    println!("1/x, sqrt, log, 1/sqrt: worst miss over its bound {worst:?}");
+    // 1/sqrt is 1/x of sqrt's output y, rounded by half a unit: times |d(1/y)/dy| = 1/x that adds
+    // 2^-(S+1)/x, at most 2^-6/sqrt(x) <= 0.71 times the bound's |f|/64 (x >= 2^-11)
+    let bounds = [1.0, 1.0, 1.0, 1.0 + 0.71];
+    for ((name, w), bound) in ["1/x", "sqrt", "log", "1/sqrt"].iter().zip(worst).zip(bounds) {
+        assert!(w <= bound, "{name}: worst {w:.3} of the bound, more than {bound:.3}");
     }
 }
 

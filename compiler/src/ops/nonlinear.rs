@@ -31,6 +31,12 @@
 //! instead of `2^(2B)`; calibration measures the resulting error per candidate. The interpolated
 //! output is range-checked (it comes out of a rescale), so under two limbs a reciprocal stays
 //! at `S` (a general `1/x` may exceed 1) and Softmax's `exp` at `min(2S, 2B - 2)`.
+//!
+//! Near a pole or an infinite slope (`1/x`, `1/sqrt(x)`, `log`, `sqrt` and fractional powers
+//! near 0) no knot spacing that fits the tables keeps interpolation within a unit, so the
+//! intervals where it would miss by more are tabulated point by point and only the rest is
+//! interpolated ([`fine_region`]): a LayerNorm's `1/sqrt` then costs a table of about `2^S` rows
+//! instead of one-limb range checks of `2^(2B)`.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
@@ -41,7 +47,7 @@ use zkonnx_ir::{Func, FuncKind, Linear, LinearRow, Op, TensorId};
 
 use crate::lower::{Lowerer, NodeCx, Value};
 use crate::ops::activation::{add, add_pairs, identity};
-use crate::ops::logic::{floor_shift, mul, relabel};
+use crate::ops::logic::{add_const, floor_shift, mul, relabel};
 use crate::ops::reduce::groups;
 use crate::ops::OpSupport;
 use crate::CompileError;
@@ -428,30 +434,154 @@ fn knot_shift(lw: &Lowerer<'_>, func: &Func) -> u32 {
 /// Every step is an existing op, so the circuit needs no new gate, and each is constrained: the
 /// rescale pins `q` (its remainder is range-checked), which pins `r`; the lookups pin both table
 /// values, and the product, sum and final rescale are exact.
+///
+/// Where interpolation would miss `func` by more than [`INTERPOLATION_TOLERANCE`] (near a pole or
+/// an infinite slope: `1/x`, `1/sqrt(x)`, `log`, `sqrt` near 0), that region is tabulated point by
+/// point instead and only the rest interpolated ([`fine_region`], [`lookup_with_fine_region`]).
 pub(crate) fn lookup(lw: &mut Lowerer<'_>, x: TensorId, func: Func, cx: &NodeCx) -> TensorId {
     let shape = lw.shape(x).to_vec();
     let b = knot_shift(lw, &func);
     if b == 0 {
         return lw.emit(&cx.name, &cx.origin, Op::Lookup { input: x, func }, shape, func.out_scale);
     }
-    let cx = NodeCx { shape: shape.clone(), ..cx.clone() };
-    let q = floor_shift(lw, x, b, &cx);
-    let r = add(lw, x, q, -1, &cx);
-    let knots = Func { in_scale: func.in_scale - b, lo: func.lo >> b, hi: func.hi >> b, ..func };
+    let cx = NodeCx { shape, ..cx.clone() };
+    if func.kind != FuncKind::Exp {
+        if let Some(fine) = fine_region(lw, &func, b) {
+            return lookup_with_fine_region(lw, x, func, b, fine, &cx);
+        }
+    }
+    interpolate(lw, x, func, b, &cx)
+}
+
+/// The interpolation (or, for `exp`, the split) of [`lookup`] at knots `2^b` inputs apart;
+/// `cx.shape` is `x`'s shape.
+fn interpolate(lw: &mut Lowerer<'_>, x: TensorId, func: Func, b: u32, cx: &NodeCx) -> TensorId {
+    let shape = cx.shape.clone();
+    let q = floor_shift(lw, x, b, cx);
+    let r = add(lw, x, q, -1, cx);
+    let knots = knots_of(&func, b);
     let y0 = lw.emit(&cx.name, &cx.origin, Op::Lookup { input: q, func: knots }, shape.clone(), func.out_scale);
     if func.kind == FuncKind::Exp {
         // exp(x) = exp(2^b·q / 2^S) · exp(r / 2^S), the second factor from a table of the 2^b
         // fractions (see `split_exp_fraction`)
         let fraction = split_exp_fraction(func, b);
         let g = lw.emit(&cx.name, &cx.origin, Op::Lookup { input: r, func: fraction }, shape, func.out_scale);
-        let y = mul(lw, y0, g, &cx);
+        let y = mul(lw, y0, g, cx);
         return lw.rescale_by(y, func.out_scale);
     }
     let r = relabel(lw, r, b);
     let dy = lw.emit(&cx.name, &cx.origin, Op::Lookup { input: q, func: knots.difference() }, shape, func.out_scale);
-    let step = mul(lw, dy, r, &cx);
-    let y = add(lw, y0, step, 1, &cx);
+    let step = mul(lw, dy, r, cx);
+    let y = add(lw, y0, step, 1, cx);
     lw.rescale_by(y, b)
+}
+
+/// `func` tabulated at its knots `2^b` inputs apart: input scale `S - b`, domain `floor(lo /
+/// 2^b)..=floor(hi / 2^b)`.
+fn knots_of(func: &Func, b: u32) -> Func {
+    Func { in_scale: func.in_scale - b, lo: func.lo >> b, hi: func.hi >> b, ..*func }
+}
+
+/// Largest miss, in units of the output (`2^-O`), that [`lookup`]'s interpolation may make on an
+/// interval between two knots before [`fine_region`] tabulates it point by point. With the
+/// tables' rounding and the final one (half a unit each), an interpolated value then stays within
+/// two units of the function, a tabulated one within half a unit.
+const INTERPOLATION_TOLERANCE: f64 = 1.0;
+
+/// Largest miss relative to the function's value (`1/64`) that [`fine_region`] lets
+/// interpolation make where that exceeds [`INTERPOLATION_TOLERANCE`]. Near a pole the function is
+/// large and tabulating every input out to where the absolute miss falls below one unit costs
+/// about `2^S` rows, for no measured gain: at one unit, an InstanceNormalization (`S = 14`) went
+/// from logrows 11 to 14 with the same output error, and at `2^-12` to 13. The misses that need
+/// the table are the ones next to the pole, where the straight line between a saturated knot and
+/// the next is off by orders of magnitude (what kept a BERT on one-limb range checks at logrows
+/// 17; at `1/64` it proves at 12, and the fixtures' logrows stay within one of what they were).
+const RELATIVE_TOLERANCE: f64 = 1.0 / 64.0;
+
+/// Largest point-by-point region [`fine_region`] takes, as bits above `lookup_bits`.
+const FINE_BITS_ABOVE_TABLE: u32 = 5;
+
+/// Where interpolating `func` between knots `2^b` inputs apart misses it by more than
+/// [`INTERPOLATION_TOLERANCE`] or [`RELATIVE_TOLERANCE`] of its value (the straight line between the unrounded values at the knots
+/// against the unrounded value, [`Func::unrounded`], at a quarter, a half and three quarters of
+/// every interval: the tables' rounding is not the interpolation's): the hull `[t_lo, t_hi]` of those
+/// intervals, knot-aligned where it does not reach the domain's ends, or `None` when there is
+/// none or it would hold more than `2^(B + 5)` inputs (the interpolation then stays as it is).
+///
+/// Interpolation's error grows with `|f''|`: below `2^(-S-3)` for the bounded-curvature
+/// functions (tanh, erf, sigmoid, ...), which have no such region, but without bound next to a
+/// pole or an infinite slope. There `1/x`, `1/sqrt(x)` and `log` miss by orders of magnitude on
+/// the first intervals (the knot at 0 is saturated), which is what made calibration keep such
+/// models on one-limb tables (`2^16` rows for a BERT's LayerNorm), and what an input in the
+/// margin near 0 got silently. Measuring the miss instead of deriving it per function covers
+/// every function, with its clamps and saturation, the same way.
+fn fine_region(lw: &Lowerer<'_>, func: &Func, b: u32) -> Option<(i64, i64)> {
+    let knots = knots_of(func, b);
+    let step = 1i64 << b;
+    let misses = |k: i64| {
+        let (y0, y1) = (func.unrounded(k * step), func.unrounded((k + 1) * step));
+        [1, 2, 3].into_iter().map(|quarter| quarter * step / 4).any(|r| {
+            let (x, t) = (k * step + r, r as f64 / step as f64);
+            let f = func.unrounded(x);
+            let tolerance = INTERPOLATION_TOLERANCE.max(RELATIVE_TOLERANCE * f.abs());
+            func.contains(x) && (y0 + (y1 - y0) * t - f).abs() > tolerance
+        })
+    };
+    let first = (knots.lo..=knots.hi).find(|&k| misses(k))?;
+    let last = (first..=knots.hi).rev().find(|&k| misses(k)).unwrap_or(first);
+    let (t_lo, t_hi) = ((first * step).max(func.lo), ((last + 1) * step).min(func.hi));
+    let most = 1i128 << (lw.args.lookup_bits + FINE_BITS_ABOVE_TABLE).min(62);
+    (i128::from(t_hi) - i128::from(t_lo) < most).then_some((t_lo, t_hi))
+}
+
+/// `func(x)` with `[t_lo, t_hi]` ([`fine_region`]) tabulated point by point and the rest of the
+/// domain interpolated, each side on its own: with `x` clamped three ways,
+///
+/// `y = F(clamp(x, t_lo, t_hi)) + I_lo(min(x, t_lo)) + I_hi(max(x, t_hi)) - f(t_lo) - f(t_hi)`,
+///
+/// `F` the point-by-point table, `I_lo` and `I_hi` the interpolations over `[lo, t_lo]` and
+/// `[t_hi, hi]` (a side is left out where the region reaches the domain's end). Inside the region
+/// both interpolations sit at their end knots, where they equal the table value exactly (the
+/// final rescale of `f(q)·2^b + Δf(q)·0` is `f(q)`), and cancel against the constants; outside, the
+/// table sits at the region's end and cancels likewise. The clamps are `max(x, t) = t + relu(x -
+/// t)` and `min(x, t) = x - relu(x - t)`: each lookup still checks its input's domain, so an `x`
+/// outside `[lo, hi]` fails the witness as before, and every step is an existing op. Each piece
+/// names `x` ([`Func::clamped_from`]), so calibration sizes it from `x`'s sampled range and
+/// margin: a piece that range does not reach keeps one row.
+fn lookup_with_fine_region(
+    lw: &mut Lowerer<'_>,
+    x: TensorId,
+    func: Func,
+    b: u32,
+    (t_lo, t_hi): (i64, i64),
+    cx: &NodeCx,
+) -> TensorId {
+    let mut clamped = x;
+    let mut sides = Vec::new();
+    let mut ends = 0i64;
+    if t_lo > func.lo {
+        let from_lo = add_const(lw, x, -t_lo, cx);
+        let over = crate::ops::activation::relu(lw, from_lo, cx);
+        let below = add(lw, x, over, -1, cx);
+        sides.push(interpolate(lw, below, Func { hi: t_lo, clamped_from: Some(x), ..func }, b, cx));
+        ends += func.eval(t_lo);
+        clamped = add_const(lw, over, t_lo, cx);
+    }
+    if t_hi < func.hi {
+        let from_hi = add_const(lw, clamped, -t_hi, cx);
+        let over = crate::ops::activation::relu(lw, from_hi, cx);
+        let above = add_const(lw, over, t_hi, cx);
+        sides.push(interpolate(lw, above, Func { lo: t_hi, clamped_from: Some(x), ..func }, b, cx));
+        ends += func.eval(t_hi);
+        clamped = add(lw, clamped, over, -1, cx);
+    }
+    let fine = Func { lo: t_lo, hi: t_hi, clamped_from: Some(x), ..func };
+    let op = Op::Lookup { input: clamped, func: fine };
+    let mut y = lw.emit(&cx.name, &cx.origin, op, cx.shape.clone(), func.out_scale);
+    for side in sides {
+        y = add(lw, y, side, 1, cx);
+    }
+    add_const(lw, y, -ends, cx)
 }
 
 /// The table of `exp` over the `2^b` fractions `r / 2^S`, `r` in `[0, 2^b)`, of an `exp` split

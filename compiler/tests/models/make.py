@@ -282,7 +282,20 @@ def round_ties():
     save("round_ties", [helper.make_node("Round", ["x"], ["y"], name="round")], [vi("x", [8])], [vi("y", [8])], [])
 
 
+def poles():
+    """Reciprocal, Sqrt, Log and 1 / Sqrt of x [16]: functions with a pole or an infinite slope at
+    0, which interpolation between knots cannot follow there (see the compiler's `fine_region`)."""
+    nodes = [
+        helper.make_node("Reciprocal", ["x"], ["recip"], name="recip"),
+        helper.make_node("Sqrt", ["x"], ["sqrt"], name="sqrt"),
+        helper.make_node("Log", ["x"], ["log"], name="log"),
+        helper.make_node("Reciprocal", ["sqrt"], ["rsqrt"], name="rsqrt"),
+    ]
+    outs = [vi(n, [16]) for n in ["recip", "sqrt", "log", "rsqrt"]]
+    save("poles", nodes, [vi("x", [16])], outs, [])
+
+
 if __name__ == "__main__":
     for f in [gemm, matmul, conv, conv_same, elementwise, shape, unsupported, dynamic_matmul, tree_modes, upsample_linear,
-              scatter_const_updates, unsupported_many, nonzero, masks, dropout, computed_parameters, round_ties]:
+              scatter_const_updates, unsupported_many, nonzero, masks, dropout, computed_parameters, round_ties, poles]:
         f()
