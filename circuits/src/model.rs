@@ -488,6 +488,8 @@ impl Circuit<Fr> for ModelCircuit {
 #[cfg(test)]
 pub(crate) mod exp_split_tests;
 #[cfg(test)]
+pub(crate) mod fine_region_tests;
+#[cfg(test)]
 mod hashed_tests;
 #[cfg(test)]
 mod lookup_lane_tests;

@@ -120,6 +120,18 @@ fn every_mutation_of_a_split_exp_is_caught() {
     all_caught_at_knots("split exp", &exp_split_graph(), &exp_split_inputs(), 1, &kinds);
 }
 
+/// A function tabulated point by point in a region and interpolated beside it (two clamps by a
+/// ReLU, the side's rescales and lookups, the region's lookup, the sums): every pinned cell's
+/// mutation is caught, the lookups' outputs included.
+#[test]
+fn every_mutation_of_a_fine_region_lookup_is_caught() {
+    use crate::model::fine_region_tests::{fine_region_graph, fine_region_inputs};
+    let kinds = [JobKind::WideRelu, JobKind::WideRescale, JobKind::Lookup, JobKind::Arith];
+    for lanes in [1, 2] {
+        all_caught_at_knots("fine region", &fine_region_graph(), &fine_region_inputs(), lanes, &kinds);
+    }
+}
+
 #[test]
 fn the_allow_list_matches_the_module_docs() {
     // padding of fixed dot rows, private weights times zero, constant operands, ReLU a0/a3,
