@@ -50,7 +50,8 @@ fn two_limbs() -> CircuitParams {
     }
 }
 
-fn mock(graph: &Graph, trace: Trace) -> Result<(), Vec<VerifyFailure>> {
+/// MockProver's verdict on `graph` with `trace` under two-limb range checks of 5-bit limbs.
+pub(crate) fn mock(graph: &Graph, trace: Trace) -> Result<(), Vec<VerifyFailure>> {
     let mut p = two_limbs();
     p.k = min_k(graph, &p);
     let instances = public_instances(graph, &p, &trace);
@@ -98,7 +99,7 @@ fn a_forged_split_is_refused() {
 }
 
 /// Which lookups failed, by name, in order.
-fn failed_lookups(failures: &[VerifyFailure]) -> Vec<&str> {
+pub(crate) fn failed_lookups(failures: &[VerifyFailure]) -> Vec<&str> {
     failures
         .iter()
         .filter_map(|f| match f {

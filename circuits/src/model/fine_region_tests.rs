@@ -6,13 +6,11 @@
 //! wrong table entry: the mutation harness (`every_mutation_of_a_fine_region_lookup_is_caught`)
 //! changes each pinned cell, the lookups' outputs included.
 
-use std::sync::Arc;
+use halo2_proofs::dev::VerifyFailure;
+use zkonnx_ir::{Arith, ArithKind, Func, FuncKind, Graph, IrError, Node, Op};
 
-use halo2_proofs::dev::{MockProver, VerifyFailure};
-use zkonnx_ir::{Arith, ArithKind, Func, FuncKind, Graph, IrError, Node, Op, Trace, Visibility};
-
-use super::tests::{node, params};
-use crate::{min_k, public_instances, CircuitParams};
+use super::exp_split_tests::{failed_lookups, mock};
+use super::tests::node;
 
 /// The knots: `1/x` at input scale 3 over `[8, 55]` (inputs `[64, 447]` of scale 6), output scale 6.
 fn knots() -> Func {
@@ -63,22 +61,6 @@ pub(crate) fn fine_region_graph() -> Graph {
 /// Two inputs in the region (one on a knot of it), one on its end, one interpolated.
 pub(crate) fn fine_region_inputs() -> Vec<Vec<i64>> {
     vec![vec![3, 40, 64, 301]]
-}
-
-fn two_limbs() -> CircuitParams {
-    CircuitParams {
-        range_limbs: 2,
-        function_table: true,
-        ..params(5, 1, Visibility::Private, Visibility::Public, Visibility::Fixed)
-    }
-}
-
-fn mock(graph: &Graph, trace: Trace) -> Result<(), Vec<VerifyFailure>> {
-    let mut p = two_limbs();
-    p.k = min_k(graph, &p);
-    let instances = public_instances(graph, &p, &trace);
-    let circuit = super::ModelCircuit::with_witness(Arc::new(graph.clone()), p.clone(), Arc::new(trace));
-    MockProver::run(p.k, &circuit, vec![instances]).expect("synthesis").verify()
 }
 
 #[test]
@@ -169,15 +151,4 @@ fn a_forged_clamp_is_refused() {
         assert!(others.clone().count() > 0, "x = {x}: the ReLU's copies must disagree: {failures:#?}");
         assert!(others.clone().all(|f| matches!(f, VerifyFailure::Permutation { .. })), "{failures:#?}");
     }
-}
-
-/// Which lookups failed, by name, in order.
-fn failed_lookups(failures: &[VerifyFailure]) -> Vec<&str> {
-    failures
-        .iter()
-        .filter_map(|f| match f {
-            VerifyFailure::Lookup { name, .. } => Some(name.as_str()),
-            _ => None,
-        })
-        .collect()
 }

@@ -117,11 +117,16 @@ fn table_role(f: &Func, funcs: &[Func]) -> &'static str {
     // an assertion that a value is 0 (an exact division's remainder check, a product mask's
     // sign check): a step function's table of the one input 0
     let zero_check = !f.interpolates() && f.lo == 0 && f.hi == 0;
-    match (f.difference, fractions, zero_check) {
+    // the region next to a pole, tabulated at the input's own scale; the sides it parks are
+    // tabulated at knots, at a coarser scale
+    let point_by_point = f.clamped_from.is_some()
+        && funcs.iter().any(|k| k.kind == f.kind && k.clamped_from == f.clamped_from && k.in_scale < f.in_scale);
+    match (f.difference, fractions, zero_check, point_by_point) {
         (true, ..) => " (differences)",
-        (false, true, _) => " (fractions)",
-        (false, false, true) => " (zero check)",
-        (false, false, false) => "",
+        (false, true, ..) => " (fractions)",
+        (false, false, true, _) => " (zero check)",
+        (false, false, false, true) => " (point by point)",
+        (false, false, false, false) => "",
     }
 }
 
