@@ -15,6 +15,11 @@
 //! compiler's domains. For `log`, `sqrt` and `1/sqrt`, whose tables hold a placeholder 0 below
 //! 0, the margin stops at 0 when no sample was negative.
 //!
+//! Pieces: a function tabulated point by point next to a pole and interpolated beside it (the
+//! compiler's `fine_region`) reads `x` clamped to each piece; each piece names `x`
+//! ([`Func::clamped_from`]), and its domain is `x`'s sampled range widened by the margin, then
+//! clamped to the piece. A piece that range does not reach keeps the one row where it parks.
+//!
 //! Soundness does not depend on the domain: a lookup proves `(x, f(x))` is a row of the table,
 //! so a narrower table only rejects more inputs. An input outside the sampled domain at proving
 //! time fails in the interpreter (and the circuit would not accept it) with
