@@ -145,18 +145,17 @@ fn verdicts(r: &Row) -> String {
         };
     };
     let f = |v: &Value, p: &str| v["phases"][p].as_f64().unwrap_or(f64::NAN);
-    let mut missed = Vec::new();
-    if f(z, "prove") > PROVE_SETUP_TARGET * f(e, "prove") {
-        missed.push("prove > 0.1×");
-    }
-    if f(z, "setup") > PROVE_SETUP_TARGET * f(e, "setup") {
-        missed.push("setup > 0.1×");
+    let mut missed: Vec<String> = Vec::new();
+    for phase in ["prove", "setup"] {
+        if f(z, phase) > PROVE_SETUP_TARGET * f(e, phase) {
+            missed.push(format!("{phase} > {PROVE_SETUP_TARGET}×"));
+        }
     }
     if z["peak_rss_mb"].as_f64() > e["peak_rss_mb"].as_f64().map(|m| m * 0.5) {
-        missed.push("memory > 0.5×");
+        missed.push("memory > 0.5×".into());
     }
     if r.err_zk > r.err_ez {
-        missed.push("error > EZKL's");
+        missed.push("error > EZKL's".into());
     }
     if missed.is_empty() {
         "all targets met".into()

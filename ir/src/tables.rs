@@ -68,12 +68,14 @@ pub fn sampled_domains(graph: &Graph, traces: &[Trace], margin: f64) -> Option<V
             let seen = traces.iter().filter_map(|t| t.values.get(source)).flatten().copied();
             let range =
                 seen.fold(None, |r: Option<(i64, i64)>, v| Some(r.map_or((v, v), |(a, b)| (a.min(v), b.max(v)))));
-            let (lo, hi) = match (range, func.clamped_from) {
-                (Some((a, b)), None) if margin.is_finite() && margin >= 0.0 => widen(&func, a, b, margin),
-                (Some((a, b)), Some(x)) if margin.is_finite() && margin >= 0.0 => {
-                    let x_scale = graph.nodes.get(x).map_or(func.in_scale, |n| n.scale);
-                    piece_of_widened(&func, x_scale, (a, b), margin)
-                }
+            let (lo, hi) = match range {
+                Some((a, b)) if margin.is_finite() && margin >= 0.0 => match func.clamped_from {
+                    None => widen(&func, a, b, margin),
+                    Some(x) => {
+                        let x_scale = graph.nodes.get(x).map_or(func.in_scale, |n| n.scale);
+                        piece_of_widened(&func, x_scale, (a, b), margin)
+                    }
+                },
                 _ => (func.lo, func.hi),
             };
             (func, lo, hi)

@@ -33,10 +33,11 @@
 //! at `S` (a general `1/x` may exceed 1) and Softmax's `exp` at `min(2S, 2B - 2)`.
 //!
 //! Near a pole or an infinite slope (`1/x`, `1/sqrt(x)`, `log`, `sqrt` and fractional powers
-//! near 0) no knot spacing that fits the tables keeps interpolation within a unit, so the
-//! intervals where it would miss by more are tabulated point by point and only the rest is
-//! interpolated ([`fine_region`]): a LayerNorm's `1/sqrt` then costs a table of about `2^S` rows
-//! instead of one-limb range checks of `2^(2B)`.
+//! near 0) the straight line from a saturated knot misses by orders of magnitude, so the
+//! intervals where interpolation would miss by more than a unit and `1/64` of the value are
+//! tabulated point by point and only the rest is interpolated ([`fine_region`]): a BERT's
+//! LayerNorm `1/sqrt` then fits two-limb range checks (logrows 12) instead of one-limb ones of
+//! `2^16` rows (logrows 17).
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
@@ -435,9 +436,10 @@ fn knot_shift(lw: &Lowerer<'_>, func: &Func) -> u32 {
 /// rescale pins `q` (its remainder is range-checked), which pins `r`; the lookups pin both table
 /// values, and the product, sum and final rescale are exact.
 ///
-/// Where interpolation would miss `func` by more than [`INTERPOLATION_TOLERANCE`] (near a pole or
-/// an infinite slope: `1/x`, `1/sqrt(x)`, `log`, `sqrt` near 0), that region is tabulated point by
-/// point instead and only the rest interpolated ([`fine_region`], [`lookup_with_fine_region`]).
+/// Where interpolation would miss `func` by more than [`INTERPOLATION_TOLERANCE`] and
+/// [`RELATIVE_TOLERANCE`] of its value (near a pole or an infinite slope: `1/x`, `1/sqrt(x)`,
+/// `log`, `sqrt` near 0), that region is tabulated point by point instead and only the rest
+/// interpolated ([`fine_region`], [`lookup_with_fine_region`]).
 pub(crate) fn lookup(lw: &mut Lowerer<'_>, x: TensorId, func: Func, cx: &NodeCx) -> TensorId {
     let shape = lw.shape(x).to_vec();
     let b = knot_shift(lw, &func);
@@ -502,9 +504,10 @@ const RELATIVE_TOLERANCE: f64 = 1.0 / 64.0;
 const FINE_BITS_ABOVE_TABLE: u32 = 5;
 
 /// Where interpolating `func` between knots `2^b` inputs apart misses it by more than
-/// [`INTERPOLATION_TOLERANCE`] or [`RELATIVE_TOLERANCE`] of its value (the straight line between the unrounded values at the knots
-/// against the unrounded value, [`Func::unrounded`], at a quarter, a half and three quarters of
-/// every interval: the tables' rounding is not the interpolation's): the hull `[t_lo, t_hi]` of those
+/// [`INTERPOLATION_TOLERANCE`] and [`RELATIVE_TOLERANCE`] of its value (the straight line
+/// between the unrounded values at the knots against the unrounded value, [`Func::unrounded`], at
+/// a quarter, a half and three quarters of every interval: the tables' rounding is not the
+/// interpolation's): the hull `[t_lo, t_hi]` of those
 /// intervals, knot-aligned where it does not reach the domain's ends, or `None` when there is
 /// none or it would hold more than `2^(B + 5)` inputs (the interpolation then stays as it is).
 ///
