@@ -2,7 +2,7 @@
 //! circuit where that fits, and split into 2, 4 and 8 segments aggregated into one proof, each
 //! step its own `zkonnx` process (so each step's peak memory is its own), in one run; LeNet too,
 //! the cheap model with eight places to cut, for the aggregated proof's verify gas at 2, 4 and 8
-//! segments next to its one circuit's (every root pinned to the columns the 8-segment root needs).
+//! segments next to its one circuit's (every root pinned to the columns the largest root needs).
 //!
 //! `cargo build --release -p zkonnx-cli && cargo bench -p zkonnx-benches --bench split`
 //! (`ZKONNX_SPLIT_MODELS=cnn_large` to run one model; `ZKONNX_SPLIT_SEGMENTS=2,4` for some counts,
@@ -15,8 +15,9 @@
 //! binary's `split`, `gen-witness --split`, `prove-segment` per segment, `aggregate`, `verify
 //! --split` and `create-evm-verifier --split --proof` (the compiled verifier's measured gas). The
 //! root of every split of one model is pinned to the same advice columns (`--root-advice`, the
-//! most any count's root needs by the cost model), so its verifier has one shape whatever the
-//! segment count. Writes the `split` section of `docs/benchmarks.md` and `docs/split.json`.
+//! most any count's root needs by the cost model, of the counts this machine can prove), so its
+//! verifier has one shape whatever the segment count. Writes the `split` section of
+//! `docs/benchmarks.md` and `docs/split.json`.
 
 #![expect(clippy::print_stdout, reason = "a bench binary reports on stdout")]
 
@@ -41,13 +42,15 @@ const MODELS: [(&str, &str, &str, u32); 3] = [
 ];
 
 /// The segment counts whose roots the pinned root must hold, whichever of them a run measures:
-/// so a count measured in a later, resumed run has the same verifier shape.
+/// so a count measured in a later, resumed run has the same verifier shape. A count whose
+/// segments or lower nodes need more memory than the machine has is left out of the pin (the
+/// GPT's 2-segment root verifies two 23 GB segments and would need 24 columns, 26.9 GB).
 const PINNED_FOR: [usize; 3] = [2, 4, 8];
 
-/// Set (to `model|input|quantization|counts|aggregation logrows`) in the child process that
-/// plans the root's advice columns, so the bench process never holds a compiled model while
-/// the steps it measures run (glibc keeps the freed gigabytes, and the steps' memory guard
-/// counts them as used).
+/// Set (to `model|input|quantization|counts|aggregation logrows|folder|memory MiB`) in the child
+/// process that plans the root's advice columns, so the bench process never holds a compiled
+/// model while the steps it measures run (glibc keeps the freed gigabytes, and the steps' memory
+/// guard counts them as used).
 const PLAN_ENV: &str = "ZKONNX_SPLIT_BENCH_PLAN";
 
 /// One `zkonnx` step: its output, seconds and peak memory.
@@ -109,6 +112,9 @@ struct RootPlan<'a> {
     counts: &'a [usize],
     agg_k: u32,
     dir: &'a Path,
+    /// The memory the steps may use, MiB: counts whose segments or lower nodes need more are
+    /// not planned for.
+    memory_mb: f64,
 }
 
 /// The root advice columns the cost model gives each count's split, the most of them, planned in
@@ -116,7 +122,8 @@ struct RootPlan<'a> {
 fn root_advice(p: &RootPlan<'_>) -> Result<usize> {
     let counts: Vec<String> = p.counts.iter().map(usize::to_string).collect();
     let (quant, k) = (p.quant.join(" "), p.agg_k.to_string());
-    let spec = [s(p.model), s(p.input), &quant, &counts.join(","), &k, s(p.dir)].join("|");
+    let memory = p.memory_mb.to_string();
+    let spec = [s(p.model), s(p.input), &quant, &counts.join(","), &k, s(p.dir), &memory].join("|");
     let out = Command::new(std::env::current_exe()?).env(PLAN_ENV, spec).output()?;
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
@@ -128,18 +135,26 @@ fn root_advice(p: &RootPlan<'_>) -> Result<usize> {
 /// The child process of [`root_advice`]: prints the root's advice columns.
 fn plan_root(spec: &str) -> Result<()> {
     let parts: Vec<&str> = spec.split('|').collect();
-    let [model, input, quant, counts, agg_k, dir] = parts[..] else { bail!("{PLAN_ENV}: {spec:?}") };
+    let [model, input, quant, counts, agg_k, dir, memory] = parts[..] else { bail!("{PLAN_ENV}: {spec:?}") };
     let quant: Vec<String> = quant.split_whitespace().map(String::from).collect();
     let counts: Vec<usize> = counts.split(',').filter_map(|n| n.parse().ok()).collect();
     let (model, input, dir) = (Path::new(model), Path::new(input), Path::new(dir));
-    let most =
-        plan_root_advice(&RootPlan { model, input, quant: &quant, counts: &counts, agg_k: agg_k.parse()?, dir })?;
+    let plan = RootPlan {
+        model,
+        input,
+        quant: &quant,
+        counts: &counts,
+        agg_k: agg_k.parse()?,
+        dir,
+        memory_mb: memory.parse()?,
+    };
+    let most = plan_root_advice(&plan)?;
     println!("{most}");
     Ok(())
 }
 
 fn plan_root_advice(p: &RootPlan<'_>) -> Result<usize> {
-    let RootPlan { model, input, quant, counts, agg_k, dir } = *p;
+    let RootPlan { model, input, quant, counts, agg_k, dir, .. } = *p;
     let mut o = Options::new();
     let flag = |name: &str| -> Option<u32> {
         quant.iter().position(|q| q == name).and_then(|i| quant.get(i + 1)).and_then(|v| v.parse().ok())
@@ -156,7 +171,12 @@ fn plan_root_advice(p: &RootPlan<'_>) -> Result<usize> {
         options.aggregation_k = agg_k;
         let plan = dir.join(format!("plan-{n}"));
         let split = Split::create(&plan, &compiled, &options)?;
-        if let Some(root) = split.estimate()?.nodes.last() {
+        let estimate = split.estimate()?;
+        // a count this machine cannot prove (a segment or a node below the root over its memory)
+        // does not set the pin: its root would only make every other count's root bigger
+        let (below_root, root) = estimate.nodes.split_at(estimate.nodes.len().saturating_sub(1));
+        let fits = estimate.segments.iter().map(|s| s.1.max(s.2)).chain(below_root.iter().map(|n| n.prove_mb));
+        if let (Some(root), true) = (root.first(), fits.fold(0.0, f64::max) <= p.memory_mb) {
             most = most.max(root.advice);
         }
         let _ = std::fs::remove_dir_all(&plan);
@@ -178,17 +198,19 @@ fn split_run(
     let mut args = vec!["split", "-M", s(model), "-D", s(input), "--out", s(dir), "--segments", &n_s];
     args.extend(["--root-advice", &root_s, "--aggregation-logrows", &k_s]);
     args.extend(quant.iter().map(String::as_str));
+    if let Some(refused) = refused_by_estimate(&args, limits)? {
+        return Ok(json!({"segments": n, "ok": false, "why": refused}));
+    }
     let split = must(&args, limits)?;
+    // the manifest only: this process reads no compiled model until the steps are done (glibc
+    // would keep the freed gigabytes, and the next step's memory guard counts them as used)
     let plan = Split::open(dir)?;
-    let estimate = plan.estimate()?;
     let witness = must(&["gen-witness", "--split", s(dir), "-D", s(input), "-O", s(dir)], limits)?;
     let mut segments = vec![];
     for j in 0..plan.len() {
         let out = must(&["prove-segment", "--split", s(dir), "--segment", &j.to_string()], limits)?;
-        segments.push(
-            json!({"seconds": out.seconds, "peak_mb": out.peak_mb, "logrows": plan.manifest().segments[j].logrows,
-            "lanes": plan.segment_model(j)?.settings.run_args.lanes}),
-        );
+        segments.push(json!({"seconds": out.seconds, "peak_mb": out.peak_mb,
+            "logrows": plan.manifest().segments[j].logrows}));
     }
     let aggregate = must(&["aggregate", "--split", s(dir)], limits)?;
     let proof = dir.join("aggregated.json");
@@ -197,6 +219,10 @@ fn split_run(
     let gas = number_after(&evm.stderr, "takes").context("the measured gas")?;
     let code = number_after(&evm.stderr, "runtime code").unwrap_or(f64::NAN);
     free_keys(dir);
+    let estimate = plan.estimate()?;
+    for (j, seg) in segments.iter_mut().enumerate() {
+        seg["lanes"] = json!(plan.segment_model(j)?.settings.run_args.lanes);
+    }
     let steps = [&split, &witness, &aggregate, &verify];
     let seg_seconds: f64 = segments.iter().filter_map(|v| v["seconds"].as_f64()).sum();
     let seg_peak = segments.iter().filter_map(|v| v["peak_mb"].as_f64()).fold(0.0, f64::max);
@@ -216,6 +242,25 @@ fn split_run(
         "verify_gas": gas,
         "verifier_bytes": code,
         "root_advice": root,
+    }))
+}
+
+/// Plans the split `args` describe without keys (`split --no-setup`, which prints every
+/// segment's and aggregation node's estimate) and says which step's estimated peak memory is more
+/// than this machine has: as `run --split N` refuses before any work, so no keys are made for a
+/// split that cannot be proved here.
+fn refused_by_estimate(args: &[&str], limits: &Limits) -> Result<Option<String>> {
+    let mut plan_only = args.to_vec();
+    plan_only.push("--no-setup");
+    let out = must(&plan_only, limits)?;
+    let have = zkonnx::memory::available_mb().unwrap_or(f64::INFINITY);
+    let worst = out
+        .stderr
+        .lines()
+        .filter_map(|l| Some((l.trim().split(':').next()?, number_after(l, "prove")?)))
+        .fold(None, |w: Option<(&str, f64)>, (who, mb)| if w.is_some_and(|w| w.1 >= mb) { w } else { Some((who, mb)) });
+    Ok(worst.filter(|&(_, mb)| mb > have).map(|(who, mb)| {
+        format!("error: {who}'s proving needs an estimated {mb:.0} MiB of memory but only {have:.0} MiB is available")
     }))
 }
 
@@ -397,7 +442,9 @@ fn main() -> Result<()> {
         }
         let mut pinned_for = PINNED_FOR.to_vec();
         pinned_for.extend(counts.iter().filter(|n| !PINNED_FOR.contains(n)));
-        let plan = RootPlan { model: &model, input: &input, quant: &quant, counts: &pinned_for, agg_k, dir: &dir };
+        let memory_mb = zkonnx::memory::available_mb().unwrap_or(f64::INFINITY);
+        let plan =
+            RootPlan { model: &model, input: &input, quant: &quant, counts: &pinned_for, agg_k, dir: &dir, memory_mb };
         let root_advice = root_advice(&plan)?;
         for &n in &counts {
             let r = match done.iter().find(|d| d["segments"] == n && d["ok"] == true) {
@@ -417,6 +464,14 @@ fn main() -> Result<()> {
     }
     write_section(&results)?;
     Ok(())
+}
+
+/// What a memory refusal says, without the CLI's advice: `zkonnx split: error: segment 1's keys:
+/// setup needs an estimated 25000 MiB of memory but only 21000 MiB is available (logrows ...): free
+/// memory, ...` becomes `segment 1's keys: setup needs ... is available`.
+fn refusal(why: &str) -> String {
+    let what = why.split_once("error: ").map_or(why, |(_, w)| w);
+    what.split(" (logrows").next().unwrap_or(what).replace('|', "/")
 }
 
 fn cell(v: &Value, key: &str, digits: usize) -> String {
@@ -480,11 +535,14 @@ fn write_section(results: &Value) -> Result<()> {
         }
         for sp in r["splits"].as_array().into_iter().flatten() {
             if sp["ok"] != true {
-                rows.push_str(&format!(
-                    "| {name} | {} segments | not run: {} | – | – | – | – |\n",
-                    sp["segments"],
-                    sp["why"].as_str().unwrap_or("").replace('|', "/")
-                ));
+                let why = sp["why"].as_str().unwrap_or("");
+                // a segment the memory estimate refuses is "does not fit", like the one circuit's row
+                let (what, estimate) = match number_after(why, "needs an estimated") {
+                    Some(mb) => (format!("does not fit: {}", refusal(why)), format!("{mb:.0}")),
+                    None => (format!("not run: {}", why.replace('|', "/")), "–".into()),
+                };
+                let n = &sp["segments"];
+                rows.push_str(&format!("| {name} | {n} segments | {what} | – | – | {estimate} | – |\n"));
                 continue;
             }
             rows.push_str(&format!(
@@ -510,7 +568,11 @@ fn write_section(results: &Value) -> Result<()> {
          the aggregation's keys, `verify --split`). The aggregation is a tree of fan-in 2 at logrows 21 (LeNet is \
          the cheap model with eight places to cut, for the gas); every \
          split's root is pinned to the same advice columns, so the aggregated proof's EVM verifier (zkonnx's \
-         compiled verifier with the accumulator, measured in revm) has one shape.\n\n\
+         compiled verifier with the accumulator, measured in revm) has one shape. Its gas still moves by about \
+         6,800 for each pinned column a root leaves empty (an empty column's gate selector commits to the \
+         identity, whose multiplication the verifier skips): a root over two segment proofs fills more columns \
+         than a root over two node proofs. A split is planned before any key is made, and one whose steps' \
+         estimated memory exceeds what this machine has is listed as not fitting.\n\n\
          | model | proved as | total s | peak MiB | aggregation s | estimated peak MiB | verify gas |\n\
          |---|---|---|---|---|---|---|\n{rows}\n{spreads}{}",
         if spreads.is_empty() { "" } else { "\n" }
