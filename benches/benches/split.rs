@@ -174,10 +174,12 @@ fn plan_root_advice(p: &RootPlan<'_>) -> Result<usize> {
         let estimate = split.estimate()?;
         // a count this machine cannot prove (a segment or a node below the root over its memory)
         // does not set the pin: its root would only make every other count's root bigger
-        let (below_root, root) = estimate.nodes.split_at(estimate.nodes.len().saturating_sub(1));
-        let fits = estimate.segments.iter().map(|s| s.1.max(s.2)).chain(below_root.iter().map(|n| n.prove_mb));
-        if let (Some(root), true) = (root.first(), fits.fold(0.0, f64::max) <= p.memory_mb) {
-            most = most.max(root.advice);
+        if let Some((root, below_root)) = estimate.nodes.split_last() {
+            let mut steps_mb =
+                estimate.segments.iter().map(|s| s.1.max(s.2)).chain(below_root.iter().map(|n| n.prove_mb));
+            if steps_mb.all(|mb| mb <= p.memory_mb) {
+                most = most.max(root.advice);
+            }
         }
         let _ = std::fs::remove_dir_all(&plan);
     }
@@ -258,7 +260,8 @@ fn refused_by_estimate(args: &[&str], limits: &Limits) -> Result<Option<String>>
         .stderr
         .lines()
         .filter_map(|l| Some((l.trim().split(':').next()?, number_after(l, "prove")?)))
-        .fold(None, |w: Option<(&str, f64)>, (who, mb)| if w.is_some_and(|w| w.1 >= mb) { w } else { Some((who, mb)) });
+        .rev() // of equal estimates, the first step is named
+        .max_by(|a, b| a.1.total_cmp(&b.1));
     Ok(worst.filter(|&(_, mb)| mb > have).map(|(who, mb)| {
         format!("error: {who}'s proving needs an estimated {mb:.0} MiB of memory but only {have:.0} MiB is available")
     }))
