@@ -15,13 +15,14 @@ use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
+use snark_verifier_sdk::halo2::aggregation::AggregationConfigParams;
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
 use zkonnx_verifier::artifact::{read_bytes, write_atomic};
 use zkonnx_verifier::container::{decode, encode};
 use zkonnx_verifier::keys::guarded;
 use zkonnx_verifier::{ArtifactError, SrsRecord};
 
+use crate::circuit::{spread_rows, NodeCircuit};
 use crate::node::{build, Child, Interface, NodeShape};
 use crate::srs::fit;
 use crate::AggregationError;
@@ -80,7 +81,8 @@ pub struct NodeSpec {
     pub root: bool,
     /// At least this many advice columns, and lookup-advice columns: a root pinned to one shape
     /// has the same verifier, and the same verify gas, whatever it aggregates (more columns than
-    /// its cells need only cost memory). 0: as many as the cells need.
+    /// its cells need only cost memory; the cells are spread over all of them, see
+    /// the `circuit` module). 0: as many as the cells need.
     pub min_advice: usize,
     pub min_lookup_advice: usize,
 }
@@ -99,7 +101,7 @@ impl NodeSpec {
 
 /// Generates the keys of the node aggregating `children` (with dummy proofs of their shape), at
 /// `2^spec.k` rows with as many advice columns as the in-circuit verifiers need (at least the
-/// spec's).
+/// spec's), its cells spread evenly over them.
 pub fn keygen_node(
     srs: &ParamsKZG<Bn256>,
     children: &[(Child, &VerifyingKey<G1Affine>)],
@@ -125,10 +127,12 @@ pub fn keygen_node(
         config.num_lookup_advice = config.num_lookup_advice.max(spec.min_lookup_advice);
         circuit.set_params(config);
     }
+    let usable_rows = spread_rows(&circuit, &config, (1 << k) - MINIMUM_ROWS);
+    let circuit = NodeCircuit::new(circuit, usable_rows);
     let halo2 = |phase| move |e| AggregationError::Halo2 { phase, k, reason: format!("{e:?}") };
     let vk = keygen_vk(srs_k.as_ref(), &circuit).map_err(halo2("aggregation verifying-key generation"))?;
     let pk = keygen_pk(srs_k.as_ref(), vk, &circuit).map_err(halo2("aggregation proving-key generation"))?;
-    let shape = NodeShape { config, break_points: circuit.break_points() };
+    let shape = NodeShape { config, break_points: circuit.inner.break_points(), usable_rows };
     let interfaces: Vec<Interface> = kids.iter().map(|c| c.interface).collect();
     let meta = NodeMeta {
         shape,
@@ -201,12 +205,12 @@ impl NodeKeys {
         let bytes = read_bytes(path)?;
         let (meta, body) = decode(path, "aggregation proving key", PK_MAGIC, AGGREGATION_KEY_VERSION, &bytes)?;
         let meta = parse_meta(path, "aggregation proving key", meta)?;
-        let config = meta.shape.config;
+        let params = (meta.shape.config, meta.shape.usable_rows);
         let pk = guarded(path, "aggregation proving key", || {
-            ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(
+            ProvingKey::<G1Affine>::read::<_, NodeCircuit>(
                 &mut Cursor::new(body),
                 SerdeFormat::RawBytesUnchecked,
-                config,
+                params,
             )
         })?;
         Ok(Self { pk, meta })
@@ -225,9 +229,9 @@ pub fn read_node_vk(path: &Path) -> Result<(VerifyingKey<G1Affine>, NodeMeta), A
     let kind = "aggregation verifying key";
     let (meta, body) = decode(path, kind, VK_MAGIC, AGGREGATION_KEY_VERSION, &bytes)?;
     let meta = parse_meta(path, kind, meta)?;
-    let config = meta.shape.config;
+    let params = (meta.shape.config, meta.shape.usable_rows);
     let vk = guarded(path, kind, || {
-        VerifyingKey::<G1Affine>::read::<_, AggregationCircuit>(&mut Cursor::new(body), SerdeFormat::RawBytes, config)
+        VerifyingKey::<G1Affine>::read::<_, NodeCircuit>(&mut Cursor::new(body), SerdeFormat::RawBytes, params)
     })?;
     Ok((vk, meta))
 }
@@ -247,6 +251,7 @@ fn parse_meta(path: &Path, kind: &'static str, bytes: &[u8]) -> Result<NodeMeta,
         || c.num_advice > 256
         || c.num_lookup_advice > 256
         || c.num_fixed > 256
+        || meta.shape.usable_rows.is_some_and(|r| r == 0 || r >= 1 << c.degree)
     {
         return Err(corrupt(format!("circuit shape out of bounds: {c:?}")));
     }

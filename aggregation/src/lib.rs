@@ -16,6 +16,7 @@
 //! in emulated base-field arithmetic), so narrow segments (one lane) are cheapest to aggregate,
 //! and a node is limited to a few children by memory (`fan_in`).
 
+mod circuit;
 pub mod cost;
 mod error;
 mod hexfr;

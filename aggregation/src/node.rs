@@ -138,6 +138,10 @@ impl Child {
 pub struct NodeShape {
     pub config: AggregationConfigParams,
     pub break_points: Vec<Vec<usize>>,
+    /// The rows each advice column holds at most (its cells spread over all columns, see
+    /// the `circuit` module); absent in keys made before the spread: every usable row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usable_rows: Option<usize>,
 }
 
 /// The aggregation circuit over `children` with `proofs` (one each, real ones when proving;

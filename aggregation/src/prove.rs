@@ -11,6 +11,7 @@ use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuild
 use snark_verifier_sdk::NativeLoader;
 use zkonnx_verifier::transcript::{KeccakChallenge, KeccakTranscript};
 
+use crate::circuit::NodeCircuit;
 use crate::keys::NodeKeys;
 use crate::node::{build, instances, Child};
 use crate::segment::{verify_poseidon_proof, PoseidonProof};
@@ -51,6 +52,7 @@ pub fn prove_node(
     let circuit = build(CircuitBuilderStage::Prover, config, &srs_k, &kids, Some(proofs))?
         .use_break_points(keys.meta.shape.break_points.clone());
     let instances = instances(&circuit);
+    let circuit = NodeCircuit::new(circuit, keys.meta.shape.usable_rows);
     let halo2 = |e| AggregationError::Halo2 { phase: "proving the aggregation", k, reason: format!("{e:?}") };
     let proof = if keys.meta.spec.root {
         let mut transcript = KeccakTranscript::<Vec<u8>>::init(Vec::new());

@@ -42,11 +42,12 @@ def cluster():
 @pytest.fixture(scope="module")
 def mlp_split(tmp_path_factory):
     """The MLP fixture split in two, with the segments' keys (the cargo tests' split, root at
-    2^20 rows included, so the aggregation's keys come from the shared cache)."""
+    2^20 rows pinned to 18 advice columns included, so the aggregation's keys come from the
+    shared cache)."""
     x = fixture_input("mlp")
     d = tmp_path_factory.mktemp("mlp-split") / "split"
     sm = zkonnx.split(FIXTURES / "mlp" / "model.onnx", [[x.ravel().tolist()]], d, segments=2,
-                      aggregation_logrows=20)
+                      aggregation_logrows=20, root_advice=18)
     return sm, x
 
 
