@@ -14,7 +14,9 @@
 //! Cost: every in-circuit verification of a segment proof takes about 5 to 8 million cells of
 //! the aggregation circuit (mostly the multi-scalar multiplication over the proof's commitments
 //! in emulated base-field arithmetic), so narrow segments (one lane) are cheapest to aggregate,
-//! and a node is limited to a few children by memory (`fan_in`).
+//! and a node is limited to a few children by memory (`fan_in`). An aggregation circuit's cells
+//! are spread evenly over all of its advice columns, so a root pinned to more columns than it
+//! needs ([`NodeSpec`]) still uses each one, and its verifier's gas depends on its shape alone.
 
 mod circuit;
 pub mod cost;
