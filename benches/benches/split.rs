@@ -583,7 +583,7 @@ fn write_section(results: &Value) -> Result<()> {
          skips, so the gas moved by about 6,800 a column. A gas marked † was measured so, before the spread.) A \
          split is planned before any key is made, and one whose steps' estimated memory exceeds what this machine \
          has is listed as not fitting. The rows come from resumed runs (`ZKONNX_SPLIT_RESUME=1`) in several \
-         sessions, on hosts of this size whose speed differed by up to about 1.6 times for the same step: compare \
+         sessions, on hosts of this size whose speed differed by up to about 1.8 times for the same step: compare \
          times only between rows of one run.\n\n\
          | model | proved as | total s | peak MiB | aggregation s | estimated peak MiB | verify gas |\n\
          |---|---|---|---|---|---|---|\n{rows}\n{spreads}{}",
