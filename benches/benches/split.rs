@@ -214,7 +214,7 @@ fn split_run(
         // the aggregation reads only the segments' verifying keys: dropping each proving key once
         // its proof is made keeps the disk a split needs to about half (the GPT's 8 segments' keys
         // are 26 GB, its 7 nodes' another 25 GB)
-        let _ = std::fs::remove_file(dir.join(format!("segment-{j}")).join("pk.key"));
+        let _ = std::fs::remove_file(plan.segment(j)?.pk_path());
         segments.push(json!({"seconds": out.seconds, "peak_mb": out.peak_mb,
             "logrows": plan.manifest().segments[j].logrows}));
     }
